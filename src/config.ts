@@ -1,0 +1,51 @@
+/**
+ * The one place seglayer reads its environment. Values come from the process
+ * environment, optionally seeded from a `.env` file in the project root; every
+ * value is validated here so the rest of the code trusts typed config.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const configSchema = z.object({
+  /** PostgreSQL connection string. When unset, seglayer starts its embedded PostgreSQL. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// or postgresql:// connection URL')
+    .optional(),
+  /** Directory for local state: the embedded cluster, demo files, logs. Git-ignored. */
+  SEGLAYER_HOME: z.string().min(1).default('.seglayer'),
+  /** Port for the embedded PostgreSQL; 0 (default) picks a free one at start. */
+  SEGLAYER_PG_PORT: z.coerce.number({ error: 'a port number 0-65535' }).int('a port number 0-65535').min(0, 'a port number 0-65535').max(65535, 'a port number 0-65535').default(0),
+  /** Time zone used to read timestamps that carry none (e.g. `2011-12-09 12:50:00`). */
+  SEGLAYER_TIMEZONE: z
+    .string()
+    .refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, 'an IANA time zone such as UTC or Europe/London')
+    .default('UTC'),
+  /** Rows per progress report while loading. */
+  SEGLAYER_PROGRESS_EVERY: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(250_000),
+});
+
+export type Config = Readonly<z.infer<typeof configSchema> & { projectRoot: string; homeDir: string }>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parse and validate configuration; throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = process.cwd()): Config {
+  const dotenv = resolve(projectRoot, '.env');
+  if (env === process.env && existsSync(dotenv)) process.loadEnvFile(dotenv);
+  // An empty variable means "unset", as in most shells' `FOO= cmd` usage.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.');
+      return `  ${name}=${JSON.stringify(env[name] ?? '')}: expected ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const homeDir = resolve(projectRoot, parsed.data.SEGLAYER_HOME);
+  return Object.freeze({ ...parsed.data, projectRoot, homeDir });
+}

