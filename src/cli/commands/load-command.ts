@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { loadFile, type LoadFormat, type LoadReport } from '../../load/batch-loader.ts';
+import { parsePairs } from '../../load/column-mapping.ts';
+import { withSession } from '../session.ts';
+import { bold, count, dim, progress, say, seconds, table, yellow } from '../terminal.ts';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function registerLoadCommand(program: Command): void {
+  program
+    .command('load <file>')
+    .description('stream a CSV or NDJSON file (gzip too) into a raw table as one atomic batch')
+    .option('--into <table>', 'raw table to load (events, users, identities, outcomes, costs, survey_responses, experiment_assignments); omit for a Segment/RudderStack export')
+    .option('--format <format>', 'csv | ndjson | segment (default: from the file name)')
+    .option('--map <column=fileColumn>', 'fill a table column from a differently named file column (repeatable, or comma-separated)', collect)
+    .option('--set <column=value>', 'fill a table column with a constant (repeatable)', collect)
+    .option('--ignore <fileColumn>', 'drop a file column on purpose (repeatable)', collect)
+    .option('--delimiter <char>', 'CSV field delimiter', ',')
+    .option('--timezone <zone>', 'time zone of timestamps that carry none (default: SEGLAYER_TIMEZONE)')
+    .action(async (file: string, options: { into?: string; format?: LoadFormat; map?: string[]; set?: string[]; ignore?: string[]; delimiter: string; timezone?: string }) => {
+      await withSession(async ({ warehouse, config }) => {
+        const report = await loadFile(warehouse.url, file, {
+          into: options.into,
+          format: options.format,
+          delimiter: options.delimiter,
+          timezone: options.timezone ?? config.SEGLAYER_TIMEZONE,
+          mapping: { map: parsePairs(options.map, '--map'), set: parsePairs(options.set, '--set'), ignore: options.ignore ?? [] },
+          progressEvery: config.SEGLAYER_PROGRESS_EVERY,
+          onProgress: (p) =>
+            progress(dim(`  ${count(p.rows)} rows read, ${count(p.quarantined)} quarantined, ${Math.round((100 * p.bytesRead) / p.sizeBytes)}% of file, ${count(Math.round(p.rows / p.seconds))} rows/s`)),
+        });
+        printLoadReport(report);
+      });
+    });
+}
+
+export function printLoadReport(report: LoadReport): void {
+  say(`${bold('loaded')} ${report.source} ${dim(`(batch ${report.batchId}, ${report.format}, ${seconds(report.seconds)}, ${count(Math.round(report.rowsIn / Math.max(report.seconds, 0.001)))} rows/s)`)}`);
+  say(
+    table([
+      ['  rows in', report.rowsIn],
+      ['  rows loaded', report.rowsLoaded],
+      ['  rows quarantined', report.rowsQuarantined],
+      ...Object.entries(report.tables).map(([t, n]): [string, number] => [`  -> ${t}`, n]),
+    ]),
+  );
+  if (report.topReasons.length) {
+    say(yellow('  quarantined because:'));
+    say(table(report.topReasons.map((r) => [`    ${r.field ?? '(row)'}`, r.reason, r.rows])));
+    say(dim(`  see: select * from ops.quarantine where batch_id = ${report.batchId};`));
+  }
+}

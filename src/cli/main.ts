@@ -1,0 +1,40 @@
+/**
+ * The `seglayer` command line. Commands are thin: they parse arguments and call
+ * into the engine; every known failure prints one clear line and exits 1.
+ */
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config.ts';
+import { LoadError } from '../load/batch-loader.ts';
+import { MappingError } from '../load/column-mapping.ts';
+import { UnknownTableError } from '../load/table-contracts.ts';
+import { registerDbCommands } from './commands/db-command.ts';
+import { registerDemoCommand } from './commands/demo-command.ts';
+import { registerLoadCommand } from './commands/load-command.ts';
+import { registerMigrateCommand } from './commands/migrate-command.ts';
+import { registerStartCommand } from './commands/start-command.ts';
+import { registerBenchCommand } from './commands/bench-command.ts';
+import { red } from './terminal.ts';
+
+/** Errors whose message is the whole story: no stack trace needed. */
+const EXPECTED = [ConfigError, LoadError, MappingError, UnknownTableError];
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('seglayer')
+    .description('User segmentation on a PostgreSQL warehouse')
+    .showHelpAfterError()
+    .exitOverride();
+  registerStartCommand(program);
+  registerMigrateCommand(program);
+  registerLoadCommand(program);
+  registerDemoCommand(program);
+  registerDbCommands(program);
+  registerBenchCommand(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) process.exit(error.exitCode);
+    const expected = EXPECTED.some((type) => error instanceof type);
+    process.stderr.write(`${red('error:')} ${expected ? (error as Error).message : ((error as Error).stack ?? String(error))}\n`);
+    process.exit(1);
+  }
+}

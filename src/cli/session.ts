@@ -1,0 +1,32 @@
+/**
+ * What most commands start with: validated config, an open warehouse (embedded
+ * or DATABASE_URL) with migrations applied, and cleanup when the command ends.
+ */
+import type { Knex } from 'knex';
+import { loadConfig, type Config } from '../config.ts';
+import { createKnex } from '../database/knex-client.ts';
+import { migrateLatest } from '../database/migrator.ts';
+import { openWarehouse, type Warehouse } from '../database/warehouse-connection.ts';
+import { dim, say } from './terminal.ts';
+
+export interface Session {
+  config: Config;
+  warehouse: Warehouse;
+  knex: Knex;
+}
+
+export async function withSession<T>(work: (session: Session) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
+  const config = loadConfig();
+  const warehouse = await openWarehouse(config);
+  const knex = createKnex(warehouse.url);
+  try {
+    if (options.migrate !== false) {
+      const { names } = await migrateLatest(knex, config.projectRoot);
+      for (const name of names) say(dim(`applied migration ${name}`));
+    }
+    return await work({ config, warehouse, knex });
+  } finally {
+    await knex.destroy();
+    await warehouse.close();
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * `seglayer load`: streams one file into the raw landing tables as one batch.
+ *
+ * The whole batch is one transaction: the ops.load_batches row, every COPY, and
+ * the quarantined rows commit together, so a load killed midway leaves nothing
+ * of its batch visible and nothing already stored is touched. Every source row
+ * is either loaded or quarantined with a reason, and the batch is only committed
+ * when rows in = rows loaded + rows quarantined and PostgreSQL's COPY counts
+ * agree with what was sent.
+ */
+import { extname } from 'node:path';
+import pg from 'pg';
+import { planCsvColumns, planObjectColumns, type ColumnMapping } from './column-mapping.ts';
+import { copyLine, directCopyWriter, spoolingCopyWriter, type TableWriter } from './copy-writer.ts';
+import { readCsv } from './csv-source.ts';
+import { readNdjson } from './ndjson-source.ts';
+import { compileRowBuilder, type TableRowBuilder } from './row-builder.ts';
+import { SegmentCallRouter } from './segment-calls.ts';
+import { openSourceFile, SourceFileError, type SourceFile } from './source-file.ts';
+import { RowRejection, type SourceRecord } from './source-record.ts';
+import { contractFor, LINEAGE_COLUMNS } from './table-contracts.ts';
+
+export type LoadFormat = 'csv' | 'ndjson' | 'segment';
+
+export interface LoadOptions {
+  /** Target raw table (`raw.events` or `events`). Omit to load a Segment/RudderStack export. */
+  into?: string;
+  /** Defaults from the file name: .csv -> csv, .ndjson/.jsonl/.json -> ndjson (segment without `into`). */
+  format?: LoadFormat;
+  mapping?: ColumnMapping;
+  /** CSV field delimiter. */
+  delimiter?: string;
+  /** Zone for timestamps that carry none. */
+  timezone?: string;
+  /** Label stored with the batch and quarantined rows; defaults to the path. */
+  source?: string;
+  onProgress?: (progress: LoadProgress) => void;
+  /** Rows between progress reports. */
+  progressEvery?: number;
+}
+
+export interface LoadProgress {
+  rows: number;
+  quarantined: number;
+  bytesRead: number;
+  sizeBytes: number;
+  seconds: number;
+}
+
+export interface LoadReport {
+  batchId: number;
+  source: string;
+  format: LoadFormat;
+  /** Rows written per table (an identify call can write two). */
+  tables: Record<string, number>;
+  rowsIn: number;
+  rowsLoaded: number;
+  rowsQuarantined: number;
+  seconds: number;
+  /** Most frequent quarantine reasons. */
+  topReasons: { field: string | null; reason: string; rows: number }[];
+}
+
+export class LoadError extends Error {
+  override name = 'LoadError';
+}
+
+const QUARANTINE_COLUMNS = ['source', 'batch_id', 'target_table', 'row_number', 'line_number', 'raw_payload', 'reason', 'field'];
+
+type Route = (record: SourceRecord) => { builder: TableRowBuilder; values: (string | null)[] }[];
+
+interface Plan {
+  format: LoadFormat;
+  tables: string[];
+  file: SourceFile;
+  records: AsyncIterable<SourceRecord>;
+  route: Route;
+}
+
+export function formatFromPath(path: string, into: string | undefined): LoadFormat {
+  const name = path.toLowerCase().replace(/\.gz$/, '');
+  const ext = extname(name);
+  if (ext === '.csv' || ext === '.tsv' || ext === '.txt') return 'csv';
+  if (ext === '.ndjson' || ext === '.jsonl' || ext === '.json') return into ? 'ndjson' : 'segment';
+  throw new LoadError(`${path}: cannot tell the format from the name; pass --format csv|ndjson|segment`);
+}
+
+async function plan(path: string, options: LoadOptions): Promise<Plan> {
+  const format = options.format ?? formatFromPath(path, options.into);
+  const mapping: ColumnMapping = options.mapping ?? { map: {}, set: {}, ignore: [] };
+  if (format === 'segment') {
+    if (options.into) throw new LoadError(`${path}: a Segment/RudderStack export loads into several tables; drop --into`);
+    const router = new SegmentCallRouter();
+    const file = openSourceFile(path);
+    return { format, tables: router.tables, file, records: readNdjson(file), route: (r) => router.route(r) };
+  }
+  if (!options.into) throw new LoadError(`${path}: --into <raw table> is required for ${format} files`);
+  const contract = contractFor(options.into);
+  const file = openSourceFile(path);
+  if (format === 'csv') {
+    const { header, records } = await readCsv(file, options.delimiter ?? (path.toLowerCase().includes('.tsv') ? '\t' : ','));
+    const columns = planCsvColumns(contract, header, mapping, path);
+    const builder = compileRowBuilder(contract, columns.getters, columns.extras);
+    return { format, tables: [contract.table], file, records, route: (r) => [{ builder, values: builder.build(r) }] };
+  }
+  const columns = planObjectColumns(contract, mapping, path);
+  const builder = compileRowBuilder(contract, columns.getters, columns.extras);
+  return { format, tables: [contract.table], file, records: readNdjson(file), route: (r) => [{ builder, values: builder.build(r) }] };
+}
+
+export async function loadFile(databaseUrl: string, path: string, options: LoadOptions = {}): Promise<LoadReport> {
+  const started = Date.now();
+  const source = options.source ?? path;
+  const { format, tables, file, records, route } = await plan(path, options).catch((error: unknown) => {
+    throw error instanceof SourceFileError ? new LoadError(error.message) : error;
+  });
+
+  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'seglayer load' });
+  await client.connect();
+  const writers = new Map<string, TableWriter>();
+  let quarantine: TableWriter | undefined;
+  let rowsIn = 0;
+  let rowsQuarantined = 0;
+  try {
+    await client.query('begin');
+    await client.query(`select set_config('TimeZone', $1, true)`, [options.timezone ?? 'UTC']);
+    const { rows } = await client.query<{ batch_id: string }>(
+      `insert into ops.load_batches (source, format, target_tables, status, options, started_at)
+       values ($1, $2, $3, 'loaded', $4, now()) returning batch_id`,
+      [source, format, tables, JSON.stringify({ mapping: options.mapping ?? null, timezone: options.timezone ?? 'UTC' })],
+    );
+    const batchId = Number(rows[0]!.batch_id);
+    const suffix = `\t${batchId}\t`;
+
+    // The first table streams directly; the rest and the quarantine spool to disk.
+    tables.forEach((table, i) => {
+      const columns = [...contractFor(table).columns.map((c) => c.name), ...LINEAGE_COLUMNS];
+      writers.set(table, i === 0 ? directCopyWriter(client, table, columns) : spoolingCopyWriter(table, columns));
+    });
+    quarantine = spoolingCopyWriter('ops.quarantine', QUARANTINE_COLUMNS);
+    const every = options.progressEvery ?? 250_000;
+    const quarantineRow = (record: SourceRecord, reason: string, field: string | undefined) => {
+      rowsQuarantined++;
+      const payload = record.raw().replace(/\0/g, '\\0');
+      return quarantine!.push(
+        copyLine([source, String(batchId), tables.length === 1 ? tables[0]! : 'segment', String(record.rowNumber),
+          record.lineNumber === undefined ? null : String(record.lineNumber), payload, reason, field ?? null]),
+      );
+    };
+
+    for await (const record of records) {
+      rowsIn++;
+      let wait: Promise<void> | undefined;
+      if (record.problem) {
+        wait = quarantineRow(record, record.problem.reason, record.problem.field);
+      } else {
+        try {
+          const routed = route(record);
+          const tail = `${suffix}${record.rowNumber}\n`;
+          for (const { builder, values } of routed) {
+            wait = writers.get(builder.table)!.push(copyLine(values, tail)) ?? wait;
+          }
+        } catch (error) {
+          if (!(error instanceof RowRejection)) throw error;
+          wait = quarantineRow(record, error.reason, error.field);
+        }
+      }
+      if (wait) await wait;
+      if (options.onProgress && rowsIn % every === 0) {
+        options.onProgress({ rows: rowsIn, quarantined: rowsQuarantined, bytesRead: file.bytesRead(), sizeBytes: file.sizeBytes, seconds: (Date.now() - started) / 1000 });
+      }
+    }
+
+    const counts: Record<string, number> = {};
+    for (const writer of writers.values()) {
+      const copied = await writer.finish(client);
+      if (copied !== writer.lines) throw new LoadError(`${writer.table}: COPY stored ${copied} rows but ${writer.lines} were sent`);
+      counts[writer.table] = copied;
+    }
+    const quarantined = await quarantine.finish(client);
+    if (quarantined !== rowsQuarantined) throw new LoadError(`ops.quarantine: stored ${quarantined} rows but ${rowsQuarantined} were sent`);
+    const rowsLoaded = rowsIn - rowsQuarantined;
+    await client.query(
+      `update ops.load_batches set rows_in = $2, rows_loaded = $3, rows_quarantined = $4, finished_at = clock_timestamp()
+       where batch_id = $1`,
+      [batchId, rowsIn, rowsLoaded, rowsQuarantined],
+    );
+    await client.query('commit');
+    const reasons = await client.query<{ field: string | null; reason: string; rows: number }>(
+      `select field, reason, count(*)::int as rows from ops.quarantine where batch_id = $1
+       group by field, reason order by rows desc, reason limit 5`,
+      [batchId],
+    );
+    return {
+      batchId, source, format, tables: counts, rowsIn, rowsLoaded, rowsQuarantined,
+      seconds: (Date.now() - started) / 1000, topReasons: reasons.rows,
+    };
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    const failure = describeFailure(error, path, rowsIn);
+    await recordFailedBatch(client, source, format, tables, failure).catch(() => {});
+    throw new LoadError(failure);
+  } finally {
+    for (const writer of writers.values()) writer.dispose();
+    quarantine?.dispose();
+    await client.end().catch(() => {});
+  }
+
+  function describeFailure(error: unknown, file: string, rows: number): string {
+    if (error instanceof LoadError || error instanceof SourceFileError) return `${error.message}; nothing from this batch was loaded`;
+    const e = error as Error & { where?: string };
+    const where = e.where ? ` (${e.where.split('\n')[0]})` : '';
+    return `${file}: load failed after ${rows} rows: ${e.message}${where}; nothing from this batch was loaded`;
+  }
+}
+
+async function recordFailedBatch(client: pg.Client, source: string, format: string, tables: string[], error: string) {
+  await client.query(
+    `insert into ops.load_batches (source, format, target_tables, status, error, started_at, finished_at)
+     values ($1, $2, $3, 'failed', $4, now(), now())`,
+    [source, format, tables, error],
+  );
+}

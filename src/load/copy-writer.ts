@@ -1,0 +1,129 @@
+/**
+ * Writers that feed PostgreSQL's COPY in text format.
+ *
+ * One connection runs one COPY at a time, so a batch streams its main table
+ * straight into COPY while rows for other tables (quarantine, identities from
+ * identify calls) are spooled to temporary files and copied at the end of the
+ * same transaction. Either way memory holds one buffer per table.
+ */
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+
+const FLUSH_AT = 256 * 1024;
+const SPECIAL = /[\\\t\n\r]/;
+
+/** One value in COPY text format. */
+export function copyText(value: string | null): string {
+  if (value === null) return '\\N';
+  if (!SPECIAL.test(value)) return value;
+  return value.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+/** One COPY line; `tail` ends it (lineage columns are appended that way). */
+export function copyLine(values: (string | null)[], tail = '\n'): string {
+  let line = copyText(values[0] ?? null);
+  for (let i = 1; i < values.length; i++) line += '\t' + copyText(values[i] ?? null);
+  return line + tail;
+}
+
+const copySql = (client: pg.Client, table: string, columns: string[]) => {
+  const [schema, name] = table.split('.');
+  return `copy ${client.escapeIdentifier(schema!)}.${client.escapeIdentifier(name!)} (${columns
+    .map((c) => client.escapeIdentifier(c))
+    .join(', ')}) from stdin`;
+};
+
+/** Buffers lines and writes them in large chunks, honouring backpressure. */
+class LineBuffer {
+  private parts: string[] = [];
+  private size = 0;
+  lines = 0;
+  constructor(protected readonly out: Writable) {}
+
+  /** Returns a promise only when the destination asks us to wait. */
+  push(line: string): Promise<void> | undefined {
+    this.parts.push(line);
+    this.size += line.length;
+    this.lines++;
+    if (this.size < FLUSH_AT) return undefined;
+    return this.flush();
+  }
+
+  flush(): Promise<void> | undefined {
+    if (this.size === 0) return undefined;
+    const ok = this.out.write(Buffer.from(this.parts.join(''), 'utf8'));
+    this.parts = [];
+    this.size = 0;
+    return ok ? undefined : (once(this.out, 'drain') as Promise<unknown> as Promise<void>);
+  }
+}
+
+export interface TableWriter {
+  table: string;
+  /** Rows pushed so far. */
+  readonly lines: number;
+  push(line: string): Promise<void> | undefined;
+  /** Completes the COPY (spooled writers copy now); returns PostgreSQL's row count. */
+  finish(client: pg.Client): Promise<number>;
+  /** Releases temp files after success or failure. */
+  dispose(): void;
+}
+
+/** Streams straight into a COPY running on `client`. */
+export function directCopyWriter(client: pg.Client, table: string, columns: string[]): TableWriter {
+  const stream = client.query(copyFrom(copySql(client, table, columns)));
+  const failed = new Promise<never>((_, reject) => stream.once('error', reject));
+  failed.catch(() => {});
+  const buffer = new LineBuffer(stream);
+  return {
+    table,
+    get lines() {
+      return buffer.lines;
+    },
+    push: (line) => {
+      const wait = buffer.push(line);
+      return wait && Promise.race([wait, failed]);
+    },
+    async finish() {
+      await Promise.race([buffer.flush(), failed]);
+      stream.end();
+      await Promise.race([once(stream, 'finish'), failed]);
+      return Number(stream.rowCount);
+    },
+    dispose() {},
+  };
+}
+
+/** Spools to a temporary file; COPYs it when finished. */
+export function spoolingCopyWriter(table: string, columns: string[]): TableWriter {
+  const dir = mkdtempSync(join(tmpdir(), 'seglayer-spool-'));
+  const path = join(dir, 'rows.copy');
+  const file: WriteStream = createWriteStream(path);
+  const buffer = new LineBuffer(file);
+  return {
+    table,
+    get lines() {
+      return buffer.lines;
+    },
+    push: (line) => buffer.push(line),
+    async finish(client) {
+      await buffer.flush();
+      file.end();
+      await once(file, 'close');
+      if (buffer.lines === 0) return 0;
+      const copy = client.query(copyFrom(copySql(client, table, columns)));
+      await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), copy);
+      return Number(copy.rowCount);
+    },
+    dispose() {
+      file.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
