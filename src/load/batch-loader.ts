@@ -73,7 +73,7 @@ interface Plan {
   format: LoadFormat;
   tables: string[];
   file: SourceFile;
-  records: AsyncIterable<SourceRecord>;
+  batches: AsyncIterable<SourceRecord[]>;
   route: Route;
 }
 
@@ -92,26 +92,26 @@ async function plan(path: string, options: LoadOptions): Promise<Plan> {
     if (options.into) throw new LoadError(`${path}: a Segment/RudderStack export loads into several tables; drop --into`);
     const router = new SegmentCallRouter();
     const file = openSourceFile(path);
-    return { format, tables: router.tables, file, records: readNdjson(file), route: (r) => router.route(r) };
+    return { format, tables: router.tables, file, batches: readNdjson(file), route: (r) => router.route(r) };
   }
   if (!options.into) throw new LoadError(`${path}: --into <raw table> is required for ${format} files`);
   const contract = contractFor(options.into);
   const file = openSourceFile(path);
   if (format === 'csv') {
-    const { header, records } = await readCsv(file, options.delimiter ?? (path.toLowerCase().includes('.tsv') ? '\t' : ','));
+    const { header, batches } = await readCsv(file, options.delimiter ?? (path.toLowerCase().includes('.tsv') ? '\t' : ','));
     const columns = planCsvColumns(contract, header, mapping, path);
     const builder = compileRowBuilder(contract, columns.getters, columns.extras);
-    return { format, tables: [contract.table], file, records, route: (r) => [{ builder, values: builder.build(r) }] };
+    return { format, tables: [contract.table], file, batches, route: (r) => [{ builder, values: builder.build(r) }] };
   }
   const columns = planObjectColumns(contract, mapping, path);
   const builder = compileRowBuilder(contract, columns.getters, columns.extras);
-  return { format, tables: [contract.table], file, records: readNdjson(file), route: (r) => [{ builder, values: builder.build(r) }] };
+  return { format, tables: [contract.table], file, batches: readNdjson(file), route: (r) => [{ builder, values: builder.build(r) }] };
 }
 
 export async function loadFile(databaseUrl: string, path: string, options: LoadOptions = {}): Promise<LoadReport> {
   const started = Date.now();
   const source = options.source ?? path;
-  const { format, tables, file, records, route } = await plan(path, options).catch((error: unknown) => {
+  const { format, tables, file, batches, route } = await plan(path, options).catch((error: unknown) => {
     throw error instanceof SourceFileError ? new LoadError(error.message) : error;
   });
 
@@ -148,25 +148,29 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
       );
     };
 
-    for await (const record of records) {
-      rowsIn++;
-      let wait: Promise<void> | undefined;
-      if (record.problem) {
-        wait = quarantineRow(record, record.problem.reason, record.problem.field);
-      } else {
-        try {
-          const routed = route(record);
-          const tail = `${suffix}${record.rowNumber}\n`;
-          for (const { builder, values } of routed) {
-            wait = writers.get(builder.table)!.push(copyLine(values, tail)) ?? wait;
+    let nextProgress = every;
+    for await (const batch of batches) {
+      for (const record of batch) {
+        rowsIn++;
+        let wait: Promise<void> | undefined;
+        if (record.problem) {
+          wait = quarantineRow(record, record.problem.reason, record.problem.field);
+        } else {
+          try {
+            const routed = route(record);
+            const tail = `${suffix}${record.rowNumber}\n`;
+            for (const { builder, values } of routed) {
+              wait = writers.get(builder.table)!.push(copyLine(values, tail)) ?? wait;
+            }
+          } catch (error) {
+            if (!(error instanceof RowRejection)) throw error;
+            wait = quarantineRow(record, error.reason, error.field);
           }
-        } catch (error) {
-          if (!(error instanceof RowRejection)) throw error;
-          wait = quarantineRow(record, error.reason, error.field);
         }
+        if (wait) await wait;
       }
-      if (wait) await wait;
-      if (options.onProgress && rowsIn % every === 0) {
+      if (options.onProgress && rowsIn >= nextProgress) {
+        nextProgress = rowsIn + every;
         options.onProgress({ rows: rowsIn, quarantined: rowsQuarantined, bytesRead: file.bytesRead(), sizeBytes: file.sizeBytes, seconds: (Date.now() - started) / 1000 });
       }
     }

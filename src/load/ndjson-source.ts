@@ -1,24 +1,22 @@
 /**
- * Reads newline-delimited JSON into SourceRecords, one object per line. Lines
- * are split on bytes, so memory holds one chunk and at most one partial line.
- * A line that is not a JSON object is yielded with a problem, not thrown.
+ * Reads newline-delimited JSON into batches of SourceRecords, one object per
+ * line and one batch per decoded chunk, so memory holds one chunk and at most
+ * one partial line. A line that is not a JSON object is yielded with a problem.
  */
 import type { SourceFile } from './source-file.ts';
-import type { SourceRecord } from './source-record.ts';
+import { SourceRecord } from './source-record.ts';
 import { INVALID_UTF8_MARK } from './utf8-guard.ts';
 
-export async function* readNdjson(file: SourceFile): AsyncGenerator<SourceRecord> {
+export async function* readNdjson(file: SourceFile): AsyncGenerator<SourceRecord[]> {
   let carry = '';
   let lineNumber = 0;
   let rowNumber = 0;
-  const decoder = new TextDecoder('utf-8');
 
   function toRecord(line: string): SourceRecord | undefined {
     lineNumber++;
     const text = line.endsWith('\r') ? line.slice(0, -1) : line;
     if (text.trim() === '') return undefined;
-    rowNumber++;
-    const record: SourceRecord = { rowNumber, lineNumber, raw: () => text };
+    const record = new SourceRecord(++rowNumber, [text], lineNumber);
     if (text.includes(INVALID_UTF8_MARK)) {
       record.problem = { reason: 'invalid UTF-8 byte sequence' };
       return record;
@@ -36,18 +34,17 @@ export async function* readNdjson(file: SourceFile): AsyncGenerator<SourceRecord
     return record;
   }
 
-  for await (const chunk of file.stream as AsyncIterable<Buffer>) {
-    const text = carry + decoder.decode(chunk, { stream: true });
-    const lines = text.split('\n');
+  file.stream.setEncoding('utf8');
+  for await (const chunk of file.stream as AsyncIterable<string>) {
+    const lines = (carry + chunk).split('\n');
     carry = lines.pop() ?? '';
+    const batch: SourceRecord[] = [];
     for (const line of lines) {
       const record = toRecord(line);
-      if (record) yield record;
+      if (record) batch.push(record);
     }
+    if (batch.length) yield batch;
   }
-  carry += decoder.decode();
-  if (carry) {
-    const record = toRecord(carry);
-    if (record) yield record;
-  }
+  const last = carry ? toRecord(carry) : undefined;
+  if (last) yield [last];
 }

@@ -39,13 +39,13 @@ export function openSourceFile(path: string): SourceFile {
   if (!stat.isFile()) throw new SourceFileError(`${path}: not a regular file`);
   if (stat.size === 0) throw new SourceFileError(`${path}: the file is empty (0 bytes), nothing to load`);
   const gzip = startsWithGzipMagic(path);
-  const file = createReadStream(path, { highWaterMark: 1 << 20 });
+  const file = createReadStream(path, { highWaterMark: 1 << 16 });
   let read = 0;
   file.on('data', (chunk: string | Buffer) => {
     read += chunk.length;
   });
   const guard = new Utf8Guard();
-  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  const out = new PassThrough({ highWaterMark: 1 << 16 });
   const fail = (error: Error) => {
     const reason = gzip && /unexpected end|incorrect header|invalid/i.test(error.message)
       ? `gzip data is truncated or corrupt (${error.message})`

@@ -1,17 +1,24 @@
 /** What a source reader yields: one data row of a file, before it meets a table contract. */
-export interface SourceRecord {
-  /** 1-based data row number in the file (a CSV header is not a row). */
-  rowNumber: number;
-  /** 1-based physical line, where the format makes it known. */
-  lineNumber?: number;
-  /** CSV: the fields of the row. */
-  fields?: string[];
-  /** NDJSON: the parsed object. */
-  object?: Record<string, unknown>;
-  /** The row as it appeared in the file, for quarantine (built lazily: only bad rows need it). */
-  raw(): string;
+export class SourceRecord {
   /** Set when the row cannot even be read (bad JSON, wrong field count, invalid UTF-8). */
   problem?: { reason: string; field?: string };
+  /** NDJSON: the parsed object. */
+  object?: Record<string, unknown>;
+
+  constructor(
+    /** 1-based data row number in the file (a CSV header is not a row). */
+    readonly rowNumber: number,
+    /** CSV: the fields of the row. NDJSON: the line's text, as one field. */
+    readonly fields: string[],
+    /** 1-based physical line, where the format makes it known. */
+    readonly lineNumber?: number,
+  ) {}
+
+  /** The row as it appeared in the file, for quarantine. */
+  raw(): string {
+    if (this.object !== undefined || this.lineNumber !== undefined) return this.fields[0]!;
+    return this.fields.map((f) => (/[",\n\r]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f)).join(',');
+  }
 }
 
 export class RowRejection extends Error {

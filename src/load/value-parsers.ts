@@ -28,7 +28,9 @@ const NUMERIC_LIMIT = 1e14;
 // PostgreSQL's jsonb refuses \u0000 and unpaired surrogate escapes that JSON.parse allows.
 const JSON_BAD_ESCAPE = /\\u0000|\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F]/;
 
-const daysInMonth = (year: number, month: number) => new Date(Date.UTC(year, month, 0)).getUTCDate();
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeap = (year: number) => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+const daysInMonth = (year: number, month: number) => (month === 2 && isLeap(year) ? 29 : DAYS[month - 1]!);
 
 function checkCalendar(year: string, month: string, day: string, what: string): void {
   const y = Number(year);
