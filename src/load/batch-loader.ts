@@ -200,6 +200,7 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
       seconds: (Date.now() - started) / 1000, topReasons: reasons.rows,
     };
   } catch (error) {
+    for (const writer of writers.values()) await writer.abort();
     await client.query('rollback').catch(() => {});
     const failure = describeFailure(error, path, rowsIn);
     await recordFailedBatch(client, source, format, tables, failure).catch(() => {});

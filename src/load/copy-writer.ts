@@ -71,6 +71,8 @@ export interface TableWriter {
   push(line: string): Promise<void> | undefined;
   /** Completes the COPY (spooled writers copy now); returns PostgreSQL's row count. */
   finish(client: pg.Client): Promise<number>;
+  /** Abandons an unfinished COPY (sends CopyFail) so the connection can roll back. */
+  abort(): Promise<void>;
   /** Releases temp files after success or failure. */
   dispose(): void;
 }
@@ -95,6 +97,12 @@ export function directCopyWriter(client: pg.Client, table: string, columns: stri
       stream.end();
       await Promise.race([once(stream, 'finish'), failed]);
       return Number(stream.rowCount);
+    },
+    async abort() {
+      if (stream.writableFinished || stream.destroyed) return;
+      const closed = once(stream, 'close').catch(() => {});
+      stream.destroy(new Error('load aborted'));
+      await closed;
     },
     dispose() {},
   };
@@ -121,6 +129,7 @@ export function spoolingCopyWriter(table: string, columns: string[]): TableWrite
       await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), copy);
       return Number(copy.rowCount);
     },
+    async abort() {},
     dispose() {
       file.destroy();
       rmSync(dir, { recursive: true, force: true });

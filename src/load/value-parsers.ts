@@ -18,7 +18,7 @@ export class ValueError extends Error {
 export type ValueParser = (value: unknown) => string | null;
 
 const TIMESTAMP =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?\s?(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(?:\s?(?:Z|z|([+-])(\d{2})(?::?(\d{2}))?))?)?$/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const INTEGER = /^[+-]?\d{1,10}$/;
 const NUMERIC = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?$/;
@@ -59,10 +59,13 @@ const parsers: Record<ColumnType, (column: ColumnContract) => ValueParser> = {
     const text = asText(value).trim();
     const match = TIMESTAMP.exec(text);
     if (!match) throw new ValueError('not a timestamp (expected ISO 8601, e.g. 2024-05-01T12:00:00Z)');
-    const [, year, month, day, hour, minute, second] = match;
+    const [, year, month, day, hour, minute, second, , offsetHours, offsetMinutes] = match;
     checkCalendar(year!, month!, day!, 'date');
     if ((hour && Number(hour) > 23) || (minute && Number(minute) > 59) || (second && Number(second) > 59)) {
       throw new ValueError('not a valid time of day');
+    }
+    if ((offsetHours && Number(offsetHours) > 15) || (offsetMinutes && Number(offsetMinutes) > 59)) {
+      throw new ValueError('not a valid UTC offset (at most ±15:59)');
     }
     return text;
   },

@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateLatest, migrateRollback } from '../../src/database/migrator.ts';
+import { LINEAGE_COLUMNS, TABLE_CONTRACTS } from '../../src/load/table-contracts.ts';
+import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/test-database.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase({ migrate: false });
+});
+afterAll(() => db.drop());
+
+const tables = async () =>
+  (
+    await db.knex.raw(`select table_schema || '.' || table_name as name from information_schema.tables
+      where table_schema in ('raw', 'ops') and table_name not like 'knex%' order by 1`)
+  ).rows.map((r: { name: string }) => r.name);
+
+describe('migrations', () => {
+  it('apply, repeat as a no-op, roll back fully and re-apply', async () => {
+    expect((await migrateLatest(db.knex, PROJECT_ROOT)).names).toHaveLength(2);
+    const created = await tables();
+    expect(created).toEqual(expect.arrayContaining(['raw.events', 'raw.users', 'raw.identities', 'raw.outcomes', 'raw.costs', 'raw.survey_responses', 'raw.experiment_assignments', 'ops.load_batches', 'ops.quarantine', 'ops.model_runs', 'ops.test_results']));
+    expect((await migrateLatest(db.knex, PROJECT_ROOT)).names).toEqual([]);
+    expect((await migrateRollback(db.knex, PROJECT_ROOT, true)).names).toHaveLength(2);
+    expect(await tables()).toEqual([]);
+    await migrateLatest(db.knex, PROJECT_ROOT);
+    expect(await tables()).toEqual(created);
+  });
+
+  it('match the loader contracts column for column (the two must not drift)', async () => {
+    for (const contract of Object.values(TABLE_CONTRACTS)) {
+      const [schema, table] = contract.table.split('.');
+      const { rows } = await db.knex.raw(
+        `select column_name, data_type, is_nullable from information_schema.columns
+         where table_schema = ? and table_name = ? order by ordinal_position`,
+        [schema, table],
+      );
+      expect(rows.map((r: { column_name: string }) => r.column_name), contract.table).toEqual([...contract.columns.map((c) => c.name), ...LINEAGE_COLUMNS]);
+      const pgType = { text: 'text', timestamptz: 'timestamp with time zone', date: 'date', integer: 'integer', numeric: 'numeric', jsonb: 'jsonb' };
+      for (const column of contract.columns) {
+        const row = rows.find((r: { column_name: string }) => r.column_name === column.name);
+        expect(row.data_type, `${contract.table}.${column.name}`).toBe(pgType[column.type]);
+        // A column the contract lets be empty must be nullable, or a valid row would fail COPY.
+        if (!column.required) expect(row.is_nullable, `${contract.table}.${column.name}`).toBe('YES');
+      }
+    }
+  });
+});

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // One PostgreSQL server per test run; each test file gets its own database.
+    globalSetup: ['test/support/postgres-global-setup.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // Two cores: two files at a time keeps the server and the workers from starving each other.
+    maxWorkers: 2,
+  },
+});
