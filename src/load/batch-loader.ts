@@ -98,7 +98,7 @@ async function plan(path: string, options: LoadOptions): Promise<Plan> {
   const contract = contractFor(options.into);
   const file = openSourceFile(path);
   if (format === 'csv') {
-    const { header, batches } = await readCsv(file, options.delimiter ?? (path.toLowerCase().includes('.tsv') ? '\t' : ','));
+    const { header, batches } = await readCsv(file, options.delimiter ?? (/\.tsv(\.gz)?$/i.test(path) ? '\t' : ','));
     const columns = planCsvColumns(contract, header, mapping, path);
     const builder = compileRowBuilder(contract, columns.getters, columns.extras);
     return { format, tables: [contract.table], file, batches, route: (r) => [{ builder, values: builder.build(r) }] };

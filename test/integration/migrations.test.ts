@@ -29,7 +29,7 @@ describe('migrations', () => {
 
   it('match the loader contracts column for column (the two must not drift)', async () => {
     for (const contract of Object.values(TABLE_CONTRACTS)) {
-      const [schema, table] = contract.table.split('.');
+      const [schema, table] = contract.table.split('.') as [string, string];
       const { rows } = await db.knex.raw(
         `select column_name, data_type, is_nullable from information_schema.columns
          where table_schema = ? and table_name = ? order by ordinal_position`,

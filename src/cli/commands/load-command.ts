@@ -1,30 +1,50 @@
 import type { Command } from 'commander';
 import { loadFile, type LoadFormat, type LoadReport } from '../../load/batch-loader.ts';
 import { parsePairs } from '../../load/column-mapping.ts';
+import { readMappingFile } from '../../load/mapping-file.ts';
 import { withSession } from '../session.ts';
 import { bold, count, dim, progress, say, seconds, table, yellow } from '../terminal.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+interface LoadFlags {
+  into?: string;
+  mapping?: string;
+  format?: LoadFormat;
+  map?: string[];
+  set?: string[];
+  ignore?: string[];
+  delimiter?: string;
+  timezone?: string;
+}
 
 export function registerLoadCommand(program: Command): void {
   program
     .command('load <file>')
     .description('stream a CSV or NDJSON file (gzip too) into a raw table as one atomic batch')
     .option('--into <table>', 'raw table to load (events, users, identities, outcomes, costs, survey_responses, experiment_assignments); omit for a Segment/RudderStack export')
+    .option('--mapping <file.yml>', 'a committed mapping file (into, map, set, ignore, timezone); flags override it')
     .option('--format <format>', 'csv | ndjson | segment (default: from the file name)')
     .option('--map <column=fileColumn>', 'fill a table column from a differently named file column (repeatable, or comma-separated)', collect)
     .option('--set <column=value>', 'fill a table column with a constant (repeatable)', collect)
     .option('--ignore <fileColumn>', 'drop a file column on purpose (repeatable)', collect)
-    .option('--delimiter <char>', 'CSV field delimiter', ',')
+    .option('--delimiter <char>', 'CSV field delimiter (default: , or tab for .tsv)')
     .option('--timezone <zone>', 'time zone of timestamps that carry none (default: SEGLAYER_TIMEZONE)')
-    .action(async (file: string, options: { into?: string; format?: LoadFormat; map?: string[]; set?: string[]; ignore?: string[]; delimiter: string; timezone?: string }) => {
+    .action(async (file: string, options: LoadFlags) => {
+      const fromFile = options.mapping ? readMappingFile(options.mapping) : undefined;
+      const base = fromFile?.mapping ?? { map: {}, set: {}, ignore: [] };
+      const mapping = {
+        map: { ...base.map, ...parsePairs(options.map, '--map') },
+        set: { ...base.set, ...parsePairs(options.set, '--set') },
+        ignore: [...base.ignore, ...(options.ignore ?? [])],
+      };
       await withSession(async ({ warehouse, config }) => {
         const report = await loadFile(warehouse.url, file, {
-          into: options.into,
-          format: options.format,
-          delimiter: options.delimiter,
-          timezone: options.timezone ?? config.SEGLAYER_TIMEZONE,
-          mapping: { map: parsePairs(options.map, '--map'), set: parsePairs(options.set, '--set'), ignore: options.ignore ?? [] },
+          into: options.into ?? fromFile?.into,
+          format: options.format ?? fromFile?.format,
+          delimiter: options.delimiter ?? fromFile?.delimiter,
+          timezone: options.timezone ?? fromFile?.timezone ?? config.SEGLAYER_TIMEZONE,
+          mapping,
           progressEvery: config.SEGLAYER_PROGRESS_EVERY,
           onProgress: (p) =>
             progress(dim(`  ${count(p.rows)} rows read, ${count(p.quarantined)} quarantined, ${Math.round((100 * p.bytesRead) / p.sizeBytes)}% of file, ${count(Math.round(p.rows / p.seconds))} rows/s`)),

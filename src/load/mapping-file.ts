@@ -1,0 +1,51 @@
+/**
+ * A load mapping kept as a file next to the project, so loading a real source is
+ * one reviewed, repeatable command:
+ *
+ *   into: raw.outcomes
+ *   timezone: Europe/London
+ *   map: { user_id: CustomerID, occurred_at: InvoiceDate }
+ *   set: { currency: GBP }
+ *   ignore: [Notes]
+ *
+ * Errors name the file, line and field.
+ */
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { columnMappingSchema, MappingError, type ColumnMapping } from './column-mapping.ts';
+
+const mappingFileSchema = columnMappingSchema
+  .extend({
+    /** Raw table to load into; omit for a Segment/RudderStack export. */
+    into: z.string().min(1).optional(),
+    format: z.enum(['csv', 'ndjson', 'segment']).optional(),
+    delimiter: z.string().length(1).optional(),
+    /** Time zone of timestamps that carry none. */
+    timezone: z.string().min(1).optional(),
+  })
+  .strict();
+
+export type MappingFile = Omit<z.infer<typeof mappingFileSchema>, keyof ColumnMapping> & { mapping: ColumnMapping };
+
+export function readMappingFile(path: string): MappingFile {
+  const text = readFileSync(path, 'utf8');
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter });
+  if (document.errors.length) {
+    const first = document.errors[0]!;
+    throw new MappingError(`${path}:${first.linePos?.[0]?.line ?? '?'}: not valid YAML: ${first.message.split('\n')[0]}`);
+  }
+  const parsed = mappingFileSchema.safeParse(document.toJS() ?? {});
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const keys = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+      const node = document.getIn(keys as (string | number)[], true) as { range?: [number, number] } | undefined;
+      const line = node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+      return `${path}${line ? `:${line}` : ''}: ${keys.join('.') || '(top level)'}: ${issue.message}`;
+    });
+    throw new MappingError(lines.join('\n'));
+  }
+  const { map, set, ignore, ...rest } = parsed.data;
+  return { ...rest, mapping: { map, set, ignore } };
+}

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { readMappingFile } from '../../src/load/mapping-file.ts';
+import { fixture } from '../support/fixture-files.ts';
+
+describe('readMappingFile', () => {
+  it('reads into, timezone and the column mapping', () => {
+    const path = fixture('ok.yml', 'into: raw.outcomes\ntimezone: Europe/London\nmap:\n  user_id: CustomerID\nset:\n  currency: GBP\n');
+    expect(readMappingFile(path)).toEqual({ into: 'raw.outcomes', timezone: 'Europe/London', mapping: { map: { user_id: 'CustomerID' }, set: { currency: 'GBP' }, ignore: [] } });
+  });
+
+  it('names file, line and field of a wrong value', () => {
+    const path = fixture('bad.yml', 'into: raw.outcomes\nmap:\n  user_id: CustomerID\n  quantity: 12\nignore: Notes\n');
+    expect(() => readMappingFile(path)).toThrow(`${path}:4: map.quantity: Invalid input: expected string, received number\n${path}:5: ignore: Invalid input: expected array, received string`);
+  });
+
+  it('names an unknown key with its line', () => {
+    const path = fixture('typo.yml', 'into: raw.outcomes\ntimezon: UTC\n');
+    expect(() => readMappingFile(path)).toThrow(`${path}:2: timezon: Unrecognized key: "timezon"`);
+  });
+
+  it('reports broken YAML with its line', () => {
+    const path = fixture('broken.yml', 'into: raw.outcomes\nmap: [unclosed\n');
+    expect(() => readMappingFile(path)).toThrow(new RegExp(`${path}:\\d+: not valid YAML`));
+  });
+});
