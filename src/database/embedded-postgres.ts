@@ -106,6 +106,22 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   return { url: urlFor(credentials, port), dataDir, port, owned: true, stop };
 }
 
+/**
+ * Stops the server running on `dataDir`, whoever started it (for `seglayer db
+ * stop`, and for servers orphaned by a killed process). Returns false if none ran.
+ */
+export async function stopEmbeddedPostgres(dataDir: string, timeoutMs = 30_000): Promise<boolean> {
+  const running = runningServer(resolveDataDir(dataDir));
+  if (!running) return false;
+  process.kill(running.pid, 'SIGINT'); // PostgreSQL's "fast" shutdown
+  const deadline = Date.now() + timeoutMs;
+  while (isPostgresProcess(running.pid)) {
+    if (Date.now() > deadline) throw new Error(`PostgreSQL (pid ${running.pid}) did not stop within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
+}
+
 /** Ask the OS for a free loopback port. */
 export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { join } from 'node:path';
 import { loadConfig } from '../../config.ts';
+import { stopEmbeddedPostgres } from '../../database/embedded-postgres.ts';
 import { openWarehouse, redact } from '../../database/warehouse-connection.ts';
 import { say } from '../terminal.ts';
 
@@ -12,6 +14,13 @@ export function registerDbCommands(program: Command): void {
       const warehouse = await openWarehouse(loadConfig());
       say(options.showPassword ? warehouse.url : redact(warehouse.url));
       await warehouse.close();
+    });
+  db.command('stop')
+    .description('stop the embedded PostgreSQL, including one left running by a killed process')
+    .action(async () => {
+      const config = loadConfig();
+      const stopped = await stopEmbeddedPostgres(join(config.homeDir, 'pg'));
+      say(stopped ? 'embedded PostgreSQL stopped' : 'embedded PostgreSQL was not running');
     });
   db.command('serve')
     .description('keep the embedded PostgreSQL running until Ctrl-C (for psql sessions and BI tools)')
