@@ -22,11 +22,15 @@ const configSchema = z.object({
     .string()
     .refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, 'an IANA time zone such as UTC or Europe/London')
     .default('UTC'),
+  /** Directory of model files, relative to the project root. */
+  SEGLAYER_MODELS_DIR: z.string().min(1).default('models'),
+  /** Memory per sort/hash in build sessions (PostgreSQL work_mem); big joins and windows need more than the default. */
+  SEGLAYER_WORK_MEM: z.string().regex(/^\d+(kB|MB|GB)$/, 'a size such as 256MB').default('256MB'),
   /** Rows per progress report while loading. */
   SEGLAYER_PROGRESS_EVERY: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(250_000),
 });
 
-export type Config = Readonly<z.infer<typeof configSchema> & { projectRoot: string; homeDir: string }>;
+export type Config = Readonly<z.infer<typeof configSchema> & { projectRoot: string; homeDir: string; modelsDir: string }>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -47,5 +51,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const homeDir = resolve(projectRoot, parsed.data.SEGLAYER_HOME);
-  return Object.freeze({ ...parsed.data, projectRoot, homeDir });
+  const modelsDir = resolve(projectRoot, parsed.data.SEGLAYER_MODELS_DIR);
+  return Object.freeze({ ...parsed.data, projectRoot, homeDir, modelsDir });
 }

@@ -13,10 +13,15 @@ import { registerLoadCommand } from './commands/load-command.ts';
 import { registerMigrateCommand } from './commands/migrate-command.ts';
 import { registerStartCommand } from './commands/start-command.ts';
 import { registerBenchCommand } from './commands/bench-command.ts';
+import { registerModelCommands } from './commands/model-commands.ts';
+import { ModelDefinitionError } from '../models/model-discovery.ts';
+import { ModelGraphError } from '../models/model-graph.ts';
+import { ModelCompileError } from '../models/model-compiler.ts';
+import { BuildLockedError } from '../models/build-lock.ts';
 import { red } from './terminal.ts';
 
 /** Errors whose message is the whole story: no stack trace needed. */
-const EXPECTED = [ConfigError, LoadError, MappingError, UnknownTableError];
+const EXPECTED = [ConfigError, LoadError, MappingError, UnknownTableError, ModelDefinitionError, ModelGraphError, ModelCompileError, BuildLockedError];
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('seglayer')
@@ -27,6 +32,7 @@ export async function main(argv: string[]): Promise<void> {
   registerMigrateCommand(program);
   registerLoadCommand(program);
   registerDemoCommand(program);
+  registerModelCommands(program);
   registerDbCommands(program);
   registerBenchCommand(program);
   try {

@@ -18,7 +18,7 @@ export interface Session {
 export async function withSession<T>(work: (session: Session) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
   const config = loadConfig();
   const warehouse = await openWarehouse(config);
-  const knex = createKnex(warehouse.url);
+  const knex = createKnex(warehouse.url, { workMem: config.SEGLAYER_WORK_MEM, max: 6 });
   try {
     if (options.migrate !== false) {
       const { names } = await migrateLatest(knex, config.projectRoot);

@@ -8,10 +8,25 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => {
   return Number.isSafeInteger(n) ? n : value;
 });
 
-export function createKnex(url: string, pool: { min?: number; max?: number } = {}): Knex {
+export interface KnexOptions {
+  min?: number;
+  max?: number;
+  /** work_mem for every connection of the pool (build sessions sort and hash a lot). */
+  workMem?: string;
+}
+
+export function createKnex(url: string, options: KnexOptions = {}): Knex {
   return knexFactory({
     client: 'pg',
     connection: { connectionString: url, application_name: 'seglayer' },
-    pool: { min: pool.min ?? 0, max: pool.max ?? 4 },
+    pool: {
+      min: options.min ?? 0,
+      max: options.max ?? 4,
+      ...(options.workMem && {
+        afterCreate: (connection: pg.Client, done: (error: Error | null, connection: pg.Client) => void) => {
+          connection.query(`set work_mem = '${options.workMem}'`, (error: Error | null) => done(error, connection));
+        },
+      }),
+    },
   });
 }

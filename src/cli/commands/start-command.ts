@@ -1,5 +1,49 @@
+/**
+ * `npm start`: the whole first-run path on the embedded default. Each step is
+ * one entry in the list below; model building and Cube serving join it as
+ * they land (see docs/architecture.md).
+ */
 import type { Command } from 'commander';
+import { runDemo } from './demo-command.ts';
+import { withSession, type Session } from '../session.ts';
+import { bold, count, dim, green, say } from '../terminal.ts';
+
+const DEMO_USERS = 5000;
+const DEMO_SEED = 42;
+
+async function rawIsEmpty({ knex }: Session): Promise<boolean> {
+  const { rows } = await knex.raw(`select not exists (select 1 from raw.events) and not exists (select 1 from raw.outcomes) as empty`);
+  return rows[0].empty;
+}
 
 export function registerStartCommand(program: Command): void {
-  void program;
+  program
+    .command('start')
+    .description('first run: start the warehouse, apply migrations, load demo data if the raw tables are empty')
+    .action(async () => {
+      await withSession(async (session) => {
+        const { warehouse, config, knex } = session;
+        say(`${green('✓')} warehouse: ${warehouse.location}`);
+        say(`${green('✓')} migrations applied`);
+        if (await rawIsEmpty(session)) {
+          await runDemo(warehouse.url, config, DEMO_USERS, DEMO_SEED);
+          say(`${green('✓')} demo data loaded`);
+        } else {
+          say(`${green('✓')} raw tables already hold data: demo skipped`);
+        }
+        const { rows } = await knex.raw(`
+          select relname as name, n_live_tup::bigint as rows from pg_stat_user_tables
+          where schemaname = 'raw' order by relname`);
+        say(bold('\nraw tables'));
+        for (const row of rows as { name: string; rows: number }[]) {
+          const { rows: exact } = await knex.raw(`select count(*)::int as n from ??`, [`raw.${row.name}`]);
+          say(`  raw.${row.name.padEnd(24)} ${count(exact[0].n).padStart(10)}`);
+        }
+        say(bold('\nnext'));
+        say(`  npm run seglayer -- db serve                  ${dim('# keep PostgreSQL up; connect with psql "$(npm run -s seglayer -- db url --show-password)"')}`);
+        say(`  npm run seglayer -- load <file> --into events  ${dim('# load your own CSV / NDJSON (gzip too)')}`);
+        say(`  npm run seglayer -- load ../shared/data/online_retail/online_retail.csv.gz --mapping mappings/online_retail.yml`);
+        say(dim('  models (seglayer build) and the Cube API (seglayer serve) are the next steps of this pipeline'));
+      });
+    });
 }

@@ -1,0 +1,77 @@
+import { defineModel } from '../../src/models/model-definition.ts';
+
+/** Fields that make two rows with one message_id "the same event". */
+const PAYLOAD = `md5(concat_ws('|', event, occurred_at::text, user_id, anonymous_id, properties::text))`;
+const FIRST_RECEIVED = `partition by message_id order by received_at nulls last, load_batch_id, source_row_number`;
+
+export default defineModel({
+  name: 'staging.stg_events',
+  description:
+    'Raw events trimmed and de-duplicated by message_id: the first received copy wins. A later copy with a different payload is flagged in ops.quarantine, not silently dropped.',
+  owner: 'data-platform',
+  tags: ['events'],
+  columns: {
+    message_id: { type: 'text', description: 'Producer-assigned event id', tests: ['not_null', 'unique'] },
+    anonymous_id: { type: 'text', description: 'Device / cookie id, when sent' },
+    user_id: { type: 'text', description: 'Application user id, when sent' },
+    event: { type: 'text', description: 'Event name', tests: ['not_null'] },
+    occurred_at: { type: 'timestamptz', description: 'When the event happened (producer clock)', tests: ['not_null'] },
+    received_at: { type: 'timestamptz', description: 'When the collector received it' },
+    properties: { type: 'jsonb', description: 'Event properties' },
+    device_type: { type: 'text', description: 'mobile, desktop, tablet, ...' },
+    os: { type: 'text', description: 'Operating system' },
+    browser: { type: 'text', description: 'Browser' },
+    country: { type: 'text', description: 'Country (ISO code or name, as sent)' },
+    region: { type: 'text', description: 'Region / state' },
+    city: { type: 'text', description: 'City' },
+    locale: { type: 'text', description: 'Locale such as en-GB' },
+    utm_source: { type: 'text', description: 'Campaign source' },
+    utm_medium: { type: 'text', description: 'Campaign medium' },
+    utm_campaign: { type: 'text', description: 'Campaign name' },
+    load_batch_id: { type: 'bigint', description: 'Batch that loaded the kept copy', tests: ['not_null'] },
+    source_row_number: { type: 'bigint', description: 'Row of the kept copy in its source file', tests: ['not_null'] },
+  },
+  build: (knex, { ref }) =>
+    knex.raw(`
+      with ranked as (
+        select *, row_number() over (${FIRST_RECEIVED}) as copy_number
+        from ${ref('raw.events')}
+      ),
+      final as (
+        select trim(message_id) as message_id,
+               nullif(trim(anonymous_id), '') as anonymous_id,
+               nullif(trim(user_id), '') as user_id,
+               trim(event) as event,
+               occurred_at, received_at, properties,
+               lower(nullif(trim(device_type), '')) as device_type,
+               nullif(trim(os), '') as os,
+               nullif(trim(browser), '') as browser,
+               nullif(trim(country), '') as country,
+               nullif(trim(region), '') as region,
+               nullif(trim(city), '') as city,
+               nullif(trim(locale), '') as locale,
+               nullif(trim(utm_source), '') as utm_source,
+               nullif(trim(utm_medium), '') as utm_medium,
+               nullif(trim(utm_campaign), '') as utm_campaign,
+               load_batch_id, source_row_number
+        from ranked
+        where copy_number = 1
+      )
+      select * from final`),
+  quarantine: (knex, { ref }) =>
+    knex.raw(`
+      with copies as (
+        select load_batch_id, source_row_number, message_id, event, occurred_at, user_id, anonymous_id, properties,
+               ${PAYLOAD} as payload_hash,
+               first_value(${PAYLOAD}) over (${FIRST_RECEIVED}) as first_hash,
+               row_number() over (${FIRST_RECEIVED}) as copy_number
+        from ${ref('raw.events')}
+      )
+      select load_batch_id as batch_id, source_row_number as row_number,
+             json_build_object('message_id', message_id, 'event', event, 'occurred_at', occurred_at,
+                               'user_id', user_id, 'anonymous_id', anonymous_id, 'properties', properties)::text as raw_payload,
+             'message_id repeats an earlier event with a different payload; the first received copy was kept' as reason,
+             'message_id' as field
+      from copies
+      where copy_number > 1 and payload_hash <> first_hash`),
+});

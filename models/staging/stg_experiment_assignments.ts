@@ -1,0 +1,25 @@
+import { defineModel } from '../../src/models/model-definition.ts';
+
+export default defineModel({
+  name: 'staging.stg_experiment_assignments',
+  description: 'First assignment of each subject (user or anonymous id) to each experiment; later re-assignments are ignored.',
+  owner: 'data-platform',
+  tags: ['experiments'],
+  columns: {
+    experiment: { type: 'text', description: 'Experiment key', tests: ['not_null'] },
+    variant: { type: 'text', description: 'Variant shown', tests: ['not_null'] },
+    user_id: { type: 'text', description: 'User id, when known at assignment' },
+    anonymous_id: { type: 'text', description: 'Anonymous id, when assigned before identification' },
+    assigned_at: { type: 'timestamptz', description: 'First exposure', tests: ['not_null'] },
+  },
+  build: (knex, { ref }) =>
+    knex.raw(`
+      with ranked as (
+        select trim(experiment) as experiment, trim(variant) as variant, nullif(trim(user_id), '') as user_id,
+               nullif(trim(anonymous_id), '') as anonymous_id, assigned_at,
+               row_number() over (partition by trim(experiment), coalesce(nullif(trim(user_id), ''), trim(anonymous_id)) order by assigned_at, load_batch_id, source_row_number) as exposure_number
+        from ${ref('raw.experiment_assignments')}
+        where coalesce(nullif(trim(user_id), ''), nullif(trim(anonymous_id), '')) is not null
+      )
+      select experiment, variant, user_id, anonymous_id, assigned_at from ranked where exposure_number = 1`),
+});

@@ -1,0 +1,91 @@
+/**
+ * What a model file declares. A model is one TypeScript module under
+ * models/<layer>/<name>.ts whose default export is `defineModel({...})`:
+ *
+ *   export default defineModel({
+ *     name: 'core.dim_users',
+ *     description: 'One row per canonical user',
+ *     owner: 'data-platform',
+ *     materialized: 'table',
+ *     columns: { user_key: { type: 'text', tests: ['not_null', 'unique'] } },
+ *     build: (knex, { ref }) => knex.raw(`select ... from ${ref('staging.stg_users')}`),
+ *   });
+ *
+ * Definitions are validated with zod when discovered; nothing runs if any is
+ * invalid, and every error names the file and the field.
+ */
+import type { Knex } from 'knex';
+import { z } from 'zod';
+
+const identifier = /^[a-z_][a-z0-9_]*$/;
+
+export const columnTestSchema = z.union([
+  z.literal('not_null'),
+  z.literal('unique'),
+  z.object({ accepted_values: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1) }).strict(),
+  z.object({ relationships: z.object({ to: z.string().regex(/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/), field: z.string().regex(identifier) }).strict() }).strict(),
+  /** A SQL boolean expression over the row that must hold, e.g. `amount >= 0`. */
+  z.object({ expression: z.string().min(1) }).strict(),
+]);
+export type ColumnTest = z.infer<typeof columnTestSchema>;
+
+export const columnSchema = z
+  .object({
+    type: z.string().min(1).optional(),
+    description: z.string().min(1),
+    tests: z.array(columnTestSchema).default([]),
+  })
+  .strict();
+
+export const incrementalSchema = z
+  .object({
+    /** Column that orders the data in time; the rebuilt window is measured on it. */
+    windowColumn: z.string().regex(identifier),
+    /** How far back before the newest row to rebuild, to take in late data (a PostgreSQL interval). */
+    lookback: z.string().regex(/^\d+ (minutes?|hours?|days?)$/, 'an interval such as "3 days" or "12 hours"'),
+  })
+  .strict();
+
+/** What `build` receives besides Knex. */
+export interface BuildContext {
+  /** A relation this model reads: records the dependency and returns the quoted name. */
+  ref(name: string): Knex.Raw;
+  /**
+   * Set on an incremental run (not on the first build nor --full-refresh): the
+   * model should select only rows with windowColumn >= `since`.
+   */
+  incremental?: { since: Date; this: Knex.Raw };
+}
+
+export type BuildResult = Knex.QueryBuilder | Knex.Raw;
+
+export const modelSchema = z
+  .object({
+    name: z.string().regex(/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/, 'a schema-qualified snake_case name such as core.dim_users'),
+    description: z.string().min(1),
+    owner: z.string().min(1),
+    tags: z.array(z.string().regex(identifier)).default([]),
+    materialized: z.enum(['view', 'table', 'incremental']).optional(),
+    /** Upstream models read without ref() (rare: ref() records dependencies itself). */
+    dependsOn: z.array(z.string()).default([]),
+    incremental: incrementalSchema.optional(),
+    /** Table-level tests: expressions over the whole relation, e.g. unique combinations. */
+    tests: z.array(z.object({ unique_combination: z.array(z.string().regex(identifier)).min(2) }).strict()).default([]),
+    columns: z.record(z.string().regex(identifier, 'a snake_case column name'), columnSchema).refine((c) => Object.keys(c).length > 0, 'at least one column'),
+    build: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function', 'a function (knex, { ref }) => query'),
+    /**
+     * Optional rows to put in ops.quarantine when the model publishes (e.g.
+     * conflicting duplicates): a query returning batch_id, row_number,
+     * raw_payload, reason, field. Replaced on every build of the model.
+     */
+    quarantine: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function').optional(),
+  })
+  .strict();
+
+export type ModelDefinition = z.infer<typeof modelSchema>;
+export type ModelInput = z.input<typeof modelSchema>;
+
+/** Identity function that gives model files type checking and editor help. */
+export function defineModel(definition: ModelInput): ModelInput {
+  return definition;
+}

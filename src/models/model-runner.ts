@@ -1,0 +1,175 @@
+/**
+ * `seglayer build` / `seglayer test`: runs the selected models in dependency
+ * order, independent ones concurrently, under the build lock. A model whose SQL
+ * or tests fail keeps its previous version; everything downstream of it is
+ * skipped and named. Every model run and test result is recorded in ops.
+ */
+import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import type { Knex } from 'knex';
+import { acquireBuildLock } from './build-lock.ts';
+import { compileTests } from './column-tests.ts';
+import { compileModel, quoteRelation } from './model-compiler.ts';
+import type { Model } from './model-discovery.ts';
+import { ModelGraph } from './model-graph.ts';
+import { dropLeftovers, materialize, ModelTestFailure, relationExists, type TestOutcome } from './materializer.ts';
+
+export interface RunOptions {
+  select?: string[];
+  exclude?: string[];
+  fullRefresh?: boolean;
+  threads?: number;
+  /** Queue behind a running build instead of exiting. */
+  wait?: boolean;
+  /** Run only the models' tests against their published relations. */
+  testsOnly?: boolean;
+  onEvent?: (event: RunEvent) => void;
+}
+
+export type RunEvent =
+  | { kind: 'start'; model: string; index: number; total: number }
+  | { kind: 'done'; result: ModelResult; index: number; total: number }
+  | { kind: 'cleanup'; dropped: string[] };
+
+export interface ModelResult {
+  model: string;
+  status: 'success' | 'error' | 'skipped';
+  rows: number | null;
+  seconds: number;
+  action?: string;
+  error?: string;
+  tests: TestOutcome[];
+}
+
+export interface RunSummary {
+  runId: string;
+  results: ModelResult[];
+  ok: boolean;
+}
+
+export function buildGraph(models: Model[]): ModelGraph {
+  const known = new Set(models.map((m) => m.name));
+  // A relationships test reads its target, so the target must be built first (as in dbt).
+  const testTargets = (m: Model) =>
+    Object.values(m.columns).flatMap((c) => c.tests.flatMap((t) => (typeof t === 'object' && 'relationships' in t ? [t.relationships.to] : [])));
+  const refs = new Map(models.map((m) => [m.name, [...compileModel(m, known).refs, ...testTargets(m)]]));
+  return new ModelGraph(models, refs);
+}
+
+async function record(knex: Knex, runId: string, result: ModelResult, startedAt: Date): Promise<void> {
+  await knex('ops.model_runs').insert({
+    run_id: runId,
+    model: result.model,
+    status: result.status,
+    rows: result.rows,
+    error: result.error ?? null,
+    started_at: startedAt,
+    finished_at: new Date(startedAt.getTime() + result.seconds * 1000),
+  });
+  if (result.tests.length) {
+    await knex('ops.test_results').insert(
+      result.tests.map((t) => ({ run_id: runId, model: result.model, test: t.name, column_name: t.column, status: t.status, failures: t.failures })),
+    );
+  }
+}
+
+/** Knex prefixes PostgreSQL's message with the whole statement: keep PostgreSQL's part. */
+function describeError(error: unknown): string {
+  const e = error as Error & { code?: string; detail?: string; hint?: string };
+  const message = e.code && e.message.includes(' - ') ? e.message.slice(e.message.lastIndexOf(' - ') + 3) : e.message;
+  return `${message}${e.detail ? ` (${e.detail})` : ''}${e.hint ? ` hint: ${e.hint}` : ''}`;
+}
+
+export async function runModels(knex: Knex, url: string, models: Model[], options: RunOptions = {}): Promise<RunSummary> {
+  const graph = buildGraph(models);
+  const selected = graph.select(options.select, options.exclude);
+  const lock = await acquireBuildLock(url, { wait: options.wait });
+  const runId = randomUUID();
+  const results = new Map<string, ModelResult>();
+  try {
+    const schemas = [...new Set(models.map((m) => m.name.split('.')[0]!))];
+    if (!options.testsOnly) {
+      const dropped = await dropLeftovers(knex, schemas);
+      if (dropped.length) options.onEvent?.({ kind: 'cleanup', dropped });
+    }
+    const known = new Set(models.map((m) => m.name));
+    const pending = new Set(selected);
+    const running = new Map<string, Promise<void>>();
+    const threads = Math.max(1, options.threads ?? availableParallelism());
+    let started = 0;
+
+    const runOne = async (name: string, index: number) => {
+      const model = graph.byName.get(name)!;
+      const startedAt = new Date();
+      const t0 = performance.now();
+      options.onEvent?.({ kind: 'start', model: name, index, total: selected.length });
+      let result: ModelResult;
+      try {
+        if (options.testsOnly) {
+          if (!(await relationExists(knex, name))) throw new Error(`${name} has not been built yet`);
+          const tests = [];
+          for (const test of compileTests(knex, model, quoteRelation(name))) {
+            const { rows } = await knex.raw(test.query.toQuery());
+            const failures = Number(rows[0].failures);
+            tests.push({ name: test.name, column: test.column, status: failures === 0 ? ('pass' as const) : ('fail' as const), failures });
+          }
+          const failed = tests.some((t) => t.status === 'fail');
+          result = { model: name, status: failed ? 'error' : 'success', rows: null, seconds: 0, tests, error: failed ? new ModelTestFailure(name, tests).message.replace(/; the previous.*$/, '') : undefined };
+        } else {
+          let since: Date | undefined;
+          if (model.materialized === 'incremental' && !options.fullRefresh && (await relationExists(knex, name))) {
+            const { rows } = await knex.raw(`select max(??) - ?::interval as since from ${quoteRelation(name)}`, [model.incremental!.windowColumn, model.incremental!.lookback]);
+            since = rows[0].since ?? undefined;
+          }
+          const incremental = since ? { since, this: knex.raw(quoteRelation(name)) } : undefined;
+          const compiled = compileModel(model, known, { incremental, knex });
+          const quarantineSql = model.quarantine
+            ? compileModel({ ...model, build: model.quarantine }, known, { incremental, knex }).sql
+            : undefined;
+          const done = await materialize(knex, model, compiled.sql, quarantineSql, since);
+          result = { model: name, status: 'success', rows: done.rows, seconds: 0, action: done.action, tests: done.tests };
+        }
+      } catch (error) {
+        const tests = error instanceof ModelTestFailure ? error.tests : [];
+        result = { model: name, status: 'error', rows: null, seconds: 0, error: `${model.file}: ${describeError(error)}`, tests };
+      }
+      result.seconds = (performance.now() - t0) / 1000;
+      results.set(name, result);
+      await record(knex, runId, result, startedAt);
+      options.onEvent?.({ kind: 'done', result, index, total: selected.length });
+    };
+
+    const skip = async (name: string, because: string) => {
+      const result: ModelResult = { model: name, status: 'skipped', rows: null, seconds: 0, error: `upstream ${because} did not build`, tests: [] };
+      results.set(name, result);
+      await record(knex, runId, result, new Date());
+      options.onEvent?.({ kind: 'done', result, index: ++started, total: selected.length });
+    };
+
+    while (pending.size || running.size) {
+      let progressed = false;
+      for (const name of [...pending]) {
+        const upstream = [...graph.upstream.get(name)!].filter((u) => selected.includes(u));
+        const failed = upstream.find((u) => results.has(u) && results.get(u)!.status !== 'success');
+        if (failed) {
+          pending.delete(name);
+          await skip(name, failed);
+          progressed = true;
+          continue;
+        }
+        if (upstream.every((u) => results.get(u)?.status === 'success') && running.size < threads) {
+          pending.delete(name);
+          const task = runOne(name, ++started).finally(() => running.delete(name));
+          running.set(name, task);
+          progressed = true;
+        }
+      }
+      if (running.size && (!progressed || running.size >= threads || pending.size === 0)) await Promise.race(running.values());
+      else if (!running.size && !progressed && pending.size) throw new Error(`cannot schedule ${[...pending].join(', ')}`);
+    }
+  } finally {
+    await lock.release();
+  }
+  const ordered = selected.map((n) => results.get(n)!);
+  return { runId, results: ordered, ok: ordered.every((r) => r.status === 'success') };
+}
