@@ -51,9 +51,7 @@ export async function discoverModels(projectRoot: string, modelsDir = join(proje
     const layer = relative(modelsDir, path).split('/')[0]!;
     let exported: unknown;
     try {
-      // The modification time in the URL makes a long-lived process see edited models.
-      const url = `${pathToFileURL(path).href}?mtime=${statSync(path).mtimeMs}`;
-      exported = ((await import(url)) as { default?: unknown }).default;
+      exported = ((await import(pathToFileURL(path).href)) as { default?: unknown }).default;
     } catch (error) {
       problems.push(`${file}: cannot be loaded: ${(error as Error).message.split('\n')[0]}`);
       continue;

@@ -51,9 +51,10 @@ it('leaves the old table whole and cleans up on the next build', async () => {
 
   expect((await db.knex.raw('select count(*)::int as n, min(version) as lo, max(version) as hi from core.slow')).rows[0]).toEqual({ n: 200, lo: 1, hi: 1 });
 
-  writeModels([slow(3, 0)], dir);
+  // A fresh directory: this process has the old file's module cached.
+  const next = writeModels([slow(3, 0)]);
   const events: RunEvent[] = [];
-  const summary = await runModels(db.knex, db.url, await discoverModels(PROJECT_ROOT, dir), { onEvent: (e) => events.push(e) });
+  const summary = await runModels(db.knex, db.url, await discoverModels(PROJECT_ROOT, next), { onEvent: (e) => events.push(e) });
   expect(summary.ok).toBe(true);
   expect(events.find((e) => e.kind === 'cleanup')).toEqual({ kind: 'cleanup', dropped: ['core.__seglayer_tmp_slow'] });
   expect(await leftovers()).toBe(0);

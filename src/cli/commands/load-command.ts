@@ -61,7 +61,7 @@ export function printLoadReport(report: LoadReport): void {
       ['  rows in', report.rowsIn],
       ['  rows loaded', report.rowsLoaded],
       ['  rows quarantined', report.rowsQuarantined],
-      ...Object.entries(report.tables).map(([t, n]): [string, number] => [`  -> ${t}`, n]),
+      ...Object.entries(report.tables).filter(([, n]) => n > 0).map(([t, n]): [string, number] => [`  -> ${t}`, n]),
     ]),
   );
   if (report.topReasons.length) {

@@ -13,7 +13,7 @@ interface SelectFlags {
 }
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-function printEvent(event: RunEvent): void {
+export function printEvent(event: RunEvent): void {
   if (event.kind === 'cleanup') progress(dim(`removed leftovers of an interrupted build: ${event.dropped.join(', ')}`));
   else if (event.kind === 'start') progress(dim(`[${event.index}/${event.total}] ${event.model} ...`));
   else {

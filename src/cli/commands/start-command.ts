@@ -5,6 +5,9 @@
  */
 import type { Command } from 'commander';
 import { runDemo } from './demo-command.ts';
+import { printEvent, printSummary } from './model-commands.ts';
+import { discoverModels } from '../../models/model-discovery.ts';
+import { runModels } from '../../models/model-runner.ts';
 import { withSession, type Session } from '../session.ts';
 import { bold, count, dim, green, say } from '../terminal.ts';
 
@@ -19,7 +22,7 @@ async function rawIsEmpty({ knex }: Session): Promise<boolean> {
 export function registerStartCommand(program: Command): void {
   program
     .command('start')
-    .description('first run: start the warehouse, apply migrations, load demo data if the raw tables are empty')
+    .description('first run: start the warehouse, apply migrations, load demo data if the raw tables are empty, build all models')
     .action(async () => {
       await withSession(async (session) => {
         const { warehouse, config, knex } = session;
@@ -31,6 +34,14 @@ export function registerStartCommand(program: Command): void {
         } else {
           say(`${green('✓')} raw tables already hold data: demo skipped`);
         }
+        say(bold('\nbuilding models'));
+        const summary = await runModels(knex, warehouse.url, await discoverModels(config.projectRoot, config.modelsDir), { onEvent: printEvent });
+        printSummary(summary);
+        if (!summary.ok) {
+          process.exitCode = 1;
+          return;
+        }
+        say(`${green('✓')} models built: ${summary.results.map((r) => r.model).join(', ')}`);
         const { rows } = await knex.raw(`
           select relname as name, n_live_tup::bigint as rows from pg_stat_user_tables
           where schemaname = 'raw' order by relname`);
@@ -43,7 +54,8 @@ export function registerStartCommand(program: Command): void {
         say(`  npm run seglayer -- db serve                  ${dim('# keep PostgreSQL up; connect with psql "$(npm run -s seglayer -- db url --show-password)"')}`);
         say(`  npm run seglayer -- load <file> --into events  ${dim('# load your own CSV / NDJSON (gzip too)')}`);
         say(`  npm run seglayer -- load ../shared/data/online_retail/online_retail.csv.gz --mapping mappings/online_retail.yml`);
-        say(dim('  models (seglayer build) and the Cube API (seglayer serve) are the next steps of this pipeline'));
+        say(`  npm run seglayer -- build +core.dim_users        ${dim('# rebuild a model and what it reads; see also ls, test, compile')}`);
+        say(dim('  the Cube API (seglayer serve) is the next step of this pipeline'));
       });
     });
 }
