@@ -46,6 +46,7 @@ export async function up(knex: Knex): Promise<void> {
     t.text('model').notNullable();
     t.text('status').notNullable().comment('success | error | skipped');
     t.bigInteger('rows');
+    t.bigInteger('batch_watermark').comment('highest loaded ops.load_batches id when the run started: incremental models take later batches as new');
     t.text('error');
     t.timestamp('started_at', { useTz: true }).notNullable();
     t.timestamp('finished_at', { useTz: true });

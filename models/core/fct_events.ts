@@ -1,8 +1,9 @@
 import { defineModel } from '../../src/models/model-definition.ts';
 
 /*
- * Incremental: each build re-derives the last `lookback` of events (late data)
- * and appends what is new. Sessions break after 30 minutes of inactivity per
+ * Incremental: each build re-derives the last `lookback` of events, widened
+ * back to the earliest event of any batch loaded since the last build (late
+ * data), and appends what is new. Sessions break after 30 minutes of inactivity per
  * user; a session id is the user key plus the session's start, so the same
  * session keeps its id across builds. Identity merges that reach events older
  * than the lookback are applied by `seglayer build --full-refresh`.
@@ -13,7 +14,7 @@ export default defineModel({
   owner: 'data-platform',
   tags: ['events'],
   materialized: 'incremental',
-  incremental: { windowColumn: 'occurred_at', lookback: '3 days' },
+  incremental: { windowColumn: 'occurred_at', lookback: '3 days', newBatchesOf: { table: 'raw.events', windowColumn: 'occurred_at' } },
   columns: {
     message_id: { type: 'text', description: 'Event id', tests: ['not_null', 'unique'] },
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null', { relationships: { to: 'core.user_identity_map', field: 'user_key' } }] },

@@ -1,6 +1,9 @@
 /**
- * Data tests declared on a model's columns, compiled to queries that count
- * failing rows in a relation (the freshly built one, before it is published).
+ * Data tests declared on a model, compiled against a relation (the freshly
+ * built one, before it is published). Tests that judge one row at a time
+ * (not_null, accepted_values, expression, relationships) become conditions
+ * counted together in a single scan: on a view, every scan re-runs the view's
+ * query, so one scan instead of one per test is most of a build's test cost.
  */
 import type { Knex } from 'knex';
 import type { ColumnTest } from './model-definition.ts';
@@ -11,8 +14,17 @@ export interface CompiledTest {
   /** e.g. `unique(user_key)`. */
   name: string;
   column: string | null;
-  /** Counts failing rows. */
-  query: Knex.Raw;
+  /** A condition true for each failing row (row-level tests) ... */
+  failingRow?: Knex.Raw;
+  /** ... or a query returning `failures` (set-level tests). */
+  query?: Knex.Raw;
+}
+
+export interface TestOutcome {
+  name: string;
+  column: string | null;
+  status: 'pass' | 'fail';
+  failures: number;
 }
 
 function describeTest(test: ColumnTest, column: string): string {
@@ -26,25 +38,20 @@ export function compileTests(knex: Knex, model: Model, relation: string): Compil
   const out: CompiledTest[] = [];
   for (const [column, spec] of Object.entries(model.columns)) {
     for (const test of spec.tests) {
-      let query: Knex.Raw;
+      const name = describeTest(test, column);
       if (test === 'not_null') {
-        query = knex.raw(`select count(*)::bigint as failures from ${relation} where ?? is null`, [column]);
+        out.push({ name, column, failingRow: knex.raw(`t.?? is null`, [column]) });
       } else if (test === 'unique') {
-        query = knex.raw(`select count(*)::bigint as failures from (select ?? from ${relation} where ?? is not null group by ?? having count(*) > 1) d`, [column, column, column]);
+        out.push({ name, column, query: knex.raw(`select count(*)::bigint as failures from (select ?? from ${relation} where ?? is not null group by ?? having count(*) > 1) d`, [column, column, column]) });
       } else if ('accepted_values' in test) {
-        const values = test.accepted_values.map(String);
-        query = knex.raw(`select count(*)::bigint as failures from ${relation} where ?? is not null and ??::text <> all(?::text[])`, [column, column, values]);
+        out.push({ name, column, failingRow: knex.raw(`t.?? is not null and t.??::text <> all(?::text[])`, [column, column, test.accepted_values.map(String)]) });
       } else if ('relationships' in test) {
         const target = quoteRelation(test.relationships.to);
-        query = knex.raw(
-          `select count(*)::bigint as failures from ${relation} c where c.?? is not null and not exists (select 1 from ${target} p where p.?? = c.??)`,
-          [column, test.relationships.field, column],
-        );
+        out.push({ name, column, failingRow: knex.raw(`t.?? is not null and not exists (select 1 from ${target} p where p.?? = t.??)`, [column, test.relationships.field, column]) });
       } else {
         // The expression is code from the model file, reviewed like the model's own SQL.
-        query = knex.raw(`select count(*)::bigint as failures from ${relation} where not coalesce((${test.expression}), false)`);
+        out.push({ name, column, failingRow: knex.raw(`not coalesce((${test.expression}), false)`) });
       }
-      out.push({ name: describeTest(test, column), column, query });
     }
   }
   for (const test of model.tests) {
@@ -57,4 +64,23 @@ export function compileTests(knex: Knex, model: Model, relation: string): Compil
     });
   }
   return out;
+}
+
+/** Runs the tests: all row-level ones in one scan, set-level ones each on their own. */
+export async function runTests(db: Knex | Knex.Transaction, relation: string, tests: CompiledTest[]): Promise<TestOutcome[]> {
+  const failures = new Map<CompiledTest, number>();
+  const rowLevel = tests.filter((t) => t.failingRow);
+  if (rowLevel.length) {
+    const counts = rowLevel.map((t, i) => `count(*) filter (where ${t.failingRow!.toQuery()})::bigint as f${i}`).join(', ');
+    const { rows } = await db.raw(`select ${counts} from ${relation} t`);
+    rowLevel.forEach((t, i) => failures.set(t, Number(rows[0][`f${i}`])));
+  }
+  for (const test of tests.filter((t) => t.query)) {
+    const { rows } = await db.raw(test.query!.toQuery());
+    failures.set(test, Number(rows[0].failures));
+  }
+  return tests.map((t) => {
+    const n = failures.get(t)!;
+    return { name: t.name, column: t.column, status: n === 0 ? 'pass' : 'fail', failures: n };
+  });
 }

@@ -9,19 +9,14 @@
  * transaction and are tested before it commits.
  */
 import type { Knex } from 'knex';
-import { compileTests, type CompiledTest } from './column-tests.ts';
+import { compileTests, runTests, type TestOutcome } from './column-tests.ts';
 import type { Model } from './model-discovery.ts';
 import { quoteRelation } from './model-compiler.ts';
 
 export const TEMP_PREFIX = '__seglayer_tmp_';
 export const OLD_PREFIX = '__seglayer_old_';
 
-export interface TestOutcome {
-  name: string;
-  column: string | null;
-  status: 'pass' | 'fail';
-  failures: number;
-}
+export type { TestOutcome };
 
 export interface Materialized {
   rows: number | null;
@@ -43,16 +38,6 @@ export class ModelTestFailure extends Error {
 
 const split = (name: string) => name.split('.') as [string, string];
 const relation = (schema: string, table: string) => quoteRelation(`${schema}.${table}`);
-
-async function runTests(db: Knex | Knex.Transaction, tests: CompiledTest[]): Promise<TestOutcome[]> {
-  const out: TestOutcome[] = [];
-  for (const test of tests) {
-    const { rows } = await db.raw(test.query.toQuery());
-    const failures = Number(rows[0].failures);
-    out.push({ name: test.name, column: test.column, status: failures === 0 ? 'pass' : 'fail', failures });
-  }
-  return out;
-}
 
 async function relationKind(db: Knex | Knex.Transaction, name: string): Promise<'table' | 'view' | undefined> {
   const [schema, table] = split(name);
@@ -138,7 +123,7 @@ export async function materialize(db: Knex, model: Model, sql: string, quarantin
       await trx.raw(`create temporary table __seglayer_delta on commit drop as ${sql}`);
       await trx.raw(`delete from ${target} where ?? >= ?`, [column, incrementalSince]);
       const inserted = await trx.raw(`insert into ${target} select * from __seglayer_delta`);
-      const tests = await runTests(trx, compileTests(trx, model, target));
+      const tests = await runTests(trx, target, compileTests(trx, model, target));
       if (tests.some((t) => t.status === 'fail')) throw new ModelTestFailure(model.name, tests);
       await publishQuarantine(trx);
       const { rows } = await trx.raw(`select count(*)::bigint as n from ${target}`);
@@ -150,7 +135,7 @@ export async function materialize(db: Knex, model: Model, sql: string, quarantin
     await db.raw(`drop view if exists ${temp}`);
     await db.raw(`create view ${temp} as ${sql}`);
     try {
-      const tests = await runTests(db, compileTests(db, model, temp));
+      const tests = await runTests(db, temp, compileTests(db, model, temp));
       if (tests.some((t) => t.status === 'fail')) throw new ModelTestFailure(model.name, tests);
       const existing = await relationKind(db, model.name);
       await db.transaction(async (trx) => {
@@ -175,11 +160,10 @@ export async function materialize(db: Knex, model: Model, sql: string, quarantin
 
   // table, or incremental on its first build / --full-refresh
   await db.raw(`drop table if exists ${temp} cascade`);
-  await db.raw(`create table ${temp} as ${sql}`);
+  const created = await db.raw(`create table ${temp} as ${sql}`);
   try {
-    const tests = await runTests(db, compileTests(db, model, temp));
+    const tests = await runTests(db, temp, compileTests(db, model, temp));
     if (tests.some((t) => t.status === 'fail')) throw new ModelTestFailure(model.name, tests);
-    const { rows } = await db.raw(`select count(*)::bigint as n from ${temp}`);
     const existing = await relationKind(db, model.name);
     await db.transaction(async (trx) => {
       if (existing === 'view') await trx.raw(`drop view ${target}`);
@@ -202,7 +186,7 @@ export async function materialize(db: Knex, model: Model, sql: string, quarantin
       }
       await publishQuarantine(trx);
     });
-    return { rows: Number(rows[0].n), tests, action: existing === 'table' ? 'swapped' : 'created' };
+    return { rows: Number(created.rowCount), tests, action: existing === 'table' ? 'swapped' : 'created' };
   } finally {
     await db.raw(`drop table if exists ${temp} cascade`);
   }

@@ -43,6 +43,12 @@ export const incrementalSchema = z
     windowColumn: z.string().regex(identifier),
     /** How far back before the newest row to rebuild, to take in late data (a PostgreSQL interval). */
     lookback: z.string().regex(/^\d+ (minutes?|hours?|days?)$/, 'an interval such as "3 days" or "12 hours"'),
+    /**
+     * The raw table whose new load batches feed this model: rows of batches
+     * loaded since the last successful run widen the rebuilt window back to
+     * their earliest time, however late they arrived.
+     */
+    newBatchesOf: z.object({ table: z.string().regex(/^raw\.[a-z_]+$/), windowColumn: z.string().regex(identifier) }).strict().optional(),
   })
   .strict();
 

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Knex } from 'knex';
 import { acquireBuildLock } from './build-lock.ts';
-import { compileTests } from './column-tests.ts';
+import { compileTests, runTests } from './column-tests.ts';
 import { compileModel, quoteRelation } from './model-compiler.ts';
 import type { Model } from './model-discovery.ts';
 import { ModelGraph } from './model-graph.ts';
@@ -56,9 +56,10 @@ export function buildGraph(models: Model[]): ModelGraph {
   return new ModelGraph(models, refs);
 }
 
-async function record(knex: Knex, runId: string, result: ModelResult, startedAt: Date): Promise<void> {
+async function record(knex: Knex, runId: string, result: ModelResult, startedAt: Date, batchWatermark: number): Promise<void> {
   await knex('ops.model_runs').insert({
     run_id: runId,
+    batch_watermark: batchWatermark,
     model: result.model,
     status: result.status,
     rows: result.rows,
@@ -80,6 +81,23 @@ function describeError(error: unknown): string {
   return `${message}${e.detail ? ` (${e.detail})` : ''}${e.hint ? ` hint: ${e.hint}` : ''}`;
 }
 
+/**
+ * Where an incremental run starts rebuilding: the lookback before the newest
+ * row, or earlier if batches loaded since the last successful run hold older
+ * (late) rows.
+ */
+async function incrementalSince(knex: Knex, model: Model): Promise<Date | undefined> {
+  const { windowColumn, lookback, newBatchesOf } = model.incremental!;
+  const { rows } = await knex.raw(`select max(??) - ?::interval as since from ${quoteRelation(model.name)}`, [windowColumn, lookback]);
+  let since: Date | undefined = rows[0].since ?? undefined;
+  if (!newBatchesOf) return since;
+  const last = await knex('ops.model_runs').where({ model: model.name, status: 'success' }).orderBy('model_run_id', 'desc').first('batch_watermark');
+  const late = await knex.raw(`select min(??) as earliest from ${quoteRelation(newBatchesOf.table)} where load_batch_id > ?`, [newBatchesOf.windowColumn, last?.batch_watermark ?? 0]);
+  const earliest: Date | null = late.rows[0].earliest;
+  if (earliest && (!since || earliest < since)) since = earliest;
+  return since;
+}
+
 export async function runModels(knex: Knex, url: string, models: Model[], options: RunOptions = {}): Promise<RunSummary> {
   const graph = buildGraph(models);
   const selected = graph.select(options.select, options.exclude);
@@ -92,6 +110,7 @@ export async function runModels(knex: Knex, url: string, models: Model[], option
       const dropped = await dropLeftovers(knex, schemas);
       if (dropped.length) options.onEvent?.({ kind: 'cleanup', dropped });
     }
+    const watermark = Number((await knex.raw(`select coalesce(max(batch_id), 0) as id from ops.load_batches where status = 'loaded'`)).rows[0].id);
     const known = new Set(models.map((m) => m.name));
     const pending = new Set(selected);
     const running = new Map<string, Promise<void>>();
@@ -107,19 +126,13 @@ export async function runModels(knex: Knex, url: string, models: Model[], option
       try {
         if (options.testsOnly) {
           if (!(await relationExists(knex, name))) throw new Error(`${name} has not been built yet`);
-          const tests = [];
-          for (const test of compileTests(knex, model, quoteRelation(name))) {
-            const { rows } = await knex.raw(test.query.toQuery());
-            const failures = Number(rows[0].failures);
-            tests.push({ name: test.name, column: test.column, status: failures === 0 ? ('pass' as const) : ('fail' as const), failures });
-          }
+          const tests = await runTests(knex, quoteRelation(name), compileTests(knex, model, quoteRelation(name)));
           const failed = tests.some((t) => t.status === 'fail');
           result = { model: name, status: failed ? 'error' : 'success', rows: null, seconds: 0, tests, error: failed ? new ModelTestFailure(name, tests).message.replace(/; the previous.*$/, '') : undefined };
         } else {
           let since: Date | undefined;
           if (model.materialized === 'incremental' && !options.fullRefresh && (await relationExists(knex, name))) {
-            const { rows } = await knex.raw(`select max(??) - ?::interval as since from ${quoteRelation(name)}`, [model.incremental!.windowColumn, model.incremental!.lookback]);
-            since = rows[0].since ?? undefined;
+            since = await incrementalSince(knex, model);
           }
           const incremental = since ? { since, this: knex.raw(quoteRelation(name)) } : undefined;
           const compiled = compileModel(model, known, { incremental, knex });
@@ -135,14 +148,14 @@ export async function runModels(knex: Knex, url: string, models: Model[], option
       }
       result.seconds = (performance.now() - t0) / 1000;
       results.set(name, result);
-      await record(knex, runId, result, startedAt);
+      await record(knex, runId, result, startedAt, watermark);
       options.onEvent?.({ kind: 'done', result, index, total: selected.length });
     };
 
     const skip = async (name: string, because: string) => {
       const result: ModelResult = { model: name, status: 'skipped', rows: null, seconds: 0, error: `upstream ${because} did not build`, tests: [] };
       results.set(name, result);
-      await record(knex, runId, result, new Date());
+      await record(knex, runId, result, new Date(), watermark);
       options.onEvent?.({ kind: 'done', result, index: ++started, total: selected.length });
     };
 
