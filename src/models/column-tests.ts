@@ -1,7 +1,7 @@
 /**
  * Data tests declared on a model, compiled against a relation (the freshly
  * built one, before it is published). Tests that judge one row at a time
- * (not_null, accepted_values, expression, relationships) become conditions
+ * (not_null, accepted_values, expression) become conditions
  * counted together in a single scan: on a view, every scan re-runs the view's
  * query, so one scan instead of one per test is most of a build's test cost.
  */
@@ -46,8 +46,13 @@ export function compileTests(knex: Knex, model: Model, relation: string): Compil
       } else if ('accepted_values' in test) {
         out.push({ name, column, failingRow: knex.raw(`t.?? is not null and t.??::text <> all(?::text[])`, [column, column, test.accepted_values.map(String)]) });
       } else if ('relationships' in test) {
+        // Set-level on purpose: inside an aggregate filter the anti-join would run once per row.
         const target = quoteRelation(test.relationships.to);
-        out.push({ name, column, failingRow: knex.raw(`t.?? is not null and not exists (select 1 from ${target} p where p.?? = t.??)`, [column, test.relationships.field, column]) });
+        out.push({
+          name,
+          column,
+          query: knex.raw(`select count(*)::bigint as failures from ${relation} c where c.?? is not null and not exists (select 1 from ${target} p where p.?? = c.??)`, [column, test.relationships.field, column]),
+        });
       } else {
         // The expression is code from the model file, reviewed like the model's own SQL.
         out.push({ name, column, failingRow: knex.raw(`not coalesce((${test.expression}), false)`) });
