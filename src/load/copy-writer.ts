@@ -41,14 +41,14 @@ const copySql = (client: pg.Client, table: string, columns: string[]) => {
 
 /** Buffers lines and writes them in large chunks, honouring backpressure. */
 class LineBuffer {
-  private parts: string[] = [];
+  private pending = '';
   private size = 0;
   lines = 0;
   constructor(protected readonly out: Writable) {}
 
   /** Returns a promise only when the destination asks us to wait. */
   push(line: string): Promise<void> | undefined {
-    this.parts.push(line);
+    this.pending += line;
     this.size += line.length;
     this.lines++;
     if (this.size < FLUSH_AT) return undefined;
@@ -57,8 +57,8 @@ class LineBuffer {
 
   flush(): Promise<void> | undefined {
     if (this.size === 0) return undefined;
-    const ok = this.out.write(Buffer.from(this.parts.join(''), 'utf8'));
-    this.parts = [];
+    const ok = this.out.write(Buffer.from(this.pending, 'utf8'));
+    this.pending = '';
     this.size = 0;
     return ok ? undefined : (once(this.out, 'drain') as Promise<unknown> as Promise<void>);
   }
