@@ -5,6 +5,7 @@ export default defineModel({
   description: 'Every observed anonymous_id -> user_id link, from raw.identities (identify / alias) and from events that carry both ids; one row per pair with its first time.',
   owner: 'data-platform',
   tags: ['identity'],
+  materialized: 'table', // read three times by core.user_identity_map
   tests: [{ unique_combination: ['anonymous_id', 'user_id'] }],
   columns: {
     anonymous_id: { type: 'text', description: 'Anonymous id (or, for an alias, the previous id)', tests: ['not_null'] },

@@ -116,14 +116,17 @@ describe('incremental events', () => {
     const late = ['late-1,u000001,app_opened,2025-03-01T10:00:00Z,{}', 'late-2,u000002,app_opened,2025-06-01T10:00:00Z,{}'];
     const { fixture } = await import('../support/fixture-files.ts');
     await loadFile(db.url, fixture('late.csv', `${header}\n${late.join('\n')}\n`), { into: 'events' });
-    const summary = await runModels(db.knex, db.url, await discoverModels(PROJECT_ROOT), { select: ['core.fct_events'] });
-    expect(summary.results[0]).toMatchObject({ status: 'success', action: expect.stringMatching(/^incremental: \d+ rows since 2025-03-01T10:00:00.000Z/) });
+    const summary = await runModels(db.knex, db.url, await discoverModels(PROJECT_ROOT), { select: ['staging.stg_events', 'core.fct_events'] });
+    for (const result of summary.results) {
+      expect(result).toMatchObject({ status: 'success', action: expect.stringMatching(/^incremental: \d+ rows since 2025-03-01T10:00:00.000Z/) });
+    }
     expect(await rows(`select (select count(*) from core.fct_events)::int as facts, (select count(*) from staging.stg_events)::int as events`)).toEqual([
       { facts: truth.events.uniqueEvents + 2, events: truth.events.uniqueEvents + 2 },
     ]);
     expect(await one(`select user_key from core.fct_events where message_id = 'late-1'`)).toBe('u000001');
     // nothing new: the same build again is a no-op on the data
-    await runModels(db.knex, db.url, await discoverModels(PROJECT_ROOT), { select: ['core.fct_events'] });
+    await runModels(db.knex, db.url, await discoverModels(PROJECT_ROOT), { select: ['staging.stg_events', 'core.fct_events'] });
     expect(await one(`select count(*)::int from core.fct_events`)).toBe(truth.events.uniqueEvents + 2);
+    expect(await one(`select count(*)::int from ops.quarantine where source = 'model:staging.stg_events'`)).toBe(truth.events.conflictingDuplicates);
   });
 });
