@@ -112,7 +112,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
  * stop`, and for servers orphaned by a killed process). Returns false if none ran.
  */
 export async function stopEmbeddedPostgres(dataDir: string, timeoutMs = 30_000): Promise<boolean> {
-  const running = runningServer(resolveDataDir(dataDir));
+  const running = runningServer(resolve(dataDir)); // stopping needs no permission changes
   if (!running) return false;
   process.kill(running.pid, 'SIGINT'); // PostgreSQL's "fast" shutdown
   const deadline = Date.now() + timeoutMs;

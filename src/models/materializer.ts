@@ -25,14 +25,19 @@ export interface Materialized {
   action: string;
 }
 
+/** e.g. `1 test(s) failed: unique(id) (1 rows)`. */
+export function failedTestsSummary(tests: TestOutcome[]): string {
+  const failed = tests.filter((t) => t.status === 'fail');
+  return `${failed.length} test(s) failed: ${failed.map((t) => `${t.name} (${t.failures} rows)`).join(', ')}`;
+}
+
 export class ModelTestFailure extends Error {
   override name = 'ModelTestFailure';
   constructor(
     readonly model: string,
     readonly tests: TestOutcome[],
   ) {
-    const failed = tests.filter((t) => t.status === 'fail');
-    super(`${failed.length} test(s) failed: ${failed.map((t) => `${t.name} (${t.failures} rows)`).join(', ')}; the previous version stays published`);
+    super(`${failedTestsSummary(tests)}; the previous version stays published`);
   }
 }
 
@@ -118,7 +123,7 @@ export async function materialize(db: Knex, model: Model, sql: string, quarantin
   };
 
   if (model.materialized === 'incremental' && incrementalSince) {
-    const { column } = { column: model.incremental!.windowColumn };
+    const column = model.incremental!.windowColumn;
     return db.transaction(async (trx) => {
       await trx.raw(`create temporary table __seglayer_delta on commit drop as ${sql}`);
       await trx.raw(`delete from ${target} where ?? >= ?`, [column, incrementalSince]);

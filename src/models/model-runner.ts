@@ -12,7 +12,7 @@ import { compileTests, runTests } from './column-tests.ts';
 import { compileModel, quoteRelation } from './model-compiler.ts';
 import type { Model } from './model-discovery.ts';
 import { ModelGraph } from './model-graph.ts';
-import { dropLeftovers, materialize, ModelTestFailure, relationExists, type TestOutcome } from './materializer.ts';
+import { dropLeftovers, failedTestsSummary, materialize, ModelTestFailure, relationExists, type TestOutcome } from './materializer.ts';
 
 export interface RunOptions {
   select?: string[];
@@ -128,7 +128,7 @@ export async function runModels(knex: Knex, url: string, models: Model[], option
           if (!(await relationExists(knex, name))) throw new Error(`${name} has not been built yet`);
           const tests = await runTests(knex, quoteRelation(name), compileTests(knex, model, quoteRelation(name)));
           const failed = tests.some((t) => t.status === 'fail');
-          result = { model: name, status: failed ? 'error' : 'success', rows: null, seconds: 0, tests, error: failed ? new ModelTestFailure(name, tests).message.replace(/; the previous.*$/, '') : undefined };
+          result = { model: name, status: failed ? 'error' : 'success', rows: null, seconds: 0, tests, error: failed ? failedTestsSummary(tests) : undefined };
         } else {
           let since: Date | undefined;
           if (model.materialized === 'incremental' && !options.fullRefresh && (await relationExists(knex, name))) {

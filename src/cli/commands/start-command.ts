@@ -8,6 +8,7 @@ import { runDemo } from './demo-command.ts';
 import { printEvent, printSummary } from './model-commands.ts';
 import { discoverModels } from '../../models/model-discovery.ts';
 import { runModels } from '../../models/model-runner.ts';
+import { TABLE_CONTRACTS } from '../../load/table-contracts.ts';
 import { withSession, type Session } from '../session.ts';
 import { bold, count, dim, green, say } from '../terminal.ts';
 
@@ -42,13 +43,10 @@ export function registerStartCommand(program: Command): void {
           return;
         }
         say(`${green('✓')} models built: ${summary.results.map((r) => r.model).join(', ')}`);
-        const { rows } = await knex.raw(`
-          select relname as name, n_live_tup::bigint as rows from pg_stat_user_tables
-          where schemaname = 'raw' order by relname`);
         say(bold('\nraw tables'));
-        for (const row of rows as { name: string; rows: number }[]) {
-          const { rows: exact } = await knex.raw(`select count(*)::int as n from ??`, [`raw.${row.name}`]);
-          say(`  raw.${row.name.padEnd(24)} ${count(exact[0].n).padStart(10)}`);
+        for (const table of Object.keys(TABLE_CONTRACTS)) {
+          const { rows } = await knex.raw(`select count(*)::int as n from ??`, [table]);
+          say(`  ${table.padEnd(28)} ${count(rows[0].n).padStart(10)}`);
         }
         say(bold('\nnext'));
         say(`  npm run seglayer -- db serve                  ${dim('# keep PostgreSQL up; connect with psql "$(npm run -s seglayer -- db url --show-password)"')}`);
