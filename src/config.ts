@@ -28,6 +28,24 @@ const configSchema = z.object({
   SEGLAYER_WORK_MEM: z.string().regex(/^\d+(kB|MB|GB)$/, 'a size such as 256MB').default('256MB'),
   /** Rows per progress report while loading. */
   SEGLAYER_PROGRESS_EVERY: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(250_000),
+
+  // --- the semantic API (`seglayer serve`); Cube's own variable names where Cube has one ---
+  /** Secret that signs API tokens (HS*). When unset, a local one is created under SEGLAYER_HOME. */
+  CUBEJS_API_SECRET: z.string().min(32, 'at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
+  /** The one JWT algorithm accepted; pinned so `alg: none` or a swapped algorithm is refused. */
+  CUBEJS_JWT_ALGS: z.enum(['HS256', 'HS384', 'HS512'], { error: 'one of HS256, HS384, HS512' }).default('HS256'),
+  /** When set, tokens must carry this `iss`. */
+  CUBEJS_JWT_ISSUER: z.string().min(1).optional(),
+  /** When set, tokens must carry this `aud`. */
+  CUBEJS_JWT_AUDIENCE: z.string().min(1).optional(),
+  /** HTTP port of the API (Cube's convention). */
+  PORT: z.coerce.number({ error: 'a port number 0-65535' }).int('a port number 0-65535').min(0, 'a port number 0-65535').max(65535, 'a port number 0-65535').default(4000),
+  /** Requests per minute allowed to one token. */
+  SEGLAYER_API_RATE_LIMIT: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(600),
+  /** Largest request body accepted, in bytes. */
+  SEGLAYER_API_BODY_LIMIT: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(64 * 1024),
+  /** Access policy file (rows and members by JWT claims), relative to the project root. */
+  SEGLAYER_GOVERNANCE_FILE: z.string().min(1).default('governance.yml'),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema> & { projectRoot: string; homeDir: string; modelsDir: string }>;

@@ -14,6 +14,9 @@ import { registerMigrateCommand } from './commands/migrate-command.ts';
 import { registerStartCommand } from './commands/start-command.ts';
 import { registerBenchCommand } from './commands/bench-command.ts';
 import { registerModelCommands } from './commands/model-commands.ts';
+import { registerServeCommands, TokenCommandError } from './commands/serve-command.ts';
+import { CubeModelError } from '../serve/api-server.ts';
+import { AccessPolicyError } from '../governance/access-policy.js';
 import { ModelDefinitionError } from '../models/model-discovery.ts';
 import { ModelGraphError } from '../models/model-graph.ts';
 import { ModelCompileError } from '../models/model-compiler.ts';
@@ -21,7 +24,7 @@ import { BuildLockedError } from '../models/build-lock.ts';
 import { red } from './terminal.ts';
 
 /** Errors whose message is the whole story: no stack trace needed. */
-const EXPECTED = [ConfigError, LoadError, MappingError, UnknownTableError, ModelDefinitionError, ModelGraphError, ModelCompileError, BuildLockedError];
+const EXPECTED = [ConfigError, LoadError, MappingError, UnknownTableError, ModelDefinitionError, ModelGraphError, ModelCompileError, BuildLockedError, TokenCommandError, AccessPolicyError, CubeModelError];
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('seglayer')
@@ -33,6 +36,7 @@ export async function main(argv: string[]): Promise<void> {
   registerLoadCommand(program);
   registerDemoCommand(program);
   registerModelCommands(program);
+  registerServeCommands(program);
   registerDbCommands(program);
   registerBenchCommand(program);
   try {

@@ -1,0 +1,71 @@
+/**
+ * `seglayer serve`: the semantic API (Cube behind the gateway) on the warehouse, and
+ * `seglayer token`: a signed token for local use.
+ */
+import type { Command } from 'commander';
+import { loadConfig } from '../../config.ts';
+import { jwtSettings, startApiServer, type ApiServer } from '../../serve/api-server.ts';
+import { mintToken } from '../../serve/token-minter.ts';
+import { withSession } from '../session.ts';
+import { bold, dim, green, say } from '../terminal.ts';
+
+export interface ServeFlags {
+  port?: number;
+  dev?: boolean;
+}
+
+/** Serves until Ctrl-C / SIGTERM. Used by `serve` and at the end of `npm start`. */
+export async function serveUntilStopped(server: ApiServer, demoToken: string): Promise<void> {
+  say(`${green('✓')} semantic API: ${bold(server.apiUrl)}  ${dim('(REST: /load /meta /sql /dry-run; GraphQL: ' + server.url + '/cubejs-api/graphql)')}`);
+  say(bold('\ndemo token') + dim(' (role analyst, region CA, 24 h; mint others with `npm run seglayer -- token`)'));
+  say(demoToken);
+  say(bold('\ntry'));
+  say(`  curl -s -H "Authorization: Bearer $TOKEN" -G ${server.apiUrl}/load \\`);
+  say(`    --data-urlencode 'query={"measures":["user_value.count","user_value.arpu"],"dimensions":["user_value.plan"]}'`);
+  say(`  curl -s -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' ${server.url}/cubejs-api/graphql \\`);
+  say(`    -d '{"query":"{ cube { user_activity(where: {event: {equals: \\"page_viewed\\"}}) { count active_users occurred_at { month } } } }"}'`);
+  say(dim('\nCtrl-C stops the API and the embedded PostgreSQL'));
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+}
+
+export function registerServeCommands(program: Command): void {
+  program
+    .command('serve')
+    .description('serve segments and metrics through Cube (REST, GraphQL) behind a JWT gateway')
+    .option('-p, --port <port>', 'HTTP port (default PORT or 4000; 0 picks a free one)', (v) => Number(v))
+    .option('--dev', 'development mode: requests without a token run as admin (never expose this)')
+    .action(async (flags: ServeFlags) => {
+      await withSession(async ({ config, warehouse }) => {
+        const server = await startApiServer(config, { databaseUrl: warehouse.url, port: flags.port, dev: flags.dev });
+        if (flags.dev) say(`${bold('dev mode')}: requests without a token run as admin`);
+        const token = await mintToken(server.jwt, { claims: { role: 'analyst', region: 'CA' }, expiresIn: '24h' });
+        await serveUntilStopped(server, token);
+      });
+    });
+
+  program
+    .command('token')
+    .description('mint a signed API token for local use')
+    .option('--claims <json>', 'claims as JSON, e.g. \'{"role":"analyst","region":"CA"}\'', '{"role":"analyst"}')
+    .option('--expires-in <span>', 'lifetime, e.g. 1h, 7d', '24h')
+    .action(async (flags: { claims: string; expiresIn: string }) => {
+      let claims: unknown;
+      try {
+        claims = JSON.parse(flags.claims);
+      } catch (error) {
+        throw new TokenCommandError(`--claims is not valid JSON: ${(error as Error).message}`);
+      }
+      if (!claims || typeof claims !== 'object' || Array.isArray(claims)) throw new TokenCommandError('--claims must be a JSON object');
+      if (!/^\d+\s*(s|m|h|d|w)$/.test(flags.expiresIn)) throw new TokenCommandError('--expires-in must look like 30m, 1h or 7d');
+      process.stdout.write(`${await mintToken(jwtSettings(loadConfig()), { claims: claims as Record<string, unknown>, expiresIn: flags.expiresIn })}\n`);
+    });
+}
+
+export class TokenCommandError extends Error {
+  override name = 'TokenCommandError';
+}

@@ -1,0 +1,96 @@
+/**
+ * `seglayer serve`: Cube, in-process on the warehouse, behind the gateway.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import type { Config } from '../config.ts';
+import { loadAccessPolicy } from '../governance/access-policy.js';
+import { apiSecret } from './api-secret.ts';
+import { createCubeAdapter, type CubeAdapter } from './cube-adapter.ts';
+import { createGateway, API_BASE } from './gateway.ts';
+import { createJwtVerifier, type JwtSettings } from './jwt-verifier.ts';
+
+export interface ApiServerOptions {
+  databaseUrl: string;
+  /** Overrides PORT; 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** Accept requests without a token, as admin. Local exploration only. */
+  dev?: boolean;
+  /** Seconds between scheduled pre-aggregation refreshes; 0 turns them off. */
+  refreshSeconds?: number;
+  log?: (line: string) => void;
+}
+
+export interface ApiServer {
+  url: string;
+  apiUrl: string;
+  jwt: JwtSettings;
+  cube: CubeAdapter;
+  close(): Promise<void>;
+}
+
+export class CubeModelError extends Error {
+  override name = 'CubeModelError';
+}
+
+export function jwtSettings(config: Config): JwtSettings {
+  return {
+    secret: apiSecret(config),
+    algorithm: config.CUBEJS_JWT_ALGS,
+    issuer: config.CUBEJS_JWT_ISSUER,
+    audience: config.CUBEJS_JWT_AUDIENCE,
+  };
+}
+
+export async function startApiServer(config: Config, options: ApiServerOptions): Promise<ApiServer> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // cube.js reads the same file; the variable keeps both pointing at one policy.
+  process.env.SEGLAYER_GOVERNANCE_FILE = resolve(config.projectRoot, config.SEGLAYER_GOVERNANCE_FILE);
+  const policy = loadAccessPolicy(process.env.SEGLAYER_GOVERNANCE_FILE);
+  const jwt = jwtSettings(config);
+  const cube = await createCubeAdapter({
+    projectRoot: config.projectRoot,
+    databaseUrl: options.databaseUrl,
+    apiSecret: jwt.secret,
+    claimsOf: (req) => (req as { caller?: { claims: Record<string, unknown> } }).caller?.claims ?? {},
+    refreshSeconds: options.refreshSeconds,
+    log,
+  });
+  try {
+    await cube.visibleMembers(); // compiles schema/ now, so a broken model fails the start, not the first query
+  } catch (error) {
+    await cube.close();
+    throw new CubeModelError(`schema/ does not compile: ${(error as Error).message}`);
+  }
+  const app = await createGateway({
+    cube,
+    policy,
+    verifyToken: createJwtVerifier(jwt),
+    rateLimit: config.SEGLAYER_API_RATE_LIMIT,
+    bodyLimit: config.SEGLAYER_API_BODY_LIMIT,
+    dev: options.dev ? { claims: { role: 'admin' } } : undefined,
+    log,
+  });
+  const server: Server = createServer(app);
+  server.keepAliveTimeout = 65_000;
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(options.port ?? config.PORT, host, done);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host}:${port}`;
+  return {
+    url,
+    apiUrl: `${url}${API_BASE}/v1`,
+    jwt,
+    cube,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+      await cube.close();
+    },
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * The one module that touches Cube's server API (pinned to 0.33, see
+ * docs/architecture.md): it builds Cube's core from cube.js plus seglayer's
+ * connection, mounts Cube's routes on the gateway's app, and answers which members a
+ * caller may see. An upgrade of Cube is a change to this file.
+ */
+import { relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Express, Request } from 'express';
+import { createRequire } from 'node:module';
+
+// Cube 0.33 ships CommonJS only.
+const require = createRequire(import.meta.url);
+const { CubejsServerCore } = require('@cubejs-backend/server-core');
+const { PostgresDriver } = require('@cubejs-backend/postgres-driver');
+
+export interface CubeAdapterOptions {
+  projectRoot: string;
+  databaseUrl: string;
+  apiSecret: string;
+  /** Claims the gateway verified for this request. */
+  claimsOf: (req: Request) => Record<string, unknown>;
+  /** Seconds between scheduled pre-aggregation refreshes; 0 turns the scheduler off. */
+  refreshSeconds?: number;
+  log?: (line: string) => void;
+}
+
+export interface VisibleMember {
+  name: string;
+  kind: 'measure' | 'dimension' | 'segment';
+  type?: string;
+}
+
+export interface CubeAdapter {
+  mount(app: Express): Promise<void>;
+  /** Members of public cubes and views (before any role rules). */
+  visibleMembers(): Promise<Map<string, VisibleMember>>;
+  /** Builds every pre-aggregation now (what the scheduler does in the background). */
+  refreshPreAggregations(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Loads cube.js the way Cube 1.x does: its default export is the options object. */
+export async function loadCubeConfig(projectRoot: string): Promise<Record<string, any>> {
+  const module = await import(pathToFileURL(resolve(projectRoot, 'cube.js')).href);
+  return module.default ?? module;
+}
+
+export async function createCubeAdapter(options: CubeAdapterOptions): Promise<CubeAdapter> {
+  // No Cube Store in-process: rollups are built in PostgreSQL unless a model says otherwise.
+  process.env.CUBEJS_EXTERNAL_DEFAULT ??= 'false';
+  const config = await loadCubeConfig(options.projectRoot);
+  const log = options.log ?? (() => {});
+  // Cube reads its model directory relative to the working directory.
+  const schemaPath = relative(process.cwd(), resolve(options.projectRoot, config.schemaPath ?? 'schema')) || '.';
+  const core = new CubejsServerCore(
+    {
+      ...config,
+      schemaPath,
+      dbType: 'postgres',
+      driverFactory: () => new PostgresDriver({ connectionString: options.databaseUrl, maxPoolSize: 8 } as any),
+      apiSecret: options.apiSecret,
+      // The gateway has verified the token already; Cube takes its claims as they are.
+      checkAuth: (req: Request & { securityContext?: unknown }) => {
+        req.securityContext = options.claimsOf(req);
+      },
+      devServer: false,
+      telemetry: false,
+      cacheAndQueueDriver: 'memory',
+      scheduledRefreshTimer: options.refreshSeconds ?? config.scheduledRefreshTimer ?? 60,
+      logger: (message: string, params: Record<string, unknown>) => {
+        if (params?.error && message !== "Internal Server Error") log(`cube: ${message}: ${String(params.error).split("\n")[0]}`);
+      },
+    },
+    { isCubeConfigEmpty: false },
+  );
+  const backgroundContext = { securityContext: {}, requestId: 'seglayer-internal' };
+  return {
+    async mount(app) {
+      await core.initApp(app);
+    },
+    async visibleMembers() {
+      const compilerApi = await core.getCompilerApi(backgroundContext);
+      const cubes: any[] = await compilerApi.metaConfig({ requestId: 'seglayer-meta' });
+      const members = new Map<string, VisibleMember>();
+      for (const cube of cubes) {
+        if (!cube.isVisible) continue;
+        for (const [kind, list] of [['measure', cube.config.measures], ['dimension', cube.config.dimensions], ['segment', cube.config.segments]] as const) {
+          for (const member of list ?? []) if (member.isVisible) members.set(member.name, { name: member.name, kind, type: member.type });
+        }
+      }
+      return members;
+    },
+    async refreshPreAggregations() {
+      await core.runScheduledRefresh(backgroundContext, { throwErrors: true });
+    },
+    async close() {
+      await core.shutdown();
+    },
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * Strict verification of API tokens: one pinned algorithm, `exp` required, `iss` and
+ * `aud` checked when configured. Anything else is a TokenRejected with a reason that
+ * is safe to show the caller.
+ */
+import { errors, jwtVerify, type JWTPayload } from 'jose';
+
+export interface JwtSettings {
+  secret: string;
+  algorithm: 'HS256' | 'HS384' | 'HS512';
+  issuer?: string;
+  audience?: string;
+}
+
+export class TokenRejected extends Error {
+  override name = 'TokenRejected';
+}
+
+/** The token from `Authorization: Bearer <jwt>` or Cube's bare `Authorization: <jwt>`. */
+export function tokenFromHeader(header: string | undefined): string {
+  if (!header) throw new TokenRejected('missing Authorization header (expected "Bearer <token>")');
+  const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : header.trim();
+  if (!/^[\w-]+\.[\w-]*\.[\w-]*$/.test(token)) throw new TokenRejected('Authorization header does not hold a JWT');
+  return token;
+}
+
+export function createJwtVerifier(settings: JwtSettings): (token: string) => Promise<JWTPayload> {
+  const key = new TextEncoder().encode(settings.secret);
+  return async (token) => {
+    try {
+      const { payload } = await jwtVerify(token, key, {
+        algorithms: [settings.algorithm],
+        requiredClaims: ['exp'],
+        issuer: settings.issuer,
+        audience: settings.audience,
+      });
+      return payload;
+    } catch (error) {
+      throw new TokenRejected(describe(error));
+    }
+  };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'token expired';
+  if (error instanceof errors.JWTClaimValidationFailed) return `token claim "${error.claim}" ${error.reason === 'missing' ? 'is missing' : 'is not accepted'}`;
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'token algorithm not accepted';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'token signature does not verify';
+  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) return 'token is malformed';
+  return 'token not accepted';
+}
