@@ -53,12 +53,21 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
   const log = options.log ?? (() => {});
   // Cube reads its model directory relative to the working directory.
   const schemaPath = relative(process.cwd(), resolve(options.projectRoot, config.schemaPath ?? 'schema')) || '.';
+  // Cube decides "dev mode" from NODE_ENV at construction: build it as production so no
+  // dev-only behaviour (debug info in answers, hidden members in /meta) is switched on.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  const drivers: { release(): Promise<void> }[] = [];
   const core = new CubejsServerCore(
     {
       ...config,
       schemaPath,
       dbType: 'postgres',
-      driverFactory: () => new PostgresDriver({ connectionString: options.databaseUrl, maxPoolSize: 8 } as any),
+      driverFactory: () => {
+        const driver = new PostgresDriver({ connectionString: options.databaseUrl, maxPoolSize: 8 });
+        drivers.push(driver);
+        return driver;
+      },
       apiSecret: options.apiSecret,
       // The gateway has verified the token already; Cube takes its claims as they are.
       checkAuth: (req: Request & { securityContext?: unknown }) => {
@@ -74,6 +83,8 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
     },
     { isCubeConfigEmpty: false },
   );
+  if (nodeEnv === undefined) delete process.env.NODE_ENV;
+  else process.env.NODE_ENV = nodeEnv;
   const backgroundContext = { securityContext: {}, requestId: 'seglayer-internal' };
   return {
     async mount(app) {
@@ -96,6 +107,7 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
     },
     async close() {
       await core.shutdown();
+      await Promise.all(drivers.map((driver) => driver.release()));
     },
   };
 }
