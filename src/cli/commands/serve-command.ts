@@ -18,7 +18,7 @@ export interface ServeFlags {
 export async function serveUntilStopped(server: ApiServer, demoToken: string): Promise<void> {
   say(`${green('✓')} semantic API: ${bold(server.apiUrl)}  ${dim('(REST: /load /meta /sql /dry-run; GraphQL: ' + server.url + '/cubejs-api/graphql)')}`);
   say(bold('\ndemo token') + dim(' (role analyst, region CA, 24 h; mint others with `npm run seglayer -- token`)'));
-  say(demoToken);
+  say(`export TOKEN=${demoToken}`);
   say(bold('\ntry'));
   say(`  curl -s -H "Authorization: Bearer $TOKEN" -G ${server.apiUrl}/load \\`);
   say(`    --data-urlencode 'query={"measures":["user_value.count","user_value.arpu"],"dimensions":["user_value.plan"]}'`);
@@ -40,7 +40,9 @@ export function registerServeCommands(program: Command): void {
     .option('-p, --port <port>', 'HTTP port (default PORT or 4000; 0 picks a free one)', (v) => Number(v))
     .option('--dev', 'development mode: requests without a token run as admin (never expose this)')
     .action(async (flags: ServeFlags) => {
-      await withSession(async ({ config, warehouse }) => {
+      await withSession(async ({ config, warehouse, knex }) => {
+        const { rows } = await knex.raw(`select to_regclass('core.dim_users') is not null as built`);
+        if (!rows[0].built) say(`${bold('note')}: the core models are not built yet; run \`npm run seglayer -- build\` (or \`npm start\`) first`);
         const server = await startApiServer(config, { databaseUrl: warehouse.url, port: flags.port, dev: flags.dev });
         if (flags.dev) say(`${bold('dev mode')}: requests without a token run as admin`);
         const token = await mintToken(server.jwt, { claims: { role: 'analyst', region: 'CA' }, expiresIn: '24h' });

@@ -9,6 +9,9 @@ import { printEvent, printSummary } from './model-commands.ts';
 import { discoverModels } from '../../models/model-discovery.ts';
 import { runModels } from '../../models/model-runner.ts';
 import { TABLE_CONTRACTS } from '../../load/table-contracts.ts';
+import { startApiServer } from '../../serve/api-server.ts';
+import { mintToken } from '../../serve/token-minter.ts';
+import { serveUntilStopped } from './serve-command.ts';
 import { withSession, type Session } from '../session.ts';
 import { bold, count, dim, green, say } from '../terminal.ts';
 
@@ -23,7 +26,7 @@ async function rawIsEmpty({ knex }: Session): Promise<boolean> {
 export function registerStartCommand(program: Command): void {
   program
     .command('start')
-    .description('first run: start the warehouse, apply migrations, load demo data if the raw tables are empty, build all models')
+    .description('first run: start the warehouse, apply migrations, load demo data if the raw tables are empty, build all models, serve the API')
     .action(async () => {
       await withSession(async (session) => {
         const { warehouse, config, knex } = session;
@@ -49,11 +52,15 @@ export function registerStartCommand(program: Command): void {
           say(`  ${table.padEnd(28)} ${count(rows[0].n).padStart(10)}`);
         }
         say(bold('\nnext'));
-        say(`  npm run seglayer -- db serve                  ${dim('# keep PostgreSQL up; connect with psql "$(npm run -s seglayer -- db url --show-password)"')}`);
+        say(`  psql "$(npm run -s seglayer -- db url --show-password)"   ${dim('# while this runs; or `db serve` to keep only PostgreSQL up')}`);
         say(`  npm run seglayer -- load <file> --into events  ${dim('# load your own CSV / NDJSON (gzip too)')}`);
         say(`  npm run seglayer -- load ../shared/data/online_retail/online_retail.csv.gz --mapping mappings/online_retail.yml`);
         say(`  npm run seglayer -- build +core.dim_users        ${dim('# rebuild a model and what it reads; see also ls, test, compile')}`);
-        say(dim('  the Cube API (seglayer serve) is the next step of this pipeline'));
+        say(`  npm run seglayer -- token --claims '{"role":"admin"}'  ${dim('# mint a token; roles and row rules are in governance.yml')}`);
+        say(bold('\nserving'));
+        const server = await startApiServer(config, { databaseUrl: warehouse.url });
+        const token = await mintToken(server.jwt, { claims: { role: 'analyst', region: 'CA' }, expiresIn: '24h' });
+        await serveUntilStopped(server, token);
       });
     });
 }
