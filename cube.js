@@ -25,4 +25,12 @@ export default {
   /** @param {any} query @param {{ securityContext?: Record<string, unknown> }} context */
   queryRewrite: (query, { securityContext }) => rewriteQuery(policy, query, securityContext),
 
+  // SQL API (Metabase, Superset): one login, CUBEJS_SQL_USER / CUBEJS_SQL_PASSWORD, whose
+  // claims (role, region, ...) are SEGLAYER_SQL_CLAIMS as JSON; none means the default role.
+  /** @param {unknown} _request @param {string} user */
+  checkSqlAuth: async (_request, user) => {
+    if (!process.env.CUBEJS_SQL_USER || user !== process.env.CUBEJS_SQL_USER) throw new Error(`unknown SQL API user "${user}"`);
+    return { password: process.env.CUBEJS_SQL_PASSWORD, securityContext: JSON.parse(process.env.SEGLAYER_SQL_CLAIMS ?? '{}') };
+  },
+
 };

@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const { CubejsServerCore } = require('@cubejs-backend/server-core');
 const { PostgresDriver } = require('@cubejs-backend/postgres-driver');
+const native: { isSupported(): boolean } = require('@cubejs-backend/native');
 
 export interface CubeAdapterOptions {
   projectRoot: string;
@@ -35,6 +36,8 @@ export interface CubeAdapter {
   mount(app: Express): Promise<void>;
   /** Members of public cubes and views (before any role rules). */
   visibleMembers(): Promise<Map<string, VisibleMember>>;
+  /** Port of Cube's SQL API (Postgres wire) when it runs, else why it does not. */
+  sqlApi: { port: number } | { off: string };
   /** Builds every pre-aggregation now (what the scheduler does in the background). */
   refreshPreAggregations(): Promise<void>;
   close(): Promise<void>;
@@ -86,7 +89,9 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
   if (nodeEnv === undefined) delete process.env.NODE_ENV;
   else process.env.NODE_ENV = nodeEnv;
   const backgroundContext = { securityContext: {}, requestId: 'seglayer-internal' };
+  const sqlApi = await startSqlApi(core, config);
   return {
+    sqlApi: sqlApi.state,
     async mount(app) {
       await core.initApp(app);
     },
@@ -106,8 +111,24 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
       await core.runScheduledRefresh(backgroundContext, { throwErrors: true });
     },
     async close() {
+      await sqlApi.stop();
       await core.shutdown();
       await Promise.all(drivers.map((driver) => driver.release()));
     },
   };
+}
+
+/**
+ * Cube's SQL API (Metabase, Superset) needs its native module, which cannot be installed
+ * offline: it starts only when CUBEJS_PG_SQL_PORT is set and the module is present. Its
+ * callers authenticate with CUBEJS_SQL_USER / CUBEJS_SQL_PASSWORD; cube.js's checkSqlAuth
+ * gives them their claims, and queryRewrite governs them like any other caller.
+ */
+async function startSqlApi(core: any, config: Record<string, any>): Promise<{ state: { port: number } | { off: string }; stop(): Promise<void> }> {
+  const port = Number(process.env.CUBEJS_PG_SQL_PORT ?? 0);
+  if (!port) return { state: { off: 'CUBEJS_PG_SQL_PORT is not set' }, stop: async () => {} };
+  if (!native.isSupported()) return { state: { off: "@cubejs-backend/native is not installed (its binary downloads from GitHub)" }, stop: async () => {} };
+  const sqlServer = core.initSQLServer();
+  await sqlServer.init({ ...config, pgSqlPort: port, sqlUser: process.env.CUBEJS_SQL_USER, sqlPassword: process.env.CUBEJS_SQL_PASSWORD });
+  return { state: { port }, stop: () => sqlServer.close() };
 }
