@@ -3,7 +3,9 @@
  * `seglayer token`: a signed token for local use.
  */
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
 import { loadConfig } from '../../config.ts';
+import { AccessDenied, accessFor, loadAccessPolicy } from '../../governance/access-policy.js';
 import { jwtSettings, startApiServer, type ApiServer } from '../../serve/api-server.ts';
 import { mintToken } from '../../serve/token-minter.ts';
 import { withSession } from '../session.ts';
@@ -55,7 +57,7 @@ export function registerServeCommands(program: Command): void {
   program
     .command('token')
     .description('mint a signed API token for local use')
-    .option('--claims <json>', 'claims as JSON, e.g. \'{"role":"analyst","region":"CA"}\'', '{"role":"analyst"}')
+    .requiredOption('--claims <json>', 'claims as JSON, e.g. \'{"role":"analyst","region":"CA"}\' (roles and row claims: governance.yml)')
     .option('--expires-in <span>', 'lifetime, e.g. 1h, 7d', '24h')
     .action(async (flags: { claims: string; expiresIn: string }) => {
       let claims: unknown;
@@ -66,7 +68,14 @@ export function registerServeCommands(program: Command): void {
       }
       if (!claims || typeof claims !== 'object' || Array.isArray(claims)) throw new TokenCommandError('--claims must be a JSON object');
       if (!/^\d+\s*(s|m|h|d|w)$/.test(flags.expiresIn)) throw new TokenCommandError('--expires-in must look like 30m, 1h or 7d');
-      process.stdout.write(`${await mintToken(jwtSettings(loadConfig()), { claims: claims as Record<string, unknown>, expiresIn: flags.expiresIn })}\n`);
+      const config = loadConfig();
+      try {
+        accessFor(loadAccessPolicy(resolve(config.projectRoot, config.SEGLAYER_GOVERNANCE_FILE)), claims as Record<string, unknown>);
+      } catch (error) {
+        if (error instanceof AccessDenied) throw new TokenCommandError(`the API would refuse these claims: ${error.message}`);
+        throw error;
+      }
+      process.stdout.write(`${await mintToken(jwtSettings(config), { claims: claims as Record<string, unknown>, expiresIn: flags.expiresIn })}\n`);
     });
 }
 
