@@ -1,0 +1,81 @@
+/**
+ * The documented schema of a segment definition (segments/*.yml). Every definition
+ * says what the group is, who owns it, what we expect of it and how we will know.
+ *
+ *   family: behavioural           # the file's default family
+ *   segments:
+ *     - name: first_week_breadth   # snake_case, unique across all files
+ *       title: Broad first week
+ *       description: Used three or more features in the first week after signup
+ *       owner: growth
+ *       hypothesis: They upgrade more often than others; we will know from the upgrade rate per segment.
+ *       version: 1                  # bump when the rule changes meaning
+ *       kind: rule                  # rule | rfm | cluster
+ *       rule: first_week_features >= 3
+ */
+import { z } from 'zod';
+
+const identifier = z.string().regex(/^[a-z][a-z0-9_]{0,40}$/, 'a snake_case name (letters, digits, _; at most 41 characters)');
+export const FAMILIES = ['behavioural', 'demographic', 'geographic', 'psychographic', 'value'] as const;
+
+const common = {
+  name: identifier,
+  title: z.string().min(1).max(80),
+  description: z.string().min(1),
+  owner: z.string().min(1),
+  hypothesis: z.string().min(1),
+  version: z.number().int().min(1),
+  family: z.enum(FAMILIES).optional(),
+};
+
+const ruleSegment = z.object({ ...common, kind: z.literal('rule'), rule: z.string() }).strict();
+
+const rfmBand = z.object({ name: identifier, title: z.string().min(1).optional(), description: z.string().min(1), rule: z.string() }).strict();
+const rfmSegment = z
+  .object({
+    ...common,
+    kind: z.literal('rfm'),
+    rfm: z
+      .object({
+        /** Feature of days since the last order: fewer days scores higher. */
+        recency: identifier,
+        frequency: identifier,
+        monetary: identifier,
+        /** Who is scored (a rule); others are in no band. */
+        population: z.string().optional(),
+        /** Evaluated in order over scores r, f, m (1–5); the first that holds wins. */
+        bands: z.array(rfmBand).min(1),
+      })
+      .strict(),
+  })
+  .strict();
+
+const clusterSegment = z
+  .object({
+    ...common,
+    kind: z.literal('cluster'),
+    cluster: z
+      .object({
+        k: z.number().int().min(2).max(20),
+        seed: z.number().int().min(0),
+        /** Numeric features, standardized (z-scores) before clustering. */
+        features: z.array(identifier).min(1).max(20),
+        iterations: z.number().int().min(1).max(200).default(30),
+        population: z.string().optional(),
+      })
+      .strict(),
+  })
+  .strict();
+
+export const segmentDefinition = z.discriminatedUnion('kind', [ruleSegment, rfmSegment, clusterSegment]);
+export const segmentFile = z
+  .object({
+    family: z.enum(FAMILIES).optional(),
+    segments: z.array(z.unknown()).min(1),
+  })
+  .strict();
+
+export type SegmentDefinition = z.infer<typeof segmentDefinition> & { family: (typeof FAMILIES)[number]; file: string };
+export type RuleSegment = Extract<SegmentDefinition, { kind: 'rule' }>;
+export type RfmSegment = Extract<SegmentDefinition, { kind: 'rfm' }>;
+export type ClusterSegment = Extract<SegmentDefinition, { kind: 'cluster' }>;
