@@ -105,7 +105,7 @@ async function grantsOf(trx: Knex.Transaction, name: string, target: string): Pr
   return (rows as { privilege: string; grantee: string }[]).map((r) => `grant ${r.privilege} on ${target} to ${r.grantee}`);
 }
 
-export async function materialize(db: Knex, model: Model, sql: string, quarantineSql: string | undefined, incrementalSince: Date | undefined): Promise<Materialized> {
+export async function materialize(db: Knex, model: Model, sql: string, quarantineSql: string | undefined, incrementalSince: Date | undefined, appendToExisting = false): Promise<Materialized> {
   const [schema, table] = split(model.name);
   const target = relation(schema, table);
   const temp = relation(schema, TEMP_PREFIX + table);
@@ -136,6 +136,17 @@ export async function materialize(db: Knex, model: Model, sql: string, quarantin
     });
   }
 
+  if (model.materialized === 'append' && appendToExisting) {
+    return db.transaction(async (trx) => {
+      const inserted = await trx.raw(`insert into ${target} ${sql}`);
+      const tests = await runTests(trx, target, compileTests(trx, model, target));
+      if (tests.some((t) => t.status === 'fail')) throw new ModelTestFailure(model.name, tests);
+      await publishQuarantine(trx);
+      const { rows } = await trx.raw(`select count(*)::bigint as n from ${target}`);
+      return { rows: Number(rows[0].n), tests, action: `appended ${inserted.rowCount} rows` };
+    });
+  }
+
   if (model.materialized === 'view') {
     await db.raw(`drop view if exists ${temp}`);
     await db.raw(`create view ${temp} as ${sql}`);
@@ -163,7 +174,7 @@ export async function materialize(db: Knex, model: Model, sql: string, quarantin
     }
   }
 
-  // table, or incremental on its first build / --full-refresh
+  // table, incremental on its first build / --full-refresh, append on its first build
   await db.raw(`drop table if exists ${temp} cascade`);
   const created = await db.raw(`create table ${temp} as ${sql}`);
   try {

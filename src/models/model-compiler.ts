@@ -32,7 +32,7 @@ export function quoteRelation(name: string): string {
 export function compileModel(
   model: Model,
   known: ReadonlySet<string>,
-  options: { incremental?: BuildContext['incremental']; relationFor?: (name: string) => string; knex?: Knex } = {},
+  options: { incremental?: BuildContext['incremental']; appendTo?: BuildContext['appendTo']; relationFor?: (name: string) => string; knex?: Knex } = {},
 ): CompiledModel {
   const refs = new Set<string>();
   const knex = options.knex ?? compilerKnex;
@@ -45,6 +45,7 @@ export function compileModel(
       return knex.raw(options.relationFor?.(name) ?? quoteRelation(name));
     },
     incremental: options.incremental,
+    appendTo: options.appendTo,
   };
   let sql: string;
   try {

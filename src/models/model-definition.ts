@@ -61,6 +61,12 @@ export interface BuildContext {
    * model should select only rows with windowColumn >= `since`.
    */
   incremental?: { since: Date; this: Knex.Raw };
+  /**
+   * Set for an `append` model whose table exists: the published table, so the
+   * query can select only what is new relative to it (e.g. changes since the
+   * last build). The rows the query returns are appended.
+   */
+  appendTo?: Knex.Raw;
 }
 
 export type BuildResult = Knex.QueryBuilder | Knex.Raw;
@@ -71,7 +77,11 @@ export const modelSchema = z
     description: z.string().min(1),
     owner: z.string().min(1),
     tags: z.array(z.string().regex(identifier)).default([]),
-    materialized: z.enum(['view', 'table', 'incremental']).optional(),
+    /**
+     * view | table | incremental (rebuilds a window) | append (adds the query's rows
+     * to the table on every build; the table is history, so --full-refresh keeps it).
+     */
+    materialized: z.enum(['view', 'table', 'incremental', 'append']).optional(),
     /** Upstream models read without ref() (rare: ref() records dependencies itself). */
     dependsOn: z.array(z.string()).default([]),
     incremental: incrementalSchema.optional(),

@@ -18,7 +18,7 @@ export const LAYER_DEFAULTS: Record<string, ModelDefinition['materialized']> = {
 };
 
 export interface Model extends ModelDefinition {
-  materialized: 'view' | 'table' | 'incremental';
+  materialized: NonNullable<ModelDefinition['materialized']>;
   /** Path relative to the project root. */
   file: string;
   /** The folder under models/ (staging, core, ...). */

@@ -135,11 +135,13 @@ export async function runModels(knex: Knex, url: string, models: Model[], option
             since = await incrementalSince(knex, model);
           }
           const incremental = since ? { since, this: knex.raw(quoteRelation(name)) } : undefined;
-          const compiled = compileModel(model, known, { incremental, knex });
+          // Append models are history: --full-refresh does not start them over.
+          const appendTo = model.materialized === 'append' && (await relationExists(knex, name)) ? knex.raw(quoteRelation(name)) : undefined;
+          const compiled = compileModel(model, known, { incremental, appendTo, knex });
           const quarantineSql = model.quarantine
             ? compileModel({ ...model, build: model.quarantine }, known, { incremental, knex }).sql
             : undefined;
-          const done = await materialize(knex, model, compiled.sql, quarantineSql, since);
+          const done = await materialize(knex, model, compiled.sql, quarantineSql, since, appendTo !== undefined);
           result = { model: name, status: 'success', rows: done.rows, seconds: 0, action: done.action, tests: done.tests };
         }
       } catch (error) {

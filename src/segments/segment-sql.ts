@@ -1,0 +1,114 @@
+/**
+ * SQL for each kind of segment, set-based, values as bindings. Each function returns
+ * a query over the features relation it is given; the models in models/segments/
+ * put them together.
+ */
+import { compileRule, type CompiledRule } from './rule-compiler.ts';
+import { RFM_SCORES } from './segment-files.ts';
+import type { ClusterSegment, RfmSegment, RuleSegment } from './segment-definition.ts';
+import { featureCatalog } from './segment-registry.ts';
+
+export interface Sql {
+  sql: string;
+  bindings: (string | number | boolean)[];
+}
+
+const rule = (source: string | undefined): CompiledRule => (source ? compileRule(source, featureCatalog().catalog, 'f') : { sql: 'true', bindings: [], features: [] });
+const q = (identifier: string) => `"${identifier}"`;
+
+/** user_key, definition, segment, version of the users a rule selects. */
+export function ruleMembers(definition: RuleSegment, features: string): Sql {
+  const where = rule(definition.rule);
+  return {
+    sql: `select f.user_key, ?::text as definition, ?::text as segment, ?::int as version from ${features} f where ${where.sql}`,
+    bindings: [definition.name, definition.name, definition.version, ...where.bindings],
+  };
+}
+
+/**
+ * Quintile scores 1–5 by rank among the scored population; ties share a score
+ * (rank(), not row_number()), so a score never depends on row order. Recency is
+ * ranked descending: the fewest days since the last order score 5.
+ */
+export function rfmScores(definition: RfmSegment, features: string): Sql {
+  const { recency, frequency, monetary, bands } = definition.rfm;
+  const population = rule(definition.rfm.population);
+  const score = (column: string, direction: 'asc' | 'desc') =>
+    `(1 + floor(5.0 * (rank() over (order by ${q(column)} ${direction} nulls first) - 1) / count(*) over ()))::int`;
+  const bandRules = bands.map((band) => ({ band, compiled: compileRule(band.rule, RFM_SCORES) }));
+  return {
+    sql: `
+      select user_key, ?::text as definition, ?::int as version, recency_value, frequency_value, monetary_value, r, f, m,
+             case ${bandRules.map(({ compiled }) => `when ${compiled.sql} then ?`).join(' ')} end as band
+      from (
+        select f.user_key, f.${q(recency)} as recency_value, f.${q(frequency)} as frequency_value, f.${q(monetary)} as monetary_value,
+               ${score(recency, 'desc')} as r, ${score(frequency, 'asc')} as f, ${score(monetary, 'asc')} as m
+        from ${features} f where ${population.sql}
+      ) scored`,
+    bindings: [definition.name, definition.version, ...bandRules.flatMap(({ band, compiled }) => [...compiled.bindings, band.name]), ...population.bindings],
+  };
+}
+
+/**
+ * k-means (Lloyd) in one recursive query: features standardized to z-scores (a
+ * missing value counts as the mean), k initial centroids picked by md5(user_key, seed)
+ * (so a seed reproduces the result), a fixed number of iterations, an empty cluster
+ * keeps its centroid. Centroids travel as one flat array (k × d) because a recursive
+ * query may not aggregate its own previous step. Clusters are numbered 1..k by their
+ * centroid on the first feature, so the labels are stable too.
+ */
+export function kmeansAssignments(definition: ClusterSegment, features: string): Sql {
+  const { k, seed, iterations } = definition.cluster;
+  const names = definition.cluster.features;
+  const d = names.length;
+  const population = rule(definition.cluster.population);
+  const x = (j: number) => `x${j + 1}`;
+  const dims = names.map((_, j) => j);
+  const distance = (centroids: string, cluster: number) =>
+    dims.map((j) => `power(p.${x(j)} - ${centroids}[${cluster * d + j + 1}], 2)`).join(' + ');
+  const nearest = (centroids: string) =>
+    `(select cid from (values ${Array.from({ length: k }, (_, c) => `(${c}, ${distance(centroids, c)})`).join(', ')}) dist(cid, d) order by d, cid limit 1)`;
+  return {
+    sql: `
+      with recursive population as (
+        select f.user_key, ${names.map((n, j) => `f.${q(n)}::float8 as raw${j + 1}`).join(', ')} from ${features} f where ${population.sql}
+      ),
+      stats as (
+        select ${dims.map((j) => `avg(raw${j + 1}) as mean${j + 1}, nullif(stddev_pop(raw${j + 1}), 0) as sd${j + 1}`).join(', ')} from population
+      ),
+      points as (
+        select p.user_key, ${dims.map((j) => `coalesce((p.raw${j + 1} - s.mean${j + 1}) / s.sd${j + 1}, 0) as ${x(j)}`).join(', ')}
+        from population p cross join stats s
+      ),
+      seeds as (
+        select * from points order by md5(user_key || ':' || ?::text), user_key limit ?
+      ),
+      steps (step, centroids) as (
+        select 0, (select array_agg(v order by n) from (
+                     select row_number() over (order by md5(user_key || ':' || ?::text), user_key) as r, ${dims.map((j) => x(j)).join(', ')} from seeds
+                   ) s cross join lateral (values ${dims.map((j) => `((s.r - 1) * ${d} + ${j + 1}, s.${x(j)})`).join(', ')}) flat(n, v))
+        union all
+        select step + 1, (
+          select array_agg(coalesce(moved.v, steps.centroids[slot.n]) order by slot.n)
+          from (select c * ${d} + j + 1 as n, c, j from generate_series(0, ${k - 1}) c cross join generate_series(0, ${d - 1}) j) slot
+          left join (
+            select a.cid, j, avg(case j ${dims.map((jj) => `when ${jj} then p.${x(jj)}`).join(' ')} end) as v
+            from points p cross join lateral ${nearest('steps.centroids')} as a(cid)
+            cross join generate_series(0, ${d - 1}) j
+            group by a.cid, j
+          ) moved on moved.cid = slot.c and moved.j = slot.j
+        )
+        from steps where step < ?
+      ),
+      final as (select centroids from steps order by step desc limit 1),
+      assigned as (
+        select p.user_key, a.cid from points p cross join final cross join lateral ${nearest('final.centroids')} as a(cid)
+      ),
+      labels as (
+        select c as cid, rank() over (order by (select centroids[c * ${d} + 1] from final), c) as cluster from generate_series(0, ${k - 1}) c
+      )
+      select a.user_key, ?::text as definition, ?::int as version, 'cluster_' || l.cluster as segment
+      from assigned a join labels l using (cid)`,
+    bindings: [...population.bindings, String(seed), k, String(seed), iterations, definition.name, definition.version],
+  };
+}
