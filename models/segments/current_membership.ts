@@ -1,0 +1,28 @@
+import { defineModel } from '../../src/models/model-definition.ts';
+import { segmentDefinitions } from '../../src/segments/segment-registry.ts';
+import { ruleMembers } from '../../src/segments/segment-sql.ts';
+import type { RuleSegment } from '../../src/segments/segment-definition.ts';
+
+export default defineModel({
+  name: 'segments.current_membership',
+  description: 'Who is in which segment as of this build: rule segments, RFM bands and clusters, one row per user and segment.',
+  owner: 'data-platform',
+  tags: ['segments'],
+  tests: [{ unique_combination: ['user_key', 'definition', 'segment'] }],
+  columns: {
+    user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null'] },
+    definition: { type: 'text', description: 'Definition name (segments/*.yml)', tests: ['not_null'] },
+    segment: { type: 'text', description: 'The segment: the definition name for rules, the band for RFM, cluster_n for clusters', tests: ['not_null'] },
+    version: { type: 'integer', description: 'Definition version', tests: ['not_null'] },
+  },
+  build: (knex, { ref }) => {
+    const features = ref('features.user_features').toQuery();
+    const rules = segmentDefinitions().filter((d): d is RuleSegment => d.kind === 'rule').map((d) => ruleMembers(d, features));
+    const parts = [
+      ...rules,
+      { sql: `select user_key, definition, band as segment, version from ${ref('segments.rfm_scores').toQuery()} where band is not null`, bindings: [] },
+      { sql: `select user_key, definition, segment, version from ${ref('segments.cluster_assignments').toQuery()}`, bindings: [] },
+    ];
+    return knex.raw(parts.map((p) => `(${p.sql})`).join('\nunion all\n'), parts.flatMap((p) => p.bindings));
+  },
+});
