@@ -14,6 +14,8 @@ import { registerMigrateCommand } from './commands/migrate-command.ts';
 import { registerStartCommand } from './commands/start-command.ts';
 import { registerBenchCommand } from './commands/bench-command.ts';
 import { registerModelCommands } from './commands/model-commands.ts';
+import { registerSegmentCommands, SegmentCommandError } from './commands/segment-commands.ts';
+import { SegmentDefinitionError } from '../segments/segment-files.ts';
 import { registerServeCommands, TokenCommandError } from './commands/serve-command.ts';
 import { CubeModelError } from '../serve/api-server.ts';
 import { AccessPolicyError } from '../governance/access-policy.js';
@@ -24,7 +26,7 @@ import { BuildLockedError } from '../models/build-lock.ts';
 import { red } from './terminal.ts';
 
 /** Errors whose message is the whole story: no stack trace needed. */
-const EXPECTED = [ConfigError, LoadError, MappingError, UnknownTableError, ModelDefinitionError, ModelGraphError, ModelCompileError, BuildLockedError, TokenCommandError, AccessPolicyError, CubeModelError];
+const EXPECTED = [ConfigError, LoadError, MappingError, UnknownTableError, ModelDefinitionError, ModelGraphError, ModelCompileError, BuildLockedError, TokenCommandError, AccessPolicyError, CubeModelError, SegmentCommandError, SegmentDefinitionError];
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('seglayer')
@@ -36,6 +38,7 @@ export async function main(argv: string[]): Promise<void> {
   registerLoadCommand(program);
   registerDemoCommand(program);
   registerModelCommands(program);
+  registerSegmentCommands(program);
   registerServeCommands(program);
   registerDbCommands(program);
   registerBenchCommand(program);

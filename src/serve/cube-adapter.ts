@@ -4,7 +4,8 @@
  * connection, mounts Cube's routes on the gateway's app, and answers which members a
  * caller may see. An upgrade of Cube is a change to this file.
  */
-import { relative, resolve } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Express, Request } from 'express';
 import { createRequire } from 'node:module';
@@ -76,6 +77,8 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
       checkAuth: (req: Request & { securityContext?: unknown }) => {
         req.securityContext = options.claimsOf(req);
       },
+      // Recompile when a file under schema/ changes (e.g. a build wrote new segments).
+      schemaVersion: schemaFingerprint(resolve(options.projectRoot, config.schemaPath ?? 'schema')),
       devServer: false,
       telemetry: false,
       cacheAndQueueDriver: 'memory',
@@ -131,4 +134,24 @@ async function startSqlApi(core: any, config: Record<string, any>): Promise<{ st
   const sqlServer = core.initSQLServer();
   await sqlServer.init({ ...config, pgSqlPort: port, sqlUser: process.env.CUBEJS_SQL_USER, sqlPassword: process.env.CUBEJS_SQL_PASSWORD });
   return { state: { port }, stop: () => sqlServer.close() };
+}
+
+/** Names, sizes and times of the model files; looked at most once a second. */
+function schemaFingerprint(dir: string): () => string {
+  let checkedAt = 0;
+  let fingerprint = '';
+  const walk = (path: string): string[] =>
+    readdirSync(path, { withFileTypes: true }).flatMap((entry) => {
+      const full = join(path, entry.name);
+      if (entry.isDirectory()) return walk(full);
+      const stat = statSync(full);
+      return [`${full}:${stat.size}:${stat.mtimeMs}`];
+    });
+  return () => {
+    if (Date.now() - checkedAt > 1000) {
+      fingerprint = walk(dir).sort().join('|');
+      checkedAt = Date.now();
+    }
+    return fingerprint;
+  };
 }

@@ -1,20 +1,30 @@
 import type { Command } from 'commander';
 
+const PARTS = ['loader', 'build', 'api'] as const;
+
 export function registerBenchCommand(program: Command): void {
   program
     .command('bench')
-    .description('benchmarks against baselines measured in the same run: the loader vs psql \\copy, a model build vs the same SQL in psql')
+    .description('benchmarks against baselines measured in the same run: the loader vs psql \\copy, a model build vs the same SQL in psql, the semantic API vs its SQL run directly')
     .option('--users <n>', 'demo users (about 50 events each)', (v) => Number(v), 100_000)
     .option('--repeat <n>', 'loader runs of each contender', (v) => Number(v), 2)
-    .option('--only <part>', 'loader | build')
+    .option('--only <part>', PARTS.join(' | '))
     .action(async (options: { users: number; repeat: number; only?: string }) => {
-      if (options.only !== 'build') {
+      if (options.only !== undefined && !(PARTS as readonly string[]).includes(options.only)) {
+        program.error(`error: --only must be one of ${PARTS.join(', ')} (got "${options.only}")`);
+      }
+      const runs = (part: (typeof PARTS)[number]) => options.only === undefined || options.only === part;
+      if (runs('loader')) {
         const { runLoaderBench } = await import('../../bench/loader-bench.ts');
         await runLoaderBench(options);
       }
-      if (options.only !== 'loader') {
+      if (runs('build')) {
         const { runBuildBench } = await import('../../bench/build-bench.ts');
         await runBuildBench(options);
+      }
+      if (runs('api')) {
+        const { runApiBench } = await import('../../bench/api-bench.ts');
+        await runApiBench(options);
       }
     });
 }

@@ -4,6 +4,8 @@ import { compileModel } from '../../models/model-compiler.ts';
 import { discoverModels } from '../../models/model-discovery.ts';
 import { buildGraph, runModels, type RunEvent, type RunSummary } from '../../models/model-runner.ts';
 import { loadConfig } from '../../config.ts';
+import { SEGMENT_CUBE_FILE, writeSegmentCube } from '../../segments/segment-cube.ts';
+import { segmentDefinitions } from '../../segments/segment-registry.ts';
 import { withSession } from '../session.ts';
 import { bold, count, dim, green, progress, red, say, table, yellow } from '../terminal.ts';
 
@@ -54,6 +56,7 @@ export function registerModelCommands(program: Command): void {
         const summary = await runModels(knex, warehouse.url, models, { ...options, select: [...selectors, ...(options.select ?? [])], onEvent: printEvent });
         printSummary(summary);
         if (!summary.ok) process.exitCode = 1;
+        else if (writeSegmentCube(config.projectRoot, segmentDefinitions())) say(`${green('✓')} updated ${SEGMENT_CUBE_FILE} from segments/ (a running API picks it up)`);
       });
     });
 

@@ -1,0 +1,95 @@
+/** `seglayer segments ls | show | validate | preview | features | cube`: segments as code. */
+import type { Command } from 'commander';
+import { loadConfig } from '../../config.ts';
+import { featureCatalog, segmentDefinitions, segmentsDir } from '../../segments/segment-registry.ts';
+import { kmeansAssignments, rfmScores, ruleMembers } from '../../segments/segment-sql.ts';
+import { SEGMENT_CUBE_FILE, segmentCubeIsCurrent, writeSegmentCube } from '../../segments/segment-cube.ts';
+import type { SegmentDefinition } from '../../segments/segment-definition.ts';
+import { withSession } from '../session.ts';
+import { bold, count, dim, green, say, table } from '../terminal.ts';
+
+export class SegmentCommandError extends Error {
+  override name = 'SegmentCommandError';
+}
+
+function find(name: string): SegmentDefinition {
+  const definitions = segmentDefinitions();
+  const found = definitions.find((d) => d.name === name);
+  if (!found) throw new SegmentCommandError(`no segment "${name}"; known: ${definitions.map((d) => d.name).join(', ')}`);
+  return found;
+}
+
+/** The members query of a definition: user_key, segment. */
+function membersSql(definition: SegmentDefinition): { sql: string; bindings: (string | number | boolean)[] } {
+  const features = 'features.user_features';
+  if (definition.kind === 'rule') return ruleMembers(definition, features);
+  if (definition.kind === 'rfm') {
+    const scored = rfmScores(definition, features);
+    return { sql: `select user_key, band as segment from (${scored.sql}) s where band is not null`, bindings: scored.bindings };
+  }
+  return kmeansAssignments(definition, features);
+}
+
+export function registerSegmentCommands(program: Command): void {
+  const segments = program.command('segments').description(`segments defined as code in ${'segments/*.yml'}`);
+
+  segments.command('ls').description('list the segment definitions').action(() => {
+    const definitions = segmentDefinitions();
+    say(table([['name', 'kind', 'family', 'version', 'owner', 'title'], ...definitions.map((d) => [d.name, d.kind, d.family, d.version, d.owner, d.title])]));
+  });
+
+  segments.command('show <name>').description('a definition in full, with the SQL it compiles to').action((name: string) => {
+    const d = find(name);
+    say(`${bold(d.name)} (${d.kind}, ${d.family}, version ${d.version}) ${dim(d.file)}`);
+    for (const [label, value] of [['title', d.title], ['owner', d.owner], ['description', d.description], ['hypothesis', d.hypothesis]] as const) say(`  ${label.padEnd(12)} ${value}`);
+    if (d.kind === 'rule') say(`  ${'rule'.padEnd(12)} ${d.rule}`);
+    if (d.kind === 'rfm') for (const band of d.rfm.bands) say(`  band ${band.name.padEnd(20)} ${band.rule}`);
+    if (d.kind === 'cluster') say(`  ${'cluster'.padEnd(12)} k=${d.cluster.k} seed=${d.cluster.seed} iterations=${d.cluster.iterations} over ${d.cluster.features.join(', ')}`);
+    const { sql, bindings } = membersSql(d);
+    say(bold('\nSQL') + dim(' (values are bindings)'));
+    say(sql.replace(/^\s*\n/, ''));
+    say(dim(`bindings: ${JSON.stringify(bindings)}`));
+  });
+
+  segments.command('validate').description('check every definition and that the generated Cube model is current').action(() => {
+    const config = loadConfig();
+    const definitions = segmentDefinitions();
+    if (!segmentCubeIsCurrent(config.projectRoot, definitions)) {
+      throw new SegmentCommandError(`${SEGMENT_CUBE_FILE} does not match segments/: run \`npm run seglayer -- segments cube\` (or build) and commit it`);
+    }
+    say(`${green('✓')} ${definitions.length} segment definitions valid in ${segmentsDir()}; ${SEGMENT_CUBE_FILE} is current`);
+  });
+
+  segments.command('cube').description(`write ${SEGMENT_CUBE_FILE} from the definitions`).action(() => {
+    const changed = writeSegmentCube(loadConfig().projectRoot, segmentDefinitions());
+    say(changed ? `${green('✓')} wrote ${SEGMENT_CUBE_FILE}` : `${SEGMENT_CUBE_FILE} is already current`);
+  });
+
+  segments.command('features').description('the features rules can use, with types').action(() => {
+    say(table([['feature', 'type', 'description'], ...featureCatalog().features.map((f) => [f.name, f.type, f.description])]));
+  });
+
+  segments
+    .command('preview <name>')
+    .description('size and sample members of a segment, computed now from features.user_features, without materializing')
+    .option('--sample <n>', 'sample users to show', (v) => Number(v), 5)
+    .action(async (name: string, flags: { sample: number }) => {
+      const d = find(name);
+      await withSession(async ({ knex }) => {
+        const { rows: ready } = await knex.raw(`select to_regclass('features.user_features') is not null as ok`);
+        if (!ready[0].ok) throw new SegmentCommandError('features.user_features is not built yet: run `npm run seglayer -- build +features.user_features`');
+        const { sql, bindings } = membersSql(d);
+        const { rows: total } = await knex.raw(`select count(*)::int as n from features.user_features`);
+        const { rows: sizes } = await knex.raw(`select segment, count(*)::int as n from (${sql}) m group by 1 order by 1`, bindings);
+        const { rows: sample } = await knex.raw(
+          `select m.segment, f.user_key, f.country, f.plan, f.frequency, f.monetary_usd, f.active_days
+           from (${sql}) m join features.user_features f using (user_key) order by md5(f.user_key) limit ?`,
+          [...bindings, flags.sample],
+        );
+        say(bold(`${d.name}`) + dim(` (${d.kind}) of ${count(total[0].n)} users`));
+        say(table([['segment', 'members', 'share'], ...sizes.map((s: { segment: string; n: number }) => [s.segment, count(s.n), `${((100 * s.n) / Math.max(1, total[0].n)).toFixed(1)}%`])]));
+        if (sample.length) say(`\n${table([Object.keys(sample[0]), ...sample.map((r: Record<string, unknown>) => Object.values(r).map((v) => (v === null ? '' : String(v))))])}`);
+      });
+    });
+}
+
