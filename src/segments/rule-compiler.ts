@@ -94,7 +94,7 @@ function label(operand: Operand, type: string): string {
 }
 
 function suggest(name: string, catalog: FeatureCatalog): string {
-  const close = [...catalog.keys()].filter((known) => known.includes(name) || name.includes(known) || distance(known, name) <= 2);
+  const close = [...catalog.keys()].filter((known) => (name.length > 2 && (known.includes(name) || name.includes(known))) || (distance(known, name) <= 2 && distance(known, name) < name.length));
   return close.length > 0 ? `; did you mean ${close.slice(0, 3).join(', ')}?` : '';
 }
 

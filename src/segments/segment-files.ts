@@ -30,7 +30,7 @@ export function loadSegmentDefinitions(segmentsDir: string, catalog: FeatureCata
     const shown = relative(projectRoot, path);
     const text = readFileSync(path, 'utf8');
     const doc = parseDocument(text, { prettyErrors: false });
-    const at = (path_: (string | number)[], offset = 0) => location(text, doc, path_, offset);
+    const at = (path_: (string | number)[], offset?: number) => location(text, doc, path_, offset);
     if (doc.errors.length > 0) {
       for (const error of doc.errors) problems.push(`${shown}:${lineOf(text, error.pos[0])}: ${error.message.split('\n')[0]}`);
       continue;
@@ -51,7 +51,7 @@ export function loadSegmentDefinitions(segmentsDir: string, catalog: FeatureCata
         return;
       }
       const definition = { ...parsed.data, family: parsed.data.family ?? file.data.family ?? 'behavioural', file: shown } as SegmentDefinition;
-      const where = (field: (string | number)[], offset = 0) => {
+      const where = (field: (string | number)[], offset?: number) => {
         const { line, column } = at([...base, ...field], offset);
         return `${shown}:${line}${column ? `:${column}` : ''} ${[...base, ...field].join('.')} (${definition.name})`;
       };
@@ -104,18 +104,23 @@ function lineOf(text: string, offset: number): number {
 }
 
 /** Line (and column, for a position inside a one-line scalar) of a path in the document. */
-function location(text: string, doc: Document, path: (string | number)[], offset: number): { line: number; column?: number } {
+function location(text: string, doc: Document, path: (string | number)[], offset?: number): { line: number; column?: number } {
   for (let depth = path.length; depth >= 0; depth--) {
     const node = doc.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
     if (!node?.range) continue;
     let start = node.range[0];
-    if (depth === path.length && isScalar(node) && offset > 0) {
+    let exact = false;
+    if (depth === path.length && isScalar(node) && offset !== undefined) {
       const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
       const raw = text.slice(node.range[0], node.range[1]);
-      if (!raw.includes('\n')) start += offset + (quoted ? 1 : 0);
+      // A position inside a one-line scalar maps to a column; in a block scalar, the line of the key.
+      if (!raw.includes('\n') && !/^[|>]/.test(raw)) {
+        start += offset + (quoted ? 1 : 0);
+        exact = true;
+      }
     }
     const before = text.slice(0, start).split('\n');
-    return { line: before.length, column: depth === path.length && offset > 0 ? before.at(-1)!.length + 1 : undefined };
+    return { line: before.length, column: exact ? before.at(-1)!.length + 1 : undefined };
   }
   return { line: 1 };
 }

@@ -1,0 +1,122 @@
+/**
+ * Segment definitions are checked before anything runs, and every mistake is named
+ * with its file, line and field. Also: the definitions in segments/ are valid and the
+ * generated Cube model matches them (the drift check).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { catalogFromColumns } from '../../src/segments/feature-catalog.ts';
+import { renderSegmentCube, segmentCubeIsCurrent } from '../../src/segments/segment-cube.ts';
+import { loadSegmentDefinitions, SegmentDefinitionError } from '../../src/segments/segment-files.ts';
+import { segmentDefinitions } from '../../src/segments/segment-registry.ts';
+import featuresModel from '../../models/features/user_features.ts';
+const PROJECT_ROOT = join(import.meta.dirname, '../..');
+
+const { catalog } = catalogFromColumns(featuresModel.columns);
+
+const HEADER = `family: behavioural
+segments:
+`;
+const rule = (name: string, ruleText: string) => `  - name: ${name}
+    title: T
+    description: D
+    owner: o
+    hypothesis: H
+    version: 1
+    kind: rule
+    rule: ${ruleText}
+`;
+
+function problemsOf(files: Record<string, string>): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'seglayer-segments-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  try {
+    loadSegmentDefinitions(dir, catalog, dir);
+  } catch (error) {
+    expect(error).toBeInstanceOf(SegmentDefinitionError);
+    return (error as SegmentDefinitionError).problems;
+  }
+  return [];
+}
+
+describe('definition errors name file, line and field', () => {
+  it('unknown feature, with line and column', () => {
+    expect(problemsOf({ 'a.yml': HEADER + rule('x', 'first_week_feature >= 3') })).toEqual([
+      'a.yml:10:11 segments.0.rule (x): unknown feature "first_week_feature"; did you mean first_week_features?',
+    ]);
+  });
+
+  it('type mismatch', () => {
+    expect(problemsOf({ 'a.yml': HEADER + rule('x', "country > 3") })[0]).toMatch(/^a\.yml:10:\d+ segments\.0\.rule \(x\): type mismatch in ">": country \(text\) vs 3 \(number\)/);
+  });
+
+  it('empty rule', () => {
+    expect(problemsOf({ 'a.yml': HEADER + rule('x', "''") })).toEqual(['a.yml:10:12 segments.0.rule (x): the rule is empty']);
+  });
+
+  it('duplicate names across files, naming both', () => {
+    expect(problemsOf({ 'a.yml': HEADER + rule('same', 'frequency > 1'), 'b.yml': HEADER + rule('same', 'frequency > 2') })).toEqual([
+      'b.yml:3 segments.0.name (same): duplicate segment name, also in a.yml',
+    ]);
+  });
+
+  it('invalid bands: scores outside 1–5, unknown score, duplicate band', () => {
+    const rfm = `family: value
+segments:
+  - name: rfm
+    title: T
+    description: D
+    owner: o
+    hypothesis: H
+    version: 1
+    kind: rfm
+    rfm:
+      recency: recency_days
+      frequency: frequency
+      monetary: country
+      bands:
+        - name: top
+          description: d
+          rule: r >= 6
+        - name: top
+          description: d
+          rule: x >= 4
+`;
+    expect(problemsOf({ 'rfm.yml': rfm })).toEqual([
+      'rfm.yml:13 segments.0.rfm.monetary (rfm): feature "country" is not numeric',
+      'rfm.yml:17 segments.0.rfm.bands.0.rule (rfm): invalid band: scores are whole numbers 1–5, found 6',
+      'rfm.yml:18 segments.0.rfm.bands.1.name (rfm): duplicate band "top"',
+      'rfm.yml:20:17 segments.0.rfm.bands.1.rule (rfm): unknown feature "x"',
+    ]);
+  });
+
+  it('schema problems: missing hypothesis, unknown kind, bad name', () => {
+    const problems = problemsOf({ 'a.yml': `segments:\n  - name: Bad-Name\n    title: T\n    kind: magic\n` });
+    expect(problems.join('\n')).toMatch(/a\.yml:4 segments\.0\.kind: /);
+    const missing = problemsOf({ 'a.yml': HEADER + rule('x', 'frequency > 1').replace('    hypothesis: H\n', '') });
+    expect(missing).toEqual(['a.yml:3 segments.0.hypothesis: Invalid input: expected string, received undefined']);
+  });
+
+  it('SQL pasted into a rule is refused, not run', () => {
+    expect(problemsOf({ 'a.yml': HEADER + rule('x', "\"frequency > 1; drop table core.dim_users\"") })[0]).toMatch(/";" is not part of the rule language/);
+  });
+});
+
+describe('the project\'s own definitions', () => {
+  it('are valid, and the generated Cube model matches them (regenerate with `seglayer segments cube`)', () => {
+    const definitions = segmentDefinitions();
+    expect(definitions.length).toBeGreaterThan(0);
+    expect(segmentCubeIsCurrent(PROJECT_ROOT, definitions)).toBe(true);
+  });
+
+  it('the generated Cube model has a segment per rule segment, band and cluster', () => {
+    const text = renderSegmentCube(segmentDefinitions());
+    for (const d of segmentDefinitions()) {
+      if (d.kind === 'rule') expect(text).toContain(`name: ${d.name}\n`);
+      if (d.kind === 'rfm') for (const band of d.rfm.bands) expect(text).toContain(`name: ${d.name}_${band.name}\n`);
+      if (d.kind === 'cluster') expect(text).toContain(`name: ${d.name}_cluster_${d.cluster.k}\n`);
+    }
+  });
+});
