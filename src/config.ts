@@ -46,6 +46,10 @@ const configSchema = z.object({
   SEGLAYER_API_BODY_LIMIT: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(64 * 1024),
   /** Access policy file (rows and members by JWT claims), relative to the project root. */
   SEGLAYER_GOVERNANCE_FILE: z.string().min(1).default('governance.yml'),
+  /** Segment definitions (read by the segment models; see src/segments/segment-registry.ts). */
+  SEGLAYER_SEGMENTS_DIR: z.string().min(1).default('segments'),
+  /** Segments with fewer members are flagged too small to read in segments.summary. */
+  SEGLAYER_MIN_SEGMENT_SIZE: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(100),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema> & { projectRoot: string; homeDir: string; modelsDir: string }>;
