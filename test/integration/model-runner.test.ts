@@ -149,3 +149,44 @@ describe('the build lock', () => {
     expect((await waiting).ok).toBe(true);
   });
 });
+
+describe('append models (history)', () => {
+  const DEFINE = `${PROJECT_ROOT}/src/models/model-definition.ts`;
+  const appendModel = (test: string): FixtureModel => ({
+    name: 'core.seen_numbers',
+    sql: '',
+    source: `import { defineModel } from '${DEFINE}';
+export default defineModel({
+  name: 'core.seen_numbers', description: 'fixture', owner: 'tests', materialized: 'append',
+  columns: { id: { description: 'id', tests: [${test}] }, seen_at: { description: 'when' } },
+  build: (knex, { appendTo }) => knex.raw(appendTo
+    ? \`select n as id, now() as seen_at from src.numbers where n > (select coalesce(max(id), 0) from \${appendTo.toQuery()})\`
+    : 'select n as id, now() as seen_at from src.numbers'),
+});`,
+  });
+  const count = async () => (await db.knex.raw('select count(*)::int as n, count(distinct seen_at)::int as builds from core.seen_numbers')).rows[0];
+
+  it('the first build creates the table; later builds add only what the query returns', async () => {
+    const total = (await db.knex.raw('select count(*)::int as n from src.numbers')).rows[0].n;
+    expect((await run([appendModel("'unique'")])).ok).toBe(true);
+    expect(await count()).toEqual({ n: total, builds: 1 });
+    await db.knex.raw(`insert into src.numbers select g, now() from generate_series(${total + 1}, ${total + 5}) g`);
+    const second = await run([appendModel("'unique'")]);
+    expect(second.results[0]!.action).toBe('appended 5 rows');
+    expect(await count()).toEqual({ n: total + 5, builds: 2 });
+  });
+
+  it('--full-refresh keeps the history', async () => {
+    const before = await count();
+    expect((await run([appendModel("'unique'")], { fullRefresh: true })).ok).toBe(true);
+    expect(await count()).toEqual(before);
+  });
+
+  it('a failing test appends nothing', async () => {
+    const before = await count();
+    await db.knex.raw(`insert into src.numbers select max(n) + 1, now() from src.numbers`);
+    const failing = await run([appendModel("{ expression: 'id < 0' }")]);
+    expect(failing.ok).toBe(false);
+    expect(await count()).toEqual(before);
+  });
+});
