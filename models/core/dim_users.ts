@@ -16,7 +16,7 @@ export default defineModel({
     cohort_month: { type: 'date', description: 'Month of signup (or first seen)', tests: ['not_null'] },
     birth_year: { type: 'integer', description: 'Birth year' },
     gender: { type: 'text', description: 'Gender' },
-    plan: { type: 'text', description: 'Current plan' },
+    plan: { type: 'text', description: "Current plan: the plan of the latest upgrade or downgrade, 'churned' after a churn, else the plan of the latest identify" },
     country: { type: 'text', description: 'Country: traits first, else first event' },
     region: { type: 'text', description: 'Region' },
     city: { type: 'text', description: 'City' },
@@ -42,6 +42,12 @@ export default defineModel({
         select user_key, min(occurred_at) as first_event_at, max(occurred_at) as last_event_at
         from ${ref('core.fct_events')} group by user_key
       ),
+      plan_changes as (   -- the latest upgrade, downgrade or churn decides the current plan
+        select distinct on (user_key) user_key, case when outcome_type = 'churn' then 'churned' else plan end as plan
+        from ${ref('staging.stg_outcomes')} o join ${ref('core.user_identity_map')} m on m.identity = o.user_id
+        where outcome_type in ('upgrade', 'downgrade', 'churn') and (plan is not null or outcome_type = 'churn')
+        order by user_key, occurred_at desc, outcome_id desc
+      ),
       profiles as (   -- several user ids merged by aliases: the canonical id's traits win
         select distinct on (m.user_key) m.user_key, u.*
         from ${ref('staging.stg_users')} u join ${ref('core.user_identity_map')} m on m.identity = u.user_id
@@ -51,7 +57,7 @@ export default defineModel({
         select k.user_key, k.user_id, k.user_id is not null as is_identified,
                least(a.first_event_at, p.signed_up_at) as first_seen_at, a.last_event_at as last_seen_at, p.signed_up_at,
                date_trunc('month', coalesce(p.signed_up_at, a.first_event_at, now()) at time zone 'UTC')::date as cohort_month,
-               p.birth_year, p.gender, p.plan,
+               p.birth_year, p.gender, coalesce(pc.plan, p.plan) as plan,
                coalesce(p.country, f.country) as country, coalesce(p.region, f.region) as region, coalesce(p.city, f.city) as city,
                coalesce(p.acquisition_channel, f.utm_source) as acquisition_channel,
                f.device_type as first_device_type, f.os as first_os, f.browser as first_browser, f.locale, p.email
@@ -59,6 +65,7 @@ export default defineModel({
         left join activity a using (user_key)
         left join first_events f using (user_key)
         left join profiles p using (user_key)
+        left join plan_changes pc using (user_key)
       )
       select * from final`),
 });

@@ -105,11 +105,27 @@ async function grantsOf(trx: Knex.Transaction, name: string, target: string): Pr
   return (rows as { privilege: string; grantee: string }[]).map((r) => `grant ${r.privilege} on ${target} to ${r.grantee}`);
 }
 
+/**
+ * `create schema if not exists` is not safe against itself: two models of a new
+ * schema materialized concurrently (e.g. segments.rfm_scores and
+ * segments.cluster_assignments on a first build) can both pass the existence check
+ * and one then fails on pg_namespace's unique index. Losing that race means the
+ * schema exists, which is all we need.
+ */
+async function ensureSchema(db: Knex, schema: string): Promise<void> {
+  try {
+    await db.raw(`create schema if not exists ${quoteRelation(schema)}`);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== '23505' && code !== '42P06') throw error; // unique_violation, duplicate_schema
+  }
+}
+
 export async function materialize(db: Knex, model: Model, sql: string, quarantineSql: string | undefined, incrementalSince: Date | undefined, appendToExisting = false): Promise<Materialized> {
   const [schema, table] = split(model.name);
   const target = relation(schema, table);
   const temp = relation(schema, TEMP_PREFIX + table);
-  await db.raw(`create schema if not exists ${quoteRelation(schema)}`);
+  await ensureSchema(db, schema);
 
   const publishQuarantine = async (trx: Knex.Transaction) => {
     if (!quarantineSql) return;

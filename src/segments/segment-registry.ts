@@ -1,6 +1,7 @@
 /**
- * The segment definitions the models build, read when a model compiles. The feature
- * catalog comes from the features model's declared columns.
+ * The segment definitions the models build, read when a model compiles (and, for
+ * segments.user_segments, whose columns follow the definitions, when its file loads).
+ * The feature catalog comes from the features model's declared columns.
  */
 import { resolve } from 'node:path';
 import featuresModel from '../../models/features/user_features.ts';
