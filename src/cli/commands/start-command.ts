@@ -51,11 +51,15 @@ export function registerStartCommand(program: Command): void {
           const { rows } = await knex.raw(`select count(*)::int as n from ??`, [table]);
           say(`  ${table.padEnd(28)} ${count(rows[0].n).padStart(10)}`);
         }
+        say(bold('\nsegments') + dim(' (segments/*.yml; segments.summary)'));
+        const { rows: segments } = await knex.raw(`select definition, segment, members, round(100 * share_of_users, 1) as pct, is_too_small from segments.summary order by definition, segment`);
+        for (const s of segments) say(`  ${`${s.definition}${s.segment === s.definition ? '' : `.${s.segment}`}`.padEnd(36)} ${count(s.members).padStart(8)} ${`${s.pct}%`.padStart(6)}${s.is_too_small ? dim('  too small to read') : ''}`);
         say(bold('\nnext'));
         say(`  psql "$(npm run -s seglayer -- db url --show-password)"   ${dim('# while this runs; or `db serve` to keep only PostgreSQL up')}`);
         say(`  npm run seglayer -- load <file> --into events  ${dim('# load your own CSV / NDJSON (gzip too)')}`);
         say(`  npm run seglayer -- load ../shared/data/online_retail/online_retail.csv.gz --mapping mappings/online_retail.yml`);
         say(`  npm run seglayer -- build +core.dim_users        ${dim('# rebuild a model and what it reads; see also ls, test, compile')}`);
+        say(`  npm run seglayer -- segments preview rfm       ${dim('# a segment now; see also segments ls, show, validate')}`);
         say(`  npm run seglayer -- token --claims '{"role":"admin"}'  ${dim('# mint a token; roles and row rules are in governance.yml')}`);
         say(bold('\nserving'));
         const server = await startApiServer(config, { databaseUrl: warehouse.url });
