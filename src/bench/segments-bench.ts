@@ -1,0 +1,73 @@
+/**
+ * Features + segments against the core build, in the same run on the same data: the
+ * core models (staging, core) built in full, then features.user_features and every
+ * segment model, each timed; the segment part is reported as time and as a ratio of the
+ * core build.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../config.ts';
+import { bold, count, dim, say, table } from '../cli/terminal.ts';
+import { createKnex } from '../database/knex-client.ts';
+import { migrateLatest } from '../database/migrator.ts';
+import { ensureDatabase, openWarehouse } from '../database/warehouse-connection.ts';
+import { loadFile } from '../load/batch-loader.ts';
+import { quoteRelation } from '../models/model-compiler.ts';
+import { discoverModels } from '../models/model-discovery.ts';
+import { runModels } from '../models/model-runner.ts';
+import { demoFiles, elapsed } from './build-bench.ts';
+
+export interface SegmentsBenchOptions {
+  users: number;
+}
+
+export async function runSegmentsBench(options: SegmentsBenchOptions): Promise<void> {
+  const config = loadConfig();
+  const warehouse = await openWarehouse(config);
+  const url = await ensureDatabase(warehouse.url, `seglayer_bench_segments_${options.users}`);
+  const knex = createKnex(url, { workMem: config.SEGLAYER_WORK_MEM, max: 6 });
+  try {
+    const models = await discoverModels(config.projectRoot, config.modelsDir);
+    await migrateLatest(knex, config.projectRoot);
+    // The data is loaded once per user count and kept: reruns measure the builds only.
+    const loaded = Number((await knex.raw(`select count(*) from ops.load_batches where status = 'loaded'`)).rows[0].count) > 0;
+    if (!loaded) {
+      const manifest = await demoFiles(config.homeDir, options.users);
+      say(dim(`loading ${manifest.files.length} demo files for ${count(options.users)} users ...`));
+      for (const file of manifest.files) await loadFile(url, file.path, { into: file.into });
+    }
+    const events = Number((await knex.raw('select count(*) from raw.events')).rows[0].count);
+    const layers = ['features', 'segments'];
+    const core = models.filter((m) => !layers.includes(m.layer)).map((m) => m.name);
+    const segmentModels = models.filter((m) => layers.includes(m.layer)).map((m) => m.name);
+    await knex.raw(layers.map((s) => `drop schema if exists ${quoteRelation(s)} cascade;`).join('\n'));
+
+    say(dim(`core build (${core.length} models) ...`));
+    let coreOk = true;
+    const coreSeconds = await elapsed(async () => {
+      coreOk = (await runModels(knex, url, models, { select: core, fullRefresh: true })).ok;
+    });
+    say(dim(`  ${coreSeconds.toFixed(1)} s`));
+    say(dim(`features + segments (${segmentModels.length} models) ...`));
+    await knex.raw('checkpoint');
+    let summary: Awaited<ReturnType<typeof runModels>> | undefined;
+    const segmentSeconds = await elapsed(async () => {
+      summary = await runModels(knex, url, models, { select: segmentModels, fullRefresh: true });
+    });
+    const users = Number((await knex.raw('select count(*) from features.user_features')).rows[0].count);
+
+    say(bold(`\nfeatures + segments: ${count(users)} users, ${count(events)} raw events`));
+    say(table([
+      ['run', 'seconds', 'ratio to core build'],
+      [`core build (staging + core, full)${coreOk ? '' : ' (FAILED)'}`, coreSeconds.toFixed(1), '1.00'],
+      [`features + segments${summary!.ok ? '' : ' (FAILED)'}`, segmentSeconds.toFixed(1), (segmentSeconds / coreSeconds).toFixed(2)],
+      ...summary!.results.map((r) => [`  ${r.model}${r.status === 'success' ? '' : ` (${r.status})`}`, r.seconds.toFixed(1), (r.seconds / coreSeconds).toFixed(2)]),
+    ]));
+    say(dim('2 cores, noisy machine: compare ratios, not seconds, between runs.'));
+    writeFileSync(join(config.homeDir, 'bench', `segments-${options.users}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+      JSON.stringify({ users: options.users, events, coreSeconds, segmentSeconds, models: summary!.results.map((r) => ({ model: r.model, seconds: r.seconds, status: r.status })) }, null, 2));
+  } finally {
+    await knex.destroy();
+    await warehouse.close();
+  }
+}
