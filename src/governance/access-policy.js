@@ -43,7 +43,10 @@ export function loadAccessPolicy(file) {
   const problems = [];
   /** @param {(string|number)[]} path */
   const where = (path) => {
-    const node = /** @type {any} */ (doc.getIn(path, true));
+    // The value's node, or for a key without a value (`viewer:`), the key's node.
+    const parent = /** @type {any} */ (path.length > 0 ? doc.getIn(path.slice(0, -1), true) : undefined);
+    const pair = parent?.items?.find((/** @type {any} */ item) => item?.key?.value === path[path.length - 1]);
+    const node = /** @type {any} */ (doc.getIn(path, true)) ?? pair?.key;
     const offset = node?.range?.[0];
     const line = offset === undefined ? undefined : text.slice(0, offset).split('\n').length;
     return `${file}${line ? `:${line}` : ''} ${path.join('.') || '(top)'}`;
@@ -58,6 +61,10 @@ export function loadAccessPolicy(file) {
   } else {
     for (const [role, rolePolicy] of Object.entries(policy.roles)) {
       if (!NAME.test(role)) problems.push(`${where(['roles', role])}: role name must be letters, digits and _`);
+      if (!rolePolicy || typeof rolePolicy !== 'object' || Array.isArray(rolePolicy)) {
+        problems.push(`${where(['roles', role])}: must be { hidden_members, all_rows } (use {} for a role that hides nothing)`);
+        continue;
+      }
       const hidden = rolePolicy?.hidden_members ?? [];
       if (!Array.isArray(hidden)) problems.push(`${where(['roles', role, 'hidden_members'])}: must be a list of patterns`);
       else hidden.forEach((pattern, i) => {

@@ -86,6 +86,13 @@ export async function createGateway(options: GatewayOptions): Promise<express.Ex
   });
 
   app.use(express.json({ limit: options.bodyLimit, strict: true }));
+  // Cube's POST routes run their own body-parser (1.x), which skips a body only when
+  // `req._body` says it was read; Express 5's parser does not set it, so without this
+  // Cube reads the drained stream again and every JSON POST fails ("stream is not readable").
+  app.use((req, _res, next) => {
+    if (req.body !== undefined) (req as Request & { _body?: boolean })._body = true;
+    next();
+  });
 
   app.use(async (req: GatewayRequest, _res, next) => {
     if (PUBLIC_ROUTES.has(req.path)) return next();
@@ -144,9 +151,23 @@ export async function createGateway(options: GatewayOptions): Promise<express.Ex
     }
   });
 
-  app.post(`${API_BASE}/graphql`, (req, _res, next) => {
+  app.post(`${API_BASE}/graphql`, (req: GatewayRequest, res, next) => {
     const parsed = graphqlRequest.safeParse(req.body);
-    next(parsed.success ? undefined : new HttpError(400, `invalid GraphQL request: ${firstIssue(parsed.error)}`));
+    if (!parsed.success) return next(new HttpError(400, `invalid GraphQL request: ${firstIssue(parsed.error)}`));
+    // Cube's resolvers get queryRewrite's refusal only as a message, and express-graphql
+    // answers any result without data with a 500 (which the wrapper above would scrub):
+    // a refusal of this caller's hidden members leaves as a 403 that names them.
+    const json = res.json.bind(res);
+    res.json = (body: any) => {
+      const errors: unknown[] | undefined = body?.errors;
+      if (res.statusCode >= 500 && body?.data == null && Array.isArray(errors) && errors.length > 0
+        && errors.every((error: any) => isRefusal(req.caller!.access, error?.message))) {
+        res.status(403);
+        return json({ data: null, errors: errors.map((error: any) => ({ message: error.message, path: error.path })) });
+      }
+      return json(body);
+    };
+    next();
   });
 
   // /v1/meta shows a role only what it may query.
@@ -156,10 +177,9 @@ export async function createGateway(options: GatewayOptions): Promise<express.Ex
     next();
   });
 
-  await options.cube.mount(app);
-
-  app.use((req, _res, next) => next(new HttpError(404, `unknown route ${req.method} ${req.path}`)));
-  app.use((error: any, req: GatewayRequest, res: Response, _next: NextFunction) => {
+  // Errors raised above (routes, body, token, rate, schema, policy) are answered here:
+  // Cube's routes end in Cube's own error handler, which would answer each with a 500.
+  const answerError = (error: any, req: GatewayRequest, res: Response, _next: NextFunction) => {
     if (res.headersSent) return; // Cube answered already (and its answer was scrubbed)
     const status = error instanceof HttpError ? error.status
       : error?.type === 'entity.too.large' ? 413
@@ -172,8 +192,22 @@ export async function createGateway(options: GatewayOptions): Promise<express.Ex
       : 'internal error';
     if (status >= 500) log(`error ${req.method} ${req.path} (${req.requestId}): ${error?.stack ?? error}`);
     res.status(status).json({ error: message });
-  });
+  };
+  app.use(answerError);
+
+  await options.cube.mount(app);
+
+  app.use((req, _res, next) => next(new HttpError(404, `unknown route ${req.method} ${req.path}`)));
+  app.use(answerError);
   return app;
+}
+
+/** Whether a GraphQL error is queryRewrite's refusal of members this caller may not use. */
+function isRefusal(access: CallerAccess, message: unknown): boolean {
+  const prefix = `role "${access.role}" may not use `;
+  if (typeof message !== 'string' || !message.startsWith(prefix)) return false;
+  const members = message.slice(prefix.length).split(', ');
+  return members.every((member) => isHidden(access, member));
 }
 
 /** GET /v1/load?query=<json>&queryType=multi, as @cubejs-client/core sends it. */

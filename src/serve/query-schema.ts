@@ -76,7 +76,24 @@ export const graphqlRequest = z
 
 /** First problem of a failed parse, as `path: message`. */
 export function firstIssue(error: z.ZodError): string {
-  const issue = error.issues[0]!;
-  const path = issue.path.length > 0 ? issue.path.join('.') : '(body)';
-  return `${path}: ${issue.message}`;
+  const { path, message } = explain(error.issues[0] as unknown as Issue, []);
+  return `${path.length > 0 ? path.join('.') : '(body)'}: ${message}`;
+}
+
+type Issue = { code: string; path: PropertyKey[]; message: string; errors?: Issue[][]; issues?: Issue[] };
+
+/**
+ * A union (one query or a list; the kinds of filter; order as object or list) fails as a
+ * bare "Invalid input": describe instead the branch that came closest, i.e. with the fewest
+ * issues and not refused for its type outright. Paths inside are relative to the union.
+ */
+function explain(issue: Issue, prefix: PropertyKey[]): { path: PropertyKey[]; message: string } {
+  const path = [...prefix, ...issue.path.map(String)];
+  if (issue.code === 'invalid_union' && issue.errors && issue.errors.length > 0) {
+    const score = (branch: Issue[]) => branch.length + (branch.some((i) => i.code === 'invalid_type' && i.path.length === 0) ? 1000 : 0);
+    const closest = issue.errors.reduce((best, branch) => (score(branch) < score(best) ? branch : best));
+    if (closest[0]) return explain(closest[0], path);
+  }
+  if (issue.code === 'invalid_key' && issue.issues?.[0]) return { path, message: issue.issues[0].message };
+  return { path, message: issue.message };
 }
