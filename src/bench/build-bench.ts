@@ -23,13 +23,13 @@ export interface BuildBenchOptions {
   users: number;
 }
 
-const elapsed = async (work: () => Promise<unknown>) => {
+export const elapsed = async (work: () => Promise<unknown>) => {
   const started = process.hrtime.bigint();
   await work();
   return Number(process.hrtime.bigint() - started) / 1e9;
 };
 
-async function demoFiles(homeDir: string, users: number): Promise<DemoManifest> {
+export async function demoFiles(homeDir: string, users: number): Promise<DemoManifest> {
   const dir = join(homeDir, 'bench', `demo-${users}`);
   const manifestPath = join(dir, 'manifest.json');
   if (existsSync(manifestPath)) return JSON.parse(readFileSync(manifestPath, 'utf8')) as DemoManifest;

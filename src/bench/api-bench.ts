@@ -1,0 +1,539 @@
+/**
+ * `npm run bench -- --only api`: latency and throughput of the semantic API (Cube
+ * behind the gateway) for one segment query, against the same SQL sent straight to
+ * PostgreSQL with `pg` in the same run, at 1, 10 and 50 concurrent clients.
+ *
+ * Variants, each verified through GET /v1/sql before it is timed:
+ *  (a) the query as a dashboard sends it: Cube answers it from the `value_by_segment` rollup;
+ *  (b) the same numbers through a filter on a member the rollup lacks (city is set or
+ *      not set: always true), so Cube runs SQL on core.dim_users and its joins.
+ * Cube 0.33 keeps results in memory until the refresh key changes and has no
+ * per-request way to skip that cache, so each variant is timed twice: the same query
+ * repeated (mostly cache hits) and distinct queries (differing only in `limit`,
+ * above any row count), which Cube must compile and run afresh.
+ *
+ * The load (autocannon, or a pg.Pool) comes from a child process running this file,
+ * so it does not share the API's event loop.
+ */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import type { Config } from '../config.ts';
+import type { ApiServer } from '../serve/api-server.ts';
+import { bold, count, dim, red, say, table } from '../cli/terminal.ts';
+
+export interface ApiBenchOptions {
+  /** Demo users; about 50 events each. */
+  users: number;
+}
+
+const DATABASE = 'seglayer_bench_api';
+const CLIENTS = [1, 10, 50];
+const SECONDS = 10;
+const WARMUP_SECONDS = 3;
+/** The gateway's default (600 a minute per token) would answer 429 within a second. */
+const RATE_LIMIT = 10_000_000;
+const CLAIMS = { role: 'analyst', region: 'CA' };
+const SEGMENT_QUERY = {
+  measures: ['user_value.count', 'user_value.paying_users', 'user_value.total_revenue'],
+  dimensions: ['user_value.plan', 'user_value.acquisition_channel'],
+};
+/** Members the rollup does not have, in a filter that holds for every row. */
+const RAW_QUERY = {
+  ...SEGMENT_QUERY,
+  filters: [{ or: [{ member: 'user_value.city', operator: 'set' }, { member: 'user_value.city', operator: 'notSet' }] }],
+};
+/** Distinct queries carry limit 10,001..50,000 (Cube's default is 10,000; the gateway allows up to 50,000). */
+const DISTINCT_LIMITS = { first: 10_001, last: 50_000 };
+const TARGET_P95_MS = 50;
+const TARGET_OVERHEAD = 2;
+
+// ---------------------------------------------------------------------------
+// The load generator (child process)
+
+type Job = HttpJob | PgJob;
+interface HttpJob {
+  kind: 'http';
+  url: string;
+  token: string;
+  query: Record<string, unknown>;
+  /** Next `limit` for distinct queries; absent: the same query every time. */
+  distinctFrom?: number;
+  expectRows: number;
+  clients: number;
+}
+interface PgJob {
+  kind: 'pg';
+  databaseUrl: string;
+  sql: string;
+  params: unknown[];
+  expectRows: number;
+  clients: number;
+}
+
+interface Measured {
+  /** Answers completed in the timed window. */
+  answers: number;
+  /** Answers with the expected rows (2xx with data for HTTP). */
+  ok: number;
+  /** Bad answers, and requests without one, by kind. */
+  failures: Record<string, number>;
+  seconds: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  /** API only, filled in by the parent: the variant's SQL statements Cube ran during the timed window. */
+  sqlRuns?: number;
+  /** API only, filled in by the parent: every statement Cube sent to PostgreSQL in the timed window. */
+  statements?: number;
+  /** HTTP, distinct queries: the next unused limit. */
+  distinctNext?: number;
+}
+
+const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN);
+
+function summarize(latencies: number[], failures: Record<string, number>, seconds: number, extra: Partial<Measured> = {}): Measured {
+  const sorted = [...latencies].sort((x, y) => x - y);
+  const failed = Object.values(failures).reduce((x, y) => x + y, 0);
+  return { answers: latencies.length, ok: latencies.length - failed, failures, seconds, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), ...extra };
+}
+
+const loadPath = (query: Record<string, unknown>) => `/cubejs-api/v1/load?query=${encodeURIComponent(JSON.stringify(query))}`;
+
+async function cannon(job: HttpJob, seconds: number, state: { distinct?: number }): Promise<Measured> {
+  const latencies: number[] = [];
+  const failures: Record<string, number> = {};
+  const fail = (kind: string) => (failures[kind] = (failures[kind] ?? 0) + 1);
+  const request: autocannon.Request = {
+    method: 'GET',
+    path: loadPath(job.query),
+    onResponse: (status, body) => {
+      let answer: { error?: string; data?: unknown[] } = {};
+      try {
+        answer = JSON.parse(body);
+      } catch {
+        return fail(`HTTP ${status}, body not JSON`);
+      }
+      if (status < 200 || status >= 300) return fail(`HTTP ${status}: ${String(answer.error ?? '').slice(0, 80)}`);
+      if (answer.error) return fail(`HTTP ${status} with error "${String(answer.error).slice(0, 80)}"`); // e.g. Cube's "Continue wait"
+      if (!Array.isArray(answer.data) || answer.data.length !== job.expectRows) return fail(`HTTP ${status} with ${answer.data?.length ?? 'no'} rows, expected ${job.expectRows}`);
+    },
+  };
+  if (state.distinct !== undefined) {
+    request.setupRequest = (req) => {
+      if (state.distinct! > DISTINCT_LIMITS.last) state.distinct = DISTINCT_LIMITS.first; // wraps: repeats from here on
+      return { ...req, path: loadPath({ ...job.query, limit: state.distinct!++ }) };
+    };
+  }
+  return new Promise((done, failed) => {
+    const instance = autocannon(
+      { url: job.url, connections: job.clients, duration: seconds, timeout: 60, headers: { authorization: `Bearer ${job.token}` }, requests: [request] },
+      (error, result) => {
+        if (error) return failed(error);
+        const measured = summarize(latencies, failures, result.duration, { distinctNext: state.distinct });
+        // Requests that got no answer at all: not in the latencies, but failures all the same.
+        if (result.errors > result.timeouts) failures['connection errors'] = result.errors - result.timeouts;
+        if (result.timeouts) failures['no answer within 60 s'] = result.timeouts;
+        done(measured);
+      },
+    );
+    instance.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
+  });
+}
+
+async function hammer(job: PgJob, seconds: number): Promise<Measured> {
+  const pool = new pg.Pool({ connectionString: job.databaseUrl, max: job.clients, application_name: 'seglayer-bench' });
+  try {
+    const connections = await Promise.all(Array.from({ length: job.clients }, () => pool.connect()));
+    connections.forEach((connection) => connection.release());
+    const latencies: number[] = [];
+    const failures: Record<string, number> = {};
+    const started = performance.now();
+    const deadline = started + seconds * 1000;
+    await Promise.all(
+      Array.from({ length: job.clients }, async () => {
+        while (performance.now() < deadline) {
+          const t0 = performance.now();
+          let failure: string | undefined;
+          try {
+            const { rowCount } = await pool.query(job.sql, job.params);
+            if (rowCount !== job.expectRows) failure = `${rowCount} rows, expected ${job.expectRows}`;
+          } catch (error) {
+            failure = (error as Error).message.slice(0, 80);
+          }
+          const t1 = performance.now();
+          if (t1 > deadline) break; // as autocannon: answers after the window do not count
+          latencies.push(t1 - t0);
+          if (failure) failures[failure] = (failures[failure] ?? 0) + 1;
+        }
+      }),
+    );
+    return summarize(latencies, failures, seconds);
+  } finally {
+    await pool.end();
+  }
+}
+
+const MEASURING = 'measuring';
+
+/** Child entry: warm up, say so, measure, print the result as one JSON line. */
+async function generateLoad(job: Job): Promise<void> {
+  const state = { distinct: job.kind === 'http' ? job.distinctFrom : undefined };
+  const run = (seconds: number) => (job.kind === 'http' ? cannon(job, seconds, state) : hammer(job, seconds));
+  await run(WARMUP_SECONDS);
+  process.stdout.write(`${MEASURING}\n`);
+  const measured = await run(SECONDS);
+  process.stdout.write(`${JSON.stringify(measured)}\n`);
+}
+
+/** Runs `job` in a child process; `window` is called when its timed window starts, and after it ends. */
+function inChild(job: Job, window: (phase: 'start' | 'end') => void): Promise<Measured> {
+  const self = fileURLToPath(import.meta.url);
+  return new Promise((done, failed) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', self, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    let result: Measured | undefined;
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      let newline: number;
+      while ((newline = out.indexOf('\n')) >= 0) {
+        const line = out.slice(0, newline).trim();
+        out = out.slice(newline + 1);
+        if (line === MEASURING) window('start');
+        else if (line.startsWith('{')) {
+          window('end');
+          result = JSON.parse(line) as Measured;
+        }
+      }
+    });
+    child.on('error', failed);
+    child.on('exit', (code) => {
+      if (code !== 0 || !result) return failed(new Error(`load generator exited with ${code}${result ? '' : ' and no result'}`));
+      done(result);
+    });
+  });
+}
+
+/**
+ * Counts the statements Cube's PostgreSQL driver sends, by text (LIMIT left out), so a
+ * run can say how many answers were computed rather than taken from Cube's cache.
+ * Wraps pg.Client#query of the pg the driver loads, in this (the API's) process only;
+ * the load generators run in their own processes.
+ */
+const statementKey = (sql: string) => sql.replace(/\s+LIMIT\s+\d+\s*$/i, '');
+function watchCubeStatements(): { ran(sql: string): number; total(): number } {
+  const require = createRequire(import.meta.url);
+  const driverPg = createRequire(require.resolve('@cubejs-backend/postgres-driver'))('pg') as typeof pg;
+  const seen = new Map<string, number>();
+  let total = 0;
+  const query = driverPg.Client.prototype.query as (...args: unknown[]) => unknown;
+  (driverPg.Client.prototype as { query: unknown }).query = function (this: unknown, ...args: unknown[]) {
+    const config = args[0];
+    const text = typeof config === 'string' ? config : (config as { text?: unknown } | undefined)?.text;
+    if (typeof text === 'string') {
+      total++;
+      seen.set(statementKey(text), (seen.get(statementKey(text)) ?? 0) + 1);
+    }
+    return query.apply(this, args);
+  };
+  return { ran: (sql) => seen.get(statementKey(sql)) ?? 0, total: () => total };
+}
+
+// ---------------------------------------------------------------------------
+// The benchmark (parent process)
+
+interface Variant {
+  key: 'a' | 'b';
+  label: string;
+  query: Record<string, unknown>;
+  /** The SQL Cube runs (rollup table names resolved), and its parameters. */
+  sql: string;
+  params: unknown[];
+  preAggregations: string[];
+  rows: unknown[];
+}
+
+interface Row {
+  variant: Variant['key'];
+  contender: 'sql' | 'api-repeated' | 'api-distinct';
+  clients: number;
+  measured: Measured;
+}
+
+const CONTENDERS: Record<Row['contender'], string> = {
+  sql: 'direct SQL via pg (baseline)',
+  'api-repeated': 'API, same query repeated',
+  'api-distinct': 'API, distinct queries',
+};
+
+async function callApi(server: ApiServer, token: string, route: 'sql' | 'load', query: Record<string, unknown>): Promise<any> {
+  const response = await fetch(`${server.apiUrl}/${route}?query=${encodeURIComponent(JSON.stringify(query))}`, { headers: { authorization: `Bearer ${token}` } });
+  const body: any = await response.json();
+  if (!response.ok || body.error) throw new Error(`GET /v1/${route} answered ${response.status}: ${body.error ?? JSON.stringify(body).slice(0, 200)}`);
+  return body;
+}
+
+async function describeVariant(server: ApiServer, token: string, db: pg.Client, key: Variant['key'], label: string, query: Record<string, unknown>): Promise<Variant> {
+  const { sql } = await callApi(server, token, 'sql', query);
+  const load = await callApi(server, token, 'load', query);
+  const [text, params] = sql.sql as [string, unknown[]];
+  const preAggregations: string[] = (sql.preAggregations ?? []).map((p: { tableName: string }) => p.tableName);
+  // /v1/sql names a rollup by its logical table; Cube runs the query on the newest versioned table
+  // of that name (<name>_<content>_<structure>_<built at, base 36>). The check below that Cube runs this SQL confirms the pick.
+  let resolved = text;
+  for (const name of preAggregations) {
+    const [schema, table] = name.split('.') as [string, string];
+    const { rows } = await db.query(`select tablename from pg_tables where schemaname = $1 and tablename ~ $2`, [schema, `^${table}_[a-z0-9]+_[a-z0-9]+_[a-z0-9]+$`]);
+    const builtAt = (t: string) => parseInt(t.split('_').pop()!, 36);
+    const newest = rows.map((r) => r.tablename as string).sort((x, y) => builtAt(y) - builtAt(x))[0];
+    if (!newest) throw new Error(`no built table for the pre-aggregation ${name}`);
+    resolved = resolved.split(`${name} `).join(`${schema}.${newest} `);
+  }
+  return { key, label, query, sql: resolved, params, preAggregations, rows: load.data };
+}
+
+/** Rows keyed by their dimensions, measures as numbers: (a) and (b) must agree. */
+function sameNumbers(x: unknown[], y: unknown[]): boolean {
+  const keyed = (rows: unknown[]) =>
+    new Map(rows.map((row) => {
+      const r = row as Record<string, string | number | null>;
+      return [SEGMENT_QUERY.dimensions.map((d) => r[d]).join('|'), SEGMENT_QUERY.measures.map((m) => Number(r[m] ?? 0))];
+    }));
+  const [a, b] = [keyed(x), keyed(y)];
+  return a.size === b.size && [...a].every(([k, values]) => values.every((v, i) => Math.abs(v - (b.get(k)?.[i] ?? NaN)) <= 1e-6 * Math.max(1, Math.abs(v))));
+}
+
+/** Waits until Cube has sent no statement for a second (at most a minute); returns the seconds waited. */
+async function settled(total: () => number): Promise<number> {
+  const started = performance.now();
+  let last = -1;
+  while (total() !== last && performance.now() - started < 60_000) {
+    last = total();
+    await new Promise((done) => setTimeout(done, 1000));
+  }
+  return (performance.now() - started) / 1000 - 1;
+}
+
+const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : '-');
+const ratio = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}x` : '-');
+const failedOf = (m: Measured) => Object.values(m.failures).reduce((x, y) => x + y, 0);
+
+export async function runApiBench(options: ApiBenchOptions): Promise<void> {
+  const { loadConfig } = await import('../config.ts');
+  const { ensureDatabase, openWarehouse } = await import('../database/warehouse-connection.ts');
+  const { startApiServer } = await import('../serve/api-server.ts');
+  const { mintToken } = await import('../serve/token-minter.ts');
+  const { elapsed } = await import('./build-bench.ts');
+
+  const config = loadConfig();
+  const warehouse = await openWarehouse(config);
+  let server: ApiServer | undefined;
+  let closing = false;
+  try {
+    const url = await ensureDatabase(warehouse.url, DATABASE);
+    const events = await prepareWarehouse(config, url, options.users);
+
+    let apiLogLines = 0;
+    const log = (line: string) => {
+      if (closing) return; // Cube's background renewals complain once its pools are closed
+      if (++apiLogLines <= 10) say(dim(`  api: ${line}`));
+      else if (apiLogLines === 11) say(dim('  api: (further API log lines counted, not shown)'));
+    };
+    const cubeSql = watchCubeStatements();
+    const api = await startApiServer({ ...config, SEGLAYER_API_RATE_LIMIT: RATE_LIMIT }, { databaseUrl: url, port: 0, refreshSeconds: 0, log });
+    server = api;
+    say(dim(`API at ${api.apiUrl} (scheduled refresh off; rate limit raised to ${count(RATE_LIMIT)} requests/min per token for the benchmark)`));
+    const refreshSeconds = await elapsed(() => api.cube.refreshPreAggregations());
+    say(dim(`pre-aggregations built in ${refreshSeconds.toFixed(1)} s`));
+    const token = await mintToken(api.jwt, { claims: CLAIMS, expiresIn: '12h' });
+
+    const db = new pg.Client(url);
+    await db.connect();
+    let a: Variant, b: Variant;
+    try {
+      a = await describeVariant(api, token, db, 'a', '(a) with pre-aggregations', SEGMENT_QUERY);
+      b = await describeVariant(api, token, db, 'b', '(b) without pre-aggregations', RAW_QUERY);
+      say(dim(`(a) /v1/sql preAggregations: ${JSON.stringify(a.preAggregations)}; timed SQL reads ${/FROM (\S+)/.exec(a.sql)?.[1]}`));
+      say(dim(`(b) /v1/sql preAggregations: ${JSON.stringify(b.preAggregations)}`));
+      if (a.preAggregations.length === 0) throw new Error('(a) is not served from a pre-aggregation: /v1/sql lists none');
+      if (b.preAggregations.length !== 0) throw new Error(`(b) is served from a pre-aggregation (${b.preAggregations.join(', ')}); it must not be`);
+      if (!sameNumbers(a.rows, b.rows)) throw new Error('(a) and (b) answer different numbers');
+      for (const v of [a, b]) {
+        const { rowCount } = await db.query(v.sql, v.params);
+        if (rowCount !== v.rows.length) throw new Error(`${v.label}: the SQL returns ${rowCount} rows directly, the API ${v.rows.length}`);
+        // The statement timed directly must be the one Cube runs: make Cube run it once more.
+        const before = cubeSql.ran(v.sql);
+        await callApi(api, token, 'load', { ...v.query, limit: DISTINCT_LIMITS.last });
+        if (cubeSql.ran(v.sql) !== before + 1) throw new Error(`${v.label}: Cube did not run the SQL that /v1/sql reports`);
+      }
+    } finally {
+      await db.end();
+    }
+    say(dim(`both variants answer the same ${a.rows.length} rows and numbers; the SQL run directly returns them too, and is the statement Cube runs`));
+
+    const rows: Row[] = [];
+    const distinctNext: Record<Variant['key'], number> = { a: DISTINCT_LIMITS.first, b: DISTINCT_LIMITS.first };
+    const runs = CLIENTS.length * 2 * 3;
+    say(dim(`${runs} runs of ${WARMUP_SECONDS} s warm-up + ${SECONDS} s each (about ${Math.ceil((runs * (WARMUP_SECONDS + SECONDS + 1)) / 60)} min)`));
+    for (const clients of CLIENTS) {
+      for (const v of [a, b]) {
+        for (const contender of Object.keys(CONTENDERS) as Row['contender'][]) {
+          const job: Job = contender === 'sql'
+            ? { kind: 'pg', databaseUrl: url, sql: v.sql, params: v.params, expectRows: v.rows.length, clients }
+            : { kind: 'http', url: api.url, token, query: v.query, expectRows: v.rows.length, clients, distinctFrom: contender === 'api-distinct' ? distinctNext[v.key] : undefined };
+          const ran = { start: 0, end: 0 };
+          const total = { start: 0, end: 0 };
+          const measured = await inChild(job, (phase) => {
+            ran[phase] = cubeSql.ran(v.sql);
+            total[phase] = cubeSql.total();
+          });
+          if (contender !== 'sql') {
+            measured.sqlRuns = ran.end - ran.start;
+            measured.statements = total.end - total.start;
+          }
+          if (measured.distinctNext !== undefined) distinctNext[v.key] = measured.distinctNext;
+          // Requests the load generator gave up on may still sit in Cube's queue: let them drain before the next run.
+          const waited = await settled(cubeSql.total);
+          if (waited >= 2) say(dim(`    (waited ${waited.toFixed(0)} s for Cube to finish queued SQL)`));
+          rows.push({ variant: v.key, contender, clients, measured });
+          const failed = failedOf(measured);
+          say(dim(`  ${`${v.label.slice(0, 3)} ${CONTENDERS[contender]}`.padEnd(38)} ${String(clients).padStart(2)} clients: ${count(Math.round(measured.ok / measured.seconds)).padStart(6)} ok/s, p50 ${ms(measured.p50)} ms, p95 ${ms(measured.p95)} ms${contender === 'sql' ? '' : `; Cube ran the query's SQL ${count(measured.sqlRuns ?? 0)} times, ${count(measured.statements ?? 0)} statements in all`}`) +
+            (failed ? red(`  ${count(failed)} FAILED`) : ''));
+        }
+      }
+    }
+
+    report(options.users, events, [a, b], rows);
+    if (apiLogLines > 0) say(red(`the API logged ${count(apiLogLines)} error lines during the benchmark (the first 10 are above)`));
+    const resultsDir = join(config.homeDir, 'bench');
+    mkdirSync(resultsDir, { recursive: true });
+    const file = join(resultsDir, `api-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify({ users: options.users, events, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, claims: CLAIMS, rateLimit: RATE_LIMIT, refreshSeconds,
+      variants: [a, b].map(({ rows: answer, ...v }) => ({ ...v, rows: answer.length })), results: rows }, null, 2));
+    say(dim(`results: ${file}`));
+  } finally {
+    closing = true;
+    await server?.close();
+    await warehouse.close();
+  }
+}
+
+/** The demo warehouse for `users`, built from scratch as the build benchmark does. */
+async function prepareWarehouse(config: Config, url: string, users: number): Promise<number> {
+  const { createKnex } = await import('../database/knex-client.ts');
+  const { migrateLatest } = await import('../database/migrator.ts');
+  const { loadFile } = await import('../load/batch-loader.ts');
+  const { quoteRelation } = await import('../models/model-compiler.ts');
+  const { discoverModels } = await import('../models/model-discovery.ts');
+  const { runModels } = await import('../models/model-runner.ts');
+  const { demoFiles, elapsed } = await import('./build-bench.ts');
+  const knex = createKnex(url, { workMem: config.SEGLAYER_WORK_MEM, max: 6 });
+  try {
+    const models = await discoverModels(config.projectRoot, config.modelsDir);
+    // The rollups' schema too (cube.js: CUBEJS_PRE_AGGREGATIONS_SCHEMA or cube_rollups), so none survive from an earlier run.
+    const schemas = [...new Set(models.map((m) => m.name.split('.')[0]!)), 'raw', 'ops', process.env.CUBEJS_PRE_AGGREGATIONS_SCHEMA ?? 'cube_rollups'];
+    await knex.raw(schemas.map((s) => `drop schema if exists ${quoteRelation(s)} cascade;`).join('\n'));
+    await migrateLatest(knex, config.projectRoot);
+    const manifest = await demoFiles(config.homeDir, users);
+    say(dim(`loading ${manifest.files.length} demo files into ${DATABASE}`));
+    const loading = await elapsed(async () => {
+      for (const file of manifest.files) await loadFile(url, file.path, { into: file.into });
+    });
+    const events = Number((await knex.raw('select count(*) from raw.events')).rows[0].count);
+    say(dim(`loaded ${count(events)} raw events for ${count(users)} users in ${loading.toFixed(1)} s; building ${models.length} models`));
+    let ok = true;
+    const building = await elapsed(async () => {
+      const summary = await runModels(knex, url, models, {
+        fullRefresh: true,
+        onEvent: (event) => {
+          if (event.kind === 'done') say(dim(`  ${event.result.model} ${event.result.status} (${event.index}/${event.total}, ${event.result.seconds.toFixed(1)} s)`));
+        },
+      });
+      ok = summary.ok;
+    });
+    if (!ok) throw new Error('the model build failed; `npm run seglayer -- build` on demo data shows why');
+    say(dim(`models built in ${building.toFixed(1)} s`));
+    return events;
+  } finally {
+    await knex.destroy();
+  }
+}
+
+function report(users: number, events: number, variants: Variant[], rows: Row[]): void {
+  const find = (variant: Variant['key'], contender: Row['contender'], clients: number) =>
+    rows.find((r) => r.variant === variant && r.contender === contender && r.clients === clients)!.measured;
+  const rate = (m: Measured) => m.ok / m.seconds;
+
+  say(bold(`\nsemantic API: ${count(users)} users (${count(events)} raw events), ${SEGMENT_QUERY.measures.length} measures by ${SEGMENT_QUERY.dimensions.map((d) => d.split('.')[1]).join(' x ')}, ` +
+    `GET /cubejs-api/v1/load as ${JSON.stringify(CLAIMS)}; ${SECONDS} s per run after ${WARMUP_SECONDS} s warm-up`));
+  const header = ['variant', 'clients', 'p50 ms', 'p95 ms', 'p99 ms', 'req/s', 'failed', 'SQL run', 'stmts/req', 'p50 vs SQL', 'req/s vs SQL'];
+  const lines: (string | number)[][] = [header];
+  for (const v of variants) {
+    for (const clients of CLIENTS) {
+      const base = find(v.key, 'sql', clients);
+      for (const contender of Object.keys(CONTENDERS) as Row['contender'][]) {
+        const m = find(v.key, contender, clients);
+        const isApi = contender !== 'sql';
+        lines.push([
+          `${v.label}: ${CONTENDERS[contender]}`,
+          String(clients),
+          ms(m.p50), ms(m.p95), ms(m.p99),
+          rate(m).toFixed(rate(m) < 100 ? 1 : 0),
+          failedOf(m) ? `${count(failedOf(m))} !!` : '0',
+          isApi && m.answers ? `${Math.min(100, Math.round((100 * (m.sqlRuns ?? 0)) / m.answers))}%` : '-',
+          isApi && m.answers ? ((m.statements ?? 0) / m.answers).toFixed(1) : '1.0',
+          isApi ? ratio(m.p50 / base.p50) : '1.00x',
+          isApi ? ratio(rate(m) / rate(base)) : '1.00x',
+        ]);
+      }
+    }
+  }
+  say(table(lines));
+
+  const failures = rows.filter((r) => failedOf(r.measured) > 0);
+  if (failures.length) {
+    say(red(bold(`\n!! ${failures.length} of ${rows.length} runs had failed requests (their latencies include the bad answers; req/s counts only good ones):`)));
+    for (const r of failures) {
+      say(red(`   ${r.variant} ${CONTENDERS[r.contender]}, ${r.clients} clients: ${Object.entries(r.measured.failures).map(([kind, n]) => `${count(n)} x ${kind}`).join('; ')}`));
+    }
+  } else {
+    say(`\nfailed requests: 0 (every answer was 2xx with the expected ${variants[0]!.rows.length} rows; non-2xx, Cube's "Continue wait", connection errors and timeouts would be counted)`);
+  }
+
+  const met = (ok: boolean) => (ok ? bold('met') : red(bold('NOT met')));
+  say(bold('\ntargets'));
+  for (const contender of ['api-repeated', 'api-distinct'] as const) {
+    const p95 = find('a', contender, 10).p95;
+    say(`  with pre-aggregations, p95 at 10 clients < ${TARGET_P95_MS} ms, ${CONTENDERS[contender]}: ${ms(p95)} ms, ${met(p95 < TARGET_P95_MS)}`);
+  }
+  for (const contender of ['api-repeated', 'api-distinct'] as const) {
+    const overheads = CLIENTS.map((c) => find('a', contender, c).p50 / find('a', 'sql', c).p50);
+    const slowdowns = CLIENTS.map((c) => rate(find('a', 'sql', c)) / rate(find('a', contender, c)));
+    const worst = Math.max(...overheads, ...slowdowns);
+    say(`  API overhead <= ${TARGET_OVERHEAD}x on pre-aggregated queries, ${CONTENDERS[contender]}: p50 ${overheads.map(ratio).join(' / ')}, ` +
+      `direct-SQL req/s over API req/s ${slowdowns.map(ratio).join(' / ')} at ${CLIENTS.join(' / ')} clients, ${met(worst <= TARGET_OVERHEAD)}`);
+  }
+
+  say(bold('\nwhat is measured'));
+  say(`  (a) ${JSON.stringify(variants[0]!.query)}: /v1/sql lists the pre-aggregation ${variants[0]!.preAggregations.join(', ')}`);
+  say(`  (b) the same plus ${JSON.stringify(RAW_QUERY.filters)}: a filter that holds for every row, on a member the rollup lacks; /v1/sql lists no pre-aggregation, the answer is the same rows and numbers as (a)`);
+  say(`  direct SQL: the statement /v1/sql gives for the variant, with its parameters (for (a) on the rollup's current table; checked to be the statement Cube runs), from a pg.Pool with one connection per client`);
+  say(`  "same query repeated": Cube keeps answers in memory until the refresh key changes (the rollup's, or every 10 s for raw SQL), so these are mostly cache hits: no SQL runs`);
+  say(`  "distinct queries": identical but for limit (${count(DISTINCT_LIMITS.first)}-${count(DISTINCT_LIMITS.last)}, above any row count), so each is compiled and its SQL run; Cube 0.33 has no per-request cache switch (the REST "cache" option, e.g. "no-cache", came with later Cube versions; 0.33 ignores it, and renewQuery only re-checks refresh keys)`);
+  say(`  "SQL run": the query's SQL statements Cube sent to PostgreSQL in the timed window, per API answer (counted at Cube's pg driver); the other answers came from Cube's in-memory result cache`);
+  say(`  "stmts/req": every statement Cube sent per API answer (the query's SQL, SET TIME ZONE and SET statement_timeout before each, refresh-key and pre-aggregation checks)`);
+  say(`  Cube sends at most 2 queries at a time to PostgreSQL (the postgres driver's default concurrency; CUBEJS_CONCURRENCY changes it); the pg.Pool baseline runs one query per client at a time`);
+  say(`  req/s counts good answers only; the load comes from a separate process (autocannon for the API, pg for the baseline); p50/p95/p99 from every answer's own time`);
+  say(dim(`  rate limit raised to ${count(RATE_LIMIT)} requests/min per token for this benchmark (the default, SEGLAYER_API_RATE_LIMIT=600, would answer 429 within a second)`));
+  say(dim(`  this machine has ${availableParallelism()} cores shared by PostgreSQL, the API and the load generator, and may be noisy: read the numbers as indicative; nothing here is asserted`));
+}
+
+// Run as `node --import tsx api-bench.ts <job>`: the load generator.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await generateLoad(JSON.parse(process.argv[2]!) as Job);
+}
