@@ -76,10 +76,17 @@ export async function startApiServer(config: Config, options: ApiServerOptions):
   const server: Server = createServer(app);
   server.keepAliveTimeout = 65_000;
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((done, fail) => {
-    server.once('error', fail);
-    server.listen(options.port ?? config.PORT, host, done);
-  });
+  const wanted = options.port ?? config.PORT;
+  try {
+    await new Promise<void>((done, fail) => {
+      server.once('error', fail);
+      server.listen(wanted, host, done);
+    });
+  } catch (error) {
+    await cube.close();
+    if ((error as { code?: string }).code === 'EADDRINUSE') throw new CubeModelError(`port ${wanted} is in use: stop what runs there, or serve on another port (PORT=4001 or --port 4001)`);
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const url = `http://${host}:${port}`;
   return {

@@ -227,11 +227,14 @@ function hideMembers(body: any, access: CallerAccess): any {
   const keep = (member: { name: string }) => !isHidden(access, member.name);
   return {
     ...body,
-    cubes: body.cubes.map((cube: any) => ({
-      ...cube,
-      measures: cube.measures?.filter(keep),
-      dimensions: cube.dimensions?.filter(keep),
-      segments: cube.segments?.filter(keep),
-    })),
+    cubes: body.cubes
+      .map((cube: any) => ({
+        ...cube,
+        measures: cube.measures?.filter(keep),
+        dimensions: cube.dimensions?.filter(keep),
+        segments: cube.segments?.filter(keep),
+      }))
+      // A view whose every member is hidden is not shown at all.
+      .filter((cube: any) => (cube.measures?.length ?? 0) + (cube.dimensions?.length ?? 0) + (cube.segments?.length ?? 0) > 0),
   };
 }

@@ -355,8 +355,10 @@ describe('the access policy', () => {
       expectNoStack(answer.text);
       const cubes = answer.body.cubes as { name: string; measures: { name: string }[]; dimensions: { name: string }[]; segments: { name: string }[] }[];
       expect(cubes.map((c) => c.name)).not.toContain('users'); // private cubes never
+      lastViews = cubes.map((c) => c.name);
       return new Set(cubes.flatMap((c) => [...c.measures, ...c.dimensions, ...c.segments].map((m) => m.name)));
     };
+    let lastViews: string[] = [];
     const PII = ['user_value.email', 'user_value.user_id'];
     const COST = ['user_value.total_cost_to_serve', 'user_value.cost_per_user', 'user_value.gross_margin', 'service_costs.cost_to_serve', 'service_costs.served_users', 'service_costs.cost_type'];
 
@@ -373,6 +375,7 @@ describe('the access policy', () => {
       const members = await membersFor(viewer);
       for (const name of [...PII, ...COST]) expect(members).not.toContain(name);
       expect([...members].filter((m) => m.startsWith('service_costs.'))).toEqual([]);
+      expect(lastViews).not.toContain('service_costs'); // a view with every member hidden is not listed
       for (const name of ['user_value.count', 'user_value.region', 'revenue.net_revenue', 'user_activity.count']) expect(members).toContain(name);
     });
   });
