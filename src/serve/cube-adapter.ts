@@ -111,7 +111,20 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
       return members;
     },
     async refreshPreAggregations() {
-      await core.runScheduledRefresh(backgroundContext, { throwErrors: true });
+      // A build that outlasts Cube's wait rejects with { error: 'Continue wait' } while it
+      // goes on in Cube's queue; asking again waits for it (up to 30 minutes).
+      const started = Date.now();
+      for (;;) {
+        try {
+          return await core.runScheduledRefresh(backgroundContext, { throwErrors: true });
+        } catch (error) {
+          if ((error as { error?: unknown })?.error !== 'Continue wait') {
+            throw error instanceof Error ? error : new Error(`building pre-aggregations failed: ${JSON.stringify(error)}`);
+          }
+          if (Date.now() - started > 30 * 60_000) throw new Error('pre-aggregations still building after 30 minutes');
+          await new Promise((done) => setTimeout(done, 1000));
+        }
+      }
     },
     async close() {
       await sqlApi.stop();
