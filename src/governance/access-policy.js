@@ -153,6 +153,15 @@ export function membersOf(query) {
 }
 
 /**
+ * The words of a refusal of hidden members. The gateway uses them for its own 403 and to
+ * recognise this refusal when GraphQL hands it back as a bare message.
+ * @param {string} role @param {string[]} members
+ */
+export function refusalOfMembers(role, members) {
+  return `role "${role}" may not use ${members.join(', ')}`;
+}
+
+/**
  * Refuses hidden members and adds one filter per row rule for every cube or view the
  * query touches, so a restricted token never reads another group's rows.
  * @param {AccessPolicy} policy
@@ -163,7 +172,7 @@ export function rewriteQuery(policy, query, claims) {
   const access = accessFor(policy, claims);
   const members = membersOf(query);
   const hidden = members.filter((m) => isHidden(access, m));
-  if (hidden.length > 0) throw new AccessDenied(`role "${access.role}" may not use ${hidden.join(', ')}`);
+  if (hidden.length > 0) throw new AccessDenied(refusalOfMembers(access.role, hidden));
   if (access.rowFilters.length === 0) return query;
   const cubes = [...new Set(members.map((m) => m.split('.')[0]))];
   const rowFilters = cubes.flatMap((cube) =>

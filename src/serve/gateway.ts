@@ -8,7 +8,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { JWTPayload } from 'jose';
-import { AccessDenied, accessFor, isHidden, membersOf, type AccessPolicy, type CallerAccess } from '../governance/access-policy.js';
+import { AccessDenied, accessFor, isHidden, membersOf, refusalOfMembers, type AccessPolicy, type CallerAccess } from '../governance/access-policy.js';
 import type { CubeAdapter, VisibleMember } from './cube-adapter.ts';
 import { TokenRejected, tokenFromHeader } from './jwt-verifier.ts';
 import { firstIssue, graphqlRequest, loadRequest } from './query-schema.ts';
@@ -142,7 +142,7 @@ export async function createGateway(options: GatewayOptions): Promise<express.Ex
       for (const query of queries) {
         for (const member of membersOf(query)) {
           if (!known.has(member)) throw new HttpError(400, `unknown member ${member}; see ${API_BASE}/v1/meta`);
-          if (isHidden(req.caller!.access, member)) throw new HttpError(403, `role "${req.caller!.access.role}" may not use ${member}`);
+          if (isHidden(req.caller!.access, member)) throw new HttpError(403, refusalOfMembers(req.caller!.access.role, [member]));
         }
       }
       next();
@@ -204,7 +204,7 @@ export async function createGateway(options: GatewayOptions): Promise<express.Ex
 
 /** Whether a GraphQL error is queryRewrite's refusal of members this caller may not use. */
 function isRefusal(access: CallerAccess, message: unknown): boolean {
-  const prefix = `role "${access.role}" may not use `;
+  const prefix = refusalOfMembers(access.role, []);
   if (typeof message !== 'string' || !message.startsWith(prefix)) return false;
   const members = message.slice(prefix.length).split(', ');
   return members.every((member) => isHidden(access, member));
