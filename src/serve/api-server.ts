@@ -35,6 +35,11 @@ export class CubeModelError extends Error {
   override name = 'CubeModelError';
 }
 
+/** The access policy file the configuration names. */
+export function governanceFile(config: Config): string {
+  return resolve(config.projectRoot, config.SEGLAYER_GOVERNANCE_FILE);
+}
+
 export function jwtSettings(config: Config): JwtSettings {
   return {
     secret: apiSecret(config),
@@ -47,7 +52,7 @@ export function jwtSettings(config: Config): JwtSettings {
 export async function startApiServer(config: Config, options: ApiServerOptions): Promise<ApiServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   // cube.js reads the same file; the variable keeps both pointing at one policy.
-  process.env.SEGLAYER_GOVERNANCE_FILE = resolve(config.projectRoot, config.SEGLAYER_GOVERNANCE_FILE);
+  process.env.SEGLAYER_GOVERNANCE_FILE = governanceFile(config);
   const policy = loadAccessPolicy(process.env.SEGLAYER_GOVERNANCE_FILE);
   const jwt = jwtSettings(config);
   const cube = await createCubeAdapter({

@@ -3,10 +3,9 @@
  * `seglayer token`: a signed token for local use.
  */
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
 import { loadConfig } from '../../config.ts';
 import { AccessDenied, accessFor, loadAccessPolicy } from '../../governance/access-policy.js';
-import { jwtSettings, startApiServer, type ApiServer } from '../../serve/api-server.ts';
+import { governanceFile, jwtSettings, startApiServer, type ApiServer } from '../../serve/api-server.ts';
 import { mintToken } from '../../serve/token-minter.ts';
 import { withSession } from '../session.ts';
 import { bold, dim, green, say } from '../terminal.ts';
@@ -70,7 +69,7 @@ export function registerServeCommands(program: Command): void {
       if (!/^\d+\s*(s|m|h|d|w)$/.test(flags.expiresIn)) throw new TokenCommandError('--expires-in must look like 30m, 1h or 7d');
       const config = loadConfig();
       try {
-        accessFor(loadAccessPolicy(resolve(config.projectRoot, config.SEGLAYER_GOVERNANCE_FILE)), claims as Record<string, unknown>);
+        accessFor(loadAccessPolicy(governanceFile(config)), claims as Record<string, unknown>);
       } catch (error) {
         if (error instanceof AccessDenied) throw new TokenCommandError(`the API would refuse these claims: ${error.message}`);
         throw error;
