@@ -1,9 +1,6 @@
 import { defineModel } from '../../src/models/model-definition.ts';
-import { segmentDefinitions } from '../../src/segments/segment-registry.ts';
+import { minimumSegmentSize, segmentDefinitions } from '../../src/segments/segment-registry.ts';
 import type { SegmentDefinition } from '../../src/segments/segment-definition.ts';
-
-/** Below this many members a segment is flagged too small to read (SEGLAYER_MIN_SEGMENT_SIZE). */
-const minimumSize = () => Number(process.env.SEGLAYER_MIN_SEGMENT_SIZE ?? 100);
 
 /** Every segment a definition can produce, members or not. */
 function segmentsOf(definition: SegmentDefinition): string[] {
@@ -43,7 +40,7 @@ export default defineModel({
       select d.*, coalesce(c.members, 0) as members, coalesce(coalesce(c.members, 0) / nullif(t.users, 0), 0) as share_of_users,
              ?::int as minimum_size, coalesce(c.members, 0) < ? as is_too_small
       from defined d left join counts c using (definition, segment) cross join total t`,
-      [...rows.flat(), minimumSize(), minimumSize()],
+      [...rows.flat(), minimumSegmentSize(), minimumSegmentSize()],
     );
   },
 });

@@ -4,14 +4,22 @@
  * The feature catalog comes from the features model's declared columns.
  */
 import { resolve } from 'node:path';
+import { loadConfig } from '../config.ts';
 import featuresModel from '../../models/features/user_features.ts';
 import { catalogFromColumns } from './feature-catalog.ts';
 import type { SegmentDefinition } from './segment-definition.ts';
 import { loadSegmentDefinitions } from './segment-files.ts';
 
-/** segments/ at the project root, or SEGLAYER_SEGMENTS_DIR. */
+const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
+
+/** SEGLAYER_SEGMENTS_DIR (default segments/), relative to the project root. */
 export function segmentsDir(): string {
-  return resolve(process.env.SEGLAYER_SEGMENTS_DIR ?? resolve(import.meta.dirname, '../../segments'));
+  return resolve(PROJECT_ROOT, loadConfig(process.env, PROJECT_ROOT).SEGLAYER_SEGMENTS_DIR);
+}
+
+/** SEGLAYER_MIN_SEGMENT_SIZE: below it a segment is too small to read. */
+export function minimumSegmentSize(): number {
+  return loadConfig(process.env, PROJECT_ROOT).SEGLAYER_MIN_SEGMENT_SIZE;
 }
 
 export function featureCatalog() {
@@ -19,5 +27,5 @@ export function featureCatalog() {
 }
 
 export function segmentDefinitions(): SegmentDefinition[] {
-  return loadSegmentDefinitions(segmentsDir(), featureCatalog().catalog, resolve(import.meta.dirname, '../..'));
+  return loadSegmentDefinitions(segmentsDir(), featureCatalog().catalog, PROJECT_ROOT);
 }
