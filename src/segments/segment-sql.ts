@@ -5,7 +5,7 @@
  */
 import { compileRule, type CompiledRule } from './rule-compiler.ts';
 import { RFM_SCORES } from './segment-files.ts';
-import type { ClusterSegment, RfmSegment, RuleSegment } from './segment-definition.ts';
+import type { ClusterSegment, RfmSegment, RuleSegment, SegmentDefinition } from './segment-definition.ts';
 import { featureCatalog } from './segment-registry.ts';
 
 export interface Sql {
@@ -111,4 +111,15 @@ export function kmeansAssignments(definition: ClusterSegment, features: string):
       from assigned a join labels l using (cid)`,
     bindings: [...population.bindings, String(seed), k, String(seed), iterations, definition.name, definition.version],
   };
+}
+
+/**
+ * Members of any definition computed straight from the features (user_key, segment, ...),
+ * for a preview; the models read the materialized RFM scores and clusters instead.
+ */
+export function segmentMembers(definition: SegmentDefinition, features: string): Sql {
+  if (definition.kind === 'rule') return ruleMembers(definition, features);
+  if (definition.kind === 'cluster') return kmeansAssignments(definition, features);
+  const scored = rfmScores(definition, features);
+  return { sql: `select user_key, band as segment from (${scored.sql}) s where band is not null`, bindings: scored.bindings };
 }

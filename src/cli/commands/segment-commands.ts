@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.ts';
 import { featureCatalog, segmentDefinitions, segmentsDir } from '../../segments/segment-registry.ts';
-import { kmeansAssignments, rfmScores, ruleMembers } from '../../segments/segment-sql.ts';
+import { segmentMembers } from '../../segments/segment-sql.ts';
 import { SEGMENT_CUBE_FILE, segmentCubeIsCurrent, writeSegmentCube } from '../../segments/segment-cube.ts';
 import type { SegmentDefinition } from '../../segments/segment-definition.ts';
 import { withSession } from '../session.ts';
@@ -17,17 +17,6 @@ function find(name: string): SegmentDefinition {
   const found = definitions.find((d) => d.name === name);
   if (!found) throw new SegmentCommandError(`no segment "${name}"; known: ${definitions.map((d) => d.name).join(', ')}`);
   return found;
-}
-
-/** The members query of a definition: user_key, segment. */
-function membersSql(definition: SegmentDefinition): { sql: string; bindings: (string | number | boolean)[] } {
-  const features = 'features.user_features';
-  if (definition.kind === 'rule') return ruleMembers(definition, features);
-  if (definition.kind === 'rfm') {
-    const scored = rfmScores(definition, features);
-    return { sql: `select user_key, band as segment from (${scored.sql}) s where band is not null`, bindings: scored.bindings };
-  }
-  return kmeansAssignments(definition, features);
 }
 
 export function registerSegmentCommands(program: Command): void {
@@ -45,7 +34,7 @@ export function registerSegmentCommands(program: Command): void {
     if (d.kind === 'rule') say(`  ${'rule'.padEnd(12)} ${d.rule}`);
     if (d.kind === 'rfm') for (const band of d.rfm.bands) say(`  band ${band.name.padEnd(20)} ${band.rule}`);
     if (d.kind === 'cluster') say(`  ${'cluster'.padEnd(12)} k=${d.cluster.k} seed=${d.cluster.seed} iterations=${d.cluster.iterations} over ${d.cluster.features.join(', ')}`);
-    const { sql, bindings } = membersSql(d);
+    const { sql, bindings } = segmentMembers(d, 'features.user_features');
     say(bold('\nSQL') + dim(' (values are bindings)'));
     say(sql.replace(/^\s*\n/, ''));
     say(dim(`bindings: ${JSON.stringify(bindings)}`));
@@ -78,7 +67,7 @@ export function registerSegmentCommands(program: Command): void {
       await withSession(async ({ knex }) => {
         const { rows: ready } = await knex.raw(`select to_regclass('features.user_features') is not null as ok`);
         if (!ready[0].ok) throw new SegmentCommandError('features.user_features is not built yet: run `npm run seglayer -- build +features.user_features`');
-        const { sql, bindings } = membersSql(d);
+        const { sql, bindings } = segmentMembers(d, 'features.user_features');
         const { rows: total } = await knex.raw(`select count(*)::int as n from features.user_features`);
         const { rows: sizes } = await knex.raw(`select segment, count(*)::int as n from (${sql}) m group by 1 order by 1`, bindings);
         const { rows: sample } = await knex.raw(
