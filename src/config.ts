@@ -38,6 +38,14 @@ const configSchema = z.object({
   CUBEJS_JWT_ISSUER: z.string().min(1).optional(),
   /** When set, tokens must carry this `aud`. */
   CUBEJS_JWT_AUDIENCE: z.string().min(1).optional(),
+  /** Oldest API token accepted, counted from its `iat` (e.g. 12h, 7d); longer lifetimes are cut short. */
+  SEGLAYER_API_MAX_TOKEN_AGE: z.string().regex(/^\d+(s|m|h|d)$/, 'a span such as 12h or 7d').default('7d'),
+  /** PostgreSQL role the API connects as: reads the served schemas, writes only its rollup schema. Created by `seglayer serve` when missing. */
+  SEGLAYER_API_ROLE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lowercase PostgreSQL role name').default('seglayer_api'),
+  /** Schemas the API may read (comma-separated); `serving` (refresh keys) is always added. */
+  SEGLAYER_API_SCHEMAS: z.string().regex(/^[a-z_][a-z0-9_]*(,[a-z_][a-z0-9_]*)*$/, 'comma-separated schema names such as core,segments').default('core,segments,marts'),
+  /** Schema Cube builds its rollups in (Cube's variable); the API role may write there and nowhere else. */
+  CUBEJS_PRE_AGGREGATIONS_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lowercase schema name').default('cube_rollups'),
   /** HTTP port of the API (Cube's convention). */
   PORT: z.coerce.number({ error: 'a port number 0-65535' }).int('a port number 0-65535').min(0, 'a port number 0-65535').max(65535, 'a port number 0-65535').default(4000),
   /** Requests per minute allowed to one token. */

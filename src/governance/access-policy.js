@@ -6,13 +6,15 @@
  * official Cube 1.x image, which runs no TypeScript. Depends only on `yaml`.
  */
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { isAlias, parseDocument, visit } from 'yaml';
+import { DEFAULT_QUERY_LIMITS, checkQuery } from './query-guard.js';
 
 /**
  * @typedef {{ claim: string, dimension: string }} RowFilterRule
- * @typedef {{ all_rows?: boolean, hidden_members: string[] }} RolePolicy
- * @typedef {{ role_claim: string, default_role: string, row_filters: RowFilterRule[], roles: Record<string, RolePolicy> }} AccessPolicy
- * @typedef {{ role: string, hidden: RegExp[], rowFilters: { dimension: string, values: string[] }[], allRows: boolean }} CallerAccess
+ * @typedef {{ all_rows?: boolean, can_inspect?: boolean, hidden_members: string[] }} RolePolicy
+ * @typedef {import('./query-guard.js').QueryLimits} QueryLimits
+ * @typedef {{ role_claim: string, default_role: string, row_filters: RowFilterRule[], roles: Record<string, RolePolicy>, queries: QueryLimits }} AccessPolicy
+ * @typedef {{ role: string, hidden: RegExp[], rowFilters: { dimension: string, values: string[] }[], allRows: boolean, canInspect: boolean }} CallerAccess
  */
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -40,7 +42,14 @@ export function loadAccessPolicy(file) {
   const text = readFileSync(file, 'utf8');
   const doc = parseDocument(text);
   if (doc.errors.length > 0) throw new AccessPolicyError(`${file}: ${doc.errors[0]?.message}`);
+  /** @type {string[]} */
   const problems = [];
+  // An alias can expand a small file into a huge one (a "billion laughs"): none are accepted.
+  visit(doc, { Alias: (_key, node) => {
+    problems.push(`${file}:${text.slice(0, node.range?.[0] ?? 0).split('\n').length}: YAML aliases (*${node.source}) are not accepted; write the value out`);
+    return visit.BREAK;
+  } });
+  if (problems.length > 0) throw new AccessPolicyError(`invalid access policy:\n  ${problems.join('\n  ')}`);
   /** @param {(string|number)[]} path */
   const where = (path) => {
     // The value's node, or for a key without a value (`viewer:`), the key's node.
@@ -53,7 +62,7 @@ export function loadAccessPolicy(file) {
   };
   const policy = /** @type {any} */ (doc.toJS()) ?? {};
   for (const key of Object.keys(policy)) {
-    if (!['role_claim', 'default_role', 'row_filters', 'roles'].includes(key)) problems.push(`${where([key])}: unknown key`);
+    if (!['role_claim', 'default_role', 'row_filters', 'roles', 'queries'].includes(key)) problems.push(`${where([key])}: unknown key`);
   }
   if (typeof policy.role_claim !== 'string' || !NAME.test(policy.role_claim)) problems.push(`${where(['role_claim'])}: must be a claim name`);
   if (!policy.roles || typeof policy.roles !== 'object' || Array.isArray(policy.roles)) {
@@ -70,9 +79,11 @@ export function loadAccessPolicy(file) {
       else hidden.forEach((pattern, i) => {
         if (typeof pattern !== 'string' || !PATTERN.test(pattern)) problems.push(`${where(['roles', role, 'hidden_members', i])}: "${pattern}" is not a view.member pattern`);
       });
-      if (rolePolicy?.all_rows !== undefined && typeof rolePolicy.all_rows !== 'boolean') problems.push(`${where(['roles', role, 'all_rows'])}: must be true or false`);
+      for (const flag of ['all_rows', 'can_inspect']) {
+        if (rolePolicy?.[flag] !== undefined && typeof rolePolicy[flag] !== 'boolean') problems.push(`${where(['roles', role, flag])}: must be true or false`);
+      }
       for (const key of Object.keys(rolePolicy ?? {})) {
-        if (!['hidden_members', 'all_rows'].includes(key)) problems.push(`${where(['roles', role, key])}: unknown key`);
+        if (!['hidden_members', 'all_rows', 'can_inspect'].includes(key)) problems.push(`${where(['roles', role, key])}: unknown key`);
       }
     }
     if (typeof policy.default_role !== 'string' || !(policy.default_role in policy.roles)) problems.push(`${where(['default_role'])}: must name one of the roles`);
@@ -82,14 +93,49 @@ export function loadAccessPolicy(file) {
     if (typeof rule?.claim !== 'string' || !NAME.test(rule.claim)) problems.push(`${where(['row_filters', i, 'claim'])}: must be a claim name`);
     if (typeof rule?.dimension !== 'string' || !NAME.test(rule.dimension)) problems.push(`${where(['row_filters', i, 'dimension'])}: must be a dimension name`);
   });
+  policy.queries = readQueryLimits(policy.queries, problems, where);
   if (problems.length > 0) throw new AccessPolicyError(`invalid access policy:\n  ${problems.join('\n  ')}`);
   for (const role of Object.values(policy.roles)) role.hidden_members ??= [];
   return policy;
 }
 
+/**
+ * The `queries:` section (what any query may ask for), over the defaults.
+ * @param {any} section @param {string[]} problems @param {(path: (string|number)[]) => string} where
+ * @returns {QueryLimits}
+ */
+function readQueryLimits(section, problems, where) {
+  if (section === undefined || section === null) return { ...DEFAULT_QUERY_LIMITS, timezones: [...DEFAULT_QUERY_LIMITS.timezones] };
+  if (typeof section !== 'object' || Array.isArray(section)) {
+    problems.push(`${where(['queries'])}: must map limits (timezones, max_rows, ...) to values`);
+    return DEFAULT_QUERY_LIMITS;
+  }
+  const limits = { ...DEFAULT_QUERY_LIMITS, ...section };
+  for (const key of Object.keys(section)) {
+    if (!(key in DEFAULT_QUERY_LIMITS)) problems.push(`${where(['queries', key])}: unknown key; known: ${Object.keys(DEFAULT_QUERY_LIMITS).join(', ')}`);
+    else if (key !== 'timezones' && (!Number.isInteger(section[key]) || section[key] < 1)) problems.push(`${where(['queries', key])}: must be a positive whole number`);
+  }
+  if (!Array.isArray(limits.timezones) || limits.timezones.length === 0) problems.push(`${where(['queries', 'timezones'])}: must be a list of IANA time zones`);
+  else limits.timezones.forEach((/** @type {unknown} */ zone, /** @type {number} */ i) => {
+    if (typeof zone !== 'string' || !/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(zone) || !isTimeZone(zone)) problems.push(`${where(['queries', 'timezones', i])}: "${zone}" is not an IANA time zone`);
+  });
+  return limits;
+}
+
+/** @param {string} zone */
+function isTimeZone(zone) {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** @param {string} pattern */
 function patternToRegExp(pattern) {
-  return new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.]/g, '\\.')).join('[A-Za-z0-9_]*')}$`);
+  // Case-insensitive, as Cube's SQL API is with names.
+  return new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.]/g, '\\.')).join('[A-Za-z0-9_]*')}$`, 'i');
 }
 
 /**
@@ -119,7 +165,7 @@ export function accessFor(policy, claims = {}) {
   if (rowFilters.length === 0 && !allRows && policy.row_filters.length > 0) {
     throw new AccessDenied(`role "${role}" must carry one of the claims ${policy.row_filters.map((r) => `"${r.claim}"`).join(', ')}`);
   }
-  return { role, allRows, rowFilters, hidden: rolePolicy.hidden_members.map(patternToRegExp) };
+  return { role, allRows, rowFilters, canInspect: rolePolicy.can_inspect === true, hidden: rolePolicy.hidden_members.map(patternToRegExp) };
 }
 
 /** @param {CallerAccess} access @param {string} member */
@@ -162,14 +208,16 @@ export function refusalOfMembers(role, members) {
 }
 
 /**
- * Refuses hidden members and adds one filter per row rule for every cube or view the
- * query touches, so a restricted token never reads another group's rows.
+ * Checks every value of the query (query-guard.js: Cube pastes some into SQL), refuses
+ * hidden members, and adds one filter per row rule for every cube or view the query
+ * touches, so a restricted token never reads another group's rows.
  * @param {AccessPolicy} policy
  * @param {any} query
  * @param {Record<string, unknown> | undefined} claims
  */
 export function rewriteQuery(policy, query, claims) {
   const access = accessFor(policy, claims);
+  checkQuery(policy.queries, access, query);
   const members = membersOf(query);
   const hidden = members.filter((m) => isHidden(access, m));
   if (hidden.length > 0) throw new AccessDenied(refusalOfMembers(access.role, hidden));

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Config } from '../config.ts';
+import { provisionServingRole } from '../database/serving-role.ts';
 import { loadAccessPolicy } from '../governance/access-policy.js';
 import { apiSecret } from './api-secret.ts';
 import { createCubeAdapter, type CubeAdapter } from './cube-adapter.ts';
@@ -12,6 +13,7 @@ import { createGateway, API_BASE } from './gateway.ts';
 import { createJwtVerifier, type JwtSettings } from './jwt-verifier.ts';
 
 export interface ApiServerOptions {
+  /** The owner's connection; the API itself connects as SEGLAYER_API_ROLE, which this provisions. */
   databaseUrl: string;
   /** Overrides PORT; 0 picks a free port. */
   port?: number;
@@ -28,6 +30,8 @@ export interface ApiServer {
   apiUrl: string;
   jwt: JwtSettings;
   cube: CubeAdapter;
+  /** The database role Cube connects as, and the schemas it reads. */
+  databaseRole: { name: string; schemas: string[]; rollupSchema: string };
   close(): Promise<void>;
 }
 
@@ -46,6 +50,7 @@ export function jwtSettings(config: Config): JwtSettings {
     algorithm: config.CUBEJS_JWT_ALGS,
     issuer: config.CUBEJS_JWT_ISSUER,
     audience: config.CUBEJS_JWT_AUDIENCE,
+    maxTokenAge: config.SEGLAYER_API_MAX_TOKEN_AGE,
   };
 }
 
@@ -55,9 +60,19 @@ export async function startApiServer(config: Config, options: ApiServerOptions):
   process.env.SEGLAYER_GOVERNANCE_FILE = governanceFile(config);
   const policy = loadAccessPolicy(process.env.SEGLAYER_GOVERNANCE_FILE);
   const jwt = jwtSettings(config);
+  const schemas = config.SEGLAYER_API_SCHEMAS.split(',');
+  const serving = await provisionServingRole({
+    ownerUrl: options.databaseUrl,
+    role: config.SEGLAYER_API_ROLE,
+    secret: jwt.secret,
+    schemas,
+    rollupSchema: config.CUBEJS_PRE_AGGREGATIONS_SCHEMA,
+  });
+  for (const warning of serving.warnings) log(`warning: ${warning}`);
+  process.env.CUBEJS_PRE_AGGREGATIONS_SCHEMA = config.CUBEJS_PRE_AGGREGATIONS_SCHEMA; // read by cube.js
   const cube = await createCubeAdapter({
     projectRoot: config.projectRoot,
-    databaseUrl: options.databaseUrl,
+    databaseUrl: serving.url,
     apiSecret: jwt.secret,
     claimsOf: (req) => (req as { caller?: { claims: Record<string, unknown> } }).caller?.claims ?? {},
     refreshSeconds: options.refreshSeconds,
@@ -99,6 +114,7 @@ export async function startApiServer(config: Config, options: ApiServerOptions):
     apiUrl: `${url}${API_BASE}/v1`,
     jwt,
     cube,
+    databaseRole: { name: serving.role, schemas: [...schemas, 'serving'], rollupSchema: config.CUBEJS_PRE_AGGREGATIONS_SCHEMA },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));

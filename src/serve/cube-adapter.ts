@@ -16,6 +16,8 @@ const { CubejsServerCore } = require('@cubejs-backend/server-core');
 const { PostgresDriver } = require('@cubejs-backend/postgres-driver');
 const native: { isSupported(): boolean } = require('@cubejs-backend/native');
 
+const USER_ERRORS = Symbol('seglayer user errors');
+
 export interface CubeAdapterOptions {
   projectRoot: string;
   databaseUrl: string;
@@ -33,12 +35,28 @@ export interface VisibleMember {
   type?: string;
 }
 
+export interface QueryPlan {
+  sql: string;
+  params: unknown[];
+  preAggregations: { tableName: string }[];
+}
+
 export interface CubeAdapter {
   mount(app: Express): Promise<void>;
   /** Members of public cubes and views (before any role rules). */
   visibleMembers(): Promise<Map<string, VisibleMember>>;
   /** Port of Cube's SQL API (Postgres wire) when it runs, else why it does not. */
   sqlApi: { port: number } | { off: string };
+  /**
+   * Messages of the errors Cube judged the caller's (4xx) while serving this request. Its
+   * GraphQL resolver passes on only the message, so the gateway needs this to answer 4xx.
+   */
+  userErrorsOf(req: Request): string[];
+  /**
+   * The SQL, parameters and rollups Cube would run for this query asked with these claims
+   * (queryRewrite applied), without going through HTTP, where /v1/sql is for operators only.
+   */
+  planOf(query: Record<string, unknown>, claims: Record<string, unknown>): Promise<QueryPlan>;
   /** Builds every pre-aggregation now (what the scheduler does in the background). */
   refreshPreAggregations(): Promise<void>;
   close(): Promise<void>;
@@ -97,6 +115,34 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
     sqlApi: sqlApi.state,
     async mount(app) {
       await core.initApp(app);
+      const apiGateway = core.apiGateway();
+      const handleError = apiGateway.handleError.bind(apiGateway);
+      apiGateway.handleError = (args: { context?: Record<PropertyKey, unknown>; res: (body: any, options?: { status?: number }) => unknown }) =>
+        handleError({
+          ...args,
+          res: (body: any, answer?: { status?: number }) => {
+            const status = answer?.status ?? 200;
+            if (args.context && status >= 400 && status < 500 && typeof body?.error === 'string') {
+              ((args.context[USER_ERRORS] as string[] | undefined) ??= []).push(body.error);
+            }
+            return args.res(body, answer);
+          },
+        });
+    },
+    planOf(query, claims) {
+      return new Promise<QueryPlan>((resolvePlan, reject) => {
+        void core.apiGateway().sql({
+          query,
+          context: { securityContext: claims, requestId: `seglayer-plan-${Date.now()}` },
+          res: (body: any, answer?: { status?: number }) => {
+            if (body?.error || (answer?.status ?? 200) >= 400) reject(new Error(String(body?.error ?? 'no plan')));
+            else resolvePlan({ sql: body.sql.sql[0], params: body.sql.sql[1], preAggregations: body.sql.preAggregations });
+          },
+        });
+      });
+    },
+    userErrorsOf(req) {
+      return ((req as Request & { context?: Record<PropertyKey, unknown> }).context?.[USER_ERRORS] as string[] | undefined) ?? [];
     },
     async visibleMembers() {
       const compilerApi = await core.getCompilerApi(backgroundContext);

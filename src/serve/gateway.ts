@@ -6,10 +6,12 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { MemoryStore, rateLimit } from 'express-rate-limit';
 import type { JWTPayload } from 'jose';
 import { AccessDenied, accessFor, isHidden, membersOf, refusalOfMembers, type AccessPolicy, type CallerAccess } from '../governance/access-policy.js';
 import type { CubeAdapter, VisibleMember } from './cube-adapter.ts';
+import { QueryRefused, checkQuery, jsonNestingDepth } from '../governance/query-guard.js';
+import { GraphqlRefused, checkGraphqlDocument } from './graphql-guard.ts';
 import { TokenRejected, tokenFromHeader } from './jwt-verifier.ts';
 import { firstIssue, graphqlRequest, loadRequest } from './query-schema.ts';
 
@@ -29,7 +31,8 @@ export interface GatewayOptions {
 }
 
 interface Caller {
-  token: string;
+  /** Who the caller is for the rate limit: the verified claims, not the token's text. */
+  identity: string;
   claims: Record<string, unknown>;
   access: CallerAccess;
 }
@@ -45,6 +48,10 @@ const ROUTES: Record<string, string[]> = {
   ...Object.fromEntries(QUERY_ROUTES.map((route) => [route, ['GET', 'POST']])),
 };
 const PUBLIC_ROUTES = new Set(['/livez', '/readyz']);
+/** Routes that show generated SQL (internal table names, rollup SQL across all rows). */
+const INSPECTION_ROUTES = new Set([`${API_BASE}/v1/sql`, `${API_BASE}/v1/dry-run`]);
+/** Deepest JSON nesting accepted in a body or a query parameter (a filter 8 levels deep needs about 20). */
+const MAX_JSON_DEPTH = 32;
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -85,7 +92,15 @@ export async function createGateway(options: GatewayOptions): Promise<express.Ex
     next();
   });
 
-  app.use(express.json({ limit: options.bodyLimit, strict: true }));
+  // The nesting is checked on the raw text, before JSON.parse or any schema walks it.
+  app.use(express.json({
+    limit: options.bodyLimit,
+    strict: true,
+    verify: (_req, _res, buffer) => {
+      const depth = jsonNestingDepth(buffer.toString('utf8'));
+      if (depth > MAX_JSON_DEPTH) throw new HttpError(400, `request body nests ${depth} levels deep; at most ${MAX_JSON_DEPTH}`);
+    },
+  }));
   // Cube's POST routes run their own body-parser (1.x), which skips a body only when
   // `req._body` says it was read; Express 5's parser does not set it, so without this
   // Cube reads the drained stream again and every JSON POST fails ("stream is not readable").
@@ -97,16 +112,15 @@ export async function createGateway(options: GatewayOptions): Promise<express.Ex
   app.use(async (req: GatewayRequest, _res, next) => {
     if (PUBLIC_ROUTES.has(req.path)) return next();
     try {
-      let token: string;
       let claims: Record<string, unknown>;
       if (options.dev && !req.headers.authorization) {
-        token = 'dev';
         claims = options.dev.claims;
       } else {
-        token = tokenFromHeader(req.headers.authorization);
-        claims = await options.verifyToken(token);
+        claims = await options.verifyToken(tokenFromHeader(req.headers.authorization));
       }
-      req.caller = { token, claims, access: accessFor(options.policy, claims) };
+      // Keyed on the signed claims: re-encoding a token's text gives no fresh budget.
+      const identity = createHash('sha256').update(JSON.stringify(claims)).digest('base64url');
+      req.caller = { identity, claims, access: accessFor(options.policy, claims) };
       next();
     } catch (error) {
       if (error instanceof TokenRejected) return next(new HttpError(401, error.message));
@@ -115,22 +129,33 @@ export async function createGateway(options: GatewayOptions): Promise<express.Ex
     }
   });
 
+  const rateStore = new MemoryStore();
+  const rateLimitMessage = `rate limit: at most ${options.rateLimit} requests per minute per token`;
   app.use(
     rateLimit({
       windowMs: 60_000,
       limit: options.rateLimit,
       standardHeaders: 'draft-7',
       legacyHeaders: false,
+      store: rateStore,
       skip: (req: GatewayRequest) => !req.caller,
-      keyGenerator: (req: GatewayRequest) => createHash('sha256').update(req.caller!.token).digest('base64url'),
+      keyGenerator: (req: GatewayRequest) => req.caller!.identity,
       handler: (_req, res) => {
-        res.status(429).json({ error: `rate limit: at most ${options.rateLimit} requests per minute per token` });
+        res.status(429).json({ error: rateLimitMessage });
       },
     }),
   );
 
-  let visible: Map<string, VisibleMember> | undefined;
-  const visibleMembers = async () => (visible ??= await options.cube.visibleMembers());
+  // SQL and query plans show internal tables and rollups across every row: operators only.
+  app.use((req: GatewayRequest, _res, next) => {
+    if (INSPECTION_ROUTES.has(req.path) && !req.caller!.access.canInspect) {
+      return next(new HttpError(403, `${req.path} shows generated SQL; role "${req.caller!.access.role}" may not use it (governance.yml: can_inspect)`));
+    }
+    next();
+  });
+
+  // Asked each time: Cube caches its compiled model, and recompiles after a build changes schema/.
+  const visibleMembers = (): Promise<Map<string, VisibleMember>> => options.cube.visibleMembers();
 
   app.use(QUERY_ROUTES, async (req: GatewayRequest, _res, next) => {
     try {
@@ -140,6 +165,7 @@ export async function createGateway(options: GatewayOptions): Promise<express.Ex
       const queries = Array.isArray(parsed.data.query) ? parsed.data.query : [parsed.data.query];
       const known = await visibleMembers();
       for (const query of queries) {
+        checkQuery(options.policy.queries, req.caller!.access, query);
         for (const member of membersOf(query)) {
           if (!known.has(member)) throw new HttpError(400, `unknown member ${member}; see ${API_BASE}/v1/meta`);
           if (isHidden(req.caller!.access, member)) throw new HttpError(403, refusalOfMembers(req.caller!.access.role, [member]));
@@ -147,23 +173,43 @@ export async function createGateway(options: GatewayOptions): Promise<express.Ex
       }
       next();
     } catch (error) {
-      next(error);
+      next(error instanceof QueryRefused ? new HttpError(400, error.message) : error);
     }
   });
 
-  app.post(`${API_BASE}/graphql`, (req: GatewayRequest, res, next) => {
+  app.post(`${API_BASE}/graphql`, async (req: GatewayRequest, res, next) => {
     const parsed = graphqlRequest.safeParse(req.body);
     if (!parsed.success) return next(new HttpError(400, `invalid GraphQL request: ${firstIssue(parsed.error)}`));
-    // Cube's resolvers get queryRewrite's refusal only as a message, and express-graphql
-    // answers any result without data with a 500 (which the wrapper above would scrub):
-    // a refusal of this caller's hidden members leaves as a 403 that names them.
+    try {
+      const { queries } = checkGraphqlDocument(parsed.data.query, parsed.data.variables, req.caller!.access, options.policy.queries);
+      // One request was counted already; each further `cube` field is one more query run.
+      for (let i = 1; i < queries; i++) {
+        const { totalHits } = await rateStore.increment(req.caller!.identity);
+        if (totalHits > options.rateLimit) throw new HttpError(429, rateLimitMessage);
+      }
+    } catch (error) {
+      return next(error instanceof GraphqlRefused ? new HttpError(error.status, error.message) : error);
+    }
+    // Cube's resolvers hand every failure to express-graphql as a bare message, which it
+    // answers with a 500 when there is no data. A failure Cube itself judged the caller's
+    // (a UserError, a refusal of hidden members) leaves as a 4xx with its message; a real
+    // failure is logged with its message and path and leaves scrubbed.
+    const access = req.caller!.access;
     const json = res.json.bind(res);
     res.json = (body: any) => {
-      const errors: unknown[] | undefined = body?.errors;
-      if (res.statusCode >= 500 && body?.data == null && Array.isArray(errors) && errors.length > 0
-        && errors.every((error: any) => isRefusal(req.caller!.access, error?.message))) {
-        res.status(403);
-        return json({ data: null, errors: errors.map((error: any) => ({ message: error.message, path: error.path })) });
+      const errors: any[] | undefined = Array.isArray(body?.errors) ? body.errors : undefined;
+      if (errors && res.statusCode >= 500 && body?.data == null && errors.length > 0) {
+        const userErrors = new Set(options.cube.userErrorsOf(req));
+        const refused = errors.every((error) => isRefusal(access, error?.message));
+        if (refused || errors.every((error) => isRefusal(access, error?.message) || userErrors.has(error?.message))) {
+          res.status(refused ? 403 : 400);
+          return json({ data: null, errors: errors.map((error) => ({ message: error.message, path: error.path })) });
+        }
+        log(`error POST ${req.path} (${req.requestId}): ${errors.map((error) => `${error?.message} at ${(error?.path ?? []).join('.') || '(document)'}`).join('; ')}`);
+      }
+      // GraphQL's "Did you mean ...?" would name fields hidden from this role.
+      if (errors && !access.canInspect) {
+        return json({ ...body, errors: errors.map((error) => ({ ...error, message: String(error?.message ?? '').replace(/ Did you mean .*\?$/, '') })) });
       }
       return json(body);
     };
@@ -191,7 +237,8 @@ export async function createGateway(options: GatewayOptions): Promise<express.Ex
       : error instanceof HttpError || status < 500 ? error.message
       : 'internal error';
     if (status >= 500) log(`error ${req.method} ${req.path} (${req.requestId}): ${error?.stack ?? error}`);
-    res.status(status).json({ error: message });
+    // GraphQL clients read `errors`; everyone else reads `error`.
+    res.status(status).json(req.path === `${API_BASE}/graphql` ? { error: message, data: null, errors: [{ message }] } : { error: message });
   };
   app.use(answerError);
 

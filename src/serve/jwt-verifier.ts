@@ -1,6 +1,7 @@
 /**
- * Strict verification of API tokens: one pinned algorithm, `exp` required, `iss` and
- * `aud` checked when configured. Anything else is a TokenRejected with a reason that
+ * Strict verification of API tokens: one pinned algorithm, `exp` and `iat` required, a
+ * maximum age from `iat` (a leaked long-lived token stops working), `iat` in the future
+ * refused, `iss` and `aud` checked when configured. Anything else is a TokenRejected with a reason that
  * is safe to show the caller.
  */
 import { errors, jwtVerify, type JWTPayload } from 'jose';
@@ -10,7 +11,12 @@ export interface JwtSettings {
   algorithm: 'HS256' | 'HS384' | 'HS512';
   issuer?: string;
   audience?: string;
+  /** Oldest token accepted, from its `iat` (a jose time span such as '7d'). */
+  maxTokenAge: string;
 }
+
+/** Clock difference tolerated between the minting machine and this one. */
+const CLOCK_TOLERANCE_SECONDS = 5;
 
 export class TokenRejected extends Error {
   override name = 'TokenRejected';
@@ -30,7 +36,9 @@ export function createJwtVerifier(settings: JwtSettings): (token: string) => Pro
     try {
       const { payload } = await jwtVerify(token, key, {
         algorithms: [settings.algorithm],
-        requiredClaims: ['exp'],
+        requiredClaims: ['exp', 'iat'],
+        maxTokenAge: settings.maxTokenAge,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
         issuer: settings.issuer,
         audience: settings.audience,
       });
@@ -42,7 +50,8 @@ export function createJwtVerifier(settings: JwtSettings): (token: string) => Pro
 }
 
 function describe(error: unknown): string {
-  if (error instanceof errors.JWTExpired) return 'token expired';
+  if (error instanceof errors.JWTExpired) return error.claim === 'iat' ? 'token is older than the maximum token age; mint a new one' : 'token expired';
+  if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'iat' && error.reason === 'check_failed') return 'token claim "iat" is in the future';
   if (error instanceof errors.JWTClaimValidationFailed) return `token claim "${error.claim}" ${error.reason === 'missing' ? 'is missing' : 'is not accepted'}`;
   if (error instanceof errors.JOSEAlgNotAllowed) return 'token algorithm not accepted';
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'token signature does not verify';

@@ -44,8 +44,8 @@ async function selectOne(url: string): Promise<number> {
 }
 
 /** Runs `seglayer db serve` until it prints its URL. */
-function serve(seglayerHome: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'scripts/seglayer.mjs'), 'db', 'serve'], {
+function serve(seglayerHome: string, flags: string[] = ['--show-password']): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'scripts/seglayer.mjs'), 'db', 'serve', ...flags], {
     env: { ...process.env, SEGLAYER_HOME: seglayerHome, DATABASE_URL: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -100,6 +100,18 @@ describe('embedded PostgreSQL', () => {
     expect(await exited).toBe(signal === 'SIGINT' ? 130 : 143);
     expect(alive(pid)).toBe(false);
     expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
+  });
+
+  it('`seglayer db serve` prints the password only when asked', async () => {
+    const seglayerHome = home();
+    const { child, url } = await serve(seglayerHome, []);
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    child.kill('SIGINT');
+    await exited;
+    const { password } = JSON.parse(readFileSync(join(seglayerHome, 'pg.credentials.json'), 'utf8')) as { password: string };
+    expect(password.length).toBeGreaterThan(10);
+    expect(url).toContain(':***@');
+    expect(url).not.toContain(password);
   });
 
   it('reuses a server orphaned by a killed process, and `db stop` stops it', async () => {

@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AccessDenied, AccessPolicyError, accessFor, isHidden, loadAccessPolicy, membersOf, rewriteQuery } from '../../src/governance/access-policy.js';
+import { DEFAULT_QUERY_LIMITS } from '../../src/governance/query-guard.js';
 import { fixture } from '../support/fixture-files.ts';
 
 const GOOD = `role_claim: role
@@ -39,8 +40,9 @@ function refusal(name: string, text: string): { path: string; message: string } 
 }
 
 describe('loadAccessPolicy', () => {
-  it('reads a good file, with hidden_members defaulting to none', () => {
+  it('reads a good file, with hidden_members and query limits defaulting', () => {
     expect(policy).toEqual({
+      queries: DEFAULT_QUERY_LIMITS,
       role_claim: 'role',
       default_role: 'viewer',
       row_filters: [{ claim: 'region', dimension: 'region' }, { claim: 'tenant', dimension: 'tenant_id' }],
@@ -55,6 +57,29 @@ describe('loadAccessPolicy', () => {
   it('reads the project governance.yml', () => {
     const project = loadAccessPolicy(new URL('../../governance.yml', import.meta.url).pathname);
     expect(Object.keys(project.roles).sort()).toEqual(['admin', 'analyst', 'viewer']);
+    expect(project.queries.timezones).toContain('UTC');
+    expect(accessFor(project, { role: 'admin' }).canInspect).toBe(true);
+    expect(accessFor(project, { role: 'analyst', region: 'CA' }).canInspect).toBe(false);
+  });
+
+  it('refuses YAML aliases with file:line, before expanding anything', () => {
+    const bomb = `role_claim: role\ndefault_role: viewer\nrow_filters: []\nx: &a [1, 1, 1]\nroles:\n  viewer:\n    hidden_members: *a\n`;
+    const { path, message } = refusal('governance-alias.yml', bomb);
+    expect(message).toContain(`${path}:7: YAML aliases (*a) are not accepted`);
+  });
+
+  it('checks the queries section: unknown keys, bad numbers, zones that do not exist', () => {
+    const { path, message } = refusal('governance-queries.yml', `${GOOD}queries:\n  timezones: [UTC, "Mars/Olympus"]\n  max_rows: -1\n  max_colour: 3\n`);
+    expect(message).toContain(`${path}:16 queries.timezones.1: "Mars/Olympus" is not an IANA time zone`);
+    expect(message).toContain(`${path}:17 queries.max_rows: must be a positive whole number`);
+    expect(message).toContain(`${path}:18 queries.max_colour: unknown key`);
+  });
+
+  it('hides members whatever their case, as the SQL API matches names', () => {
+    const viewer = accessFor(policy, { role: 'viewer', region: 'CA' });
+    expect(isHidden(viewer, 'user_value.EMAIL')).toBe(true);
+    expect(isHidden(viewer, 'Service_Costs.cost_to_serve')).toBe(true);
+    expect(isHidden(viewer, 'user_value.count')).toBe(false);
   });
 
   it('names file:line and field of an unknown key, at the top and in a role', () => {

@@ -24,10 +24,11 @@ export function registerDbCommands(program: Command): void {
     });
   db.command('serve')
     .description('keep the embedded PostgreSQL running until Ctrl-C (for psql sessions and BI tools)')
-    .action(async () => {
+    .option('--show-password', 'print the password instead of *** (terminal scrollback and logs keep it)')
+    .action(async (options: { showPassword?: boolean }) => {
       const warehouse = await openWarehouse(loadConfig());
       say(`warehouse: ${warehouse.location}`);
-      say(`url: ${warehouse.url}`);
+      say(`url: ${options.showPassword ? warehouse.url : redact(warehouse.url)}${options.showPassword ? '' : '  (--show-password, or `db url --show-password`, prints it)'}`);
       say('press Ctrl-C to stop');
       await new Promise(() => {});
     });

@@ -68,6 +68,9 @@ export function registerServeCommands(program: Command): void {
       if (!claims || typeof claims !== 'object' || Array.isArray(claims)) throw new TokenCommandError('--claims must be a JSON object');
       if (!/^\d+\s*(s|m|h|d|w)$/.test(flags.expiresIn)) throw new TokenCommandError('--expires-in must look like 30m, 1h or 7d');
       const config = loadConfig();
+      if (spanSeconds(flags.expiresIn) > spanSeconds(config.SEGLAYER_API_MAX_TOKEN_AGE)) {
+        throw new TokenCommandError(`--expires-in ${flags.expiresIn} is longer than the API accepts (SEGLAYER_API_MAX_TOKEN_AGE=${config.SEGLAYER_API_MAX_TOKEN_AGE})`);
+      }
       try {
         accessFor(loadAccessPolicy(governanceFile(config)), claims as Record<string, unknown>);
       } catch (error) {
@@ -76,6 +79,13 @@ export function registerServeCommands(program: Command): void {
       }
       process.stdout.write(`${await mintToken(jwtSettings(config), { claims: claims as Record<string, unknown>, expiresIn: flags.expiresIn })}\n`);
     });
+}
+
+/** Seconds in a span such as 30m, 12h, 7d or 2w. */
+function spanSeconds(span: string): number {
+  const match = /^(\d+)\s*(s|m|h|d|w)$/.exec(span);
+  if (!match) return Number.NaN;
+  return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[match[2] as 's' | 'm' | 'h' | 'd' | 'w'];
 }
 
 export class TokenCommandError extends Error {
