@@ -49,6 +49,8 @@ const MEMBER = /^[A-Za-z_][A-Za-z0-9_]{0,63}\.[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const MEMBER_OR_GRANULAR = /^[A-Za-z_][A-Za-z0-9_]{0,63}\.[A-Za-z_][A-Za-z0-9_]{0,63}(\.[a-z]{1,16})?$/;
 /** A date or local timestamp (Cube's normalized form), or a relative range such as `last 7 days`. */
 const DATE_RANGE_TEXT = /^[A-Za-z0-9 :.\-]{1,64}$/;
+/** What Cube's normalization makes of a date it could not read. */
+const UNREADABLE_DATE = /invalid date/i;
 const MAX_VALUES = 1000;
 const MAX_VALUE_LENGTH = 1000;
 
@@ -113,7 +115,7 @@ function checkTimeDimensions(list) {
 /** @param {unknown} range @param {string} where */
 function checkDateRange(range, where) {
   const parts = Array.isArray(range) ? range : [range];
-  if (parts.length < 1 || parts.length > 2 || !parts.every((p) => typeof p === 'string' && DATE_RANGE_TEXT.test(p))) {
+  if (parts.length < 1 || parts.length > 2 || !parts.every((p) => typeof p === 'string' && DATE_RANGE_TEXT.test(p) && !UNREADABLE_DATE.test(p))) {
     throw new QueryRefused(`${where}: must be a date, a [from, to] pair of dates, or a relative range such as "last 7 days"`);
   }
 }

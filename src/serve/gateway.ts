@@ -201,7 +201,10 @@ export async function createGateway(options: GatewayOptions): Promise<express.Ex
       if (errors && res.statusCode >= 500 && body?.data == null && errors.length > 0) {
         const userErrors = new Set(options.cube.userErrorsOf(req));
         const refused = errors.every((error) => isRefusal(access, error?.message));
-        if (refused || errors.every((error) => isRefusal(access, error?.message) || userErrors.has(error?.message))) {
+        // An error without a path is a request error (a variable that does not fit its type):
+        // GraphQL raises those before anything executes.
+        const isUserError = (error: any) => error?.path === undefined || isRefusal(access, error?.message) || userErrors.has(error?.message);
+        if (refused || errors.every(isUserError)) {
           res.status(refused ? 403 : 400);
           return json({ data: null, errors: errors.map((error) => ({ message: error.message, path: error.path })) });
         }
