@@ -116,6 +116,8 @@ export async function grantServingAccess(owner: pg.Client, options: Pick<Serving
   const { rows: existing } = await owner.query<{ nspname: string }>('select nspname from pg_namespace where nspname = any($1)', [schemas]);
   await owner.query('begin');
   try {
+    // Concurrent GRANTs on one object fail ("tuple concurrently updated"): one at a time.
+    await owner.query(`select pg_advisory_xact_lock(hashtext('seglayer serving grants'))`);
     await owner.query(`grant connect on database ${owner.escapeIdentifier((await owner.query('select current_database() as d')).rows[0].d)} to ${name}`);
     for (const { nspname } of existing) {
       const schema = owner.escapeIdentifier(nspname);
@@ -140,6 +142,7 @@ export async function grantServingAccess(owner: pg.Client, options: Pick<Serving
   // functions' owner (a superuser); the owner keeps them through its own grant.
   try {
     await owner.query('begin');
+    await owner.query(`select pg_advisory_xact_lock(hashtext('seglayer serving grants'))`);
     for (const fn of LARGE_OBJECT_WRITERS) {
       await owner.query(`revoke execute on function pg_catalog.${fn} from public`);
       await owner.query(`grant execute on function pg_catalog.${fn} to current_user`);
