@@ -11,6 +11,7 @@
  */
 import { createHmac } from 'node:crypto';
 import pg from 'pg';
+import type { Config } from '../config.ts';
 
 export interface ServingRoleOptions {
   /** Connection URL of the owner (who builds the models). */
@@ -40,6 +41,11 @@ export class ServingRoleError extends Error {
 const UNSAFE_ATTRIBUTES = ['rolsuper', 'rolcreaterole', 'rolcreatedb', 'rolreplication', 'rolbypassrls'] as const;
 /** Functions that create, import or export large objects: granted to PUBLIC by default. */
 const LARGE_OBJECT_WRITERS = ['lo_create(oid)', 'lo_creat(integer)', 'lo_from_bytea(oid, bytea)', 'lo_import(text)', 'lo_import(text, oid)', 'lo_export(oid, text)', 'lo_put(oid, bigint, bytea)', 'lowrite(integer, bytea)', 'lo_open(oid, integer)'];
+
+/** The role, schemas and rollup schema the configuration names. */
+export function servingAccess(config: Pick<Config, 'SEGLAYER_API_ROLE' | 'SEGLAYER_API_SCHEMAS' | 'CUBEJS_PRE_AGGREGATIONS_SCHEMA'>): Pick<ServingRoleOptions, 'role' | 'schemas' | 'rollupSchema'> {
+  return { role: config.SEGLAYER_API_ROLE, schemas: config.SEGLAYER_API_SCHEMAS.split(','), rollupSchema: config.CUBEJS_PRE_AGGREGATIONS_SCHEMA };
+}
 
 export async function provisionServingRole(options: ServingRoleOptions): Promise<ServingRole> {
   const password = createHmac('sha256', options.secret).update(`seglayer serving role ${options.role}`).digest('base64url');
@@ -160,4 +166,22 @@ export async function grantServingAccess(owner: pg.Client, options: Pick<Serving
   if (checks.public_create) warnings.push(`${options.role} may create tables in schema public (PostgreSQL before 15 grants it to everyone): revoke create on schema public from public`);
   if (checks.database_create) warnings.push(`${options.role} may create schemas in this database`);
   return warnings;
+}
+
+/**
+ * After a build: a schema the build created (the first `marts` model, say) becomes
+ * readable by the API role, if one was provisioned. Returns whether it was.
+ */
+export async function refreshServingGrants(ownerUrl: string, options: Pick<ServingRoleOptions, 'role' | 'schemas' | 'rollupSchema'>): Promise<boolean> {
+  const owner = new pg.Client({ connectionString: ownerUrl, application_name: 'seglayer build (grants)' });
+  owner.on('error', () => {});
+  await owner.connect();
+  try {
+    const { rowCount } = await owner.query('select 1 from pg_roles where rolname = $1', [options.role]);
+    if (!rowCount) return false;
+    await grantServingAccess(owner, options);
+    return true;
+  } finally {
+    await owner.end().catch(() => {});
+  }
 }

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Config } from '../config.ts';
-import { provisionServingRole } from '../database/serving-role.ts';
+import { provisionServingRole, servingAccess } from '../database/serving-role.ts';
 import { loadAccessPolicy } from '../governance/access-policy.js';
 import { apiSecret } from './api-secret.ts';
 import { createCubeAdapter, type CubeAdapter } from './cube-adapter.ts';
@@ -60,14 +60,8 @@ export async function startApiServer(config: Config, options: ApiServerOptions):
   process.env.SEGLAYER_GOVERNANCE_FILE = governanceFile(config);
   const policy = loadAccessPolicy(process.env.SEGLAYER_GOVERNANCE_FILE);
   const jwt = jwtSettings(config);
-  const schemas = config.SEGLAYER_API_SCHEMAS.split(',');
-  const serving = await provisionServingRole({
-    ownerUrl: options.databaseUrl,
-    role: config.SEGLAYER_API_ROLE,
-    secret: jwt.secret,
-    schemas,
-    rollupSchema: config.CUBEJS_PRE_AGGREGATIONS_SCHEMA,
-  });
+  const access = servingAccess(config);
+  const serving = await provisionServingRole({ ownerUrl: options.databaseUrl, secret: jwt.secret, ...access });
   for (const warning of serving.warnings) log(`warning: ${warning}`);
   process.env.CUBEJS_PRE_AGGREGATIONS_SCHEMA = config.CUBEJS_PRE_AGGREGATIONS_SCHEMA; // read by cube.js
   const cube = await createCubeAdapter({
@@ -114,7 +108,7 @@ export async function startApiServer(config: Config, options: ApiServerOptions):
     apiUrl: `${url}${API_BASE}/v1`,
     jwt,
     cube,
-    databaseRole: { name: serving.role, schemas: [...schemas, 'serving'], rollupSchema: config.CUBEJS_PRE_AGGREGATIONS_SCHEMA },
+    databaseRole: { name: serving.role, schemas: [...access.schemas, 'serving'], rollupSchema: access.rollupSchema },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));

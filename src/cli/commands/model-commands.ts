@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { compileModel } from '../../models/model-compiler.ts';
 import { discoverModels } from '../../models/model-discovery.ts';
+import { refreshServingGrants, servingAccess } from '../../database/serving-role.ts';
 import { buildGraph, runModels, type RunEvent, type RunSummary } from '../../models/model-runner.ts';
 import { loadConfig } from '../../config.ts';
 import { SEGMENT_CUBE_FILE, writeSegmentCube } from '../../segments/segment-cube.ts';
@@ -55,6 +56,8 @@ export function registerModelCommands(program: Command): void {
         const models = await discoverModels(config.projectRoot, config.modelsDir);
         const summary = await runModels(knex, warehouse.url, models, { ...options, select: [...selectors, ...(options.select ?? [])], onEvent: printEvent });
         printSummary(summary);
+        // A schema this build created is readable by the API role from now on.
+        await refreshServingGrants(warehouse.url, servingAccess(config));
         if (!summary.ok) process.exitCode = 1;
         else if (writeSegmentCube(config.projectRoot, segmentDefinitions())) say(`${green('✓')} updated ${SEGMENT_CUBE_FILE} from segments/ (a running API picks it up)`);
       });
@@ -66,6 +69,8 @@ export function registerModelCommands(program: Command): void {
         const models = await discoverModels(config.projectRoot, config.modelsDir);
         const summary = await runModels(knex, warehouse.url, models, { ...options, select: [...selectors, ...(options.select ?? [])], testsOnly: true, wait: true, onEvent: printEvent });
         printSummary(summary);
+        // A schema this build created is readable by the API role from now on.
+        await refreshServingGrants(warehouse.url, servingAccess(config));
         if (!summary.ok) process.exitCode = 1;
       });
     });

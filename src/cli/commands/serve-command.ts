@@ -18,6 +18,8 @@ export interface ServeFlags {
 /** Serves until Ctrl-C / SIGTERM. Used by `serve` and at the end of `npm start`. */
 export async function serveUntilStopped(server: ApiServer, demoToken: string): Promise<void> {
   say(`${green('✓')} semantic API: ${bold(server.apiUrl)}  ${dim('(REST: /load /meta /sql /dry-run; GraphQL: ' + server.url + '/cubejs-api/graphql)')}`);
+  const role = server.databaseRole;
+  say(dim(`  Cube connects as PostgreSQL role ${role.name}: reads ${role.schemas.join(', ')}; writes only ${role.rollupSchema}`));
   const sql = server.cube.sqlApi;
   say('port' in sql ? `${green('✓')} SQL API (Postgres wire, Metabase / Superset): 127.0.0.1:${sql.port}` : dim(`  SQL API off: ${sql.off}`));
   say(bold('\ndemo token') + dim(' (role analyst, region CA, 24 h; mint others with `npm run seglayer -- token`)'));
