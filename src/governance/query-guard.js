@@ -128,11 +128,11 @@ function checkFilters(limits, filters) {
   if (filters === undefined || filters === null) return;
   if (!Array.isArray(filters)) throw new QueryRefused('filters: must be a list');
   /** @type {{ list: unknown[], path: string, depth: number }[]} */
-  const stack = [{ list: filters, path: 'filters', depth: 1 }];
+  const stack = [{ list: filters, path: 'filters', depth: 0 }];
   let count = 0;
   while (stack.length > 0) {
     const { list, path, depth } = /** @type {{ list: unknown[], path: string, depth: number }} */ (stack.pop());
-    if (depth > limits.max_filter_depth) throw new QueryRefused(`${path}: filters nest deeper than ${limits.max_filter_depth} levels`);
+    if (depth > limits.max_filter_depth) throw new QueryRefused(`${path}: and/or filters nest deeper than ${limits.max_filter_depth} levels`);
     if (!Array.isArray(list)) throw new QueryRefused(`${path}: must be a list of filters`);
     for (let i = 0; i < list.length; i++) {
       if (++count > limits.max_filters) throw new QueryRefused(`filters: more than ${limits.max_filters} filters`);

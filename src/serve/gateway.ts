@@ -206,9 +206,12 @@ export async function createGateway(options: GatewayOptions): Promise<express.Ex
         const isUserError = (error: any) => error?.path === undefined || isRefusal(access, error?.message) || userErrors.has(error?.message);
         if (refused || errors.every(isUserError)) {
           res.status(refused ? 403 : 400);
+          log(`graphql ${res.statusCode} (${req.requestId}): ${describeErrors(errors)}`);
           return json({ data: null, errors: errors.map((error) => ({ message: error.message, path: error.path })) });
         }
-        log(`error POST ${req.path} (${req.requestId}): ${errors.map((error) => `${error?.message} at ${(error?.path ?? []).join('.') || '(document)'}`).join('; ')}`);
+        log(`error POST ${req.path} (${req.requestId}): ${describeErrors(errors)}`);
+      } else if (errors && res.statusCode >= 400) {
+        log(`graphql ${res.statusCode} (${req.requestId}): ${describeErrors(errors)}`);
       }
       // GraphQL's "Did you mean ...?" would name fields hidden from this role.
       if (errors && !access.canInspect) {
@@ -250,6 +253,11 @@ export async function createGateway(options: GatewayOptions): Promise<express.Ex
   app.use((req, _res, next) => next(new HttpError(404, `unknown route ${req.method} ${req.path}`)));
   app.use(answerError);
   return app;
+}
+
+/** GraphQL errors for the server log: each message with the path it failed at. */
+function describeErrors(errors: any[]): string {
+  return errors.map((error) => `${error?.message} at ${(error?.path ?? []).join('.') || '(request)'}`).join('; ');
 }
 
 /** Whether a GraphQL error is queryRewrite's refusal of members this caller may not use. */

@@ -38,6 +38,8 @@ export interface ApiFixtureOptions {
   seed?: number;
   /** Extra environment, e.g. SEGLAYER_GOVERNANCE_FILE or SEGLAYER_API_RATE_LIMIT. */
   env?: Record<string, string>;
+  /** Receives the server's log lines (none are kept by default). */
+  log?: (line: string) => void;
 }
 
 export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<ApiFixture> {
@@ -55,7 +57,7 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
     },
     PROJECT_ROOT,
   );
-  const server = await startApiServer(config, { databaseUrl: db.url, port: 0, refreshSeconds: 0, log: () => {} });
+  const server = await startApiServer(config, { databaseUrl: db.url, port: 0, refreshSeconds: 0, log: options.log ?? (() => {}) });
   return {
     db,
     server,
