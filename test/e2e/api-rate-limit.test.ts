@@ -50,3 +50,36 @@ it('the 6th request of a token in a minute is 429; another token is still answer
   // Health checks take no token and are never limited.
   for (let i = 0; i < 7; i++) expect((await get('/livez')).status).toBe(200);
 });
+
+/** The same token with its signature's last character re-encoded: the same bytes, other text. */
+function reencoded(token: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const last = token.at(-1)!;
+  // An HS256 signature is 32 bytes in 43 characters: the last one carries 2 unused bits.
+  return token.slice(0, -1) + alphabet[alphabet.indexOf(last) ^ 1];
+}
+
+it('re-encoding a token gives no fresh budget: the limit is keyed on who signed claims name', async () => {
+  const token = await api.token({ role: 'analyst', region: 'CA', sub: 'reencoder' });
+  const twin = reencoded(token);
+  expect(twin).not.toBe(token);
+  expect((await get('/cubejs-api/v1/meta', twin)).status, 'the twin is a valid token').toBe(200);
+  for (let i = 2; i <= 5; i++) expect((await get('/cubejs-api/v1/meta', token)).status).toBe(200);
+  expect((await get('/cubejs-api/v1/meta', token)).status).toBe(429);
+  expect((await get('/cubejs-api/v1/meta', twin)).status).toBe(429);
+  expect((await get('/cubejs-api/v1/meta', reencoded(twin))).status).toBe(429);
+});
+
+it('each cube field of a GraphQL document counts against the limit', async () => {
+  const token = await api.token({ role: 'analyst', region: 'CA', sub: 'aliaser' });
+  const graphql = (fields: number) => fetch(`${api.server.url}/cubejs-api/graphql`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ query: `{ ${Array.from({ length: fields }, (_, i) => `q${i}: cube(limit: ${i + 1}) { user_value { count city } }`).join(' ')} }` }),
+  });
+  expect((await graphql(3)).status).toBe(200); // 3 of 5
+  const over = await graphql(3); // 6 > 5
+  expect(over.status).toBe(429);
+  expect(JSON.stringify(await over.json())).toMatch(/rate limit: at most 5 requests per minute/);
+  expect((await get('/cubejs-api/v1/meta', token)).status).toBe(429);
+});
