@@ -6,7 +6,8 @@
  * official Cube 1.x image, which runs no TypeScript. Depends only on `yaml`.
  */
 import { readFileSync } from 'node:fs';
-import { isAlias, parseDocument, visit } from 'yaml';
+import { parseDocument } from 'yaml';
+import { firstAlias } from '../yaml/alias-guard.js';
 import { DEFAULT_QUERY_LIMITS, checkQuery } from './query-guard.js';
 
 /**
@@ -44,11 +45,8 @@ export function loadAccessPolicy(file) {
   if (doc.errors.length > 0) throw new AccessPolicyError(`${file}: ${doc.errors[0]?.message}`);
   /** @type {string[]} */
   const problems = [];
-  // An alias can expand a small file into a huge one (a "billion laughs"): none are accepted.
-  visit(doc, { Alias: (_key, node) => {
-    problems.push(`${file}:${text.slice(0, node.range?.[0] ?? 0).split('\n').length}: YAML aliases (*${node.source}) are not accepted; write the value out`);
-    return visit.BREAK;
-  } });
+  const alias = firstAlias(doc, text);
+  if (alias) problems.push(`${file}:${alias.line}: ${alias.message}`);
   if (problems.length > 0) throw new AccessPolicyError(`invalid access policy:\n  ${problems.join('\n  ')}`);
   /** @param {(string|number)[]} path */
   const where = (path) => {

@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
+import { firstAlias } from '../yaml/alias-guard.js';
 import { z } from 'zod';
 import { columnMappingSchema, MappingError, type ColumnMapping } from './column-mapping.ts';
 
@@ -36,6 +37,8 @@ export function readMappingFile(path: string): MappingFile {
     const first = document.errors[0]!;
     throw new MappingError(`${path}:${first.linePos?.[0]?.line ?? '?'}: not valid YAML: ${first.message.split('\n')[0]}`);
   }
+  const alias = firstAlias(document, text);
+  if (alias) throw new MappingError(`${path}:${alias.line}: ${alias.message}`);
   const parsed = mappingFileSchema.safeParse(document.toJS() ?? {});
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {

@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { isScalar, parseDocument, type Document } from 'yaml';
+import { firstAlias } from '../yaml/alias-guard.js';
 import { compileRule, type FeatureCatalog } from './rule-compiler.ts';
 import { RuleSyntaxError } from './rule-parser.ts';
 import { segmentDefinition, segmentFile, type SegmentDefinition } from './segment-definition.ts';
@@ -33,6 +34,11 @@ export function loadSegmentDefinitions(segmentsDir: string, catalog: FeatureCata
     const at = (path_: (string | number)[], offset?: number) => location(text, doc, path_, offset);
     if (doc.errors.length > 0) {
       for (const error of doc.errors) problems.push(`${shown}:${lineOf(text, error.pos[0])}: ${error.message.split('\n')[0]}`);
+      continue;
+    }
+    const alias = firstAlias(doc, text);
+    if (alias) {
+      problems.push(`${shown}:${alias.line}: ${alias.message}`);
       continue;
     }
     const file = segmentFile.safeParse(doc.toJS());

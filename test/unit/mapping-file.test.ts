@@ -22,4 +22,9 @@ describe('readMappingFile', () => {
     const path = fixture('broken.yml', 'into: raw.outcomes\nmap: [unclosed\n');
     expect(() => readMappingFile(path)).toThrow(new RegExp(`${path}:\\d+: not valid YAML`));
   });
+
+  it('refuses YAML aliases with their line, before expanding them', () => {
+    const path = fixture('alias.yml', 'into: raw.outcomes\nmap: &m\n  user_id: CustomerID\nset: *m\n');
+    expect(() => readMappingFile(path)).toThrow(`${path}:4: YAML aliases (*m) are not accepted; write the value out`);
+  });
 });

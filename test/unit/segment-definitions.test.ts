@@ -42,6 +42,13 @@ function problemsOf(files: Record<string, string>): string[] {
 }
 
 describe('definition errors name file, line and field', () => {
+  it('a YAML alias bomb is refused with file:line, not expanded', () => {
+    // Nine levels of nine aliases would expand to 387M strings if anything expanded it.
+    const levels = Array.from({ length: 9 }, (_, i) => `l${i + 1}: &l${i + 1} [${Array(9).fill(`*l${i}`).join(', ')}]`);
+    const bomb = `x:\n  l0: &l0 "lol"\n${levels.map((l) => `  ${l}`).join('\n')}\n${HEADER}${rule('a', 'true')}`;
+    expect(problemsOf({ 'bomb.yml': bomb })).toEqual(['bomb.yml:3: YAML aliases (*l0) are not accepted; write the value out']);
+  });
+
   it('unknown feature, with line and column', () => {
     expect(problemsOf({ 'a.yml': HEADER + rule('x', 'first_week_feature >= 3') })).toEqual([
       'a.yml:10:11 segments.0.rule (x): unknown feature "first_week_feature"; did you mean first_week_features?',
