@@ -271,7 +271,7 @@ const CONTENDERS: Record<Row['contender'], string> = {
   'api-distinct': 'API, distinct queries',
 };
 
-async function callApi(server: ApiServer, token: string, route: 'sql' | 'load', query: Record<string, unknown>): Promise<any> {
+async function callApi(server: ApiServer, token: string, route: 'load', query: Record<string, unknown>): Promise<any> {
   const response = await fetch(`${server.apiUrl}/${route}?query=${encodeURIComponent(JSON.stringify(query))}`, { headers: { authorization: `Bearer ${token}` } });
   const body: any = await response.json();
   if (!response.ok || body.error) throw new Error(`GET /v1/${route} answered ${response.status}: ${body.error ?? JSON.stringify(body).slice(0, 200)}`);
@@ -279,10 +279,11 @@ async function callApi(server: ApiServer, token: string, route: 'sql' | 'load', 
 }
 
 async function describeVariant(server: ApiServer, token: string, db: pg.Client, key: Variant['key'], label: string, query: Record<string, unknown>): Promise<Variant> {
-  const { sql } = await callApi(server, token, 'sql', query);
+  // The plan as the benchmark's caller (its row filter included); /v1/sql is for operators only.
+  const plan = await server.cube.planOf(query, CLAIMS);
   const load = await callApi(server, token, 'load', query);
-  const [text, params] = sql.sql as [string, unknown[]];
-  const preAggregations: string[] = (sql.preAggregations ?? []).map((p: { tableName: string }) => p.tableName);
+  const [text, params] = [plan.sql, plan.params];
+  const preAggregations: string[] = plan.preAggregations.map((p) => p.tableName);
   // /v1/sql names a rollup by its logical table; Cube runs the query on the newest versioned table
   // of that name (<name>_<content>_<structure>_<built at, base 36>). The check below that Cube runs this SQL confirms the pick.
   let resolved = text;

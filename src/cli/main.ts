@@ -19,6 +19,7 @@ import { SegmentDefinitionError } from '../segments/segment-files.ts';
 import { registerServeCommands, TokenCommandError } from './commands/serve-command.ts';
 import { CubeModelError } from '../serve/api-server.ts';
 import { AccessPolicyError } from '../governance/access-policy.js';
+import { ServingRoleError } from '../database/serving-role.ts';
 import { ModelDefinitionError } from '../models/model-discovery.ts';
 import { ModelGraphError } from '../models/model-graph.ts';
 import { ModelCompileError } from '../models/model-compiler.ts';
@@ -26,7 +27,7 @@ import { BuildLockedError } from '../models/build-lock.ts';
 import { red } from './terminal.ts';
 
 /** Errors whose message is the whole story: no stack trace needed. */
-const EXPECTED = [ConfigError, LoadError, MappingError, UnknownTableError, ModelDefinitionError, ModelGraphError, ModelCompileError, BuildLockedError, TokenCommandError, AccessPolicyError, CubeModelError, SegmentCommandError, SegmentDefinitionError];
+const EXPECTED = [ConfigError, LoadError, MappingError, UnknownTableError, ModelDefinitionError, ModelGraphError, ModelCompileError, BuildLockedError, TokenCommandError, AccessPolicyError, CubeModelError, SegmentCommandError, SegmentDefinitionError, ServingRoleError];
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('seglayer')

@@ -2,8 +2,10 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { loadConfig } from '../../config.ts';
 import { stopEmbeddedPostgres } from '../../database/embedded-postgres.ts';
+import { provisionServingRole, servingAccess } from '../../database/serving-role.ts';
 import { openWarehouse, redact } from '../../database/warehouse-connection.ts';
-import { say } from '../terminal.ts';
+import { apiSecret } from '../../serve/api-secret.ts';
+import { dim, say } from '../terminal.ts';
 
 export function registerDbCommands(program: Command): void {
   const db = program.command('db').description('the warehouse connection (embedded PostgreSQL unless DATABASE_URL is set)');
@@ -22,13 +24,32 @@ export function registerDbCommands(program: Command): void {
       const stopped = await stopEmbeddedPostgres(join(config.homeDir, 'pg'));
       say(stopped ? 'embedded PostgreSQL stopped' : 'embedded PostgreSQL was not running');
     });
+  db.command('api-role')
+    .description('create or update the least-privilege PostgreSQL role the API connects as (serve does this itself; the Cube 1.x image needs it as CUBEJS_DB_USER)')
+    .option('--show-password', 'print the password instead of ***')
+    .action(async (options: { showPassword?: boolean }) => {
+      const config = loadConfig();
+      const warehouse = await openWarehouse(config);
+      try {
+        const access = servingAccess(config);
+        const role = await provisionServingRole({ ownerUrl: warehouse.url, secret: apiSecret(config), ...access });
+        for (const warning of role.warnings) say(`warning: ${warning}`);
+        const url = new URL(role.url);
+        say(`CUBEJS_DB_USER=${role.role}`);
+        say(`CUBEJS_DB_PASS=${options.showPassword ? decodeURIComponent(url.password) : '***'}`);
+        say(dim(`reads ${[...access.schemas, 'serving'].join(', ')}; writes only ${access.rollupSchema}; password derived from the API secret`));
+      } finally {
+        await warehouse.close();
+      }
+    });
   db.command('serve')
     .description('keep the embedded PostgreSQL running until Ctrl-C (for psql sessions and BI tools)')
     .option('--show-password', 'print the password instead of *** (terminal scrollback and logs keep it)')
     .action(async (options: { showPassword?: boolean }) => {
       const warehouse = await openWarehouse(loadConfig());
       say(`warehouse: ${warehouse.location}`);
-      say(`url: ${options.showPassword ? warehouse.url : redact(warehouse.url)}${options.showPassword ? '' : '  (--show-password, or `db url --show-password`, prints it)'}`);
+      say(`url: ${options.showPassword ? warehouse.url : redact(warehouse.url)}`);
+      if (!options.showPassword) say(dim('(--show-password, or `db url --show-password`, prints the password)'));
       say('press Ctrl-C to stop');
       await new Promise(() => {});
     });
