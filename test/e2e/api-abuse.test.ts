@@ -12,6 +12,7 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiFixture, TEST_API_SECRET, type ApiFixture } from '../support/api-fixture.ts';
+import { expectResponsive, livezDuring } from '../support/livez-probe.ts';
 
 let api: ApiFixture;
 let admin: string;
@@ -47,36 +48,6 @@ function deepFilterBody(depth: number): string {
   return `{"query":{"measures":["user_value.count"],"filters":[${'{"or":['.repeat(depth)}${leaf}${']}'.repeat(depth)}]}}`;
 }
 
-/** Sends `work` while timing /livez every 10 ms; returns the latencies seen. */
-async function livezDuring(work: () => Promise<unknown>): Promise<number[]> {
-  const latencies: number[] = [];
-  let done = false;
-  const probe = (async () => {
-    while (!done) {
-      const started = performance.now();
-      const response = await fetch(`${api.server.url}/livez`);
-      await response.arrayBuffer();
-      latencies.push(performance.now() - started);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  })();
-  try {
-    await work();
-  } finally {
-    done = true;
-    await probe;
-  }
-  return latencies;
-}
-
-function expectResponsive(latencies: number[], label: string): void {
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const p95 = sorted[Math.floor(sorted.length * 0.95)] ?? 0;
-  console.log(`${label}: /livez probes ${sorted.length}, median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${sorted.at(-1)?.toFixed(1)} ms`);
-  expect(sorted.length).toBeGreaterThan(3);
-  expect(p95, `${label}: /livez p95`).toBeLessThan(100);
-}
-
 describe('bounded work per request', () => {
   it.for([8, 9, 600, 800, 5000])('a filter nested %i deep: allowed up to 8, else 400 naming the depth', async (depth) => {
     const answer = await post('/cubejs-api/v1/load', analyst, deepFilterBody(depth));
@@ -91,7 +62,7 @@ describe('bounded work per request', () => {
   it('the server answers /livez quickly while deep filters and documents arrive', async () => {
     const body = deepFilterBody(800);
     const document = `{ cube(where: ${'{ OR: ['.repeat(600)}{}${'] }'.repeat(600)}) { user_value { count } } }`;
-    const latencies = await livezDuring(async () => {
+    const latencies = await livezDuring(api.server.url, async () => {
       for (let round = 0; round < 60; round++) {
         const answers = await Promise.all([
           post('/cubejs-api/v1/load', analyst, body),
@@ -118,6 +89,17 @@ describe('bounded work per request', () => {
     const manyAliases = await post('/cubejs-api/graphql', analyst, { query: `{ cube { user_value { ${aliases} } } }` });
     expect(manyAliases.status).toBe(400);
     expect(manyAliases.body.errors[0].message).toMatch(/60 aliases; at most 50/);
+  });
+
+  it('the server answers /livez quickly while documents with 100 aliased cube fields arrive', async () => {
+    const flood = `{ ${Array.from({ length: 100 }, (_, i) => `q${i}: cube { user_value { count } }`).join(' ')} }`;
+    const latencies = await livezDuring(api.server.url, async () => {
+      for (let round = 0; round < 40; round++) {
+        const answers = await Promise.all([1, 2, 3].map(() => post('/cubejs-api/graphql', analyst, { query: flood })));
+        for (const answer of answers) expect(answer.status).toBe(400);
+      }
+    });
+    expectResponsive(latencies, 'alias flood');
   });
 
   it('a JSON body nested deeper than the limit is refused before it is parsed', async () => {

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startApiFixture, type ApiFixture } from '../support/api-fixture.ts';
+import { expectResponsive, livezDuring } from '../support/livez-probe.ts';
 
 let api: ApiFixture;
 beforeAll(async () => {
@@ -82,4 +83,17 @@ it('each cube field of a GraphQL document counts against the limit', async () =>
   expect(over.status).toBe(429);
   expect(JSON.stringify(await over.json())).toMatch(/rate limit: at most 5 requests per minute/);
   expect((await get('/cubejs-api/v1/meta', token)).status).toBe(429);
+});
+
+it('the server answers /livez quickly while a limited token keeps hammering it', async () => {
+  const token = await api.token({ role: 'analyst', region: 'CA', sub: 'hammer' });
+  let refused = 0;
+  const latencies = await livezDuring(api.server.url, async () => {
+    for (let round = 0; round < 50; round++) {
+      const answers = await Promise.all(Array.from({ length: 8 }, () => get(LOAD, token)));
+      refused += answers.filter((answer) => answer.status === 429).length;
+    }
+  });
+  expect(refused).toBe(50 * 8 - 5);
+  expectResponsive(latencies, 'rate-limited flood');
 });
