@@ -17,11 +17,11 @@ const tables = async () =>
 
 describe('migrations', () => {
   it('apply, repeat as a no-op, roll back fully and re-apply', async () => {
-    expect((await migrateLatest(db.knex, PROJECT_ROOT)).names).toHaveLength(2);
+    expect((await migrateLatest(db.knex, PROJECT_ROOT)).names).toHaveLength(3);
     const created = await tables();
-    expect(created).toEqual(expect.arrayContaining(['raw.events', 'raw.users', 'raw.identities', 'raw.outcomes', 'raw.costs', 'raw.survey_responses', 'raw.experiment_assignments', 'ops.load_batches', 'ops.quarantine', 'ops.model_runs', 'ops.test_results']));
+    expect(created).toEqual(expect.arrayContaining(['raw.events', 'raw.users', 'raw.identities', 'raw.outcomes', 'raw.costs', 'raw.survey_responses', 'raw.experiment_assignments', 'ops.load_batches', 'ops.quarantine', 'ops.model_runs', 'ops.test_results', 'ops.model_batches']));
     expect((await migrateLatest(db.knex, PROJECT_ROOT)).names).toEqual([]);
-    expect((await migrateRollback(db.knex, PROJECT_ROOT, true)).names).toHaveLength(2);
+    expect((await migrateRollback(db.knex, PROJECT_ROOT, true)).names).toHaveLength(3);
     expect(await tables()).toEqual([]);
     await migrateLatest(db.knex, PROJECT_ROOT);
     expect(await tables()).toEqual(created);
