@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { loadConfig } from '../../config.ts';
 import { stopEmbeddedPostgres } from '../../database/embedded-postgres.ts';
-import { openWarehouse, redact } from '../../database/warehouse-connection.ts';
+import { openWarehouse, redact, watchWarehouse } from '../../database/warehouse-connection.ts';
 import { say } from '../terminal.ts';
 
 export function registerDbCommands(program: Command): void {
@@ -29,6 +29,7 @@ export function registerDbCommands(program: Command): void {
       say(`warehouse: ${warehouse.location}`);
       say(`url: ${warehouse.url}`);
       say('press Ctrl-C to stop');
-      await new Promise(() => {});
+      // Serving ends with an error (exit 1) if PostgreSQL goes away under us.
+      await watchWarehouse(warehouse.url, warehouse.location);
     });
 }
