@@ -2,11 +2,14 @@ import { defineModel } from '../../src/models/model-definition.ts';
 
 /*
  * Incremental: each build re-derives the last `lookback` of events, widened
- * back to the earliest event of any batch loaded since the last build (late
- * data), and appends what is new. Sessions break after 30 minutes of inactivity per
- * user; a session id is the user key plus the session's start, so the same
- * session keeps its id across builds. Identity merges that reach events older
- * than the lookback are applied by `seglayer build --full-refresh`.
+ * back to the earliest event of any batch not yet taken in (late data), and
+ * replaces that window. Sessions break after 30 minutes of inactivity per user;
+ * a session id is the user key plus the session's start, so the same session
+ * keeps its id across builds: a session still open at the window's start (its
+ * last stored event less than 30 minutes before it) is continued from the
+ * stored row, whose session id the window's events inherit, however long ago
+ * the session began. Identity merges that reach events older than the window
+ * are applied by `seglayer build --full-refresh`.
  */
 export default defineModel({
   name: 'core.fct_events',
@@ -34,29 +37,46 @@ export default defineModel({
       `
       with events as (
         select e.message_id, coalesce(u.user_key, a.user_key, 'anon:' || e.anonymous_id) as user_key,
-               e.event, e.occurred_at, e.properties, e.device_type, e.os, e.browser, e.country, e.anonymous_id, e.user_id
+               e.event, e.occurred_at, e.properties, e.device_type, e.os, e.browser, e.country, e.anonymous_id, e.user_id,
+               null::text as carried_session_id
         from ${ref('staging.stg_events')} e
         left join ${ref('core.user_identity_map')} u on u.identity = e.user_id
         left join ${ref('core.user_identity_map')} a on a.identity = e.anonymous_id and e.user_id is null
         where coalesce(e.user_id, e.anonymous_id) is not null
-          ${incremental ? `and e.occurred_at >= ?::timestamptz - interval '30 minutes'` : ''}
+          ${incremental ? `and e.occurred_at >= ?::timestamptz` : ''}
       ),
+      ${incremental ? `carried as (   -- per user, the last stored event within the gap before the window
+        select distinct on (t.user_key) t.message_id, t.user_key, null::text as event, t.occurred_at, null::jsonb as properties,
+               null::text as device_type, null::text as os, null::text as browser, null::text as country,
+               null::text as anonymous_id, null::text as user_id, t.session_id as carried_session_id
+        from ${incremental.this} t
+        where t.occurred_at >= ?::timestamptz - interval '30 minutes' and t.occurred_at < ?::timestamptz
+        order by t.user_key, t.occurred_at desc, t.message_id desc
+      ),
+      timeline as (select * from events union all select * from carried),` : 'timeline as (select * from events),'}
       gaps as (
         select *, case when occurred_at - lag(occurred_at) over (partition by user_key order by occurred_at, message_id) <= interval '30 minutes'
                        then 0 else 1 end as starts_session
-        from events
+        from timeline
       ),
       numbered as (
         select *, sum(starts_session) over (partition by user_key order by occurred_at, message_id) as session_number
         from gaps
       ),
-      final as (
-        select message_id, user_key,
-               user_key || '@' || to_char(min(occurred_at) over (partition by user_key, session_number) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as session_id,
-               event, occurred_at, properties, device_type, os, browser, country, anonymous_id, user_id
+      sessions as (
+        select *,
+               coalesce(
+                 first_value(carried_session_id) over (partition by user_key, session_number order by occurred_at, message_id),
+                 user_key || '@' || to_char(min(occurred_at) over (partition by user_key, session_number) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+               ) as session_id
         from numbered
+      ),
+      final as (   -- the carried rows only lend their session id: they stay as stored
+        select message_id, user_key, session_id, event, occurred_at, properties, device_type, os, browser, country, anonymous_id, user_id
+        from sessions
+        where carried_session_id is null
       )
-      select * from final ${incremental ? 'where occurred_at >= ?::timestamptz' : ''}`,
-      incremental ? [incremental.since.toISOString(), incremental.since.toISOString()] : [],
+      select * from final`,
+      incremental ? [incremental.since.toISOString(), incremental.since.toISOString(), incremental.since.toISOString()] : [],
     ),
 });

@@ -23,11 +23,12 @@ import { ServingRoleError } from '../database/serving-role.ts';
 import { ModelDefinitionError } from '../models/model-discovery.ts';
 import { ModelGraphError } from '../models/model-graph.ts';
 import { ModelCompileError } from '../models/model-compiler.ts';
-import { BuildLockedError } from '../models/build-lock.ts';
+import { BuildLockedError, BuildLockLostError } from '../models/build-lock.ts';
+import { WarehouseLostError } from '../database/warehouse-connection.ts';
 import { red } from './terminal.ts';
 
 /** Errors whose message is the whole story: no stack trace needed. */
-const EXPECTED = [ConfigError, LoadError, MappingError, UnknownTableError, ModelDefinitionError, ModelGraphError, ModelCompileError, BuildLockedError, TokenCommandError, AccessPolicyError, CubeModelError, SegmentCommandError, SegmentDefinitionError, ServingRoleError];
+const EXPECTED = [ConfigError, LoadError, MappingError, UnknownTableError, ModelDefinitionError, ModelGraphError, ModelCompileError, BuildLockedError, BuildLockLostError, WarehouseLostError, TokenCommandError, AccessPolicyError, CubeModelError, SegmentCommandError, SegmentDefinitionError, ServingRoleError];
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('seglayer')

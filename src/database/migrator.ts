@@ -34,11 +34,27 @@ const options = (projectRoot: string): Knex.MigratorConfig => ({
   tableName: 'knex_migrations',
 });
 
-export async function migrateLatest(knex: Knex, projectRoot: string): Promise<MigrationResult> {
-  // The bookkeeping table lives in ops, which must exist before Knex looks for it.
-  await knex.raw('create schema if not exists ops');
-  const [, names] = (await knex.migrate.latest(options(projectRoot))) as [number, string[]];
-  return { names };
+/**
+ * Commands started together all migrate first: Knex's migration lock makes all
+ * but one fail with "Migration table is already locked", and `create schema if
+ * not exists` can lose a race on the catalog. Both mean "someone else is doing
+ * it": wait and try again (the second attempt finds nothing to apply).
+ */
+export async function migrateLatest(knex: Knex, projectRoot: string, timeoutMs = 120_000): Promise<MigrationResult> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      // The bookkeeping table lives in ops, which must exist before Knex looks for it.
+      await knex.raw('create schema if not exists ops');
+      const [, names] = (await knex.migrate.latest(options(projectRoot))) as [number, string[]];
+      return { names };
+    } catch (error) {
+      const e = error as Error & { code?: string };
+      const concurrent = e.name === 'MigrationLocked' || e.code === '23505' || e.code === '42P07' || e.code === '42P06';
+      if (!concurrent || Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 export async function migrateRollback(knex: Knex, projectRoot: string, all = false): Promise<MigrationResult> {

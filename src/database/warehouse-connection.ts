@@ -13,7 +13,7 @@ export interface Warehouse {
   /** Human description of where the data lives, for terminal output. */
   location: string;
   embedded?: EmbeddedServer;
-  /** Stops the embedded server if this process started it; no-op otherwise. */
+  /** Gives up this process's use of the embedded server (the last user stops it); no-op for DATABASE_URL. */
   close(): Promise<void>;
 }
 
@@ -42,7 +42,8 @@ export async function ensureDatabase(serverUrl: string, database: string): Promi
     const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database]);
     if (!rowCount) {
       await client.query(`create database ${client.escapeIdentifier(database)}`).catch((error: { code?: string }) => {
-        if (error.code !== '42P04') throw error; // created concurrently: fine
+        // created concurrently: fine (42P04, or 23505 when both passed the catalog check)
+        if (error.code !== '42P04' && error.code !== '23505') throw error;
       });
     }
   } finally {
@@ -59,11 +60,35 @@ export function redact(url: string): string {
   return parsed.toString();
 }
 
-/** Ctrl-C and SIGTERM stop a server this process started, then exit. */
+export class WarehouseLostError extends Error {
+  override name = 'WarehouseLostError';
+}
+
+let shuttingDown = false;
+
+/**
+ * Resolves never; rejects with WarehouseLostError when the server behind `url`
+ * goes away (stopped by someone else, crashed, killed), unless this process is
+ * itself shutting down on a signal. Keeps one idle connection open to notice.
+ */
+export async function watchWarehouse(url: string, location: string): Promise<never> {
+  const client = new pg.Client({ connectionString: url, application_name: 'seglayer watch', keepAlive: true });
+  await client.connect();
+  return new Promise<never>((_, reject) => {
+    const lost = (error?: Error) => {
+      if (shuttingDown) return;
+      reject(new WarehouseLostError(`PostgreSQL stopped: ${location} is gone${error ? ` (${error.message})` : ''}`));
+    };
+    client.on('error', lost);
+    client.on('end', () => lost());
+  });
+}
+
+/** Ctrl-C and SIGTERM give up this process's lease (stopping the server if it was the last user), then exit. */
 function stopOnSignals(server: EmbeddedServer): void {
-  if (!server.owned) return;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
+      shuttingDown = true;
       void server.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     });
   }

@@ -121,7 +121,20 @@ async function ensureSchema(db: Knex, schema: string): Promise<void> {
   }
 }
 
-export async function materialize(db: Knex, model: Model, sql: string, quarantineSql: string | undefined, incrementalSince: Date | undefined, appendToExisting = false): Promise<Materialized> {
+/**
+ * `onPublish` runs inside the transaction that publishes the model's rows (the
+ * incremental delete+insert, the swap, the append), e.g. to record the load
+ * batches the new version took in: it commits if and only if the rows do.
+ */
+export async function materialize(
+  db: Knex,
+  model: Model,
+  sql: string,
+  quarantineSql: string | undefined,
+  incrementalSince: Date | undefined,
+  appendToExisting = false,
+  onPublish: (trx: Knex.Transaction) => Promise<void> = async () => {},
+): Promise<Materialized> {
   const [schema, table] = split(model.name);
   const target = relation(schema, table);
   const temp = relation(schema, TEMP_PREFIX + table);
@@ -147,6 +160,7 @@ export async function materialize(db: Knex, model: Model, sql: string, quarantin
       const tests = await runTests(trx, target, compileTests(trx, model, target));
       if (tests.some((t) => t.status === 'fail')) throw new ModelTestFailure(model.name, tests);
       await publishQuarantine(trx);
+      await onPublish(trx);
       const { rows } = await trx.raw(`select count(*)::bigint as n from ${target}`);
       return { rows: Number(rows[0].n), tests, action: `incremental: ${inserted.rowCount} rows since ${incrementalSince.toISOString()}` };
     });
@@ -158,6 +172,7 @@ export async function materialize(db: Knex, model: Model, sql: string, quarantin
       const tests = await runTests(trx, target, compileTests(trx, model, target));
       if (tests.some((t) => t.status === 'fail')) throw new ModelTestFailure(model.name, tests);
       await publishQuarantine(trx);
+      await onPublish(trx);
       const { rows } = await trx.raw(`select count(*)::bigint as n from ${target}`);
       return { rows: Number(rows[0].n), tests, action: `appended ${inserted.rowCount} rows` };
     });
@@ -183,6 +198,7 @@ export async function materialize(db: Knex, model: Model, sql: string, quarantin
           await trx.raw(`create view ${target} as ${sql}`);
         }
         await publishQuarantine(trx);
+        await onPublish(trx);
       });
       return { rows: null, tests, action: existing ? 'replaced' : 'created' };
     } finally {
@@ -217,6 +233,7 @@ export async function materialize(db: Knex, model: Model, sql: string, quarantin
         await trx.raw(`alter table ${temp} rename to ${quoteRelation(table)}`);
       }
       await publishQuarantine(trx);
+      await onPublish(trx);
     });
     return { rows: Number(created.rowCount), tests, action: existing === 'table' ? 'swapped' : 'created' };
   } finally {

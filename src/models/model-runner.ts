@@ -6,7 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import type { Knex } from 'knex';
+import knexFactory, { type Knex } from 'knex';
+import type pg from 'pg';
 import { acquireBuildLock } from './build-lock.ts';
 import { compileTests, runTests } from './column-tests.ts';
 import { compileModel, quoteRelation } from './model-compiler.ts';
@@ -29,7 +30,8 @@ export interface RunOptions {
 export type RunEvent =
   | { kind: 'start'; model: string; index: number; total: number }
   | { kind: 'done'; result: ModelResult; index: number; total: number }
-  | { kind: 'cleanup'; dropped: string[] };
+  | { kind: 'cleanup'; dropped: string[] }
+  | { kind: 'terminated'; statements: number };
 
 export interface ModelResult {
   model: string;
@@ -83,34 +85,100 @@ function describeError(error: unknown): string {
 
 /**
  * Where an incremental run starts rebuilding: the lookback before the newest
- * row, or earlier if batches loaded since the last successful run hold older
- * (late) rows.
+ * row, or earlier if committed batches the model has not consumed yet hold
+ * older (late) rows. "Not consumed" rather than "above a watermark": batch ids
+ * are taken when a load starts, so a batch can commit after a later one.
  */
-async function incrementalSince(knex: Knex, model: Model): Promise<Date | undefined> {
+async function incrementalSince(knex: Knex, model: Model, batches: number[]): Promise<Date | undefined> {
   const { windowColumn, lookback, newBatchesOf } = model.incremental!;
   const { rows } = await knex.raw(`select max(??) - ?::interval as since from ${quoteRelation(model.name)}`, [windowColumn, lookback]);
   let since: Date | undefined = rows[0].since ?? undefined;
   if (!newBatchesOf) return since;
-  const last = await knex('ops.model_runs').where({ model: model.name, status: 'success' }).orderBy('model_run_id', 'desc').first('batch_watermark');
-  const late = await knex.raw(`select min(??) as earliest from ${quoteRelation(newBatchesOf.table)} where load_batch_id > ?`, [newBatchesOf.windowColumn, last?.batch_watermark ?? 0]);
+  const late = await knex.raw(
+    `with pending as (
+       select b.batch_id from unnest(?::bigint[]) as b(batch_id)
+       where not exists (select 1 from ops.model_batches m where m.model = ? and m.batch_id = b.batch_id)
+     )
+     select min(r.??) as earliest from ${quoteRelation(newBatchesOf.table)} r where r.load_batch_id in (select batch_id from pending)`,
+    [batches, model.name, newBatchesOf.windowColumn],
+  );
   const earliest: Date | null = late.rows[0].earliest;
   if (earliest && (!since || earliest < since)) since = earliest;
   return since;
 }
 
-export async function runModels(knex: Knex, url: string, models: Model[], options: RunOptions = {}): Promise<RunSummary> {
+/** Records, in the publishing transaction, that `model` has taken in `batches`. */
+async function consumeBatches(trx: Knex.Transaction, model: string, batches: number[]): Promise<void> {
+  await trx.raw(
+    `insert into ops.model_batches (model, batch_id)
+     select ?, b.batch_id from unnest(?::bigint[]) as b(batch_id)
+     on conflict (model, batch_id) do nothing`,
+    [model, batches],
+  );
+}
+
+/** application_name of a build's model connections: names the backend holding its build lock. */
+export const BUILD_APPLICATION_PREFIX = 'seglayer build (lock ';
+const buildApplicationName = (lockPid: number) => `${BUILD_APPLICATION_PREFIX}${lockPid})`;
+
+/**
+ * The build's own Knex: the caller's pool settings, with connections named
+ * after the lock holder and told to notice a vanished client. Without that, a
+ * killed build's statement keeps running in PostgreSQL (and an autocommitted
+ * `create table` can still commit) until it tries to send its result.
+ */
+function buildKnex(knex: Knex, lockPid: number): Knex {
+  const config = knex.client.config as Knex.Config;
+  const connection = config.connection as string | Knex.PgConnectionConfig;
+  const base = typeof connection === 'string' ? { connectionString: connection } : connection;
+  const afterCreate = config.pool?.afterCreate as ((c: pg.Client, done: (e: Error | null, c: pg.Client) => void) => void) | undefined;
+  return knexFactory({
+    ...config,
+    connection: { ...base, application_name: buildApplicationName(lockPid) },
+    pool: {
+      ...config.pool,
+      afterCreate: (c: pg.Client, done: (e: Error | null, c: pg.Client) => void) => {
+        c.query(`set client_connection_check_interval = '1s'`, (error: Error | null) => {
+          if (error || !afterCreate) done(error, c);
+          else afterCreate(c, done);
+        });
+      },
+    },
+  });
+}
+
+/**
+ * Under the lock, any backend still named after another build's lock holder is
+ * a statement of a build that died (only the lock holder builds): end it before
+ * touching what it may still be writing. Returns how many were ended.
+ */
+async function terminateOrphanedStatements(knex: Knex, lockPid: number): Promise<number> {
+  const { rows } = await knex.raw(
+    `select count(*) filter (where pg_terminate_backend(pid, 10000))::int as n from pg_stat_activity
+     where datname = current_database() and starts_with(application_name, ?) and application_name <> ?`,
+    [BUILD_APPLICATION_PREFIX, buildApplicationName(lockPid)],
+  );
+  return rows[0].n;
+}
+
+export async function runModels(ops: Knex, url: string, models: Model[], options: RunOptions = {}): Promise<RunSummary> {
   const graph = buildGraph(models);
   const selected = graph.select(options.select, options.exclude);
   const lock = await acquireBuildLock(url, { wait: options.wait });
+  const knex = buildKnex(ops, lock.backendPid);
   const runId = randomUUID();
   const results = new Map<string, ModelResult>();
   try {
     const schemas = [...new Set(models.map((m) => m.name.split('.')[0]!))];
     if (!options.testsOnly) {
+      const statements = await terminateOrphanedStatements(knex, lock.backendPid);
+      if (statements) options.onEvent?.({ kind: 'terminated', statements });
       const dropped = await dropLeftovers(knex, schemas);
       if (dropped.length) options.onEvent?.({ kind: 'cleanup', dropped });
     }
-    const watermark = Number((await knex.raw(`select coalesce(max(batch_id), 0) as id from ops.load_batches where status = 'loaded'`)).rows[0].id);
+    // The batches committed now are what this run takes in; later commits wait for the next run.
+    const batches: number[] = (await knex.raw(`select coalesce(array_agg(batch_id order by batch_id), '{}') as ids from ops.load_batches where status = 'loaded'`)).rows[0].ids.map(Number);
+    const watermark = batches.length ? batches[batches.length - 1]! : 0;
     const known = new Set(models.map((m) => m.name));
     const pending = new Set(selected);
     const running = new Map<string, Promise<void>>();
@@ -118,6 +186,7 @@ export async function runModels(knex: Knex, url: string, models: Model[], option
     let started = 0;
 
     const runOne = async (name: string, index: number) => {
+      lock.assertHeld();
       const model = graph.byName.get(name)!;
       const startedAt = new Date();
       const t0 = performance.now();
@@ -132,7 +201,7 @@ export async function runModels(knex: Knex, url: string, models: Model[], option
         } else {
           let since: Date | undefined;
           if (model.materialized === 'incremental' && !options.fullRefresh && (await relationExists(knex, name))) {
-            since = await incrementalSince(knex, model);
+            since = await incrementalSince(knex, model, batches);
           }
           const incremental = since ? { since, this: knex.raw(quoteRelation(name)) } : undefined;
           // Append models are history: --full-refresh does not start them over.
@@ -141,7 +210,11 @@ export async function runModels(knex: Knex, url: string, models: Model[], option
           const quarantineSql = model.quarantine
             ? compileModel({ ...model, build: model.quarantine }, known, { incremental, knex }).sql
             : undefined;
-          const done = await materialize(knex, model, compiled.sql, quarantineSql, since, appendTo !== undefined);
+          const tracksBatches = model.materialized === 'incremental' && model.incremental?.newBatchesOf !== undefined;
+          const done = await materialize(knex, model, compiled.sql, quarantineSql, since, appendTo !== undefined, async (trx) => {
+            lock.assertHeld();
+            if (tracksBatches) await consumeBatches(trx, name, batches);
+          });
           result = { model: name, status: 'success', rows: done.rows, seconds: 0, action: done.action, tests: done.tests };
         }
       } catch (error) {
@@ -183,8 +256,11 @@ export async function runModels(knex: Knex, url: string, models: Model[], option
       else if (!running.size && !progressed && pending.size) throw new Error(`cannot schedule ${[...pending].join(', ')}`);
     }
   } finally {
+    // Model connections end before the lock is released, so the next build never sees them.
+    await knex.destroy();
     await lock.release();
   }
+  if (lock.lost) throw lock.lost;
   const ordered = selected.map((n) => results.get(n)!);
   return { runId, results: ordered, ok: ordered.every((r) => r.status === 'success') };
 }

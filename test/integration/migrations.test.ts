@@ -22,7 +22,7 @@ describe('migrations', () => {
     const files = readdirSync(join(PROJECT_ROOT, 'migrations')).filter((name) => /^\d{14}_\w+\.ts$/.test(name));
     expect((await migrateLatest(db.knex, PROJECT_ROOT)).names).toHaveLength(files.length);
     const created = await tables();
-    expect(created).toEqual(expect.arrayContaining(['raw.events', 'raw.users', 'raw.identities', 'raw.outcomes', 'raw.costs', 'raw.survey_responses', 'raw.experiment_assignments', 'ops.load_batches', 'ops.quarantine', 'ops.model_runs', 'ops.test_results']));
+    expect(created).toEqual(expect.arrayContaining(['raw.events', 'raw.users', 'raw.identities', 'raw.outcomes', 'raw.costs', 'raw.survey_responses', 'raw.experiment_assignments', 'ops.load_batches', 'ops.quarantine', 'ops.model_runs', 'ops.test_results', 'ops.model_batches']));
     expect((await migrateLatest(db.knex, PROJECT_ROOT)).names).toEqual([]);
     expect((await migrateRollback(db.knex, PROJECT_ROOT, true)).names).toHaveLength(files.length);
     expect(await tables()).toEqual([]);

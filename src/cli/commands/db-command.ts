@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../config.ts';
 import { stopEmbeddedPostgres } from '../../database/embedded-postgres.ts';
 import { provisionServingRole, servingAccess } from '../../database/serving-role.ts';
-import { openWarehouse, redact } from '../../database/warehouse-connection.ts';
+import { openWarehouse, redact, watchWarehouse } from '../../database/warehouse-connection.ts';
 import { apiSecret } from '../../serve/api-secret.ts';
 import { dim, say } from '../terminal.ts';
 
@@ -51,6 +51,7 @@ export function registerDbCommands(program: Command): void {
       say(`url: ${options.showPassword ? warehouse.url : redact(warehouse.url)}`);
       if (!options.showPassword) say(dim('(--show-password, or `db url --show-password`, prints the password)'));
       say('press Ctrl-C to stop');
-      await new Promise(() => {});
+      // Serving ends with an error (exit 1) if PostgreSQL goes away under us.
+      await watchWarehouse(warehouse.url, warehouse.location);
     });
 }

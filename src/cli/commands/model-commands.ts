@@ -18,6 +18,7 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 export function printEvent(event: RunEvent): void {
   if (event.kind === 'cleanup') progress(dim(`removed leftovers of an interrupted build: ${event.dropped.join(', ')}`));
+  else if (event.kind === 'terminated') progress(dim(`ended ${event.statements} statement(s) still running for a build that died`));
   else if (event.kind === 'start') progress(dim(`[${event.index}/${event.total}] ${event.model} ...`));
   else {
     const r = event.result;
