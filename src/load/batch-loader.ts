@@ -13,6 +13,7 @@ import pg from 'pg';
 import { planCsvColumns, planObjectColumns, type ColumnMapping } from './column-mapping.ts';
 import { copyLine, directCopyWriter, spoolingCopyWriter, type TableWriter } from './copy-writer.ts';
 import { readCsv } from './csv-source.ts';
+import type { LineTally } from './line-reader.ts';
 import { readNdjson } from './ndjson-source.ts';
 import { compileRowBuilder, type TableRowBuilder } from './row-builder.ts';
 import { SegmentCallRouter } from './segment-calls.ts';
@@ -56,6 +57,10 @@ export interface LoadReport {
   rowsIn: number;
   rowsLoaded: number;
   rowsQuarantined: number;
+  /** Physical lines of the file; every one is the header, a blank line, or part of a row in or quarantined. */
+  lines: number;
+  /** Lines of only spaces or tabs, skipped. */
+  blankLines: number;
   seconds: number;
   /** Most frequent quarantine reasons. */
   topReasons: { field: string | null; reason: string; rows: number }[];
@@ -75,6 +80,7 @@ interface Plan {
   file: SourceFile;
   batches: AsyncIterable<SourceRecord[]>;
   route: Route;
+  tally: LineTally;
 }
 
 export function formatFromPath(path: string, into: string | undefined): LoadFormat {
@@ -88,30 +94,31 @@ export function formatFromPath(path: string, into: string | undefined): LoadForm
 async function plan(path: string, options: LoadOptions): Promise<Plan> {
   const format = options.format ?? formatFromPath(path, options.into);
   const mapping: ColumnMapping = options.mapping ?? { map: {}, set: {}, ignore: [] };
+  const tally: LineTally = { lines: 0, blankLines: 0, headerLines: 0 };
   if (format === 'segment') {
     if (options.into) throw new LoadError(`${path}: a Segment/RudderStack export loads into several tables; drop --into`);
     const router = new SegmentCallRouter();
     const file = openSourceFile(path);
-    return { format, tables: router.tables, file, batches: readNdjson(file), route: (r) => router.route(r) };
+    return { format, tables: router.tables, file, batches: readNdjson(file, tally), route: (r) => router.route(r), tally };
   }
   if (!options.into) throw new LoadError(`${path}: --into <raw table> is required for ${format} files`);
   const contract = contractFor(options.into);
   const file = openSourceFile(path);
   if (format === 'csv') {
-    const { header, batches } = await readCsv(file, options.delimiter ?? (/\.tsv(\.gz)?$/i.test(path) ? '\t' : ','));
+    const { header, batches } = await readCsv(file, options.delimiter ?? (/\.tsv(\.gz)?$/i.test(path) ? '\t' : ','), tally);
     const columns = planCsvColumns(contract, header, mapping, path);
     const builder = compileRowBuilder(contract, columns.getters, columns.extras);
-    return { format, tables: [contract.table], file, batches, route: (r) => [{ builder, values: builder.build(r) }] };
+    return { format, tables: [contract.table], file, batches, route: (r) => [{ builder, values: builder.build(r) }], tally };
   }
   const columns = planObjectColumns(contract, mapping, path);
   const builder = compileRowBuilder(contract, columns.getters, columns.extras);
-  return { format, tables: [contract.table], file, batches: readNdjson(file), route: (r) => [{ builder, values: builder.build(r) }] };
+  return { format, tables: [contract.table], file, batches: readNdjson(file, tally), route: (r) => [{ builder, values: builder.build(r) }], tally };
 }
 
 export async function loadFile(databaseUrl: string, path: string, options: LoadOptions = {}): Promise<LoadReport> {
   const started = Date.now();
   const source = options.source ?? path;
-  const { format, tables, file, batches, route } = await plan(path, options).catch((error: unknown) => {
+  const { format, tables, file, batches, route, tally } = await plan(path, options).catch((error: unknown) => {
     throw error instanceof SourceFileError ? new LoadError(error.message) : error;
   });
 
@@ -121,6 +128,7 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
   let quarantine: TableWriter | undefined;
   let rowsIn = 0;
   let rowsQuarantined = 0;
+  let rowLines = 0;
   try {
     await client.query('begin');
     await client.query(`select set_config('TimeZone', $1, true)`, [options.timezone ?? 'UTC']);
@@ -152,6 +160,7 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
     for await (const batch of batches) {
       for (const record of batch) {
         rowsIn++;
+        rowLines += record.lineCount;
         let wait: Promise<void> | undefined;
         if (record.problem) {
           wait = quarantineRow(record, record.problem.reason, record.problem.field);
@@ -175,6 +184,10 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
       }
     }
 
+    const accounted = tally.headerLines + tally.blankLines + rowLines;
+    if (accounted !== tally.lines) {
+      throw new LoadError(`${path}: the file has ${tally.lines} lines but only ${accounted} were accounted for (header ${tally.headerLines}, blank ${tally.blankLines}, rows ${rowLines})`);
+    }
     const counts: Record<string, number> = {};
     for (const writer of writers.values()) {
       const copied = await writer.finish(client);
@@ -196,7 +209,7 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
       [batchId],
     );
     return {
-      batchId, source, format, tables: counts, rowsIn, rowsLoaded, rowsQuarantined,
+      batchId, source, format, tables: counts, rowsIn, rowsLoaded, rowsQuarantined, lines: tally.lines, blankLines: tally.blankLines,
       seconds: (Date.now() - started) / 1000, topReasons: reasons.rows,
     };
   } catch (error) {

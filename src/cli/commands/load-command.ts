@@ -61,6 +61,8 @@ export function printLoadReport(report: LoadReport): void {
       ['  rows in', report.rowsIn],
       ['  rows loaded', report.rowsLoaded],
       ['  rows quarantined', report.rowsQuarantined],
+      ...(report.blankLines > 0 ? [['  blank lines skipped', report.blankLines] as [string, number]] : []),
+      ['  lines in file', report.lines],
       ...Object.entries(report.tables).filter(([, n]) => n > 0).map(([t, n]): [string, number] => [`  -> ${t}`, n]),
     ]),
   );
