@@ -35,7 +35,8 @@ export interface LoadOptions {
   timezone?: string;
   /** Label stored with the batch and quarantined rows; defaults to the path. */
   source?: string;
-  onProgress?: (progress: LoadProgress) => void;
+  /** Called every `progressEvery` rows; a returned promise holds the load until it settles. */
+  onProgress?: (progress: LoadProgress) => unknown;
   /** Rows between progress reports. */
   progressEvery?: number;
 }
@@ -123,12 +124,24 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
   });
 
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'seglayer load' });
-  await client.connect();
+  // Without a listener, a dropped connection (ECONNRESET, EPIPE, a terminated
+  // backend) is an uncaught exception that kills the process mid-batch.
+  let connectionLost: Error | undefined;
+  let closing = false;
+  client.on('error', (error) => {
+    connectionLost ??= error;
+  });
+  client.on('end', () => {
+    if (!closing) connectionLost ??= new Error('the server closed the connection');
+  });
   const writers = new Map<string, TableWriter>();
   let quarantine: TableWriter | undefined;
+  let batchId: number | undefined;
+  let committing = false;
   let rowsIn = 0;
   let rowsQuarantined = 0;
   let rowLines = 0;
+  await client.connect();
   try {
     await client.query('begin');
     await client.query(`select set_config('TimeZone', $1, true)`, [options.timezone ?? 'UTC']);
@@ -137,7 +150,7 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
        values ($1, $2, $3, 'loaded', $4, now()) returning batch_id`,
       [source, format, tables, JSON.stringify({ mapping: options.mapping ?? null, timezone: options.timezone ?? 'UTC' })],
     );
-    const batchId = Number(rows[0]!.batch_id);
+    batchId = Number(rows[0]!.batch_id);
     const suffix = `\t${batchId}\t`;
 
     // The first table streams directly; the rest and the quarantine spool to disk.
@@ -180,7 +193,8 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
       }
       if (options.onProgress && rowsIn >= nextProgress) {
         nextProgress = rowsIn + every;
-        options.onProgress({ rows: rowsIn, quarantined: rowsQuarantined, bytesRead: file.bytesRead(), sizeBytes: file.sizeBytes, seconds: (Date.now() - started) / 1000 });
+        const held = options.onProgress({ rows: rowsIn, quarantined: rowsQuarantined, bytesRead: file.bytesRead(), sizeBytes: file.sizeBytes, seconds: (Date.now() - started) / 1000 });
+        if (held instanceof Promise) await held;
       }
     }
 
@@ -202,7 +216,9 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
        where batch_id = $1`,
       [batchId, rowsIn, rowsLoaded, rowsQuarantined],
     );
+    committing = true;
     await client.query('commit');
+    committing = false;
     const reasons = await client.query<{ field: string | null; reason: string; rows: number }>(
       `select field, reason, count(*)::int as rows from ops.quarantine where batch_id = $1
        group by field, reason order by rows desc, reason limit 5`,
@@ -213,12 +229,24 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
       seconds: (Date.now() - started) / 1000, topReasons: reasons.rows,
     };
   } catch (error) {
-    for (const writer of writers.values()) await writer.abort();
-    await client.query('rollback').catch(() => {});
-    const failure = describeFailure(error, path, rowsIn);
-    await recordFailedBatch(client, source, format, tables, failure).catch(() => {});
-    throw new LoadError(failure);
+    for (const writer of writers.values()) await writer.abort().catch(() => {});
+    // A rollback that fails (or hangs) is how a dead connection shows when the
+    // error itself does not say so (a COPY write on a closed socket, say).
+    const rolledBack = !connectionLost && !isConnectionLoss(error) && (await rollback(client));
+    if (rolledBack) {
+      const failure = describeFailure(error, path, rowsIn);
+      await recordFailedBatch(client, source, format, tables, failure).catch(() => {});
+      throw new LoadError(failure);
+    }
+    // The server rolls back a transaction whose connection is gone; only a lost
+    // commit leaves the outcome open, and a fresh connection can tell.
+    const lost = connectionLost ?? (error as Error);
+    const failure = await afterConnectionLoss(databaseUrl, path, batchId, committing, lost);
+    if (failure.committed) throw new LoadError(failure.message);
+    await withFreshClient(databaseUrl, (fresh) => recordFailedBatch(fresh, source, format, tables, failure.message)).catch(() => {});
+    throw new LoadError(failure.message);
   } finally {
+    closing = true;
     for (const writer of writers.values()) writer.dispose();
     quarantine?.dispose();
     await client.end().catch(() => {});
@@ -230,6 +258,49 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
     const where = e.where ? ` (${e.where.split('\n')[0]})` : '';
     return `${file}: load failed after ${rows} rows: ${e.message}${where}; nothing from this batch was loaded`;
   }
+}
+
+const CONNECTION_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'ENOTCONN', '57P01', '57P02', '57P03']);
+
+function isConnectionLoss(error: unknown): boolean {
+  const e = error as { code?: string; message?: string } | undefined;
+  if (!e) return false;
+  if (e.code && (CONNECTION_ERRORS.has(e.code) || e.code.startsWith('08'))) return true;
+  return /Connection terminated|not queryable|Client was closed/i.test(e.message ?? '');
+}
+
+async function rollback(client: pg.Client): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 10_000)));
+  try {
+    return await Promise.race([client.query('rollback').then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function withFreshClient<T>(databaseUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'seglayer load (cleanup)', connectionTimeoutMillis: 5000 });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function afterConnectionLoss(databaseUrl: string, path: string, batchId: number | undefined, committing: boolean, lost: Error) {
+  const batch = batchId === undefined ? 'this batch' : `batch ${batchId}`;
+  const cause = `(${lost.message})`;
+  if (committing && batchId !== undefined) {
+    const committed = await withFreshClient(databaseUrl, async (fresh) =>
+      (await fresh.query('select 1 from ops.load_batches where batch_id = $1', [batchId])).rowCount === 1,
+    ).catch(() => undefined);
+    if (committed === true) return { committed, message: `connection lost while loading ${path} after batch ${batchId} was committed ${cause}; see ops.load_batches` };
+    if (committed === undefined) return { committed: false, message: `connection lost while committing ${batch} of ${path} ${cause}: whether it was committed is unknown; check ops.load_batches for batch ${batchId}` };
+  }
+  return { committed: false, message: `connection lost while loading ${path}: nothing of ${batch} was committed ${cause}` };
 }
 
 async function recordFailedBatch(client: pg.Client, source: string, format: string, tables: string[], error: string) {

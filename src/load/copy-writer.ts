@@ -80,7 +80,8 @@ export interface TableWriter {
 /** Streams straight into a COPY running on `client`. */
 export function directCopyWriter(client: pg.Client, table: string, columns: string[]): TableWriter {
   const stream = client.query(copyFrom(copySql(client, table, columns)));
-  const failed = new Promise<never>((_, reject) => stream.once('error', reject));
+  // on, not once: a dying connection can report more than one error.
+  const failed = new Promise<never>((_, reject) => stream.on('error', reject));
   failed.catch(() => {});
   const buffer = new LineBuffer(stream);
   return {
