@@ -138,8 +138,13 @@ class CsvSplitter {
 
   private rowNumber = 0;
 
-  private papa(text: string) {
-    return Papa.parse<string[]>(text, { delimiter: this.delimiter, newline: this.newline, quoteChar: '"' });
+  private papa(text: string): { data: string[][]; errors: Papa.ParseError[] } {
+    const options = { delimiter: this.delimiter, newline: this.newline, quoteChar: '"' };
+    if (text.charCodeAt(0) !== 0xfeff) return Papa.parse<string[]>(text, options);
+    // Papa drops a BOM at the start of its input; here it is data (a row that
+    // starts with one), so parse behind an empty line and drop that line's row.
+    const parsed = Papa.parse<string[]>(`${this.newline}${text}`, options);
+    return { data: parsed.data.slice(1), errors: parsed.errors.map((e) => ({ ...e, row: e.row === undefined ? undefined : e.row - 1 })) };
   }
 
   private push(out: SourceRecord[], fields: string[], text: string, lineNumber: number, lineCount: number, problem?: { reason: string; field?: number }) {

@@ -98,3 +98,24 @@ describe('readCsv', () => {
     }
   });
 });
+
+describe('byte order marks', () => {
+  const pieces = (...parts: string[]): SourceFile => {
+    const stream = Readable.from(parts.map((p) => Buffer.from(p, 'utf8')), { objectMode: false });
+    return { path: 'bom.csv', sizeBytes: 0, gzip: false, stream, bytesRead: () => 0 } as unknown as SourceFile;
+  };
+
+  it('a BOM-only line at the start of a chunk is a row (quarantined), not a blank line', async () => {
+    const tally: LineTally = { lines: 0, blankLines: 0, headerLines: 0 };
+    const { header, batches } = await readCsv(pieces('\uFEFFid,name,note\nr1,a,b\n', '\uFEFF\nr2,c,d\n'), ',', tally);
+    const records: SourceRecord[] = [];
+    for await (const batch of batches) records.push(...batch);
+    expect(header).toEqual(['id', 'name', 'note']);
+    expect(records.map((r) => [r.lineNumber, r.problem?.reason ?? 'ok'])).toEqual([
+      [2, 'ok'],
+      [3, 'expected 3 fields as in the header, found 1'],
+      [4, 'ok'],
+    ]);
+    expect(tally).toEqual({ lines: 4, blankLines: 0, headerLines: 1 });
+  });
+});
