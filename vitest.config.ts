@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Fault and volume tests run on their own: npm run test:reliability (vitest.reliability.config.ts).
+    exclude: [...configDefaults.exclude, 'test/reliability/**'],
     // One PostgreSQL server per test run; each test file gets its own database.
     globalSetup: ['test/support/postgres-global-setup.ts'],
     testTimeout: 120_000,
