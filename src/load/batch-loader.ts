@@ -65,6 +65,8 @@ export interface LoadReport {
   seconds: number;
   /** Most frequent quarantine reasons. */
   topReasons: { field: string | null; reason: string; rows: number }[];
+  /** Quarantined rows identical (table, raw text, reason) to rows an earlier batch quarantined, by that batch. */
+  alreadyQuarantined: { batchId: number; rows: number }[];
 }
 
 export class LoadError extends Error {
@@ -219,14 +221,28 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
     committing = true;
     await client.query('commit');
     committing = false;
+    // The batch is committed: what follows only describes it, and must not fail the load.
     const reasons = await client.query<{ field: string | null; reason: string; rows: number }>(
       `select field, reason, count(*)::int as rows from ops.quarantine where batch_id = $1
        group by field, reason order by rows desc, reason limit 5`,
       [batchId],
-    );
+    ).catch(() => ({ rows: [] }));
+    // Reloading a file quarantines its bad rows again (each batch balances on its
+    // own); say so rather than leave it to look like new bad data.
+    const repeats = rowsQuarantined === 0 ? { rows: [] } : await client.query<{ batchId: number; rows: number }>(
+      `with earlier as (
+         select n.quarantine_id, min(q.batch_id) as batch_id
+         from ops.quarantine n
+         join ops.quarantine q on q.raw_payload = n.raw_payload and q.reason = n.reason and q.target_table = n.target_table and q.batch_id < n.batch_id
+         where n.batch_id = $1
+         group by n.quarantine_id
+       )
+       select batch_id::int as "batchId", count(*)::int as rows from earlier group by batch_id order by rows desc, batch_id limit 3`,
+      [batchId],
+    ).catch(() => ({ rows: [] }));
     return {
       batchId, source, format, tables: counts, rowsIn, rowsLoaded, rowsQuarantined, lines: tally.lines, blankLines: tally.blankLines,
-      seconds: (Date.now() - started) / 1000, topReasons: reasons.rows,
+      seconds: (Date.now() - started) / 1000, topReasons: reasons.rows, alreadyQuarantined: repeats.rows,
     };
   } catch (error) {
     for (const writer of writers.values()) await writer.abort().catch(() => {});

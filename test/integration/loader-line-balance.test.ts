@@ -126,3 +126,15 @@ describe('CSV', () => {
     expectBalanced(report, path, 1);
   });
 });
+
+describe('loading a file again', () => {
+  it('reports the quarantined rows an earlier batch already quarantined', async () => {
+    const path = fixture('again.csv', `${HEADER}\nr1,u1,app_opened,2025-01-01T00:00:00Z,{}\nr2,u1,app_opened,yesterday,{}\nr3,u1,"open,2025-01-01T00:00:00Z,{}\n`);
+    const first = await loadFile(db.url, path, { into: 'events' });
+    expect(first).toMatchObject({ rowsQuarantined: 2, alreadyQuarantined: [] });
+    const second = await loadFile(db.url, path, { into: 'events' });
+    expect(second).toMatchObject({ rowsQuarantined: 2, alreadyQuarantined: [{ batchId: first.batchId, rows: 2 }] });
+    const third = await loadFile(db.url, path, { into: 'events' });
+    expect(third.alreadyQuarantined).toEqual([{ batchId: first.batchId, rows: 2 }]);
+  });
+});

@@ -69,6 +69,7 @@ export function printLoadReport(report: LoadReport): void {
   if (report.topReasons.length) {
     say(yellow('  quarantined because:'));
     say(table(report.topReasons.map((r) => [`    ${r.field ?? '(row)'}`, r.reason, r.rows])));
+    for (const repeat of report.alreadyQuarantined) say(dim(`  ${count(repeat.rows)} of them already quarantined in batch ${repeat.batchId} (same raw text and reason)`));
     say(dim(`  see: select * from ops.quarantine where batch_id = ${report.batchId};`));
   }
 }
