@@ -4,7 +4,7 @@
  * of the batch is stored, its spool files are removed, the failure is recorded,
  * and the next load works.
  */
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -28,7 +28,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   process.off('uncaughtException', onUncaught);
-  process.env.TMPDIR = savedTmp;
+  if (savedTmp === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = savedTmp;
+  rmSync(spoolParent, { recursive: true, force: true });
   await db.drop();
 });
 

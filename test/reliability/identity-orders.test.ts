@@ -8,7 +8,7 @@
  *
  * 300 users x 3 orders by default; SEGLAYER_RELIABILITY_FULL=1 runs 5,000 x 6.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -90,6 +90,7 @@ function orders(files: SourceFile[]): SourceFile[][] {
 const databases: TestDatabase[] = [];
 afterAll(async () => {
   for (const db of databases) await db.drop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 const checksum = async (db: TestDatabase, table: string) =>

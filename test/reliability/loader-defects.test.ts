@@ -8,7 +8,7 @@
  *
  * 50k rows by default; SEGLAYER_RELIABILITY_FULL=1 runs 1M.
  */
-import { closeSync, createReadStream, mkdtempSync, openSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -160,7 +160,10 @@ let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
 });
-afterAll(() => db.drop());
+afterAll(async () => {
+  await db.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe.each([
   ['csv', () => generateCsv(11)],

@@ -10,7 +10,7 @@
  * 300k rows by default; SEGLAYER_RELIABILITY_FULL=1 runs 3M.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -42,7 +42,11 @@ beforeAll(async () => {
   if (lines.length) writeSync(fd, `${lines.join('\n')}\n`);
   closeSync(fd);
 });
-afterAll(() => db.drop());
+afterAll(async () => {
+  await db.drop();
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(childTmp, { recursive: true, force: true });
+});
 
 const state = async () =>
   (
