@@ -3,7 +3,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Fault injection and soaks run on their own: npm run test:reliability.
+    // Fault and volume tests run on their own: npm run test:reliability (vitest.reliability.config.ts).
     exclude: [...configDefaults.exclude, 'test/reliability/**'],
     // One PostgreSQL server per test run; each test file gets its own database.
     globalSetup: ['test/support/postgres-global-setup.ts'],

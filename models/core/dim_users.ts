@@ -46,12 +46,12 @@ export default defineModel({
         select distinct on (user_key) user_key, case when outcome_type = 'churn' then 'churned' else plan end as plan
         from ${ref('staging.stg_outcomes')} o join ${ref('core.user_identity_map')} m on m.identity = o.user_id
         where outcome_type in ('upgrade', 'downgrade', 'churn') and (plan is not null or outcome_type = 'churn')
-        order by user_key, occurred_at desc, outcome_id desc
+        order by user_key, occurred_at desc, outcome_type, plan   -- not outcome_id: a derived one names the batch
       ),
       profiles as (   -- several user ids merged by aliases: the canonical id's traits win
         select distinct on (m.user_key) m.user_key, u.*
         from ${ref('staging.stg_users')} u join ${ref('core.user_identity_map')} m on m.identity = u.user_id
-        order by m.user_key, (u.user_id = m.user_key) desc, u.updated_at desc nulls last
+        order by m.user_key, (u.user_id = m.user_key) desc, u.updated_at desc nulls last, u.user_id
       ),
       final as (
         select k.user_key, k.user_id, k.user_id is not null as is_identified,

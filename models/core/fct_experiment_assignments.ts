@@ -20,5 +20,5 @@ export default defineModel({
       left join ${ref('core.user_identity_map')} u on u.identity = a.user_id
       left join ${ref('core.user_identity_map')} n on n.identity = a.anonymous_id
       where coalesce(u.user_key, n.user_key) is not null
-      order by a.experiment, coalesce(u.user_key, n.user_key), a.assigned_at`),
+      order by a.experiment, coalesce(u.user_key, n.user_key), a.assigned_at, a.variant, a.user_id, a.anonymous_id`),
 });

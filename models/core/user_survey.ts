@@ -18,5 +18,5 @@ export default defineModel({
       select distinct on (m.user_key, s.survey, s.question) m.user_key, s.survey, s.question, s.answer, s.responded_at
       from ${ref('staging.stg_survey_responses')} s
       join ${ref('core.user_identity_map')} m on m.identity = s.user_id
-      order by m.user_key, s.survey, s.question, s.responded_at desc`),
+      order by m.user_key, s.survey, s.question, s.responded_at desc, s.answer, s.user_id`),
 });

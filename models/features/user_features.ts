@@ -108,8 +108,8 @@ export default defineModel({
       ),
       survey as (
         select user_key,
-               (array_agg(answer order by responded_at desc) filter (where question = 'primary_goal'))[1] as primary_goal,
-               (array_agg(answer order by responded_at desc) filter (where question = 'tech_savviness' and answer ~ '^[0-9]+$'))[1]::int as tech_savviness
+               (array_agg(answer order by responded_at desc, answer) filter (where question = 'primary_goal'))[1] as primary_goal,
+               (array_agg(answer order by responded_at desc, answer) filter (where question = 'tech_savviness' and answer ~ '^[0-9]+$'))[1]::int as tech_savviness
         from ${ref('core.user_survey')} group by user_key
       ),
       medians as (

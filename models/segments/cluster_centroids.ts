@@ -38,7 +38,7 @@ export default defineModel({
       ),
       described as (
         select definition, segment,
-               coalesce(string_agg(case when z_score >= 0.5 then 'high ' else 'low ' end || feature, ', ' order by abs(z_score) desc)
+               coalesce(string_agg(case when z_score >= 0.5 then 'high ' else 'low ' end || feature, ', ' order by abs(z_score) desc, feature)
                         filter (where abs(z_score) >= 0.5), 'close to the average') as description
         from clusters group by 1, 2
       )

@@ -2,7 +2,14 @@ import { defineModel } from '../../src/models/model-definition.ts';
 
 /** Fields that make two rows with one message_id "the same event". */
 const PAYLOAD = `md5(concat_ws('|', event, occurred_at::text, user_id, anonymous_id, properties::text))`;
-const FIRST_RECEIVED = `partition by message_id order by received_at nulls last, load_batch_id, source_row_number`;
+/*
+ * Copies received at the same time (or with no receipt time) are decided by
+ * their content, compared column by column, never by the batch that brought
+ * them: every load order keeps the same copy. Batch and row only order copies
+ * whose content is identical, where they change nothing but the lineage columns.
+ */
+const CONTENT = `event, occurred_at, user_id, anonymous_id, properties, device_type, os, browser, country, region, city, locale, utm_source, utm_medium, utm_campaign, context`;
+const FIRST_RECEIVED = `partition by message_id order by received_at nulls last, ${CONTENT}, load_batch_id, source_row_number`;
 
 /*
  * The one staging model stored as a table, and incremental: every core model
@@ -14,7 +21,7 @@ const FIRST_RECEIVED = `partition by message_id order by received_at nulls last,
 export default defineModel({
   name: 'staging.stg_events',
   description:
-    'Raw events trimmed and de-duplicated by message_id: the first received copy wins. A later copy with a different payload is flagged in ops.quarantine, not silently dropped.',
+    'Raw events trimmed and de-duplicated by message_id: the first received copy wins (same receipt time: decided by content, not load order). A copy with a different payload is flagged in ops.quarantine once per distinct payload, not silently dropped.',
   owner: 'data-platform',
   tags: ['events'],
   materialized: 'incremental',
@@ -80,12 +87,17 @@ export default defineModel({
                first_value(${PAYLOAD}) over (${FIRST_RECEIVED}) as first_hash,
                row_number() over (${FIRST_RECEIVED}) as copy_number
         from ${ref('raw.events')}
+      ),
+      conflicts as (   -- a file loaded again repeats its conflicting copies: flag each distinct payload once
+        select *, row_number() over (partition by message_id, payload_hash order by load_batch_id, source_row_number) as repeat_number
+        from copies
+        where copy_number > 1 and payload_hash <> first_hash
       )
       select load_batch_id as batch_id, source_row_number as row_number,
              json_build_object('message_id', message_id, 'event', event, 'occurred_at', occurred_at,
                                'user_id', user_id, 'anonymous_id', anonymous_id, 'properties', properties)::text as raw_payload,
              'message_id repeats an earlier event with a different payload; the first received copy was kept' as reason,
              'message_id' as field
-      from copies
-      where copy_number > 1 and payload_hash <> first_hash`),
+      from conflicts
+      where repeat_number = 1`),
 });

@@ -2,7 +2,7 @@ import { defineModel } from '../../src/models/model-definition.ts';
 
 export default defineModel({
   name: 'staging.stg_experiment_assignments',
-  description: 'First assignment of each subject (user or anonymous id) to each experiment; later re-assignments are ignored.',
+  description: 'First assignment of each subject (user or anonymous id) to each experiment; later re-assignments are ignored; simultaneous ones are decided by content, not load order.',
   owner: 'data-platform',
   tags: ['experiments'],
   columns: {
@@ -17,7 +17,7 @@ export default defineModel({
       with ranked as (
         select trim(experiment) as experiment, trim(variant) as variant, nullif(trim(user_id), '') as user_id,
                nullif(trim(anonymous_id), '') as anonymous_id, assigned_at,
-               row_number() over (partition by trim(experiment), coalesce(nullif(trim(user_id), ''), trim(anonymous_id)) order by assigned_at, load_batch_id, source_row_number) as exposure_number
+               row_number() over (partition by trim(experiment), coalesce(nullif(trim(user_id), ''), trim(anonymous_id)) order by assigned_at, variant, user_id, anonymous_id, experiment) as exposure_number
         from ${ref('raw.experiment_assignments')}
         where coalesce(nullif(trim(user_id), ''), nullif(trim(anonymous_id), '')) is not null
       )

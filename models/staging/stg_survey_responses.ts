@@ -2,7 +2,7 @@ import { defineModel } from '../../src/models/model-definition.ts';
 
 export default defineModel({
   name: 'staging.stg_survey_responses',
-  description: 'Survey answers, one row per user, survey and question: the latest answer wins.',
+  description: 'Survey answers, one row per user, survey and question: the latest answer wins (same time: decided by content, not load order).',
   owner: 'data-platform',
   tags: ['survey'],
   tests: [{ unique_combination: ['user_id', 'survey', 'question'] }],
@@ -17,7 +17,7 @@ export default defineModel({
     knex.raw(`
       with ranked as (
         select trim(user_id) as user_id, trim(survey) as survey, trim(question) as question, nullif(trim(answer), '') as answer, responded_at,
-               row_number() over (partition by trim(user_id), trim(survey), trim(question) order by responded_at desc, load_batch_id desc, source_row_number desc) as recency_rank
+               row_number() over (partition by trim(user_id), trim(survey), trim(question) order by responded_at desc, answer, response_id, user_id, survey, question) as recency_rank
         from ${ref('raw.survey_responses')}
       )
       select user_id, survey, question, answer, responded_at from ranked where recency_rank = 1`),

@@ -1,5 +1,13 @@
 import { defineModel } from '../../src/models/model-definition.ts';
 
+/*
+ * Two identify calls with one updated_at are decided by their content, never by
+ * which batch came last, so every load order builds the same row. Columns are
+ * compared natively: a timestamp or jsonb cast to text (for an md5) would depend
+ * on the session's TimeZone and DateStyle.
+ */
+const CONTENT = 'user_id, signed_up_at, birth_year, gender, plan, country, region, city, acquisition_channel, email, traits';
+
 export default defineModel({
   name: 'staging.stg_users',
   description: 'One row per user_id with the latest observed traits; signup time is the earliest one ever reported.',
@@ -26,7 +34,7 @@ export default defineModel({
                nullif(trim(plan), '') as plan, nullif(trim(country), '') as country, nullif(trim(region), '') as region,
                nullif(trim(city), '') as city, nullif(trim(acquisition_channel), '') as acquisition_channel,
                nullif(lower(trim(email)), '') as email, traits, updated_at,
-               row_number() over (partition by trim(user_id) order by updated_at desc nulls last, load_batch_id desc, source_row_number desc) as recency_rank,
+               row_number() over (partition by trim(user_id) order by updated_at desc nulls last, ${CONTENT}) as recency_rank,
                min(signed_up_at) over (partition by trim(user_id)) as first_signed_up_at
         from ${ref('raw.users')}
         where nullif(trim(user_id), '') is not null

@@ -13,6 +13,7 @@ import pg from 'pg';
 import { planCsvColumns, planObjectColumns, type ColumnMapping } from './column-mapping.ts';
 import { copyLine, directCopyWriter, spoolingCopyWriter, type TableWriter } from './copy-writer.ts';
 import { readCsv } from './csv-source.ts';
+import type { LineTally } from './line-reader.ts';
 import { readNdjson } from './ndjson-source.ts';
 import { compileRowBuilder, type TableRowBuilder } from './row-builder.ts';
 import { SegmentCallRouter } from './segment-calls.ts';
@@ -34,7 +35,8 @@ export interface LoadOptions {
   timezone?: string;
   /** Label stored with the batch and quarantined rows; defaults to the path. */
   source?: string;
-  onProgress?: (progress: LoadProgress) => void;
+  /** Called every `progressEvery` rows; a returned promise holds the load until it settles. */
+  onProgress?: (progress: LoadProgress) => unknown;
   /** Rows between progress reports. */
   progressEvery?: number;
 }
@@ -56,9 +58,15 @@ export interface LoadReport {
   rowsIn: number;
   rowsLoaded: number;
   rowsQuarantined: number;
+  /** Physical lines of the file; every one is the header, a blank line, or part of a row in or quarantined. */
+  lines: number;
+  /** Lines of only spaces or tabs, skipped. */
+  blankLines: number;
   seconds: number;
   /** Most frequent quarantine reasons. */
   topReasons: { field: string | null; reason: string; rows: number }[];
+  /** Quarantined rows identical (table, raw text, reason) to rows an earlier batch quarantined, by that batch. */
+  alreadyQuarantined: { batchId: number; rows: number }[];
 }
 
 export class LoadError extends Error {
@@ -75,6 +83,7 @@ interface Plan {
   file: SourceFile;
   batches: AsyncIterable<SourceRecord[]>;
   route: Route;
+  tally: LineTally;
 }
 
 export function formatFromPath(path: string, into: string | undefined): LoadFormat {
@@ -88,39 +97,53 @@ export function formatFromPath(path: string, into: string | undefined): LoadForm
 async function plan(path: string, options: LoadOptions): Promise<Plan> {
   const format = options.format ?? formatFromPath(path, options.into);
   const mapping: ColumnMapping = options.mapping ?? { map: {}, set: {}, ignore: [] };
+  const tally: LineTally = { lines: 0, blankLines: 0, headerLines: 0 };
   if (format === 'segment') {
     if (options.into) throw new LoadError(`${path}: a Segment/RudderStack export loads into several tables; drop --into`);
     const router = new SegmentCallRouter();
     const file = openSourceFile(path);
-    return { format, tables: router.tables, file, batches: readNdjson(file), route: (r) => router.route(r) };
+    return { format, tables: router.tables, file, batches: readNdjson(file, tally), route: (r) => router.route(r), tally };
   }
   if (!options.into) throw new LoadError(`${path}: --into <raw table> is required for ${format} files`);
   const contract = contractFor(options.into);
   const file = openSourceFile(path);
   if (format === 'csv') {
-    const { header, batches } = await readCsv(file, options.delimiter ?? (/\.tsv(\.gz)?$/i.test(path) ? '\t' : ','));
+    const { header, batches } = await readCsv(file, options.delimiter ?? (/\.tsv(\.gz)?$/i.test(path) ? '\t' : ','), tally);
     const columns = planCsvColumns(contract, header, mapping, path);
     const builder = compileRowBuilder(contract, columns.getters, columns.extras);
-    return { format, tables: [contract.table], file, batches, route: (r) => [{ builder, values: builder.build(r) }] };
+    return { format, tables: [contract.table], file, batches, route: (r) => [{ builder, values: builder.build(r) }], tally };
   }
   const columns = planObjectColumns(contract, mapping, path);
   const builder = compileRowBuilder(contract, columns.getters, columns.extras);
-  return { format, tables: [contract.table], file, batches: readNdjson(file), route: (r) => [{ builder, values: builder.build(r) }] };
+  return { format, tables: [contract.table], file, batches: readNdjson(file, tally), route: (r) => [{ builder, values: builder.build(r) }], tally };
 }
 
 export async function loadFile(databaseUrl: string, path: string, options: LoadOptions = {}): Promise<LoadReport> {
   const started = Date.now();
   const source = options.source ?? path;
-  const { format, tables, file, batches, route } = await plan(path, options).catch((error: unknown) => {
+  const { format, tables, file, batches, route, tally } = await plan(path, options).catch((error: unknown) => {
     throw error instanceof SourceFileError ? new LoadError(error.message) : error;
   });
 
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'seglayer load' });
-  await client.connect();
+  // Without a listener, a dropped connection (ECONNRESET, EPIPE, a terminated
+  // backend) is an uncaught exception that kills the process mid-batch.
+  let connectionLost: Error | undefined;
+  let closing = false;
+  client.on('error', (error) => {
+    connectionLost ??= error;
+  });
+  client.on('end', () => {
+    if (!closing) connectionLost ??= new Error('the server closed the connection');
+  });
   const writers = new Map<string, TableWriter>();
   let quarantine: TableWriter | undefined;
+  let batchId: number | undefined;
+  let committing = false;
   let rowsIn = 0;
   let rowsQuarantined = 0;
+  let rowLines = 0;
+  await client.connect();
   try {
     await client.query('begin');
     await client.query(`select set_config('TimeZone', $1, true)`, [options.timezone ?? 'UTC']);
@@ -129,7 +152,7 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
        values ($1, $2, $3, 'loaded', $4, now()) returning batch_id`,
       [source, format, tables, JSON.stringify({ mapping: options.mapping ?? null, timezone: options.timezone ?? 'UTC' })],
     );
-    const batchId = Number(rows[0]!.batch_id);
+    batchId = Number(rows[0]!.batch_id);
     const suffix = `\t${batchId}\t`;
 
     // The first table streams directly; the rest and the quarantine spool to disk.
@@ -152,6 +175,7 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
     for await (const batch of batches) {
       for (const record of batch) {
         rowsIn++;
+        rowLines += record.lineCount;
         let wait: Promise<void> | undefined;
         if (record.problem) {
           wait = quarantineRow(record, record.problem.reason, record.problem.field);
@@ -171,10 +195,15 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
       }
       if (options.onProgress && rowsIn >= nextProgress) {
         nextProgress = rowsIn + every;
-        options.onProgress({ rows: rowsIn, quarantined: rowsQuarantined, bytesRead: file.bytesRead(), sizeBytes: file.sizeBytes, seconds: (Date.now() - started) / 1000 });
+        const held = options.onProgress({ rows: rowsIn, quarantined: rowsQuarantined, bytesRead: file.bytesRead(), sizeBytes: file.sizeBytes, seconds: (Date.now() - started) / 1000 });
+        if (held instanceof Promise) await held;
       }
     }
 
+    const accounted = tally.headerLines + tally.blankLines + rowLines;
+    if (accounted !== tally.lines) {
+      throw new LoadError(`${path}: the file has ${tally.lines} lines but only ${accounted} were accounted for (header ${tally.headerLines}, blank ${tally.blankLines}, rows ${rowLines})`);
+    }
     const counts: Record<string, number> = {};
     for (const writer of writers.values()) {
       const copied = await writer.finish(client);
@@ -189,23 +218,51 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
        where batch_id = $1`,
       [batchId, rowsIn, rowsLoaded, rowsQuarantined],
     );
+    committing = true;
     await client.query('commit');
+    committing = false;
+    // The batch is committed: what follows only describes it, and must not fail the load.
     const reasons = await client.query<{ field: string | null; reason: string; rows: number }>(
       `select field, reason, count(*)::int as rows from ops.quarantine where batch_id = $1
        group by field, reason order by rows desc, reason limit 5`,
       [batchId],
-    );
+    ).catch(() => ({ rows: [] }));
+    // Reloading a file quarantines its bad rows again (each batch balances on its
+    // own); say so rather than leave it to look like new bad data.
+    const repeats = rowsQuarantined === 0 ? { rows: [] } : await client.query<{ batchId: number; rows: number }>(
+      `with earlier as (
+         select n.quarantine_id, min(q.batch_id) as batch_id
+         from ops.quarantine n
+         join ops.quarantine q on q.raw_payload = n.raw_payload and q.reason = n.reason and q.target_table = n.target_table and q.batch_id < n.batch_id
+         where n.batch_id = $1
+         group by n.quarantine_id
+       )
+       select batch_id::int as "batchId", count(*)::int as rows from earlier group by batch_id order by rows desc, batch_id limit 3`,
+      [batchId],
+    ).catch(() => ({ rows: [] }));
     return {
-      batchId, source, format, tables: counts, rowsIn, rowsLoaded, rowsQuarantined,
-      seconds: (Date.now() - started) / 1000, topReasons: reasons.rows,
+      batchId, source, format, tables: counts, rowsIn, rowsLoaded, rowsQuarantined, lines: tally.lines, blankLines: tally.blankLines,
+      seconds: (Date.now() - started) / 1000, topReasons: reasons.rows, alreadyQuarantined: repeats.rows,
     };
   } catch (error) {
-    for (const writer of writers.values()) await writer.abort();
-    await client.query('rollback').catch(() => {});
-    const failure = describeFailure(error, path, rowsIn);
-    await recordFailedBatch(client, source, format, tables, failure).catch(() => {});
-    throw new LoadError(failure);
+    for (const writer of writers.values()) await writer.abort().catch(() => {});
+    // A rollback that fails (or hangs) is how a dead connection shows when the
+    // error itself does not say so (a COPY write on a closed socket, say).
+    const rolledBack = !connectionLost && !isConnectionLoss(error) && (await rollback(client));
+    if (rolledBack) {
+      const failure = describeFailure(error, path, rowsIn);
+      await recordFailedBatch(client, source, format, tables, failure).catch(() => {});
+      throw new LoadError(failure);
+    }
+    // The server rolls back a transaction whose connection is gone; only a lost
+    // commit leaves the outcome open, and a fresh connection can tell.
+    const lost = connectionLost ?? (error as Error);
+    const failure = await afterConnectionLoss(databaseUrl, path, batchId, committing, lost);
+    if (failure.committed) throw new LoadError(failure.message);
+    await withFreshClient(databaseUrl, (fresh) => recordFailedBatch(fresh, source, format, tables, failure.message)).catch(() => {});
+    throw new LoadError(failure.message);
   } finally {
+    closing = true;
     for (const writer of writers.values()) writer.dispose();
     quarantine?.dispose();
     await client.end().catch(() => {});
@@ -217,6 +274,49 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
     const where = e.where ? ` (${e.where.split('\n')[0]})` : '';
     return `${file}: load failed after ${rows} rows: ${e.message}${where}; nothing from this batch was loaded`;
   }
+}
+
+const CONNECTION_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'ENOTCONN', '57P01', '57P02', '57P03']);
+
+function isConnectionLoss(error: unknown): boolean {
+  const e = error as { code?: string; message?: string } | undefined;
+  if (!e) return false;
+  if (e.code && (CONNECTION_ERRORS.has(e.code) || e.code.startsWith('08'))) return true;
+  return /Connection terminated|not queryable|Client was closed/i.test(e.message ?? '');
+}
+
+async function rollback(client: pg.Client): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 10_000)));
+  try {
+    return await Promise.race([client.query('rollback').then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function withFreshClient<T>(databaseUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'seglayer load (cleanup)', connectionTimeoutMillis: 5000 });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function afterConnectionLoss(databaseUrl: string, path: string, batchId: number | undefined, committing: boolean, lost: Error) {
+  const batch = batchId === undefined ? 'this batch' : `batch ${batchId}`;
+  const cause = `(${lost.message})`;
+  if (committing && batchId !== undefined) {
+    const committed = await withFreshClient(databaseUrl, async (fresh) =>
+      (await fresh.query('select 1 from ops.load_batches where batch_id = $1', [batchId])).rowCount === 1,
+    ).catch(() => undefined);
+    if (committed === true) return { committed, message: `connection lost while loading ${path} after batch ${batchId} was committed ${cause}; see ops.load_batches` };
+    if (committed === undefined) return { committed: false, message: `connection lost while committing ${batch} of ${path} ${cause}: whether it was committed is unknown; check ops.load_batches for batch ${batchId}` };
+  }
+  return { committed: false, message: `connection lost while loading ${path}: nothing of ${batch} was committed ${cause}` };
 }
 
 async function recordFailedBatch(client: pg.Client, source: string, format: string, tables: string[], error: string) {

@@ -6,7 +6,7 @@
  * identify calls) are spooled to temporary files and copied at the end of the
  * same transaction. Either way memory holds one buffer per table.
  */
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, readdirSync, rmSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -80,7 +80,8 @@ export interface TableWriter {
 /** Streams straight into a COPY running on `client`. */
 export function directCopyWriter(client: pg.Client, table: string, columns: string[]): TableWriter {
   const stream = client.query(copyFrom(copySql(client, table, columns)));
-  const failed = new Promise<never>((_, reject) => stream.once('error', reject));
+  // on, not once: a dying connection can report more than one error.
+  const failed = new Promise<never>((_, reject) => stream.on('error', reject));
   failed.catch(() => {});
   const buffer = new LineBuffer(stream);
   return {
@@ -108,9 +109,38 @@ export function directCopyWriter(client: pg.Client, table: string, columns: stri
   };
 }
 
+const SPOOL_PREFIX = 'seglayer-spool-';
+const swept = new Set<string>();
+
+/**
+ * Removes spool folders of loads whose process is gone (killed with SIGKILL,
+ * where no cleanup runs). Folder names carry the owner's pid; a live pid, or
+ * one that cannot be checked, keeps its folder.
+ */
+function sweepOrphanSpools(parent: string): void {
+  if (swept.has(parent)) return;
+  swept.add(parent);
+  let names: string[] = [];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/^seglayer-spool-(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(parent, name), { recursive: true, force: true });
+    }
+  }
+}
+
 /** Spools to a temporary file; COPYs it when finished. */
 export function spoolingCopyWriter(table: string, columns: string[]): TableWriter {
-  const dir = mkdtempSync(join(tmpdir(), 'seglayer-spool-'));
+  sweepOrphanSpools(tmpdir());
+  const dir = mkdtempSync(join(tmpdir(), `${SPOOL_PREFIX}${process.pid}-`));
   const path = join(dir, 'rows.copy');
   const file: WriteStream = createWriteStream(path);
   const buffer = new LineBuffer(file);

@@ -1,22 +1,21 @@
 /**
  * Reads newline-delimited JSON into batches of SourceRecords, one object per
  * line and one batch per decoded chunk, so memory holds one chunk and at most
- * one partial line. A line that is not a JSON object is yielded with a problem.
+ * one partial line. A line that is not a JSON object is yielded with a problem;
+ * a line of only spaces or tabs is counted in `tally.blankLines`. Nothing else
+ * is skipped: a line holding only a byte order mark (or any other invisible
+ * character that String.trim() would drop) is quarantined as not JSON.
  */
+import { isBlank, readLines, type LineTally } from './line-reader.ts';
 import type { SourceFile } from './source-file.ts';
 import { SourceRecord } from './source-record.ts';
 import { INVALID_UTF8_MARK } from './utf8-guard.ts';
 
-export async function* readNdjson(file: SourceFile): AsyncGenerator<SourceRecord[]> {
-  let carry = '';
-  let lineNumber = 0;
+export async function* readNdjson(file: SourceFile, tally: LineTally): AsyncGenerator<SourceRecord[]> {
   let rowNumber = 0;
 
-  function toRecord(line: string): SourceRecord | undefined {
-    lineNumber++;
-    const text = line.endsWith('\r') ? line.slice(0, -1) : line;
-    if (text.trim() === '') return undefined;
-    const record = new SourceRecord(++rowNumber, [text], lineNumber);
+  function toRecord(text: string, lineNumber: number): SourceRecord {
+    const record = new SourceRecord(++rowNumber, [text], lineNumber, text);
     if (text.includes(INVALID_UTF8_MARK)) {
       record.problem = { reason: 'invalid UTF-8 byte sequence' };
       return record;
@@ -34,17 +33,12 @@ export async function* readNdjson(file: SourceFile): AsyncGenerator<SourceRecord
     return record;
   }
 
-  file.stream.setEncoding('utf8');
-  for await (const chunk of file.stream as AsyncIterable<string>) {
-    const lines = (carry + chunk).split('\n');
-    carry = lines.pop() ?? '';
+  for await (const lines of readLines(file, tally)) {
     const batch: SourceRecord[] = [];
-    for (const line of lines) {
-      const record = toRecord(line);
-      if (record) batch.push(record);
+    for (const { text, lineNumber } of lines) {
+      if (isBlank(text)) tally.blankLines++;
+      else batch.push(toRecord(text, lineNumber));
     }
     if (batch.length) yield batch;
   }
-  const last = carry ? toRecord(carry) : undefined;
-  if (last) yield [last];
 }

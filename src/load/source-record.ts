@@ -10,12 +10,17 @@ export class SourceRecord {
     readonly rowNumber: number,
     /** CSV: the fields of the row. NDJSON: the line's text, as one field. */
     readonly fields: string[],
-    /** 1-based physical line, where the format makes it known. */
+    /** 1-based physical line where the row starts, where the format makes it known. */
     readonly lineNumber?: number,
+    /** The row's text as it appeared in the file (its lines joined by \n), when the reader kept it. */
+    readonly text?: string,
+    /** Physical lines the row spans (a quoted CSV field can hold line breaks). */
+    readonly lineCount = 1,
   ) {}
 
   /** The row as it appeared in the file, for quarantine. */
   raw(): string {
+    if (this.text !== undefined) return this.text;
     if (this.object !== undefined || this.lineNumber !== undefined) return this.fields[0]!;
     return this.fields.map((f) => (/[",\n\r]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f)).join(',');
   }

@@ -61,12 +61,15 @@ export function printLoadReport(report: LoadReport): void {
       ['  rows in', report.rowsIn],
       ['  rows loaded', report.rowsLoaded],
       ['  rows quarantined', report.rowsQuarantined],
+      ...(report.blankLines > 0 ? [['  blank lines skipped', report.blankLines] as [string, number]] : []),
+      ['  lines in file', report.lines],
       ...Object.entries(report.tables).filter(([, n]) => n > 0).map(([t, n]): [string, number] => [`  -> ${t}`, n]),
     ]),
   );
   if (report.topReasons.length) {
     say(yellow('  quarantined because:'));
     say(table(report.topReasons.map((r) => [`    ${r.field ?? '(row)'}`, r.reason, r.rows])));
+    for (const repeat of report.alreadyQuarantined) say(dim(`  ${count(repeat.rows)} of them already quarantined in batch ${repeat.batchId} (same raw text and reason)`));
     say(dim(`  see: select * from ops.quarantine where batch_id = ${report.batchId};`));
   }
 }
