@@ -78,6 +78,18 @@ export async function startApiServer(config: Config, options: ApiServerOptions):
     await cube.close();
     throw new CubeModelError(`schema/ does not compile: ${(error as Error).message}`);
   }
+  // Rollups are built before the first request: Cube 0.33 fails some of several concurrent
+  // first queries on a rollup that does not exist yet ("table is not found after it was
+  // successfully created", cube-js/cube#5858). With the scheduler off, the caller decides.
+  if (options.refreshSeconds !== 0) {
+    log('building pre-aggregations before serving…');
+    try {
+      await cube.refreshPreAggregations();
+    } catch (error) {
+      await cube.close();
+      throw error;
+    }
+  }
   const app = await createGateway({
     cube,
     policy,

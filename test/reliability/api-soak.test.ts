@@ -15,7 +15,8 @@ const WARM_UP_SECONDS = Math.min(60, SECONDS / 5);
 
 let api: ApiFixture;
 beforeAll(async () => {
-  api = await startApiFixture({ users: 200 });
+  // As `serve` runs it: the scheduler on, rollups built before the first request.
+  api = await startApiFixture({ users: 200, scheduledRefresh: true });
 });
 afterAll(() => api?.close());
 

@@ -38,6 +38,11 @@ export interface ApiFixtureOptions {
   seed?: number;
   /** Extra environment, e.g. SEGLAYER_GOVERNANCE_FILE or SEGLAYER_API_RATE_LIMIT. */
   env?: Record<string, string>;
+  /**
+   * Run Cube's refresh scheduler as `serve` does (rollups built before the server listens).
+   * Off by default, so tests decide when rollups exist.
+   */
+  scheduledRefresh?: boolean;
   /** Receives the server's log lines (none are kept by default). */
   log?: (line: string) => void;
 }
@@ -57,7 +62,7 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
     },
     PROJECT_ROOT,
   );
-  const server = await startApiServer(config, { databaseUrl: db.url, port: 0, refreshSeconds: 0, log: options.log ?? (() => {}) });
+  const server = await startApiServer(config, { databaseUrl: db.url, port: 0, refreshSeconds: options.scheduledRefresh ? undefined : 0, log: options.log ?? (() => {}) });
   return {
     db,
     server,
