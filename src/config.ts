@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { cubeSettingsSchema } from './serve/cube-settings.js';
 
 const configSchema = z.object({
   /** PostgreSQL connection string. When unset, seglayer starts its embedded PostgreSQL. */
@@ -44,20 +45,20 @@ const configSchema = z.object({
   SEGLAYER_API_ROLE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lowercase PostgreSQL role name').default('seglayer_api'),
   /** Schemas the API may read (comma-separated); `serving` (refresh keys) is always added. */
   SEGLAYER_API_SCHEMAS: z.string().regex(/^[a-z_][a-z0-9_]*(,[a-z_][a-z0-9_]*)*$/, 'comma-separated schema names such as core,segments').default('core,segments,marts'),
-  /** Schema Cube builds its rollups in (Cube's variable); the API role may write there and nowhere else. */
-  CUBEJS_PRE_AGGREGATIONS_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lowercase schema name').default('cube_rollups'),
   /** HTTP port of the API (Cube's convention). */
   PORT: z.coerce.number({ error: 'a port number 0-65535' }).int('a port number 0-65535').min(0, 'a port number 0-65535').max(65535, 'a port number 0-65535').default(4000),
   /** Requests per minute allowed to one token. */
   SEGLAYER_API_RATE_LIMIT: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(600),
   /** Largest request body accepted, in bytes. */
   SEGLAYER_API_BODY_LIMIT: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(64 * 1024),
-  /** Access policy file (rows and members by JWT claims), relative to the project root. */
-  SEGLAYER_GOVERNANCE_FILE: z.string().min(1).default('governance.yml'),
   /** Segment definitions (read by the segment models; see src/segments/segment-registry.ts). */
   SEGLAYER_SEGMENTS_DIR: z.string().min(1).default('segments'),
   /** Segments with fewer members are flagged too small to read in segments.summary. */
   SEGLAYER_MIN_SEGMENT_SIZE: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(100),
+  // --- what cube.js reads (SEGLAYER_GOVERNANCE_FILE, CUBEJS_PRE_AGGREGATIONS_SCHEMA, SEGLAYER_REFRESH_SECONDS,
+  // the SQL API's CUBEJS_PG_SQL_PORT / CUBEJS_SQL_USER / CUBEJS_SQL_PASSWORD / SEGLAYER_SQL_CLAIMS): one schema,
+  // in plain JS because cube.js also runs under the official Cube 1.x image ---
+  ...cubeSettingsSchema.shape,
 });
 
 export type Config = Readonly<z.infer<typeof configSchema> & { projectRoot: string; homeDir: string; modelsDir: string }>;

@@ -437,7 +437,7 @@ async function prepareWarehouse(config: Config, url: string, users: number): Pro
   try {
     const models = await discoverModels(config.projectRoot, config.modelsDir);
     // The rollups' schema too (cube.js: CUBEJS_PRE_AGGREGATIONS_SCHEMA or cube_rollups), so none survive from an earlier run.
-    const schemas = [...new Set(models.map((m) => m.name.split('.')[0]!)), 'raw', 'ops', process.env.CUBEJS_PRE_AGGREGATIONS_SCHEMA ?? 'cube_rollups'];
+    const schemas = [...new Set(models.map((m) => m.name.split('.')[0]!)), 'raw', 'ops', config.CUBEJS_PRE_AGGREGATIONS_SCHEMA];
     await knex.raw(schemas.map((s) => `drop schema if exists ${quoteRelation(s)} cascade;`).join('\n'));
     await migrateLatest(knex, config.projectRoot);
     const manifest = await demoFiles(config.homeDir, users);

@@ -9,6 +9,7 @@ import { provisionServingRole, servingAccess } from '../database/serving-role.ts
 import { loadAccessPolicy } from '../governance/access-policy.js';
 import { apiSecret } from './api-secret.ts';
 import { createCubeAdapter, type CubeAdapter } from './cube-adapter.ts';
+import { cubeSettingsSchema, type CubeSettings } from './cube-settings.js';
 import { createGateway, API_BASE } from './gateway.ts';
 import { createJwtVerifier, type JwtSettings } from './jwt-verifier.ts';
 
@@ -20,7 +21,7 @@ export interface ApiServerOptions {
   host?: string;
   /** Accept requests without a token, as admin. Local exploration only. */
   dev?: boolean;
-  /** Seconds between scheduled pre-aggregation refreshes; 0 turns them off. */
+  /** Seconds between scheduled pre-aggregation refreshes (default SEGLAYER_REFRESH_SECONDS); 0 turns them off. */
   refreshSeconds?: number;
   log?: (line: string) => void;
 }
@@ -44,6 +45,11 @@ export function governanceFile(config: Config): string {
   return resolve(config.projectRoot, config.SEGLAYER_GOVERNANCE_FILE);
 }
 
+/** What cube.js is configured with, from the validated configuration. */
+export function cubeSettingsOf(config: Config): CubeSettings {
+  return Object.fromEntries(Object.keys(cubeSettingsSchema.shape).map((key) => [key, config[key as keyof Config]])) as CubeSettings;
+}
+
 export function jwtSettings(config: Config): JwtSettings {
   return {
     secret: apiSecret(config),
@@ -56,20 +62,20 @@ export function jwtSettings(config: Config): JwtSettings {
 
 export async function startApiServer(config: Config, options: ApiServerOptions): Promise<ApiServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  // cube.js reads the same file; the variable keeps both pointing at one policy.
-  process.env.SEGLAYER_GOVERNANCE_FILE = governanceFile(config);
-  const policy = loadAccessPolicy(process.env.SEGLAYER_GOVERNANCE_FILE);
+  const policy = loadAccessPolicy(governanceFile(config));
+  const refreshSeconds = options.refreshSeconds ?? config.SEGLAYER_REFRESH_SECONDS;
   const jwt = jwtSettings(config);
   const access = servingAccess(config);
   const serving = await provisionServingRole({ ownerUrl: options.databaseUrl, secret: jwt.secret, ...access });
   for (const warning of serving.warnings) log(`warning: ${warning}`);
-  process.env.CUBEJS_PRE_AGGREGATIONS_SCHEMA = config.CUBEJS_PRE_AGGREGATIONS_SCHEMA; // read by cube.js
   const cube = await createCubeAdapter({
     projectRoot: config.projectRoot,
+    // cube.js and the gateway read one policy file: the one the configuration names.
+    settings: { ...cubeSettingsOf(config), SEGLAYER_GOVERNANCE_FILE: governanceFile(config) },
     databaseUrl: serving.url,
     apiSecret: jwt.secret,
     claimsOf: (req) => (req as { caller?: { claims: Record<string, unknown> } }).caller?.claims ?? {},
-    refreshSeconds: options.refreshSeconds,
+    refreshSeconds,
     log,
   });
   try {
@@ -81,7 +87,7 @@ export async function startApiServer(config: Config, options: ApiServerOptions):
   // Rollups are built before the first request: Cube 0.33 fails some of several concurrent
   // first queries on a rollup that does not exist yet ("table is not found after it was
   // successfully created", cube-js/cube#5858). With the scheduler off, the caller decides.
-  if (options.refreshSeconds !== 0) {
+  if (refreshSeconds > 0) {
     log('building pre-aggregations before serving…');
     try {
       await cube.refreshPreAggregations();

@@ -9,6 +9,7 @@ import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Express, Request } from 'express';
 import { createRequire } from 'node:module';
+import type { CubeSettings } from './cube-settings.js';
 
 // Cube 0.33 ships CommonJS only.
 const require = createRequire(import.meta.url);
@@ -20,6 +21,8 @@ const USER_ERRORS = Symbol('seglayer user errors');
 
 export interface CubeAdapterOptions {
   projectRoot: string;
+  /** cube.js's settings, validated with the rest of the configuration. */
+  settings: CubeSettings;
   databaseUrl: string;
   apiSecret: string;
   /** Claims the gateway verified for this request. */
@@ -62,16 +65,19 @@ export interface CubeAdapter {
   close(): Promise<void>;
 }
 
-/** Loads cube.js the way Cube 1.x does: its default export is the options object. */
-export async function loadCubeConfig(projectRoot: string): Promise<Record<string, any>> {
+/**
+ * cube.js's options for these settings. Cube 1.x takes the default export (built from the
+ * environment); seglayer calls its factory with the settings its configuration validated.
+ */
+export async function loadCubeConfig(projectRoot: string, settings: CubeSettings): Promise<Record<string, any>> {
   const module = await import(pathToFileURL(resolve(projectRoot, 'cube.js')).href);
-  return module.default ?? module;
+  return typeof module.seglayerCubeOptions === 'function' ? module.seglayerCubeOptions(settings) : (module.default ?? module);
 }
 
 export async function createCubeAdapter(options: CubeAdapterOptions): Promise<CubeAdapter> {
   // No Cube Store in-process: rollups are built in PostgreSQL unless a model says otherwise.
   process.env.CUBEJS_EXTERNAL_DEFAULT ??= 'false';
-  const config = await loadCubeConfig(options.projectRoot);
+  const config = await loadCubeConfig(options.projectRoot, options.settings);
   const log = options.log ?? (() => {});
   // Cube reads its model directory relative to the working directory.
   const schemaPath = relative(process.cwd(), resolve(options.projectRoot, config.schemaPath ?? 'schema')) || '.';
@@ -100,7 +106,7 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
       devServer: false,
       telemetry: false,
       cacheAndQueueDriver: 'memory',
-      scheduledRefreshTimer: options.refreshSeconds ?? config.scheduledRefreshTimer ?? 60,
+      scheduledRefreshTimer: options.refreshSeconds ?? config.scheduledRefreshTimer,
       logger: (message: string, params: Record<string, unknown>) => {
         if (params?.error && message !== "Internal Server Error") log(`cube: ${message}: ${String(params.error).split("\n")[0]}`);
       },
@@ -110,7 +116,7 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
   if (nodeEnv === undefined) delete process.env.NODE_ENV;
   else process.env.NODE_ENV = nodeEnv;
   const backgroundContext = { securityContext: {}, requestId: 'seglayer-internal' };
-  const sqlApi = await startSqlApi(core, config);
+  const sqlApi = await startSqlApi(core, config, options.settings);
   return {
     sqlApi: sqlApi.state,
     async mount(app) {
@@ -186,12 +192,12 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
  * callers authenticate with CUBEJS_SQL_USER / CUBEJS_SQL_PASSWORD; cube.js's checkSqlAuth
  * gives them their claims, and queryRewrite governs them like any other caller.
  */
-async function startSqlApi(core: any, config: Record<string, any>): Promise<{ state: { port: number } | { off: string }; stop(): Promise<void> }> {
-  const port = Number(process.env.CUBEJS_PG_SQL_PORT ?? 0);
+async function startSqlApi(core: any, config: Record<string, any>, settings: CubeSettings): Promise<{ state: { port: number } | { off: string }; stop(): Promise<void> }> {
+  const port = settings.CUBEJS_PG_SQL_PORT;
   if (!port) return { state: { off: 'CUBEJS_PG_SQL_PORT is not set' }, stop: async () => {} };
   if (!native.isSupported()) return { state: { off: "@cubejs-backend/native is not installed (its binary downloads from GitHub)" }, stop: async () => {} };
   const sqlServer = core.initSQLServer();
-  await sqlServer.init({ ...config, pgSqlPort: port, sqlUser: process.env.CUBEJS_SQL_USER, sqlPassword: process.env.CUBEJS_SQL_PASSWORD });
+  await sqlServer.init({ ...config, pgSqlPort: port, sqlUser: settings.CUBEJS_SQL_USER, sqlPassword: settings.CUBEJS_SQL_PASSWORD });
   return { state: { port }, stop: () => sqlServer.close() };
 }
 
