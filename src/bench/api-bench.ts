@@ -15,6 +15,7 @@
  * The load (autocannon, or a pg.Pool) comes from a child process running this file,
  * so it does not share the API's event loop.
  */
+import { benchStamp, describeStamp } from './bench-stamp.ts';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -470,6 +471,7 @@ function report(users: number, events: number, variants: Variant[], rows: Row[])
     rows.find((r) => r.variant === variant && r.contender === contender && r.clients === clients)!.measured;
   const rate = (m: Measured) => m.ok / m.seconds;
 
+  say(dim(describeStamp(benchStamp())));
   say(bold(`\nsemantic API: ${count(users)} users (${count(events)} raw events), ${SEGMENT_QUERY.measures.length} measures by ${SEGMENT_QUERY.dimensions.map((d) => d.split('.')[1]).join(' x ')}, ` +
     `GET /cubejs-api/v1/load as ${JSON.stringify(CLAIMS)}; ${SECONDS} s per run after ${WARMUP_SECONDS} s warm-up`));
   const header = ['variant', 'clients', 'p50 ms', 'p95 ms', 'p99 ms', 'req/s', 'failed', 'SQL run', 'stmts/req', 'p50 vs SQL', 'req/s vs SQL'];

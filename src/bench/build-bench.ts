@@ -4,6 +4,7 @@
  * psql session in the same run; then an incremental build after 1% new events.
  * The runner's extra work (tests, swaps, bookkeeping) is what the ratio shows.
  */
+import { benchStamp, describeStamp } from './bench-stamp.ts';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -98,6 +99,7 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<void> {
     });
     const consistent = (await knex.raw(`select (select count(*) from core.fct_events) = (select count(*) from staging.stg_events) as ok`)).rows[0].ok;
 
+    say(dim(describeStamp(benchStamp())));
     say(bold(`\nmodel build: ${count(events)} raw events, ${count(options.users)} users, ${models.length} models`));
     say(table([
       ['run', 'seconds', 'ratio'],
@@ -107,7 +109,7 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<void> {
     ]));
     say(`overhead over hand-run SQL: ${bold((full / byHand).toFixed(2))}x (target <= 1.15); incremental: ${bold(((100 * incremental) / full).toFixed(0))}% of a full build (target <= 10%)`);
     writeFileSync(join(config.homeDir, 'bench', `build-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
-      JSON.stringify({ users: options.users, events, byHand, full, incremental, newEvents, fullOk, incrementalOk, consistent }, null, 2));
+      JSON.stringify({ ...benchStamp(), users: options.users, events, byHand, full, incremental, newEvents, fullOk, incrementalOk, consistent }, null, 2));
   } finally {
     await knex.destroy();
     await warehouse.close();

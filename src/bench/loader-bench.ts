@@ -4,6 +4,7 @@
  * the same run, and the loader's peak RSS at two file sizes (it must not grow
  * with the file). Runs alternate between contenders to spread machine noise.
  */
+import { benchStamp, describeStamp } from './bench-stamp.ts';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -114,6 +115,7 @@ export async function runLoaderBench(options: LoaderBenchOptions): Promise<void>
     const rows = psqlRuns[0]!.rows;
     if (loaderRuns.some((r) => r.rows !== rows)) throw new Error('the loader and psql loaded different row counts');
     const peak = Math.max(...loaderRuns.map((r) => r.peakRssMb ?? 0));
+    say(dim(describeStamp(benchStamp())));
     say(bold(`\nloader: ${count(rows)} demo event rows (gzip CSV), median of ${options.repeat} runs each`));
     say(table([
       ['contender', 'rows/s', 'seconds', 'peak RSS MB'],

@@ -4,6 +4,7 @@
  * segment model, each timed; the segment part is reported as time and as a ratio of the
  * core build.
  */
+import { benchStamp, describeStamp } from './bench-stamp.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config.ts';
@@ -56,6 +57,7 @@ export async function runSegmentsBench(options: SegmentsBenchOptions): Promise<v
     });
     const users = Number((await knex.raw('select count(*) from features.user_features')).rows[0].count);
 
+    say(dim(describeStamp(benchStamp())));
     say(bold(`\nfeatures + segments: ${count(users)} users, ${count(events)} raw events`));
     say(table([
       ['run', 'seconds', 'ratio to core build'],
@@ -65,7 +67,7 @@ export async function runSegmentsBench(options: SegmentsBenchOptions): Promise<v
     ]));
     say(dim('2 cores, noisy machine: compare ratios, not seconds, between runs.'));
     writeFileSync(join(config.homeDir, 'bench', `segments-${options.users}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
-      JSON.stringify({ users: options.users, events, coreSeconds, segmentSeconds, models: summary!.results.map((r) => ({ model: r.model, seconds: r.seconds, status: r.status })) }, null, 2));
+      JSON.stringify({ ...benchStamp(), users: options.users, events, coreSeconds, segmentSeconds, models: summary!.results.map((r) => ({ model: r.model, seconds: r.seconds, status: r.status })) }, null, 2));
   } finally {
     await knex.destroy();
     await warehouse.close();
