@@ -25,7 +25,7 @@ import { ModelGraphError } from '../models/model-graph.ts';
 import { ModelCompileError } from '../models/model-compiler.ts';
 import { BuildLockedError, BuildLockLostError } from '../models/build-lock.ts';
 import { WarehouseLostError } from '../database/warehouse-connection.ts';
-import { red } from './terminal.ts';
+import { red } from '../terminal/terminal-output.ts';
 
 /** Errors whose message is the whole story: no stack trace needed. */
 const EXPECTED = [ConfigError, LoadError, MappingError, UnknownTableError, ModelDefinitionError, ModelGraphError, ModelCompileError, BuildLockedError, BuildLockLostError, WarehouseLostError, TokenCommandError, AccessPolicyError, CubeModelError, SegmentCommandError, SegmentDefinitionError, ServingRoleError];

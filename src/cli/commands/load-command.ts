@@ -3,7 +3,7 @@ import { loadFile, type LoadFormat, type LoadReport } from '../../load/batch-loa
 import { parsePairs } from '../../load/column-mapping.ts';
 import { readMappingFile } from '../../load/mapping-file.ts';
 import { withSession } from '../session.ts';
-import { bold, count, dim, progress, say, seconds, table, yellow } from '../terminal.ts';
+import { bold, count, dim, progress, say, seconds, table, yellow } from '../../terminal/terminal-output.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
