@@ -26,7 +26,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import type { Config } from '../config.ts';
 import type { ApiServer } from '../serve/api-server.ts';
-import { bold, count, dim, red, say, table } from '../cli/terminal.ts';
+import { bold, count, dim, red, say, table } from '../terminal/terminal-output.ts';
 
 export interface ApiBenchOptions {
   /** Demo users; about 50 events each. */

@@ -17,7 +17,7 @@ import { loadFile } from '../load/batch-loader.ts';
 import { compileModel, quoteRelation } from '../models/model-compiler.ts';
 import { discoverModels } from '../models/model-discovery.ts';
 import { buildGraph, runModels } from '../models/model-runner.ts';
-import { bold, count, dim, say, table } from '../cli/terminal.ts';
+import { bold, count, dim, say, table } from '../terminal/terminal-output.ts';
 
 export interface BuildBenchOptions {
   /** Demo users; about 50 events each. */

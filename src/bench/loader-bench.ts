@@ -14,7 +14,7 @@ import { migrateLatest } from '../database/migrator.ts';
 import { ensureDatabase, openWarehouse } from '../database/warehouse-connection.ts';
 import { writeDemoFiles } from '../demo/demo-generator.ts';
 import { contractFor } from '../load/table-contracts.ts';
-import { bold, count, dim, say, table } from '../cli/terminal.ts';
+import { bold, count, dim, say, table } from '../terminal/terminal-output.ts';
 
 export interface LoaderBenchOptions {
   /** Demo users; about 50 events each (100k users ≈ 5M events). */

@@ -8,7 +8,7 @@ import { benchStamp, describeStamp } from './bench-stamp.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config.ts';
-import { bold, count, dim, say, table } from '../cli/terminal.ts';
+import { bold, count, dim, say, table } from '../terminal/terminal-output.ts';
 import { createKnex } from '../database/knex-client.ts';
 import { migrateLatest } from '../database/migrator.ts';
 import { ensureDatabase, openWarehouse } from '../database/warehouse-connection.ts';

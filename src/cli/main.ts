@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.ts';
 import { LoadError } from '../load/batch-loader.ts';
+import { LoadFormatError } from '../load/load-format.ts';
 import { MappingError } from '../load/column-mapping.ts';
 import { UnknownTableError } from '../load/table-contracts.ts';
 import { registerDbCommands } from './commands/db-command.ts';
@@ -25,10 +26,10 @@ import { ModelGraphError } from '../models/model-graph.ts';
 import { ModelCompileError } from '../models/model-compiler.ts';
 import { BuildLockedError, BuildLockLostError } from '../models/build-lock.ts';
 import { WarehouseLostError } from '../database/warehouse-connection.ts';
-import { red } from './terminal.ts';
+import { red } from '../terminal/terminal-output.ts';
 
 /** Errors whose message is the whole story: no stack trace needed. */
-const EXPECTED = [ConfigError, LoadError, MappingError, UnknownTableError, ModelDefinitionError, ModelGraphError, ModelCompileError, BuildLockedError, BuildLockLostError, WarehouseLostError, TokenCommandError, AccessPolicyError, CubeModelError, SegmentCommandError, SegmentDefinitionError, ServingRoleError];
+const EXPECTED = [ConfigError, LoadError, MappingError, UnknownTableError, ModelDefinitionError, ModelGraphError, ModelCompileError, BuildLockedError, BuildLockLostError, WarehouseLostError, TokenCommandError, AccessPolicyError, CubeModelError, SegmentCommandError, SegmentDefinitionError, ServingRoleError, LoadFormatError];
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('seglayer')

@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../config.ts';
 import { createKnex } from '../database/knex-client.ts';
 import { migrateLatest } from '../database/migrator.ts';
 import { openWarehouse, type Warehouse } from '../database/warehouse-connection.ts';
-import { dim, say } from './terminal.ts';
+import { dim, say } from '../terminal/terminal-output.ts';
 
 export interface Session {
   config: Config;

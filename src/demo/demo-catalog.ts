@@ -3,6 +3,7 @@
  * channels, features, plans and prices. Kept apart from the generation logic
  * so the world can be read (and tuned) at a glance.
  */
+import { readSeed, SeedFileError, seedPath } from '../seeds/seed-file.ts';
 import { weighted, type WeightedTable } from './seeded-random.ts';
 
 export const DAY_MS = 86_400_000;
@@ -20,8 +21,20 @@ export const ACTIVITY_UNTIL = Date.UTC(2026, 3, 1);
 
 export type Currency = 'USD' | 'EUR' | 'GBP';
 
-/** Fixed conversion rates used for every USD figure in the truth file. */
-export const USD_PER_UNIT: Record<Currency, number> = { USD: 1, EUR: 1.08, GBP: 1.27 };
+const DEMO_CURRENCIES: Currency[] = ['USD', 'EUR', 'GBP'];
+
+/**
+ * Conversion rates used for every USD figure in the truth file: the seed
+ * core.fx_rates is built from (seeds/fx_rates.csv), so the truth and the
+ * warehouse convert with the same numbers.
+ */
+export const USD_PER_UNIT: Record<Currency, number> = (() => {
+  const path = seedPath('fx_rates');
+  const rates = new Map(readSeed(path, { currency: 'text', usd_per_unit: 'number' }).map((r) => [r.currency, r.usd_per_unit]));
+  const missing = DEMO_CURRENCIES.filter((c) => !rates.has(c));
+  if (missing.length) throw new SeedFileError(`${path}: no rate for ${missing.join(', ')}, which the demo data uses`);
+  return Object.fromEntries(DEMO_CURRENCIES.map((c) => [c, rates.get(c)!])) as Record<Currency, number>;
+})();
 
 export interface City {
   city: string;

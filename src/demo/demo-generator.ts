@@ -49,7 +49,7 @@ export interface DemoOptions {
 export interface DemoFile {
   /** Path of the gzip file. */
   path: string;
-  /** Raw table to load it into (`loadFile(url, path, { into })`); absent for the Segment identify export. */
+  /** Raw table to load it into (`loadFile(url, path, { into })`); absent for the identify calls (a Segment-style export, loaded as tracking calls). */
   into?: string;
   /** Data rows written (header excluded), malformed and duplicate rows included. */
   rows: number;

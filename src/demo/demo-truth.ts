@@ -53,7 +53,7 @@ export interface DemoTruth {
   };
   /** Fixed time frame (end bounds exclusive). */
   timeFrame: { signupsFrom: string; signupsUntil: string; activityUntil: string };
-  /** Each output file (by name) with its target table (null: a Segment export, no --into) and data rows written. */
+  /** Each output file (by name) with its target table (null: tracking calls, a Segment-style export loaded without --into) and data rows written. */
   files: Record<string, { into: string | null; rows: number }>;
 
   users: {

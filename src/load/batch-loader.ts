@@ -15,18 +15,19 @@ import { copyLine, directCopyWriter, spoolingCopyWriter, type TableWriter } from
 import { readCsv } from './csv-source.ts';
 import type { LineTally } from './line-reader.ts';
 import { readNdjson } from './ndjson-source.ts';
+import type { LoadFormat } from './load-format.ts';
 import { compileRowBuilder, type TableRowBuilder } from './row-builder.ts';
-import { SegmentCallRouter } from './segment-calls.ts';
 import { openSourceFile, SourceFileError, type SourceFile } from './source-file.ts';
 import { RowRejection, type SourceRecord } from './source-record.ts';
 import { contractFor, LINEAGE_COLUMNS } from './table-contracts.ts';
+import { TrackingCallRouter } from './tracking-calls.ts';
 
-export type LoadFormat = 'csv' | 'ndjson' | 'segment';
+export type { LoadFormat } from './load-format.ts';
 
 export interface LoadOptions {
   /** Target raw table (`raw.events` or `events`). Omit to load a Segment/RudderStack export. */
   into?: string;
-  /** Defaults from the file name: .csv -> csv, .ndjson/.jsonl/.json -> ndjson (segment without `into`). */
+  /** Defaults from the file name: .csv -> csv, .ndjson/.jsonl/.json -> ndjson (tracking-calls without `into`). */
   format?: LoadFormat;
   mapping?: ColumnMapping;
   /** CSV field delimiter. */
@@ -90,17 +91,17 @@ export function formatFromPath(path: string, into: string | undefined): LoadForm
   const name = path.toLowerCase().replace(/\.gz$/, '');
   const ext = extname(name);
   if (ext === '.csv' || ext === '.tsv' || ext === '.txt') return 'csv';
-  if (ext === '.ndjson' || ext === '.jsonl' || ext === '.json') return into ? 'ndjson' : 'segment';
-  throw new LoadError(`${path}: cannot tell the format from the name; pass --format csv|ndjson|segment`);
+  if (ext === '.ndjson' || ext === '.jsonl' || ext === '.json') return into ? 'ndjson' : 'tracking-calls';
+  throw new LoadError(`${path}: cannot tell the format from the name; pass --format csv|ndjson|tracking-calls`);
 }
 
 async function plan(path: string, options: LoadOptions): Promise<Plan> {
   const format = options.format ?? formatFromPath(path, options.into);
   const mapping: ColumnMapping = options.mapping ?? { map: {}, set: {}, ignore: [] };
   const tally: LineTally = { lines: 0, blankLines: 0, headerLines: 0 };
-  if (format === 'segment') {
+  if (format === 'tracking-calls') {
     if (options.into) throw new LoadError(`${path}: a Segment/RudderStack export loads into several tables; drop --into`);
-    const router = new SegmentCallRouter();
+    const router = new TrackingCallRouter();
     const file = openSourceFile(path);
     return { format, tables: router.tables, file, batches: readNdjson(file, tally), route: (r) => router.route(r), tally };
   }
@@ -166,7 +167,7 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
       rowsQuarantined++;
       const payload = record.raw().replace(/\0/g, '\\0');
       return quarantine!.push(
-        copyLine([source, String(batchId), tables.length === 1 ? tables[0]! : 'segment', String(record.rowNumber),
+        copyLine([source, String(batchId), tables.length === 1 ? tables[0]! : format, String(record.rowNumber),
           record.lineNumber === undefined ? null : String(record.lineNumber), payload, reason, field ?? null]),
       );
     };

@@ -15,21 +15,24 @@ import { LineCounter, parseDocument } from 'yaml';
 import { firstAlias } from '../yaml/alias-guard.js';
 import { z } from 'zod';
 import { columnMappingSchema, MappingError, type ColumnMapping } from './column-mapping.ts';
+import { DEPRECATED_FORMATS, LOAD_FORMATS, resolveLoadFormat, type LoadFormat } from './load-format.ts';
 
 const mappingFileSchema = columnMappingSchema
   .extend({
     /** Raw table to load into; omit for a Segment/RudderStack export. */
     into: z.string().min(1).optional(),
-    format: z.enum(['csv', 'ndjson', 'segment']).optional(),
+    /** csv | ndjson | tracking-calls (a Segment/RudderStack export); `segment` is a deprecated name of tracking-calls. */
+    format: z.enum([...LOAD_FORMATS, ...Object.keys(DEPRECATED_FORMATS)]).optional(),
     delimiter: z.string().length(1).optional(),
     /** Time zone of timestamps that carry none. */
     timezone: z.string().min(1).optional(),
   })
   .strict();
 
-export type MappingFile = Omit<z.infer<typeof mappingFileSchema>, keyof ColumnMapping> & { mapping: ColumnMapping };
+export type MappingFile = Omit<z.infer<typeof mappingFileSchema>, keyof ColumnMapping | 'format'> & { format?: LoadFormat; mapping: ColumnMapping };
 
-export function readMappingFile(path: string): MappingFile {
+/** Reads and checks a mapping file; `warn` hears of deprecated values (with file:line). */
+export function readMappingFile(path: string, warn: (message: string) => void = () => {}): MappingFile {
   const text = readFileSync(path, 'utf8');
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter });
@@ -49,6 +52,12 @@ export function readMappingFile(path: string): MappingFile {
     });
     throw new MappingError(lines.join('\n'));
   }
-  const { map, set, ignore, ...rest } = parsed.data;
-  return { ...rest, mapping: { map, set, ignore } };
+  const { map, set, ignore, format, ...rest } = parsed.data;
+  const formatNode = document.get('format', true) as { range?: [number, number] } | undefined;
+  const formatLine = formatNode?.range ? `:${lineCounter.linePos(formatNode.range[0]).line}` : '';
+  return {
+    ...rest,
+    ...(format === undefined ? {} : { format: resolveLoadFormat(format, `${path}${formatLine}`, warn) }),
+    mapping: { map, set, ignore },
+  };
 }

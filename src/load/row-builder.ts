@@ -1,6 +1,6 @@
 /**
  * Turns a SourceRecord into the COPY values of one raw table: each contract
- * column gets a getter (a CSV field index, an object key, a Segment path or a
+ * column gets a getter (a CSV field index, an object key, a tracking-call path or a
  * constant) and its type's parser. Source columns with no place of their own are
  * gathered into the table's extras jsonb column.
  */

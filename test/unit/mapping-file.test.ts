@@ -8,6 +8,18 @@ describe('readMappingFile', () => {
     expect(readMappingFile(path)).toEqual({ into: 'raw.outcomes', timezone: 'Europe/London', mapping: { map: { user_id: 'CustomerID' }, set: { currency: 'GBP' }, ignore: [] } });
   });
 
+  it('takes the deprecated format name "segment" as tracking-calls, and says so with file:line', () => {
+    const path = fixture('old-format.yml', 'timezone: UTC\nformat: segment\n');
+    const warnings: string[] = [];
+    expect(readMappingFile(path, (message) => warnings.push(message))).toMatchObject({ format: 'tracking-calls' });
+    expect(warnings).toEqual([`${path}:2: format "segment" is deprecated, use "tracking-calls" (a Segment/RudderStack export of tracking calls)`]);
+  });
+
+  it('refuses an unknown format', () => {
+    const path = fixture('no-format.yml', 'format: parquet\n');
+    expect(() => readMappingFile(path)).toThrow(`${path}:1: format: Invalid option`);
+  });
+
   it('names file, line and field of a wrong value', () => {
     const path = fixture('bad.yml', 'into: raw.outcomes\nmap:\n  user_id: CustomerID\n  quantity: 12\nignore: Notes\n');
     expect(() => readMappingFile(path)).toThrow(`${path}:4: map.quantity: Invalid input: expected string, received number\n${path}:5: ignore: Invalid input: expected array, received string`);

@@ -5,7 +5,7 @@ import { stopEmbeddedPostgres } from '../../database/embedded-postgres.ts';
 import { provisionServingRole, servingAccess } from '../../database/serving-role.ts';
 import { openWarehouse, redact, watchWarehouse } from '../../database/warehouse-connection.ts';
 import { apiSecret } from '../../serve/api-secret.ts';
-import { dim, say } from '../terminal.ts';
+import { dim, say } from '../../terminal/terminal-output.ts';
 
 export function registerDbCommands(program: Command): void {
   const db = program.command('db').description('the warehouse connection (embedded PostgreSQL unless DATABASE_URL is set)');

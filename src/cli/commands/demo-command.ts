@@ -4,7 +4,7 @@ import type { Config } from '../../config.ts';
 import { writeDemoFiles } from '../../demo/demo-generator.ts';
 import { loadFile } from '../../load/batch-loader.ts';
 import { withSession } from '../session.ts';
-import { bold, count, dim, progress, say, seconds } from '../terminal.ts';
+import { bold, count, dim, progress, say, seconds } from '../../terminal/terminal-output.ts';
 import { printLoadReport } from './load-command.ts';
 
 export interface DemoRun {

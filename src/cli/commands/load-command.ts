@@ -1,16 +1,17 @@
 import type { Command } from 'commander';
-import { loadFile, type LoadFormat, type LoadReport } from '../../load/batch-loader.ts';
+import { loadFile, type LoadReport } from '../../load/batch-loader.ts';
 import { parsePairs } from '../../load/column-mapping.ts';
+import { resolveLoadFormat } from '../../load/load-format.ts';
 import { readMappingFile } from '../../load/mapping-file.ts';
 import { withSession } from '../session.ts';
-import { bold, count, dim, progress, say, seconds, table, yellow } from '../terminal.ts';
+import { bold, count, dim, progress, say, seconds, table, yellow } from '../../terminal/terminal-output.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 interface LoadFlags {
   into?: string;
   mapping?: string;
-  format?: LoadFormat;
+  format?: string;
   map?: string[];
   set?: string[];
   ignore?: string[];
@@ -24,14 +25,16 @@ export function registerLoadCommand(program: Command): void {
     .description('stream a CSV or NDJSON file (gzip too) into a raw table as one atomic batch')
     .option('--into <table>', 'raw table to load (events, users, identities, outcomes, costs, survey_responses, experiment_assignments); omit for a Segment/RudderStack export')
     .option('--mapping <file.yml>', 'a committed mapping file (into, map, set, ignore, timezone); flags override it')
-    .option('--format <format>', 'csv | ndjson | segment (default: from the file name)')
+    .option('--format <format>', 'csv | ndjson | tracking-calls (a Segment/RudderStack export; `segment` is a deprecated alias) (default: from the file name)')
     .option('--map <column=fileColumn>', 'fill a table column from a differently named file column (repeatable, or comma-separated)', collect)
     .option('--set <column=value>', 'fill a table column with a constant (repeatable)', collect)
     .option('--ignore <fileColumn>', 'drop a file column on purpose (repeatable)', collect)
     .option('--delimiter <char>', 'CSV field delimiter (default: , or tab for .tsv)')
     .option('--timezone <zone>', 'time zone of timestamps that carry none (default: SEGLAYER_TIMEZONE)')
     .action(async (file: string, options: LoadFlags) => {
-      const fromFile = options.mapping ? readMappingFile(options.mapping) : undefined;
+      const warn = (message: string) => progress(yellow(`warning: ${message}`));
+      const fromFile = options.mapping ? readMappingFile(options.mapping, warn) : undefined;
+      const format = options.format === undefined ? undefined : resolveLoadFormat(options.format, '--format', warn);
       const base = fromFile?.mapping ?? { map: {}, set: {}, ignore: [] };
       const mapping = {
         map: { ...base.map, ...parsePairs(options.map, '--map') },
@@ -41,7 +44,7 @@ export function registerLoadCommand(program: Command): void {
       await withSession(async ({ warehouse, config }) => {
         const report = await loadFile(warehouse.url, file, {
           into: options.into ?? fromFile?.into,
-          format: options.format ?? fromFile?.format,
+          format: format ?? fromFile?.format,
           delimiter: options.delimiter ?? fromFile?.delimiter,
           timezone: options.timezone ?? fromFile?.timezone ?? config.SEGLAYER_TIMEZONE,
           mapping,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { migrateLatest, migrateRollback } from '../../database/migrator.ts';
 import { withSession } from '../session.ts';
-import { say } from '../terminal.ts';
+import { say } from '../../terminal/terminal-output.ts';
 
 export function registerMigrateCommand(program: Command): void {
   program

@@ -8,7 +8,7 @@ import { loadConfig } from '../../config.ts';
 import { SEGMENT_CUBE_FILE, writeSegmentCube } from '../../segments/segment-cube.ts';
 import { segmentDefinitions } from '../../segments/segment-registry.ts';
 import { withSession } from '../session.ts';
-import { bold, count, dim, green, progress, red, say, table, yellow } from '../terminal.ts';
+import { bold, count, dim, green, progress, red, say, table, yellow } from '../../terminal/terminal-output.ts';
 
 interface SelectFlags {
   select?: string[];

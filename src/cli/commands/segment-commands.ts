@@ -6,7 +6,7 @@ import { segmentMembers } from '../../segments/segment-sql.ts';
 import { SEGMENT_CUBE_FILE, segmentCubeIsCurrent, writeSegmentCube } from '../../segments/segment-cube.ts';
 import type { SegmentDefinition } from '../../segments/segment-definition.ts';
 import { withSession } from '../session.ts';
-import { bold, count, dim, green, say, table } from '../terminal.ts';
+import { bold, count, dim, green, say, table } from '../../terminal/terminal-output.ts';
 
 export class SegmentCommandError extends Error {
   override name = 'SegmentCommandError';

@@ -8,7 +8,7 @@ import { AccessDenied, accessFor, loadAccessPolicy } from '../../governance/acce
 import { governanceFile, jwtSettings, startApiServer, type ApiServer } from '../../serve/api-server.ts';
 import { mintToken } from '../../serve/token-minter.ts';
 import { withSession } from '../session.ts';
-import { bold, dim, green, say } from '../terminal.ts';
+import { bold, dim, green, say } from '../../terminal/terminal-output.ts';
 
 export interface ServeFlags {
   port?: number;

@@ -13,7 +13,7 @@ import { startApiServer } from '../../serve/api-server.ts';
 import { mintToken } from '../../serve/token-minter.ts';
 import { serveUntilStopped } from './serve-command.ts';
 import { withSession, type Session } from '../session.ts';
-import { bold, count, dim, green, say } from '../terminal.ts';
+import { bold, count, dim, green, say } from '../../terminal/terminal-output.ts';
 
 const DEMO_USERS = 5000;
 const DEMO_SEED = 42;

@@ -1,6 +1,7 @@
 /**
- * A Segment / RudderStack export (NDJSON of track, page, identify, alias calls)
- * loads into raw.events, raw.users and raw.identities with no mapping.
+ * Tracking calls: a Segment / RudderStack export (NDJSON of track, page,
+ * identify, alias calls) loads into raw.events, raw.users and raw.identities
+ * with no mapping.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFile } from '../../src/load/batch-loader.ts';
@@ -22,7 +23,7 @@ const context = {
   campaign: { source: 'google', medium: 'cpc', name: 'spring' },
 };
 
-describe('Segment / RudderStack export', () => {
+describe('tracking calls (Segment / RudderStack export)', () => {
   it('routes each call type to its table and quarantines the rest', async () => {
     const file = fixture('export.ndjson.gz', ndjson(
       { type: 'track', messageId: 'e1', anonymousId: 'anon-1', event: 'Signed Up', timestamp: '2025-05-01T10:00:00.000Z', receivedAt: '2025-05-01T10:00:01.000Z', properties: { plan: 'free' }, context },
@@ -38,7 +39,7 @@ describe('Segment / RudderStack export', () => {
     ), { gzip: true });
 
     const report = await loadFile(db.url, file);
-    expect(report.format).toBe('segment');
+    expect(report.format).toBe('tracking-calls');
     expect(report).toMatchObject({ rowsIn: 9, rowsLoaded: 6, rowsQuarantined: 3, tables: { 'raw.events': 3, 'raw.users': 2, 'raw.identities': 2 } });
 
     const events = await db.knex('raw.events').orderBy('source_row_number').select('message_id', 'anonymous_id', 'user_id', 'event', 'occurred_at', 'properties', 'device_type', 'os', 'browser', 'country', 'region', 'city', 'locale', 'utm_source', 'utm_medium', 'utm_campaign');
@@ -59,6 +60,9 @@ describe('Segment / RudderStack export', () => {
       { anonymous_id: 'anon-1', user_id: 'u1', link_source: 'identify' },
       { anonymous_id: 'anon-9', user_id: 'u2', link_source: 'alias' },
     ]);
+
+    expect(await db.knex('ops.load_batches').where('batch_id', report.batchId).first('format')).toEqual({ format: 'tracking-calls' });
+    expect(await db.knex('ops.quarantine').distinct('target_table')).toEqual([{ target_table: 'tracking-calls' }]);
 
     const reasons = await db.knex('ops.quarantine').orderBy('row_number').select('row_number', 'line_number', 'field', 'reason');
     expect(reasons).toEqual([

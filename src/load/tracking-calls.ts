@@ -1,6 +1,7 @@
 /**
- * Routes the calls of a Segment or RudderStack export (NDJSON, one call per
- * line) to the raw tables with no mapping at all:
+ * Tracking calls: the `tracking-calls` load format. Routes the calls of a
+ * Segment or RudderStack export (NDJSON, one call per line) to the raw tables
+ * with no mapping at all:
  *
  *   track            -> raw.events
  *   page / screen    -> raw.events (event "page_viewed" / "screen_viewed", name in properties)
@@ -71,7 +72,8 @@ function builder(table: string, columns: [string, Getter][]): TableRowBuilder {
   return compileRowBuilder(contractFor(table), new Map(columns));
 }
 
-export class SegmentCallRouter {
+/** Sends each tracking call to the raw table(s) it fills. */
+export class TrackingCallRouter {
   private readonly track = builder('raw.events', eventColumns(at('event'), at('properties')));
   private readonly page = builder('raw.events', eventColumns(constant('page_viewed'), withName));
   private readonly screen = builder('raw.events', eventColumns(constant('screen_viewed'), withName));
