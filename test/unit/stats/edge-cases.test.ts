@@ -9,6 +9,7 @@ import {
   ratioInterval,
   sampleRatioMismatch,
   sampleVariance,
+  segmentLift,
   StatisticsError,
   summarizeBinomial,
   summarizeMean,
@@ -173,5 +174,18 @@ describe('SRM and multiple testing input', () => {
   it('refuses p-values outside [0, 1]', () => {
     expect(code(() => holm([0.1, 1.2]))).toBe('invalid_input');
     expect(code(() => benjaminiHochberg([Number.NaN]))).toBe('invalid_input');
+  });
+});
+
+describe('segment lift against all other users', () => {
+  it('is the two-sided comparison with the rest of the users as control, on both scales', () => {
+    const segment = summarizeBinomial({ n: 800, successes: 120 });
+    const others = summarizeBinomial({ n: 9200, successes: 920 });
+    const lift = segmentLift(segment, others);
+    expect(lift.difference).toEqual(compare(others, segment));
+    expect(lift.relative_lift).toEqual(compare(others, segment, { scale: 'relative' }));
+    expect(lift.difference.effect).toBeCloseTo(0.15 - 0.1, 14);
+    expect(lift.relative_lift.effect).toBeCloseTo(0.5, 14);
+    expect(lift.relative_lift.ci_lower).toBeGreaterThan(0);
   });
 });
