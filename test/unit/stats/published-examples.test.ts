@@ -63,7 +63,8 @@ describe('Student t interval for one mean', () => {
     // n = 10, Σx = 7.5, Σx² = 34.43 → x̄ = 0.75,
     // s² = (34.43 − 7.5²/10) / 9 = 28.805 / 9 = 3.200556, se = √(3.200556/10) = 0.565735
     // t(0.975; 9) = 2.262157 → half-width 1.279780 → (−0.529780, 2.029780)
-    // (R's t.test(sleep$extra[sleep$group == 1]) reports the same interval, −0.5297804 2.0297804.)
+    // (This agrees with R's t.test(sleep$extra[sleep$group == 1]) as commonly reproduced, −0.5297804 2.0297804;
+    // R was not run here, so the test pins the hand arithmetic above.)
     const interval = meanInterval(moments(group1));
     expect(interval.estimate).toBeCloseTo(0.75, 12);
     expect(interval.se).toBeCloseTo(0.565735, 6);
@@ -221,8 +222,8 @@ describe('multiple testing (R p.adjust definitions)', () => {
   });
 
   it('the 15 p-values of Benjamini & Hochberg (1995): 4 discoveries at q = 0.05, Holm 3', () => {
-    // The paper's worked example rejects the four smallest p-values with its FDR procedure
-    // and three with Bonferroni-type procedures. Adjusted values by hand: BH p̃₍₄₎ = 0.0095·15/4 = 0.035625,
+    // The paper's worked example rejects the four smallest p-values with its FDR procedure at q = 0.05.
+    // The Holm count (3) and all adjusted values are computed here by hand from the definitions: BH p̃₍₄₎ = 0.0095·15/4 = 0.035625,
     // p̃₍₅₎ = 0.0201·15/5 = 0.0603; Holm p̃₍₃₎ = 13·0.0019 = 0.0247, p̃₍₄₎ = 12·0.0095 = 0.114.
     const p = [0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344, 0.0459, 0.324, 0.4262, 0.5719, 0.6528, 0.759, 1.0];
     const bh = benjaminiHochberg(p);
