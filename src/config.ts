@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { cubeSettingsSchema } from './serve/cube-settings.js';
+import { UserError } from './errors/user-error.js';
 
 const configSchema = z.object({
   /** PostgreSQL connection string. When unset, seglayer starts its embedded PostgreSQL. */
@@ -63,9 +64,7 @@ const configSchema = z.object({
 
 export type Config = Readonly<z.infer<typeof configSchema> & { projectRoot: string; homeDir: string; modelsDir: string }>;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export class ConfigError extends UserError {}
 
 /** Parse and validate configuration; throws ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = process.cwd()): Config {
@@ -75,11 +74,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = configSchema.safeParse(cleaned);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
+    throw new ConfigError(parsed.error.issues.map((issue) => {
       const name = issue.path.join('.');
-      return `  ${name}=${JSON.stringify(env[name] ?? '')}: expected ${issue.message}`;
-    });
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+      return { code: issue.code, path: [name], message: `expected ${issue.message} (it is ${JSON.stringify(env[name] ?? '')})` };
+    }), { heading: 'invalid configuration' });
   }
   const homeDir = resolve(projectRoot, parsed.data.SEGLAYER_HOME);
   const modelsDir = resolve(projectRoot, parsed.data.SEGLAYER_MODELS_DIR);

@@ -12,6 +12,7 @@
 import { createHmac } from 'node:crypto';
 import pg from 'pg';
 import type { Config } from '../config.ts';
+import { UserError } from '../errors/user-error.js';
 
 export interface ServingRoleOptions {
   /** Connection URL of the owner (who builds the models). */
@@ -34,9 +35,7 @@ export interface ServingRole {
   warnings: string[];
 }
 
-export class ServingRoleError extends Error {
-  override name = 'ServingRoleError';
-}
+export class ServingRoleError extends UserError {}
 
 const UNSAFE_ATTRIBUTES = ['rolsuper', 'rolcreaterole', 'rolcreatedb', 'rolreplication', 'rolbypassrls'] as const;
 /** Functions that create, import or export large objects: granted to PUBLIC by default. */

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { Config } from '../config.ts';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded-postgres.ts';
+import { UserError } from '../errors/user-error.js';
 
 export interface Warehouse {
   /** Connection URL of the warehouse database. */
@@ -60,9 +61,7 @@ export function redact(url: string): string {
   return parsed.toString();
 }
 
-export class WarehouseLostError extends Error {
-  override name = 'WarehouseLostError';
-}
+export class WarehouseLostError extends UserError {}
 
 let shuttingDown = false;
 

@@ -3,11 +3,13 @@
  * The access policy (governance.yml): which rows and members a verified token may see.
  *
  * Plain JavaScript on purpose: cube.js imports it, and cube.js must also load in the
- * official Cube 1.x image, which runs no TypeScript. Depends only on `yaml`.
+ * official Cube 1.x image, which runs no TypeScript. Depends only on `yaml` and `zod`.
  */
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { UserError } from '../errors/user-error.js';
+import { issuesInYaml, parseYamlWithPositions, yamlSyntaxIssues } from '../errors/yaml-location.js';
 import { firstAlias } from '../yaml/alias-guard.js';
+import { accessPolicySchema } from './access-policy-schema.js';
 import { DEFAULT_QUERY_LIMITS, checkQuery } from './query-guard.js';
 
 /**
@@ -17,9 +19,6 @@ import { DEFAULT_QUERY_LIMITS, checkQuery } from './query-guard.js';
  * @typedef {{ role_claim: string, default_role: string, row_filters: RowFilterRule[], roles: Record<string, RolePolicy>, queries: QueryLimits }} AccessPolicy
  * @typedef {{ role: string, hidden: RegExp[], rowFilters: { dimension: string, values: string[] }[], allRows: boolean, canInspect: boolean }} CallerAccess
  */
-
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const PATTERN = /^[A-Za-z0-9_*]+\.[A-Za-z0-9_*]+$/;
 
 /** A refusal the caller can act on. `type: 'UserError'` makes Cube answer 4xx, not 500. */
 export class AccessDenied extends Error {
@@ -32,102 +31,27 @@ export class AccessDenied extends Error {
   }
 }
 
-export class AccessPolicyError extends Error {}
+export class AccessPolicyError extends UserError {}
 
 /**
- * Reads and checks governance.yml; every problem is named with its line.
+ * Reads and checks governance.yml (zod: access-policy-schema.js); every problem is named
+ * with its file, line, column and field, all of them at once.
  * @param {string} file
  * @returns {AccessPolicy}
  */
 export function loadAccessPolicy(file) {
   const text = readFileSync(file, 'utf8');
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) throw new AccessPolicyError(`${file}: ${doc.errors[0]?.message}`);
-  /** @type {string[]} */
-  const problems = [];
+  const { doc, lineCounter } = parseYamlWithPositions(text);
+  const heading = { heading: 'invalid access policy' };
+  if (doc.errors.length > 0) throw new AccessPolicyError(yamlSyntaxIssues(doc, lineCounter, file), heading);
   const alias = firstAlias(doc, text);
-  if (alias) problems.push(`${file}:${alias.line}: ${alias.message}`);
-  if (problems.length > 0) throw new AccessPolicyError(`invalid access policy:\n  ${problems.join('\n  ')}`);
-  /** @param {(string|number)[]} path */
-  const where = (path) => {
-    // The value's node, or for a key without a value (`viewer:`), the key's node.
-    const parent = /** @type {any} */ (path.length > 0 ? doc.getIn(path.slice(0, -1), true) : undefined);
-    const pair = parent?.items?.find((/** @type {any} */ item) => item?.key?.value === path[path.length - 1]);
-    const node = /** @type {any} */ (doc.getIn(path, true)) ?? pair?.key;
-    const offset = node?.range?.[0];
-    const line = offset === undefined ? undefined : text.slice(0, offset).split('\n').length;
-    return `${file}${line ? `:${line}` : ''} ${path.join('.') || '(top)'}`;
-  };
-  const policy = /** @type {any} */ (doc.toJS()) ?? {};
-  for (const key of Object.keys(policy)) {
-    if (!['role_claim', 'default_role', 'row_filters', 'roles', 'queries'].includes(key)) problems.push(`${where([key])}: unknown key`);
+  if (alias) throw new AccessPolicyError([{ code: 'yaml_alias', path: [], message: alias.message, file, line: alias.line }], heading);
+  const parsed = accessPolicySchema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) {
+    const knownKeys = (/** @type {(string|number)[]} */ path) => (path.join('.') === 'queries' ? Object.keys(DEFAULT_QUERY_LIMITS) : undefined);
+    throw new AccessPolicyError(issuesInYaml(parsed.error.issues, { doc, lineCounter, file, knownKeys }), heading);
   }
-  if (typeof policy.role_claim !== 'string' || !NAME.test(policy.role_claim)) problems.push(`${where(['role_claim'])}: must be a claim name`);
-  if (!policy.roles || typeof policy.roles !== 'object' || Array.isArray(policy.roles)) {
-    problems.push(`${where(['roles'])}: must map role names to { hidden_members, all_rows }`);
-  } else {
-    for (const [role, rolePolicy] of Object.entries(policy.roles)) {
-      if (!NAME.test(role)) problems.push(`${where(['roles', role])}: role name must be letters, digits and _`);
-      if (!rolePolicy || typeof rolePolicy !== 'object' || Array.isArray(rolePolicy)) {
-        problems.push(`${where(['roles', role])}: must be { hidden_members, all_rows } (use {} for a role that hides nothing)`);
-        continue;
-      }
-      const hidden = rolePolicy?.hidden_members ?? [];
-      if (!Array.isArray(hidden)) problems.push(`${where(['roles', role, 'hidden_members'])}: must be a list of patterns`);
-      else hidden.forEach((pattern, i) => {
-        if (typeof pattern !== 'string' || !PATTERN.test(pattern)) problems.push(`${where(['roles', role, 'hidden_members', i])}: "${pattern}" is not a view.member pattern`);
-      });
-      for (const flag of ['all_rows', 'can_inspect']) {
-        if (rolePolicy?.[flag] !== undefined && typeof rolePolicy[flag] !== 'boolean') problems.push(`${where(['roles', role, flag])}: must be true or false`);
-      }
-      for (const key of Object.keys(rolePolicy ?? {})) {
-        if (!['hidden_members', 'all_rows', 'can_inspect'].includes(key)) problems.push(`${where(['roles', role, key])}: unknown key`);
-      }
-    }
-    if (typeof policy.default_role !== 'string' || !(policy.default_role in policy.roles)) problems.push(`${where(['default_role'])}: must name one of the roles`);
-  }
-  if (!Array.isArray(policy.row_filters)) problems.push(`${where(['row_filters'])}: must be a list of { claim, dimension }`);
-  else policy.row_filters.forEach((/** @type {any} */ rule, /** @type {number} */ i) => {
-    if (typeof rule?.claim !== 'string' || !NAME.test(rule.claim)) problems.push(`${where(['row_filters', i, 'claim'])}: must be a claim name`);
-    if (typeof rule?.dimension !== 'string' || !NAME.test(rule.dimension)) problems.push(`${where(['row_filters', i, 'dimension'])}: must be a dimension name`);
-  });
-  policy.queries = readQueryLimits(policy.queries, problems, where);
-  if (problems.length > 0) throw new AccessPolicyError(`invalid access policy:\n  ${problems.join('\n  ')}`);
-  for (const role of Object.values(policy.roles)) role.hidden_members ??= [];
-  return policy;
-}
-
-/**
- * The `queries:` section (what any query may ask for), over the defaults.
- * @param {any} section @param {string[]} problems @param {(path: (string|number)[]) => string} where
- * @returns {QueryLimits}
- */
-function readQueryLimits(section, problems, where) {
-  if (section === undefined || section === null) return { ...DEFAULT_QUERY_LIMITS, timezones: [...DEFAULT_QUERY_LIMITS.timezones] };
-  if (typeof section !== 'object' || Array.isArray(section)) {
-    problems.push(`${where(['queries'])}: must map limits (timezones, max_rows, ...) to values`);
-    return DEFAULT_QUERY_LIMITS;
-  }
-  const limits = { ...DEFAULT_QUERY_LIMITS, ...section };
-  for (const key of Object.keys(section)) {
-    if (!(key in DEFAULT_QUERY_LIMITS)) problems.push(`${where(['queries', key])}: unknown key; known: ${Object.keys(DEFAULT_QUERY_LIMITS).join(', ')}`);
-    else if (key !== 'timezones' && (!Number.isInteger(section[key]) || section[key] < 1)) problems.push(`${where(['queries', key])}: must be a positive whole number`);
-  }
-  if (!Array.isArray(limits.timezones) || limits.timezones.length === 0) problems.push(`${where(['queries', 'timezones'])}: must be a list of IANA time zones`);
-  else limits.timezones.forEach((/** @type {unknown} */ zone, /** @type {number} */ i) => {
-    if (typeof zone !== 'string' || !/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(zone) || !isTimeZone(zone)) problems.push(`${where(['queries', 'timezones', i])}: "${zone}" is not an IANA time zone`);
-  });
-  return limits;
-}
-
-/** @param {string} zone */
-function isTimeZone(zone) {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
+  return /** @type {AccessPolicy} */ (parsed.data);
 }
 
 /** @param {string} pattern */

@@ -21,6 +21,7 @@ import { openSourceFile, SourceFileError, type SourceFile } from './source-file.
 import { RowRejection, type SourceRecord } from './source-record.ts';
 import { contractFor, LINEAGE_COLUMNS } from './table-contracts.ts';
 import { TrackingCallRouter } from './tracking-calls.ts';
+import { UserError } from '../errors/user-error.js';
 
 export type { LoadFormat } from './load-format.ts';
 
@@ -70,9 +71,7 @@ export interface LoadReport {
   alreadyQuarantined: { batchId: number; rows: number }[];
 }
 
-export class LoadError extends Error {
-  override name = 'LoadError';
-}
+export class LoadError extends UserError {}
 
 const QUARANTINE_COLUMNS = ['source', 'batch_id', 'target_table', 'row_number', 'line_number', 'raw_payload', 'reason', 'field'];
 

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import type { Getter } from './row-builder.ts';
 import type { SourceRecord } from './source-record.ts';
 import type { TableContract } from './table-contracts.ts';
+import { UserError } from '../errors/user-error.js';
 
 export const columnMappingSchema = z.object({
   /** table column -> source column */
@@ -25,9 +26,7 @@ export const columnMappingSchema = z.object({
 });
 export type ColumnMapping = z.infer<typeof columnMappingSchema>;
 
-export class MappingError extends Error {
-  override name = 'MappingError';
-}
+export class MappingError extends UserError {}
 
 /** Parse repeated/comma-separated `a=b` CLI pairs into a record. */
 export function parsePairs(values: string[] | undefined, flag: string): Record<string, string> {

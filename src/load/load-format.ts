@@ -6,15 +6,14 @@
  * user segments; the old name is accepted with a warning so committed mapping
  * files and scripts keep working.
  */
+import { UserError } from '../errors/user-error.js';
 export const LOAD_FORMATS = ['csv', 'ndjson', 'tracking-calls'] as const;
 export type LoadFormat = (typeof LOAD_FORMATS)[number];
 
 /** Old name -> current name; each use is reported as deprecated. */
 export const DEPRECATED_FORMATS: Readonly<Record<string, LoadFormat>> = { segment: 'tracking-calls' };
 
-export class LoadFormatError extends Error {
-  override name = 'LoadFormatError';
-}
+export class LoadFormatError extends UserError {}
 
 /**
  * The format a user named (`--format`, a mapping file's `format:`). `where` says

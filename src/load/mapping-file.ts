@@ -11,7 +11,7 @@
  * Errors name the file, line and field.
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
+import { issuesInYaml, parseYamlWithPositions, yamlSyntaxIssues } from '../errors/yaml-location.js';
 import { firstAlias } from '../yaml/alias-guard.js';
 import { z } from 'zod';
 import { columnMappingSchema, MappingError, type ColumnMapping } from './column-mapping.ts';
@@ -34,26 +34,14 @@ export type MappingFile = Omit<z.infer<typeof mappingFileSchema>, keyof ColumnMa
 /** Reads and checks a mapping file; `warn` hears of deprecated values (with file:line). */
 export function readMappingFile(path: string, warn: (message: string) => void = () => {}): MappingFile {
   const text = readFileSync(path, 'utf8');
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter });
-  if (document.errors.length) {
-    const first = document.errors[0]!;
-    throw new MappingError(`${path}:${first.linePos?.[0]?.line ?? '?'}: not valid YAML: ${first.message.split('\n')[0]}`);
-  }
-  const alias = firstAlias(document, text);
-  if (alias) throw new MappingError(`${path}:${alias.line}: ${alias.message}`);
-  const parsed = mappingFileSchema.safeParse(document.toJS() ?? {});
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
-      const keys = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
-      const node = document.getIn(keys as (string | number)[], true) as { range?: [number, number] } | undefined;
-      const line = node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
-      return `${path}${line ? `:${line}` : ''}: ${keys.join('.') || '(top level)'}: ${issue.message}`;
-    });
-    throw new MappingError(lines.join('\n'));
-  }
+  const { doc, lineCounter } = parseYamlWithPositions(text);
+  if (doc.errors.length) throw new MappingError(yamlSyntaxIssues(doc, lineCounter, path));
+  const alias = firstAlias(doc, text);
+  if (alias) throw new MappingError([{ code: 'yaml_alias', path: [], message: alias.message, file: path, line: alias.line }]);
+  const parsed = mappingFileSchema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) throw new MappingError(issuesInYaml(parsed.error.issues, { doc, lineCounter, file: path }), { heading: 'invalid mapping file' });
   const { map, set, ignore, format, ...rest } = parsed.data;
-  const formatNode = document.get('format', true) as { range?: [number, number] } | undefined;
+  const formatNode = doc.get('format', true) as { range?: [number, number] } | undefined;
   const formatLine = formatNode?.range ? `:${lineCounter.linePos(formatNode.range[0]).line}` : '';
   return {
     ...rest,

@@ -7,10 +7,9 @@ import { createReadStream, existsSync, openSync, readSync, closeSync, statSync }
 import { createGunzip } from 'node:zlib';
 import { PassThrough, type Readable } from 'node:stream';
 import { Utf8Guard } from './utf8-guard.ts';
+import { UserError } from '../errors/user-error.js';
 
-export class SourceFileError extends Error {
-  override name = 'SourceFileError';
-}
+export class SourceFileError extends UserError {}
 
 export interface SourceFile {
   path: string;

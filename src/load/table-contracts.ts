@@ -3,6 +3,7 @@
  * their types, and which are required. It mirrors the raw migration (a test
  * checks the two never drift) and drives row validation in the loader.
  */
+import { UserError } from '../errors/user-error.js';
 
 export type ColumnType = 'text' | 'timestamptz' | 'date' | 'integer' | 'numeric' | 'jsonb';
 
@@ -111,9 +112,7 @@ export const TABLE_CONTRACTS: Record<string, TableContract> = Object.fromEntries
   ).map((contract) => [contract.table, contract]),
 );
 
-export class UnknownTableError extends Error {
-  override name = 'UnknownTableError';
-}
+export class UnknownTableError extends UserError {}
 
 /** Look up a contract by `raw.events` or plain `events`. */
 export function contractFor(table: string): TableContract {

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import Papa from 'papaparse';
+import { UserError } from '../errors/user-error.js';
 
 const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
 
@@ -20,9 +21,7 @@ export const SEEDS_DIR = join(PROJECT_ROOT, 'seeds');
 export type SeedColumnType = 'text' | 'number';
 export type SeedRow<C extends Record<string, SeedColumnType>> = { -readonly [K in keyof C]: C[K] extends 'number' ? number : string };
 
-export class SeedFileError extends Error {
-  override name = 'SeedFileError';
-}
+export class SeedFileError extends UserError {}
 
 const DECIMAL = /^-?\d+(\.\d+)?$/;
 

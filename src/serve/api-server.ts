@@ -12,6 +12,7 @@ import { createCubeAdapter, type CubeAdapter } from './cube-adapter.ts';
 import { cubeSettingsSchema, type CubeSettings } from './cube-settings.js';
 import { createGateway, API_BASE } from './gateway.ts';
 import { createJwtVerifier, type JwtSettings } from './jwt-verifier.ts';
+import { UserError } from '../errors/user-error.js';
 
 export interface ApiServerOptions {
   /** The owner's connection; the API itself connects as SEGLAYER_API_ROLE, which this provisions. */
@@ -36,9 +37,7 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-export class CubeModelError extends Error {
-  override name = 'CubeModelError';
-}
+export class CubeModelError extends UserError {}
 
 /** The access policy file the configuration names. */
 export function governanceFile(config: Config): string {

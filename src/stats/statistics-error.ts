@@ -1,3 +1,4 @@
+import { UserError } from '../errors/user-error.js';
 /**
  * The one error the statistics module throws. Errors are data, as elsewhere in
  * seglayer: a stable `code` a caller can branch on (a mart row with too few
@@ -16,14 +17,12 @@ export type StatisticsErrorCode =
   /** Sums that no data set could produce (a sum of squares well below sum²/n). */
   | 'inconsistent_statistics';
 
-export class StatisticsError extends Error {
-  override readonly name = 'StatisticsError';
-
+export class StatisticsError extends UserError {
   constructor(
     readonly code: StatisticsErrorCode,
     readonly path: string,
     message: string,
   ) {
-    super(`${path}: ${message}`);
+    super([{ code, path: path.split('.'), message }]);
   }
 }

@@ -70,9 +70,9 @@ describe('loadAccessPolicy', () => {
 
   it('checks the queries section: unknown keys, bad numbers, zones that do not exist', () => {
     const { path, message } = refusal('governance-queries.yml', `${GOOD}queries:\n  timezones: [UTC, "Mars/Olympus"]\n  max_rows: -1\n  max_colour: 3\n`);
-    expect(message).toContain(`${path}:16 queries.timezones.1: "Mars/Olympus" is not an IANA time zone`);
-    expect(message).toContain(`${path}:17 queries.max_rows: must be a positive whole number`);
-    expect(message).toContain(`${path}:18 queries.max_colour: unknown key`);
+    expect(message).toContain(`${path}:16:20 queries.timezones.1: "Mars/Olympus" is not an IANA time zone`);
+    expect(message).toContain(`${path}:17:13 queries.max_rows: must be a positive whole number`);
+    expect(message).toContain(`${path}:18:3 queries.max_colour: unknown key`);
   });
 
   it('hides members whatever their case, as the SQL API matches names', () => {
@@ -82,22 +82,22 @@ describe('loadAccessPolicy', () => {
     expect(isHidden(viewer, 'user_value.count')).toBe(false);
   });
 
-  it('names file:line and field of an unknown key, at the top and in a role', () => {
+  it('names file:line:column and field of an unknown key, at the top and in a role', () => {
     const { path, message } = refusal('unknown-key.yml', GOOD.replace('default_role: viewer\n', 'default_role: viewer\nrow_filter: []\n').replace('    all_rows: true\n', '    all_rows: true\n    hidden: ["*.email"]\n'));
-    expect(message).toContain(`${path}:3 row_filter: unknown key`);
-    expect(message).toContain(`${path}:12 roles.admin.hidden: unknown key`);
+    expect(message).toContain(`${path}:3:1 row_filter: unknown key`);
+    expect(message).toContain(`${path}:12:5 roles.admin.hidden: unknown key`);
   });
 
-  it('names file:line and field of a bad member pattern', () => {
+  it('names file:line:column and field of a bad member pattern', () => {
     const { path, message } = refusal('bad-pattern.yml', GOOD.replace('["*.email"]', '["email", "user_value.email; drop", "a.b.c"]'));
-    expect(message).toContain(`${path}:12 roles.analyst.hidden_members.0: "email" is not a view.member pattern`);
-    expect(message).toContain(`${path}:12 roles.analyst.hidden_members.1: "user_value.email; drop" is not a view.member pattern`);
-    expect(message).toContain(`${path}:12 roles.analyst.hidden_members.2: "a.b.c" is not a view.member pattern`);
+    expect(message).toContain(`${path}:12:22 roles.analyst.hidden_members.0: "email" is not a view.member pattern`);
+    expect(message).toContain(`${path}:12:31 roles.analyst.hidden_members.1: "user_value.email; drop" is not a view.member pattern`);
+    expect(message).toContain(`${path}:12:57 roles.analyst.hidden_members.2: "a.b.c" is not a view.member pattern`);
   });
 
-  it('names file:line and field of a default_role that is not a role', () => {
+  it('names file:line:column and field of a default_role that is not a role', () => {
     const { path, message } = refusal('bad-default.yml', GOOD.replace('default_role: viewer', 'default_role: guest'));
-    expect(message).toBe(`invalid access policy:\n  ${path}:2 default_role: must name one of the roles`);
+    expect(message).toBe(`invalid access policy:\n  ${path}:2:15 default_role: must name one of the roles`);
   });
 
   it('lists every problem at once', () => {
@@ -112,21 +112,21 @@ roles:
     hidden_members: "*.email"
 `);
     expect(message.split('\n').slice(1)).toEqual([
-      `  ${path}:1 role_claim: must be a claim name`,
-      `  ${path}:9 roles.viewer.hidden_members: must be a list of patterns`,
-      `  ${path}:8 roles.viewer.all_rows: must be true or false`,
-      `  ${path}:5 row_filters.0.dimension: must be a dimension name`,
+      `  ${path}:1:13 role_claim: must be a claim name`,
+      `  ${path}:5:16 row_filters.0.dimension: must be a dimension name`,
+      `  ${path}:8:15 roles.viewer.all_rows: must be true or false`,
+      `  ${path}:9:21 roles.viewer.hidden_members: must be a list of patterns`,
     ]);
   });
 
   it('refuses a role that is not a mapping, naming its line, instead of crashing', () => {
     const { path, message } = refusal('empty-role.yml', GOOD.replace('  admin:\n    all_rows: true\n', '  admin:\n').replace('  analyst:\n    hidden_members: ["*.email"]\n', '  analyst: 5\n'));
-    expect(message).toContain(`${path}:9 roles.admin: must be { hidden_members, all_rows }`);
-    expect(message).toContain(`${path}:10 roles.analyst: must be { hidden_members, all_rows }`);
+    expect(message).toContain(`${path}:9:9 roles.admin: must be { hidden_members, all_rows }`);
+    expect(message).toContain(`${path}:10:12 roles.analyst: must be { hidden_members, all_rows }`);
   });
 
   it('refuses broken YAML and missing sections', () => {
-    expect(refusal('broken.yml', 'role_claim: [role\n').message).toMatch(/broken\.yml: .*/);
+    expect(refusal('broken.yml', 'role_claim: [role\n').message).toMatch(/broken\.yml:2:1: not valid YAML: Flow sequence/);
     const { path, message } = refusal('empty.yml', '');
     expect(message).toContain(`${path} role_claim: must be a claim name`);
     expect(message).toContain(`${path} roles: must map role names`);

@@ -17,22 +17,22 @@ describe('readMappingFile', () => {
 
   it('refuses an unknown format', () => {
     const path = fixture('no-format.yml', 'format: parquet\n');
-    expect(() => readMappingFile(path)).toThrow(`${path}:1: format: Invalid option`);
+    expect(() => readMappingFile(path)).toThrow(`${path}:1:9 format: Invalid option`);
   });
 
   it('names file, line and field of a wrong value', () => {
     const path = fixture('bad.yml', 'into: raw.outcomes\nmap:\n  user_id: CustomerID\n  quantity: 12\nignore: Notes\n');
-    expect(() => readMappingFile(path)).toThrow(`${path}:4: map.quantity: Invalid input: expected string, received number\n${path}:5: ignore: Invalid input: expected array, received string`);
+    expect(() => readMappingFile(path)).toThrow(`invalid mapping file:\n  ${path}:4:13 map.quantity: Invalid input: expected string, received number\n  ${path}:5:9 ignore: Invalid input: expected array, received string`);
   });
 
   it('names an unknown key with its line', () => {
     const path = fixture('typo.yml', 'into: raw.outcomes\ntimezon: UTC\n');
-    expect(() => readMappingFile(path)).toThrow(`${path}:2: timezon: Unrecognized key: "timezon"`);
+    expect(() => readMappingFile(path)).toThrow(`${path}:2:1 timezon: unknown key`);
   });
 
   it('reports broken YAML with its line', () => {
     const path = fixture('broken.yml', 'into: raw.outcomes\nmap: [unclosed\n');
-    expect(() => readMappingFile(path)).toThrow(new RegExp(`${path}:\\d+: not valid YAML`));
+    expect(() => readMappingFile(path)).toThrow(new RegExp(`${path}:\\d+:\\d+: not valid YAML`));
   });
 
   it('refuses YAML aliases with their line, before expanding them', () => {

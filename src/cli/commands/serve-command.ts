@@ -9,6 +9,7 @@ import { governanceFile, jwtSettings, startApiServer, type ApiServer } from '../
 import { mintToken } from '../../serve/token-minter.ts';
 import { withSession } from '../session.ts';
 import { bold, dim, green, say } from '../../terminal/terminal-output.ts';
+import { UserError } from '../../errors/user-error.js';
 
 export interface ServeFlags {
   port?: number;
@@ -90,6 +91,4 @@ function spanSeconds(span: string): number {
   return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[match[2] as 's' | 'm' | 'h' | 'd' | 'w'];
 }
 
-export class TokenCommandError extends Error {
-  override name = 'TokenCommandError';
-}
+export class TokenCommandError extends UserError {}

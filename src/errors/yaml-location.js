@@ -1,0 +1,82 @@
+// @ts-check
+/**
+ * Where a path of keys sits in a YAML file: the one line finder for segments, mappings and
+ * the access policy, on the `yaml` package's own positions and LineCounter.
+ */
+import { isMap, isPair, isScalar, LineCounter, parseDocument } from 'yaml';
+
+/**
+ * Parses YAML keeping positions.
+ * @param {string} text
+ * @returns {{ doc: import('yaml').Document.Parsed, lineCounter: LineCounter }}
+ */
+export function parseYamlWithPositions(text) {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  return { doc, lineCounter };
+}
+
+/**
+ * Line and column (1-based) of the value at `path`; for a key written without a value, or a
+ * path that ends in an unknown key, the key itself; else the nearest existing ancestor.
+ * With `{ key: true }`, the key's own position (for an unknown key, say).
+ * @param {import('yaml').Document} doc @param {LineCounter} lineCounter @param {readonly PropertyKey[]} path
+ * @param {{ key?: boolean }} [options]
+ * @returns {{ line?: number, column?: number }}
+ */
+export function yamlLocation(doc, lineCounter, path, options = {}) {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const keys = /** @type {unknown[]} */ (path.slice(0, depth));
+    const node = /** @type {any} */ (keys.length === 0 ? doc.contents : doc.getIn(keys, true));
+    let offset = options.key && depth === path.length ? undefined : node?.range?.[0];
+    if (offset === undefined && keys.length > 0) {
+      // A key whose value is empty (`viewer:`): point at the key.
+      const parent = /** @type {any} */ (keys.length === 1 ? doc.contents : doc.getIn(keys.slice(0, -1), true));
+      if (isMap(parent)) {
+        const pair = parent.items.find((item) => isPair(item) && isScalar(item.key) && item.key.value === keys[keys.length - 1]);
+        offset = /** @type {any} */ (pair?.key)?.range?.[0];
+      }
+    }
+    if (offset !== undefined) {
+      const { line, col } = lineCounter.linePos(offset);
+      return { line, column: col };
+    }
+  }
+  return {};
+}
+
+/**
+ * Zod's issues for a value read from a YAML file, as seglayer issues with file, line and
+ * column; an unknown key becomes one issue per key, placed at the key.
+ * @param {readonly import('zod').core.$ZodIssue[]} zodIssues
+ * @param {{ doc: import('yaml').Document, lineCounter: LineCounter, file: string, prefix?: (string|number)[], knownKeys?: (path: (string|number)[]) => string[] | undefined }} where
+ * @returns {import('./user-error.js').Issue[]}
+ */
+export function issuesInYaml(zodIssues, { doc, lineCounter, file, prefix = [], knownKeys }) {
+  return zodIssues.flatMap((issue) => {
+    const path = [...prefix, .../** @type {(string|number)[]} */ (issue.path)];
+    if (issue.code === 'unrecognized_keys') {
+      const known = knownKeys?.(path);
+      return issue.keys.map((key) => ({
+        code: 'unknown_key',
+        path: [...path, key],
+        message: known ? `unknown key; known: ${known.join(', ')}` : 'unknown key',
+        file,
+        ...yamlLocation(doc, lineCounter, [...path, key], { key: true }),
+      }));
+    }
+    return [{ code: issue.code, path, message: issue.message, file, ...yamlLocation(doc, lineCounter, path) }];
+  });
+}
+
+/**
+ * YAML syntax errors as issues with file, line and column.
+ * @param {import('yaml').Document} doc @param {LineCounter} lineCounter @param {string} file
+ * @returns {import('./user-error.js').Issue[]}
+ */
+export function yamlSyntaxIssues(doc, lineCounter, file) {
+  return doc.errors.map((error) => {
+    const { line, col } = lineCounter.linePos(error.pos[0]);
+    return { code: 'yaml_syntax', path: [], message: `not valid YAML: ${error.message.split('\n')[0]}`, file, line, column: col };
+  });
+}
