@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import knexFactory, { type Knex } from 'knex';
 import type pg from 'pg';
 import { acquireBuildLock } from './build-lock.ts';
+import { enforceContract } from './column-contract.ts';
 import { compileTests, runTests } from './column-tests.ts';
 import { compileModel, quoteRelation } from './model-compiler.ts';
 import type { Model } from './model-discovery.ts';
@@ -195,6 +196,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
       try {
         if (options.testsOnly) {
           if (!(await relationExists(knex, name))) throw new Error(`${name} has not been built yet`);
+          await enforceContract(knex, model, quoteRelation(name));
           const tests = await runTests(knex, quoteRelation(name), compileTests(knex, model, quoteRelation(name)));
           const failed = tests.some((t) => t.status === 'fail');
           result = { model: name, status: failed ? 'error' : 'success', rows: null, seconds: 0, tests, error: failed ? failedTestsSummary(tests) : undefined };
@@ -211,9 +213,17 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             ? compileModel({ ...model, build: model.quarantine }, known, { incremental, knex }).sql
             : undefined;
           const tracksBatches = model.materialized === 'incremental' && model.incremental?.newBatchesOf !== undefined;
-          const done = await materialize(knex, model, compiled.sql, quarantineSql, since, appendTo !== undefined, async (trx) => {
-            lock.assertHeld();
-            if (tracksBatches) await consumeBatches(trx, name, batches);
+          const done = await materialize({
+            db: knex,
+            model,
+            sql: compiled.sql,
+            quarantineSql,
+            incrementalSince: since,
+            appendToExisting: appendTo !== undefined,
+            onPublish: async (trx) => {
+              lock.assertHeld();
+              if (tracksBatches) await consumeBatches(trx, name, batches);
+            },
           });
           result = { model: name, status: 'success', rows: done.rows, seconds: 0, action: done.action, tests: done.tests };
         }
