@@ -5,12 +5,12 @@
  * measure timing and memory, and kill processes.
  */
 import { defineConfig } from 'vitest/config';
-import base from './vitest.config.ts';
+import { POSTGRES_GLOBAL_SETUP } from './vitest.config.ts';
 
 export default defineConfig({
   test: {
     include: ['test/reliability/**/*.test.ts'],
-    globalSetup: base.test!.globalSetup,
+    globalSetup: POSTGRES_GLOBAL_SETUP,
     testTimeout: 1_800_000,
     hookTimeout: 600_000,
     maxWorkers: 1,

@@ -5,6 +5,8 @@ export default defineModel({
   description: 'Cost to serve per canonical user, period and cost type, in USD.',
   owner: 'data-platform',
   tags: ['costs'],
+  // Primary key: one row per user (or account, for account-level costs), period and cost type.
+  tests: [{ unique_combination: ['user_key', 'account_id', 'period_start', 'cost_type'] }],
   columns: {
     user_key: { type: 'text', description: 'Canonical user key (null for account-level costs)' },
     account_id: { type: 'text', description: 'Account' },

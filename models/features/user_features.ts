@@ -11,7 +11,7 @@ const windowColumns = Object.entries(RFM_WINDOWS).flatMap(([suffix, interval]) =
 ]);
 const windowDocs = Object.fromEntries(
   Object.entries(RFM_WINDOWS).flatMap(([suffix, interval]) => [
-    [`frequency_${suffix}`, { type: 'integer', description: `Distinct orders in the ${interval} before as_of_at` }],
+    [`frequency_${suffix}`, { type: 'bigint', description: `Distinct orders in the ${interval} before as_of_at` }],
     [`monetary_${suffix}_usd`, { type: 'numeric', description: `Order revenue in USD in the ${interval} before as_of_at` }],
   ]),
 );
@@ -26,16 +26,16 @@ export default defineModel({
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null', 'unique', { relationships: { to: 'core.dim_users', field: 'user_key' } }] },
     as_of_at: { type: 'timestamptz', description: 'Reference time: midnight UTC after the last event or outcome in the warehouse', tests: ['not_null'] },
     recency_days: { type: 'integer', description: 'Days from the last order (purchase or upgrade with revenue) to as_of_at; null without orders', tests: [{ expression: 'recency_days is null or recency_days >= 0' }] },
-    frequency: { type: 'integer', description: 'Distinct orders over the lifetime', tests: ['not_null'] },
+    frequency: { type: 'bigint', description: 'Distinct orders over the lifetime', tests: ['not_null'] },
     monetary_usd: { type: 'numeric', description: 'Order revenue in USD over the lifetime (refunds not deducted)', tests: ['not_null'] },
     ...windowDocs,
-    first_week_features: { type: 'integer', description: 'Distinct features used (feature_used events) in days 0–6 after signup', tests: ['not_null'] },
-    first_week_sessions: { type: 'integer', description: 'Sessions in days 0–6 after signup', tests: ['not_null'] },
-    first_week_active_days: { type: 'integer', description: 'Days 0–6 after signup (24-hour days from the signup time) with an event', tests: ['not_null', { expression: 'first_week_active_days between 0 and 7' }] },
-    active_days: { type: 'integer', description: 'Days with at least one event, lifetime', tests: ['not_null'] },
-    sessions: { type: 'integer', description: 'Sessions, lifetime', tests: ['not_null'] },
-    events: { type: 'integer', description: 'Events, lifetime', tests: ['not_null'] },
-    median_session_minutes: { type: 'numeric', description: 'Median session length in minutes (first to last event of a session)' },
+    first_week_features: { type: 'bigint', description: 'Distinct features used (feature_used events) in days 0–6 after signup', tests: ['not_null'] },
+    first_week_sessions: { type: 'bigint', description: 'Sessions in days 0–6 after signup', tests: ['not_null'] },
+    first_week_active_days: { type: 'bigint', description: 'Days 0–6 after signup (24-hour days from the signup time) with an event', tests: ['not_null', { expression: 'first_week_active_days between 0 and 7' }] },
+    active_days: { type: 'bigint', description: 'Days with at least one event, lifetime', tests: ['not_null'] },
+    sessions: { type: 'bigint', description: 'Sessions, lifetime', tests: ['not_null'] },
+    events: { type: 'bigint', description: 'Events, lifetime', tests: ['not_null'] },
+    median_session_minutes: { type: 'double precision', description: 'Median session length in minutes (first to last event of a session)' },
     tenure_days: { type: 'integer', description: 'Days from signup (or first seen) to as_of_at' },
     first_seen_at: { type: 'timestamptz', description: 'First event, or signup if earlier' },
     last_seen_at: { type: 'timestamptz', description: 'Last event' },

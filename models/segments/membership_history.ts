@@ -11,6 +11,8 @@ export default defineModel({
   owner: 'data-platform',
   tags: ['segments'],
   materialized: 'append',
+  // Primary key: a membership changes at most once per build.
+  tests: [{ unique_combination: ['user_key', 'definition', 'segment', 'version', 'change', 'changed_at'] }],
   columns: {
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null'] },
     definition: { type: 'text', description: 'Definition name', tests: ['not_null'] },

@@ -5,6 +5,8 @@ export default defineModel({
   description: 'Moves between segments of one definition (e.g. RFM at_risk → loyal), from a build\'s exits and entries for the same user.',
   owner: 'data-platform',
   tags: ['segments'],
+  // Primary key: one row per move of a user between two segments of a definition at a build.
+  tests: [{ unique_combination: ['user_key', 'definition', 'from_segment', 'to_segment', 'moved_at'] }],
   columns: {
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null'] },
     definition: { type: 'text', description: 'Definition name', tests: ['not_null'] },

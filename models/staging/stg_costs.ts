@@ -5,6 +5,8 @@ export default defineModel({
   description: 'Cost to serve per user (or account) and period, trimmed and typed.',
   owner: 'data-platform',
   tags: ['costs'],
+  // Primary key: one row per user (or account, for account-level costs), period and cost type.
+  tests: [{ unique_combination: ['user_id', 'account_id', 'period_start', 'cost_type'] }],
   columns: {
     user_id: { type: 'text', description: 'User the cost is attributed to' },
     account_id: { type: 'text', description: 'Account, when costs are per account' },

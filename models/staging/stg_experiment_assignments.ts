@@ -5,12 +5,15 @@ export default defineModel({
   description: 'First assignment of each subject (user or anonymous id) to each experiment; later re-assignments are ignored; simultaneous ones are decided by content, not load order.',
   owner: 'data-platform',
   tags: ['experiments'],
+  // Primary key: the first assignment of each subject to each experiment.
+  tests: [{ unique_combination: ['experiment', 'subject_id'] }],
   columns: {
     experiment: { type: 'text', description: 'Experiment key', tests: ['not_null'] },
     variant: { type: 'text', description: 'Variant shown', tests: ['not_null'] },
     user_id: { type: 'text', description: 'User id, when known at assignment' },
     anonymous_id: { type: 'text', description: 'Anonymous id, when assigned before identification' },
     assigned_at: { type: 'timestamptz', description: 'First exposure', tests: ['not_null'] },
+    subject_id: { type: 'text', description: 'Who was assigned: the user id, or the anonymous id when the user was not known', tests: ['not_null'] },
   },
   build: (knex, { ref }) =>
     knex.raw(`
@@ -21,5 +24,5 @@ export default defineModel({
         from ${ref('raw.experiment_assignments')}
         where coalesce(nullif(trim(user_id), ''), nullif(trim(anonymous_id), '')) is not null
       )
-      select experiment, variant, user_id, anonymous_id, assigned_at from ranked where exposure_number = 1`),
+      select experiment, variant, user_id, anonymous_id, assigned_at, coalesce(user_id, anonymous_id) as subject_id from ranked where exposure_number = 1`),
 });

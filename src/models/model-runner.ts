@@ -1,6 +1,6 @@
 /**
  * `seglayer build` / `seglayer test`: runs the selected models in dependency
- * order, independent ones concurrently, under the build lock. A model whose SQL
+ * order, independent ones concurrently (build-scheduler.ts), under the build lock. A model whose SQL
  * or tests fail keeps its previous version; everything downstream of it is
  * skipped and named. Every model run and test result is recorded in ops.
  */
@@ -9,6 +9,8 @@ import { availableParallelism } from 'node:os';
 import knexFactory, { type Knex } from 'knex';
 import type pg from 'pg';
 import { acquireBuildLock } from './build-lock.ts';
+import { runSchedule } from './build-scheduler.ts';
+import { enforceContract } from './column-contract.ts';
 import { compileTests, runTests } from './column-tests.ts';
 import { compileModel, quoteRelation } from './model-compiler.ts';
 import type { Model } from './model-discovery.ts';
@@ -180,10 +182,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
     const batches: number[] = (await knex.raw(`select coalesce(array_agg(batch_id order by batch_id), '{}') as ids from ops.load_batches where status = 'loaded'`)).rows[0].ids.map(Number);
     const watermark = batches.length ? batches[batches.length - 1]! : 0;
     const known = new Set(models.map((m) => m.name));
-    const pending = new Set(selected);
-    const running = new Map<string, Promise<void>>();
     const threads = Math.max(1, options.threads ?? availableParallelism());
-    let started = 0;
 
     const runOne = async (name: string, index: number) => {
       lock.assertHeld();
@@ -195,6 +194,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
       try {
         if (options.testsOnly) {
           if (!(await relationExists(knex, name))) throw new Error(`${name} has not been built yet`);
+          await enforceContract(knex, model, quoteRelation(name));
           const tests = await runTests(knex, quoteRelation(name), compileTests(knex, model, quoteRelation(name)));
           const failed = tests.some((t) => t.status === 'fail');
           result = { model: name, status: failed ? 'error' : 'success', rows: null, seconds: 0, tests, error: failed ? failedTestsSummary(tests) : undefined };
@@ -211,9 +211,17 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             ? compileModel({ ...model, build: model.quarantine }, known, { incremental, knex }).sql
             : undefined;
           const tracksBatches = model.materialized === 'incremental' && model.incremental?.newBatchesOf !== undefined;
-          const done = await materialize(knex, model, compiled.sql, quarantineSql, since, appendTo !== undefined, async (trx) => {
-            lock.assertHeld();
-            if (tracksBatches) await consumeBatches(trx, name, batches);
+          const done = await materialize({
+            db: knex,
+            model,
+            sql: compiled.sql,
+            quarantineSql,
+            incrementalSince: since,
+            appendToExisting: appendTo !== undefined,
+            onPublish: async (trx) => {
+              lock.assertHeld();
+              if (tracksBatches) await consumeBatches(trx, name, batches);
+            },
           });
           result = { model: name, status: 'success', rows: done.rows, seconds: 0, action: done.action, tests: done.tests };
         }
@@ -225,36 +233,17 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
       results.set(name, result);
       await record(knex, runId, result, startedAt, watermark);
       options.onEvent?.({ kind: 'done', result, index, total: selected.length });
+      return result.status === 'success';
     };
 
-    const skip = async (name: string, because: string) => {
+    const skip = async (name: string, because: string, index: number) => {
       const result: ModelResult = { model: name, status: 'skipped', rows: null, seconds: 0, error: `upstream ${because} did not build`, tests: [] };
       results.set(name, result);
       await record(knex, runId, result, new Date(), watermark);
-      options.onEvent?.({ kind: 'done', result, index: ++started, total: selected.length });
+      options.onEvent?.({ kind: 'done', result, index, total: selected.length });
     };
 
-    while (pending.size || running.size) {
-      let progressed = false;
-      for (const name of [...pending]) {
-        const upstream = [...graph.upstream.get(name)!].filter((u) => selected.includes(u));
-        const failed = upstream.find((u) => results.has(u) && results.get(u)!.status !== 'success');
-        if (failed) {
-          pending.delete(name);
-          await skip(name, failed);
-          progressed = true;
-          continue;
-        }
-        if (upstream.every((u) => results.get(u)?.status === 'success') && running.size < threads) {
-          pending.delete(name);
-          const task = runOne(name, ++started).finally(() => running.delete(name));
-          running.set(name, task);
-          progressed = true;
-        }
-      }
-      if (running.size && (!progressed || running.size >= threads || pending.size === 0)) await Promise.race(running.values());
-      else if (!running.size && !progressed && pending.size) throw new Error(`cannot schedule ${[...pending].join(', ')}`);
-    }
+    await runSchedule({ order: selected, upstream: (name) => graph.upstream.get(name)!, threads, run: runOne, skip });
   } finally {
     // Model connections end before the lock is released, so the next build never sees them.
     await knex.destroy();

@@ -14,7 +14,8 @@ export interface FixtureModel {
   /** SQL with {{schema.name}} where a ref() belongs. */
   sql: string;
   materialized?: 'view' | 'table' | 'incremental';
-  columns?: Record<string, { tests?: unknown[] }>;
+  /** Declared columns (the contract the built relation must match); default `{ id: not_null }`. */
+  columns?: Record<string, { tests?: unknown[]; type?: string }>;
   tags?: string[];
   incremental?: { windowColumn: string; lookback: string };
   /** Raw override of the whole file body (for invalid definitions). */
@@ -23,7 +24,7 @@ export interface FixtureModel {
 
 function modelSource(model: FixtureModel): string {
   const columns = Object.fromEntries(
-    Object.entries(model.columns ?? { id: { tests: ['not_null'] } }).map(([name, spec]) => [name, { description: `${name} column`, tests: spec.tests ?? [] }]),
+    Object.entries(model.columns ?? { id: { tests: ['not_null'] } }).map(([name, spec]) => [name, { ...(spec.type ? { type: spec.type } : {}), description: `${name} column`, tests: spec.tests ?? [] }]),
   );
   const sql = model.sql.replace(/\{\{([a-z_.]+)\}\}/g, (_, ref) => `\${ref('${ref}')}`);
   const since = model.incremental ? "${incremental ? `where ts >= '${incremental.since.toISOString()}'` : ''}" : '';

@@ -1,0 +1,58 @@
+/**
+ * One interface for every way a model is published (view, table, incremental,
+ * append). A new kind (snapshots, partitioned tables) is a new module
+ * implementing `Materialization`, registered in ../materializer.ts.
+ */
+import type { Knex } from 'knex';
+import type { TestOutcome } from '../column-tests.ts';
+import type { Model } from '../model-discovery.ts';
+
+export type { TestOutcome };
+
+export interface MaterializeRequest {
+  /** The build's connection pool; a materialization opens its own transactions. */
+  db: Knex;
+  model: Model;
+  /** The model's compiled SELECT. */
+  sql: string;
+  /** Rows to put in ops.quarantine when the model publishes (replacing the model's previous ones). */
+  quarantineSql?: string;
+  /** Incremental models: rebuild only rows with windowColumn >= since; unset means a full build. */
+  incrementalSince?: Date;
+  /** Append models: the table exists, so the query's rows are added to it; unset means a first build. */
+  appendToExisting?: boolean;
+  /**
+   * Runs inside the transaction that publishes the model's rows (the swap, the
+   * delete+insert, the append), e.g. to record the load batches the new
+   * version took in: it commits if and only if the rows do.
+   */
+  onPublish?: (trx: Knex.Transaction) => Promise<void>;
+}
+
+export interface Materialized {
+  /** Rows in the published table; null for views. */
+  rows: number | null;
+  tests: TestOutcome[];
+  /** What was done: created, replaced, swapped, incremental: n rows since ..., appended n rows. */
+  action: string;
+}
+
+export interface Materialization {
+  materialize(request: MaterializeRequest): Promise<Materialized>;
+}
+
+/** e.g. `1 test(s) failed: unique(id) (1 rows)`. */
+export function failedTestsSummary(tests: TestOutcome[]): string {
+  const failed = tests.filter((t) => t.status === 'fail');
+  return `${failed.length} test(s) failed: ${failed.map((t) => `${t.name} (${t.failures} rows)`).join(', ')}`;
+}
+
+export class ModelTestFailure extends Error {
+  override name = 'ModelTestFailure';
+  constructor(
+    readonly model: string,
+    readonly tests: TestOutcome[],
+  ) {
+    super(`${failedTestsSummary(tests)}; the previous version stays published`);
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * What every materialization shares: check a built relation (declared
+ * columns, then data tests) before anything is published, publish the
+ * quarantine and the caller's bookkeeping in the publishing transaction, swap
+ * a table built beside the published one, and add a delta to a published table.
+ */
+import type { Knex } from 'knex';
+import { enforceContract } from '../column-contract.ts';
+import { compileTests, runTests } from '../column-tests.ts';
+import { quoteRelation } from '../model-compiler.ts';
+import type { Model } from '../model-discovery.ts';
+import { ModelTestFailure, type MaterializeRequest, type Materialized, type TestOutcome } from './materialization.ts';
+import { OLD_PREFIX, relationsOf, splitName } from './relations.ts';
+
+/**
+ * The built relation must have the declared columns and pass the model's
+ * tests; otherwise this throws and nothing is published. `columnsOf` is where
+ * the new rows' columns are read when it is not `relation` itself (a delta).
+ */
+export async function verify(db: Knex | Knex.Transaction, model: Model, relation: string, columnsOf = relation): Promise<TestOutcome[]> {
+  await enforceContract(db, model, columnsOf);
+  const tests = await runTests(db, relation, compileTests(db, model, relation));
+  if (tests.some((t) => t.status === 'fail')) throw new ModelTestFailure(model.name, tests);
+  return tests;
+}
+
+/** The model's quarantine rows and the caller's onPublish, in the publishing transaction. */
+export async function publishExtras(trx: Knex.Transaction, request: MaterializeRequest): Promise<void> {
+  const { model, quarantineSql } = request;
+  if (quarantineSql) {
+    const source = `model:${model.name}`;
+    await trx.raw(`delete from ops.quarantine where source = ?`, [source]);
+    await trx.raw(
+      `insert into ops.quarantine (source, batch_id, target_table, row_number, raw_payload, reason, field)
+       select ?, q.batch_id, ?, q.row_number, q.raw_payload, q.reason, q.field from (${quarantineSql}) q`,
+      [source, model.name],
+    );
+  }
+  await request.onPublish?.(trx);
+}
+
+/** Views that read `name` directly, with definitions printed fully qualified. */
+async function dependentViews(trx: Knex.Transaction, name: string): Promise<{ name: string; definition: string }[]> {
+  const [schema, table] = splitName(name);
+  await trx.raw(`set local search_path = ''`);
+  const { rows } = await trx.raw(
+    `select distinct vn.nspname || '.' || v.relname as name, pg_get_viewdef(v.oid) as definition, v.oid
+     from pg_depend d
+     join pg_rewrite r on r.oid = d.objid
+     join pg_class v on v.oid = r.ev_class and v.relkind = 'v'
+     join pg_namespace vn on vn.oid = v.relnamespace
+     join pg_class t on t.oid = d.refobjid
+     join pg_namespace tn on tn.oid = t.relnamespace
+     where d.classid = 'pg_rewrite'::regclass and tn.nspname = ? and t.relname = ? and v.oid <> t.oid
+     order by v.oid`,
+    [schema, table],
+  );
+  return rows;
+}
+
+/** GRANT statements that recreate the privileges of `name` on `target`. */
+async function grantsOf(trx: Knex.Transaction, name: string, target: string): Promise<string[]> {
+  const [schema, table] = splitName(name);
+  const { rows } = await trx.raw(
+    `select a.privilege_type as privilege, case when a.grantee = 0 then 'public' else quote_ident(r.rolname) end as grantee
+     from pg_class c join pg_namespace n on n.oid = c.relnamespace,
+          lateral aclexplode(c.relacl) a left join pg_roles r on r.oid = a.grantee
+     where n.nspname = ? and c.relname = ? and a.grantee <> c.relowner`,
+    [schema, table],
+  );
+  return (rows as { privilege: string; grantee: string }[]).map((r) => `grant ${r.privilege} on ${target} to ${r.grantee}`);
+}
+
+/**
+ * Puts the temporary table in the published one's place. Views reading the
+ * old table hold its OID, so they are re-created on the new one, its grants
+ * are copied, and the old table is dropped without CASCADE: a consumer that no
+ * longer fits aborts the swap instead of being dropped.
+ */
+export async function swapIn(trx: Knex.Transaction, modelName: string, existing: 'table' | 'view' | undefined): Promise<void> {
+  const { table, target, temp, old } = relationsOf(modelName);
+  if (existing === 'view') await trx.raw(`drop view ${target}`);
+  if (existing !== 'table') {
+    await trx.raw(`alter table ${temp} rename to ${quoteRelation(table)}`);
+    return;
+  }
+  const views = await dependentViews(trx, modelName);
+  const grants = await grantsOf(trx, modelName, target);
+  await trx.raw(`set local search_path = ''`);
+  await trx.raw(`alter table ${target} rename to ${quoteRelation(OLD_PREFIX + table)}`);
+  await trx.raw(`alter table ${temp} rename to ${quoteRelation(table)}`);
+  for (const view of views) {
+    await trx.raw(`create or replace view ${quoteRelation(view.name)} as ${view.definition.replace(/;\s*$/, '')}`).catch((error: Error) => {
+      throw new Error(`dependent view ${view.name} no longer fits the new ${modelName}: ${error.message}`);
+    });
+  }
+  for (const grant of grants) await trx.raw(grant);
+  await trx.raw(`drop table ${old}`);
+}
+
+/**
+ * Adds the query's rows to the published table in one transaction, after
+ * `prepare` (e.g. deleting the window being rebuilt): the rows are staged in a
+ * temporary table, checked against the declared columns, inserted by column
+ * name, and the table is tested before the transaction commits.
+ */
+export async function insertDelta(
+  request: MaterializeRequest,
+  prepare: (trx: Knex.Transaction) => Promise<void>,
+  describe: (inserted: number) => string,
+): Promise<Materialized> {
+  const { db, model, sql } = request;
+  const { target } = relationsOf(model.name);
+  return db.transaction(async (trx) => {
+    await trx.raw(`create temporary table __seglayer_delta on commit drop as ${sql}`);
+    await enforceContract(trx, model, '__seglayer_delta');
+    await prepare(trx);
+    const columns = Object.keys(model.columns);
+    const list = columns.map(() => '??').join(', ');
+    const inserted = await trx.raw(`insert into ${target} (${list}) select ${list} from __seglayer_delta`, [...columns, ...columns]);
+    const tests = await runTests(trx, target, compileTests(trx, model, target));
+    if (tests.some((t) => t.status === 'fail')) throw new ModelTestFailure(model.name, tests);
+    await publishExtras(trx, request);
+    const { rows } = await trx.raw(`select count(*)::bigint as n from ${target}`);
+    return { rows: Number(rows[0].n), tests, action: describe(Number(inserted.rowCount)) };
+  });
+}

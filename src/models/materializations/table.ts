@@ -1,0 +1,28 @@
+/**
+ * `table`: built beside the published table (`__seglayer_tmp_<name>`), checked
+ * and tested there, then swapped in with one transaction. Also the first build
+ * (and --full-refresh) of incremental models and the first build of append models.
+ */
+import type { Materialization } from './materialization.ts';
+import { publishExtras, swapIn, verify } from './publish.ts';
+import { relationKind, relationsOf } from './relations.ts';
+
+export const table: Materialization = {
+  async materialize(request) {
+    const { db, model, sql } = request;
+    const { temp } = relationsOf(model.name);
+    await db.raw(`drop table if exists ${temp} cascade`);
+    const created = await db.raw(`create table ${temp} as ${sql}`);
+    try {
+      const tests = await verify(db, model, temp);
+      const existing = await relationKind(db, model.name);
+      await db.transaction(async (trx) => {
+        await swapIn(trx, model.name, existing);
+        await publishExtras(trx, request);
+      });
+      return { rows: Number(created.rowCount), tests, action: existing === 'table' ? 'swapped' : 'created' };
+    } finally {
+      await db.raw(`drop table if exists ${temp} cascade`);
+    }
+  },
+};

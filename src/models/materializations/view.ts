@@ -1,0 +1,38 @@
+/**
+ * `view`: the view is created beside the published one, checked and tested
+ * there, then replaced in one transaction. `create or replace` keeps the
+ * views that read it; when columns were removed or renamed (which it refuses),
+ * the view is dropped and created, which only works when nothing depends on it.
+ */
+import { publishExtras, verify } from './publish.ts';
+import type { Materialization } from './materialization.ts';
+import { relationKind, relationsOf } from './relations.ts';
+
+export const view: Materialization = {
+  async materialize(request) {
+    const { db, model, sql } = request;
+    const { target, temp } = relationsOf(model.name);
+    await db.raw(`drop view if exists ${temp}`);
+    await db.raw(`create view ${temp} as ${sql}`);
+    try {
+      const tests = await verify(db, model, temp);
+      const existing = await relationKind(db, model.name);
+      await db.transaction(async (trx) => {
+        if (existing === 'table') throw new Error(`${model.name} exists as a table; drop it or materialize the model as a table`);
+        try {
+          await trx.raw('savepoint replace_view');
+          await trx.raw(`create or replace view ${target} as ${sql}`);
+        } catch (error) {
+          if ((error as { code?: string }).code !== '42P16') throw error; // invalid_table_definition
+          await trx.raw('rollback to savepoint replace_view');
+          await trx.raw(`drop view ${target}`);
+          await trx.raw(`create view ${target} as ${sql}`);
+        }
+        await publishExtras(trx, request);
+      });
+      return { rows: null, tests, action: existing ? 'replaced' : 'created' };
+    } finally {
+      await db.raw(`drop view if exists ${temp}`);
+    }
+  },
+};
