@@ -8,16 +8,13 @@
  * publishing with a BuildLockLostError instead of crashing on the socket error.
  */
 import pg from 'pg';
+import { UserError } from '../errors/user-error.js';
 
 const LOCK_KEY = 'seglayer build';
 
-export class BuildLockedError extends Error {
-  override name = 'BuildLockedError';
-}
+export class BuildLockedError extends UserError {}
 
-export class BuildLockLostError extends Error {
-  override name = 'BuildLockLostError';
-}
+export class BuildLockLostError extends UserError {}
 
 export interface BuildLock {
   /** Backend pid of the connection holding the lock. */

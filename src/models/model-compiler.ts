@@ -6,6 +6,7 @@
 import knexFactory, { type Knex } from 'knex';
 import type { BuildContext } from './model-definition.ts';
 import type { Model } from './model-discovery.ts';
+import { UserError } from '../errors/user-error.js';
 
 /** A Knex that only compiles (no connection is ever opened). */
 export const compilerKnex: Knex = knexFactory({ client: 'pg' });
@@ -16,9 +17,7 @@ export interface CompiledModel {
   refs: string[];
 }
 
-export class ModelCompileError extends Error {
-  override name = 'ModelCompileError';
-}
+export class ModelCompileError extends UserError {}
 
 const SOURCE_SCHEMAS = new Set(['raw', 'ops']);
 

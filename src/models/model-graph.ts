@@ -7,10 +7,9 @@
  *   name+     it and its downstream
  */
 import type { Model } from './model-discovery.ts';
+import { UserError } from '../errors/user-error.js';
 
-export class ModelGraphError extends Error {
-  override name = 'ModelGraphError';
-}
+export class ModelGraphError extends UserError {}
 
 export class ModelGraph {
   readonly byName: Map<string, Model>;
