@@ -1,9 +1,10 @@
 import { defineModel } from '../../src/models/model-definition.ts';
-import { segmentDefinitions } from '../../src/segments/segment-registry.ts';
+import type { ProjectContent } from '../../src/project/project.ts';
 import { kmeansAssignments } from '../../src/segments/segment-sql.ts';
 import type { ClusterSegment } from '../../src/segments/segment-definition.ts';
 
-export default defineModel({
+/** A function of the project: the segment definitions decide its SQL. */
+export default (project: ProjectContent) => defineModel({
   name: 'segments.cluster_assignments',
   description: 'The k-means cluster of every user in the population of each cluster definition in segments/ (reproducible for its seed).',
   owner: 'data-platform',
@@ -16,7 +17,7 @@ export default defineModel({
     segment: { type: 'text', description: 'cluster_1 .. cluster_k, numbered by the centroid on the first feature', tests: ['not_null'] },
   },
   build: (knex, { ref }) => {
-    const parts = segmentDefinitions().filter((d): d is ClusterSegment => d.kind === 'cluster').map((d) => kmeansAssignments(d, ref('features.user_features').toQuery()));
+    const parts = project.segments.filter((d): d is ClusterSegment => d.kind === 'cluster').map((d) => kmeansAssignments(d, ref('features.user_features').toQuery(), project.featureCatalog.catalog));
     if (parts.length === 0) return knex.raw(`select null::text as user_key, null::text as definition, null::int as version, null::text as segment where false`);
     return knex.raw(parts.map((p) => `(${p.sql})`).join('\nunion all\n'), parts.flatMap((p) => p.bindings));
   },

@@ -1,8 +1,9 @@
 import { defineModel } from '../../src/models/model-definition.ts';
-import { segmentDefinitions } from '../../src/segments/segment-registry.ts';
+import type { ProjectContent } from '../../src/project/project.ts';
 import type { ClusterSegment } from '../../src/segments/segment-definition.ts';
 
-export default defineModel({
+/** A function of the project: the segment definitions decide its SQL. */
+export default (project: ProjectContent) => defineModel({
   name: 'segments.cluster_centroids',
   description: 'Centroid of each cluster per feature, in the feature\'s units and as a z-score, with a short description of what sets the cluster apart.',
   owner: 'data-platform',
@@ -20,7 +21,7 @@ export default defineModel({
   build: (knex, { ref }) => {
     const features = ref('features.user_features').toQuery();
     const assignments = ref('segments.cluster_assignments').toQuery();
-    const parts = segmentDefinitions()
+    const parts = project.segments
       .filter((d): d is ClusterSegment => d.kind === 'cluster')
       .flatMap((d) => d.cluster.features.map((feature) => ({ definition: d.name, feature })));
     if (parts.length === 0) {

@@ -1,9 +1,10 @@
 import { defineModel } from '../../src/models/model-definition.ts';
-import { segmentDefinitions } from '../../src/segments/segment-registry.ts';
+import type { ProjectContent } from '../../src/project/project.ts';
 import { ruleMembers } from '../../src/segments/segment-sql.ts';
 import type { RuleSegment } from '../../src/segments/segment-definition.ts';
 
-export default defineModel({
+/** A function of the project: the segment definitions decide its SQL. */
+export default (project: ProjectContent) => defineModel({
   name: 'segments.current_membership',
   description: 'Who is in which segment as of this build: rule segments, RFM bands and clusters, one row per user and segment.',
   owner: 'data-platform',
@@ -17,7 +18,7 @@ export default defineModel({
   },
   build: (knex, { ref }) => {
     const features = ref('features.user_features').toQuery();
-    const rules = segmentDefinitions().filter((d): d is RuleSegment => d.kind === 'rule').map((d) => ruleMembers(d, features));
+    const rules = project.segments.filter((d): d is RuleSegment => d.kind === 'rule').map((d) => ruleMembers(d, features, project.featureCatalog.catalog));
     const parts = [
       ...rules,
       { sql: `select user_key, definition, band as segment, version from ${ref('segments.rfm_scores').toQuery()} where band is not null`, bindings: [] },

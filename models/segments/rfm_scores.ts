@@ -1,9 +1,10 @@
 import { defineModel } from '../../src/models/model-definition.ts';
-import { segmentDefinitions } from '../../src/segments/segment-registry.ts';
+import type { ProjectContent } from '../../src/project/project.ts';
 import { rfmScores } from '../../src/segments/segment-sql.ts';
 import type { RfmSegment } from '../../src/segments/segment-definition.ts';
 
-export default defineModel({
+/** A function of the project: the segment definitions decide its SQL. */
+export default (project: ProjectContent) => defineModel({
   name: 'segments.rfm_scores',
   description: 'Recency, frequency and monetary quintile scores (1–5) and the band of every scored user, per RFM definition in segments/.',
   owner: 'data-platform',
@@ -22,7 +23,7 @@ export default defineModel({
     band: { type: 'text', description: 'First band whose rule holds; null when none does' },
   },
   build: (knex, { ref }) => {
-    const parts = segmentDefinitions().filter((d): d is RfmSegment => d.kind === 'rfm').map((d) => rfmScores(d, ref('features.user_features').toQuery()));
+    const parts = project.segments.filter((d): d is RfmSegment => d.kind === 'rfm').map((d) => rfmScores(d, ref('features.user_features').toQuery(), project.featureCatalog.catalog));
     if (parts.length === 0) {
       return knex.raw(`select null::text as user_key, null::text as definition, null::int as version, null::numeric as recency_value, null::numeric as frequency_value,
         null::numeric as monetary_value, null::int as r, null::int as f, null::int as m, null::text as band where false`);

@@ -1,5 +1,5 @@
 import { defineModel } from '../../src/models/model-definition.ts';
-import { minimumSegmentSize, segmentDefinitions } from '../../src/segments/segment-registry.ts';
+import type { ProjectContent } from '../../src/project/project.ts';
 import type { SegmentDefinition } from '../../src/segments/segment-definition.ts';
 
 /** Every segment a definition can produce, members or not. */
@@ -9,7 +9,8 @@ function segmentsOf(definition: SegmentDefinition): string[] {
   return Array.from({ length: definition.cluster.k }, (_, i) => `cluster_${i + 1}`);
 }
 
-export default defineModel({
+/** A function of the project: the segment definitions decide its SQL. */
+export default (project: ProjectContent) => defineModel({
   name: 'segments.summary',
   description: 'One row per defined segment: what it is, who owns it, its size and share of users, and whether it is too small to read.',
   owner: 'data-platform',
@@ -30,7 +31,7 @@ export default defineModel({
     is_too_small: { type: 'boolean', description: 'Fewer members than the minimum: too small to read', tests: ['not_null'] },
   },
   build: (knex, { ref }) => {
-    const rows = segmentDefinitions().flatMap((d) => segmentsOf(d).map((segment) => [d.name, segment, d.kind, d.family, d.title, d.owner, d.hypothesis, d.version]));
+    const rows = project.segments.flatMap((d) => segmentsOf(d).map((segment) => [d.name, segment, d.kind, d.family, d.title, d.owner, d.hypothesis, d.version]));
     const values = rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?::int)').join(', ');
     return knex.raw(
       `
@@ -40,7 +41,7 @@ export default defineModel({
       select d.*, coalesce(c.members, 0) as members, coalesce(coalesce(c.members, 0) / nullif(t.users, 0), 0) as share_of_users,
              ?::int as minimum_size, coalesce(c.members, 0) < ? as is_too_small
       from defined d left join counts c using (definition, segment) cross join total t`,
-      [...rows.flat(), minimumSegmentSize(), minimumSegmentSize()],
+      [...rows.flat(), project.settings.minSegmentSize, project.settings.minSegmentSize],
     );
   },
 });

@@ -1,11 +1,14 @@
 import { defineModel } from '../../src/models/model-definition.ts';
-import { segmentDefinitions } from '../../src/segments/segment-registry.ts';
+import type { ProjectContent } from '../../src/project/project.ts';
 import { segmentColumns } from '../../src/segments/segment-cube.ts';
 
-/** One column per definition: is_<rule>, <rfm>_band, <cluster>_cluster. Cube reads this table. */
-const columns = segmentColumns(segmentDefinitions());
-
-export default defineModel({
+/**
+ * A function of the project: one column per definition (is_<rule>, <rfm>_band,
+ * <cluster>_cluster), so its declared columns follow the definitions. Cube reads this table.
+ */
+export default (project: ProjectContent) => {
+  const columns = segmentColumns(project.segments);
+  return defineModel({
   name: 'segments.user_segments',
   description: 'One row per user with one column per segment definition (membership flag, RFM band, cluster): what Cube exposes as segments and dimensions on users.',
   owner: 'data-platform',
@@ -29,3 +32,4 @@ export default defineModel({
     );
   },
 });
+};

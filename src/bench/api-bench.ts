@@ -431,12 +431,12 @@ async function prepareWarehouse(config: Config, url: string, users: number): Pro
   const { migrateLatest } = await import('../database/migrator.ts');
   const { loadFile } = await import('../load/batch-loader.ts');
   const { quoteRelation } = await import('../models/model-compiler.ts');
-  const { discoverModels } = await import('../models/model-discovery.ts');
+  const { loadProject } = await import('../project/project-loader.ts');
   const { runModels } = await import('../models/model-runner.ts');
   const { demoFiles, elapsed } = await import('./build-bench.ts');
   const knex = createKnex(url, { workMem: config.SEGLAYER_WORK_MEM, max: 6 });
   try {
-    const models = await discoverModels(config.projectRoot, config.modelsDir);
+    const { models } = await loadProject(config);
     // The rollups' schema too (cube.js: CUBEJS_PRE_AGGREGATIONS_SCHEMA or cube_rollups), so none survive from an earlier run.
     const schemas = [...new Set(models.map((m) => m.name.split('.')[0]!)), 'raw', 'ops', config.CUBEJS_PRE_AGGREGATIONS_SCHEMA];
     await knex.raw(schemas.map((s) => `drop schema if exists ${quoteRelation(s)} cascade;`).join('\n'));

@@ -15,7 +15,7 @@ import { ensureDatabase, openWarehouse } from '../database/warehouse-connection.
 import { writeDemoFiles, type DemoManifest } from '../demo/demo-generator.ts';
 import { loadFile } from '../load/batch-loader.ts';
 import { compileModel, quoteRelation } from '../models/model-compiler.ts';
-import { discoverModels } from '../models/model-discovery.ts';
+import { loadProject } from '../project/project-loader.ts';
 import { buildGraph, runModels } from '../models/model-runner.ts';
 import { bold, count, dim, say, table } from '../terminal/terminal-output.ts';
 
@@ -46,7 +46,7 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<void> {
   const url = await ensureDatabase(warehouse.url, 'seglayer_bench_build');
   const knex = createKnex(url, { workMem: config.SEGLAYER_WORK_MEM, max: 6 });
   try {
-    const models = await discoverModels(config.projectRoot, config.modelsDir);
+    const { models } = await loadProject(config);
     const schemas = [...new Set(models.map((m) => m.name.split('.')[0]!))];
     const dropModels = () => knex.raw(schemas.map((s) => `drop schema if exists ${quoteRelation(s)} cascade;`).join('\n'));
     await dropModels();

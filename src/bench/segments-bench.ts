@@ -14,7 +14,7 @@ import { migrateLatest } from '../database/migrator.ts';
 import { ensureDatabase, openWarehouse } from '../database/warehouse-connection.ts';
 import { loadFile } from '../load/batch-loader.ts';
 import { quoteRelation } from '../models/model-compiler.ts';
-import { discoverModels } from '../models/model-discovery.ts';
+import { loadProject } from '../project/project-loader.ts';
 import { runModels } from '../models/model-runner.ts';
 import { demoFiles, elapsed } from './build-bench.ts';
 
@@ -28,7 +28,7 @@ export async function runSegmentsBench(options: SegmentsBenchOptions): Promise<v
   const url = await ensureDatabase(warehouse.url, `seglayer_bench_segments_${options.users}`);
   const knex = createKnex(url, { workMem: config.SEGLAYER_WORK_MEM, max: 6 });
   try {
-    const models = await discoverModels(config.projectRoot, config.modelsDir);
+    const { models } = await loadProject(config);
     await migrateLatest(knex, config.projectRoot);
     // The data is loaded once per user count and kept: reruns measure the builds only.
     const loaded = Number((await knex.raw(`select count(*) from ops.load_batches where status = 'loaded'`)).rows[0].count) > 0;

@@ -6,6 +6,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { UserError, type Issue } from '../errors/user-error.js';
+import type { ProjectContent } from '../project/project.ts';
 import { modelSchema, type ModelDefinition } from './model-definition.ts';
 
 /** Materialization when a model does not say: set per layer folder, as dbt projects do. */
@@ -25,10 +27,9 @@ export interface Model extends ModelDefinition {
   layer: string;
 }
 
-export class ModelDefinitionError extends Error {
-  override name = 'ModelDefinitionError';
-  constructor(readonly problems: string[]) {
-    super(`${problems.length} problem(s) in model definitions; nothing was run:\n  ${problems.join('\n  ')}`);
+export class ModelDefinitionError extends UserError {
+  constructor(issues: Issue[]) {
+    super(issues, { heading: `${issues.length} problem(s) in model definitions; nothing was run` });
   }
 }
 
@@ -42,36 +43,77 @@ function modelFiles(dir: string): string[] {
   return out;
 }
 
-export async function discoverModels(projectRoot: string, modelsDir = join(projectRoot, 'models')): Promise<Model[]> {
-  const problems: string[] = [];
-  const models: Model[] = [];
-  const seen = new Map<string, string>();
+/** A model file as imported, before validation. */
+export interface ModelModule {
+  path: string;
+  /** Relative to the project root. */
+  file: string;
+  layer: string;
+  /** The default export: a model definition, or a function of the project content. */
+  exported: unknown;
+  /** Why the file could not be imported, if it could not. */
+  failure?: string;
+}
+
+export async function importModelModules(projectRoot: string, modelsDir = join(projectRoot, 'models')): Promise<ModelModule[]> {
+  const modules: ModelModule[] = [];
   for (const path of modelFiles(modelsDir)) {
     const file = relative(projectRoot, path);
     const layer = relative(modelsDir, path).split('/')[0]!;
-    let exported: unknown;
     try {
-      exported = ((await import(pathToFileURL(path).href)) as { default?: unknown }).default;
+      modules.push({ path, file, layer, exported: ((await import(pathToFileURL(path).href)) as { default?: unknown }).default });
     } catch (error) {
-      problems.push(`${file}: cannot be loaded: ${(error as Error).message.split('\n')[0]}`);
+      modules.push({ path, file, layer, exported: undefined, failure: (error as Error).message.split('\n')[0] });
+    }
+  }
+  return modules;
+}
+
+/**
+ * Validates every imported model; a module exporting a function is called with the
+ * project content first (its columns or SQL follow the segment definitions, say).
+ */
+export function validateModels(modules: ModelModule[], content?: ProjectContent): Model[] {
+  const problems: Issue[] = [];
+  const models: Model[] = [];
+  const seen = new Map<string, string>();
+  for (const { path, file, layer, exported, failure } of modules) {
+    if (failure !== undefined) {
+      problems.push({ code: 'cannot_load', path: [], message: `cannot be loaded: ${failure}`, file });
       continue;
     }
-    const parsed = modelSchema.safeParse(exported);
+    let definitionInput = exported;
+    if (typeof exported === 'function') {
+      if (!content) {
+        problems.push({ code: 'needs_project', path: [], message: 'exports a function of the project: load it with loadProject', file });
+        continue;
+      }
+      definitionInput = (exported as (project: ProjectContent) => unknown)(content);
+    }
+    const parsed = modelSchema.safeParse(definitionInput);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) problems.push(`${file}: ${issue.path.join('.') || '(default export)'}: ${issue.message}`);
+      for (const issue of parsed.error.issues) problems.push({ code: issue.code, path: issue.path.length ? (issue.path as (string | number)[]) : ['(default export)'], message: issue.message, file });
       continue;
     }
     const definition = parsed.data;
     const expected = basename(path, '.ts');
-    if (definition.name.split('.')[1] !== expected) problems.push(`${file}: name: "${definition.name}" must end in the file name "${expected}"`);
+    if (definition.name.split('.')[1] !== expected) problems.push({ code: 'name_mismatch', path: ['name'], message: `"${definition.name}" must end in the file name "${expected}"`, file });
     const materialized = definition.materialized ?? LAYER_DEFAULTS[layer];
-    if (!materialized) problems.push(`${file}: materialized: required outside the known layers (${Object.keys(LAYER_DEFAULTS).join(', ')})`);
-    if (materialized === 'incremental' && !definition.incremental) problems.push(`${file}: incremental: required when materialized is "incremental"`);
+    if (!materialized) problems.push({ code: 'required', path: ['materialized'], message: `required outside the known layers (${Object.keys(LAYER_DEFAULTS).join(', ')})`, file });
+    if (materialized === 'incremental' && !definition.incremental) problems.push({ code: 'required', path: ['incremental'], message: 'required when materialized is "incremental"', file });
     const previous = seen.get(definition.name);
-    if (previous) problems.push(`${file}: name: "${definition.name}" is already defined in ${previous}`);
+    if (previous) problems.push({ code: 'duplicate_name', path: ['name'], message: `"${definition.name}" is already defined in ${previous}`, file });
     seen.set(definition.name, file);
     models.push({ ...definition, materialized: materialized ?? 'table', file, layer });
   }
   if (problems.length) throw new ModelDefinitionError(problems);
   return models;
+}
+
+/**
+ * The models of a directory that depend on nothing but each other (test fixtures); a
+ * project's models come from loadProject, which also reads what they depend on.
+ */
+export async function discoverModels(projectRoot: string, modelsDir = join(projectRoot, 'models')): Promise<Model[]> {
+  return validateModels(await importModelModules(projectRoot, modelsDir));
 }

@@ -1,24 +1,24 @@
 /**
  * SQL for each kind of segment, set-based, values as bindings. Each function returns
- * a query over the features relation it is given; the models in models/segments/
- * put them together.
+ * a query over the features relation it is given, with rules checked against the
+ * feature catalog it is given (the project's); the models in models/segments/ put them
+ * together.
  */
-import { compileRule, type CompiledRule } from './rule-compiler.ts';
+import { compileRule, type CompiledRule, type FeatureCatalog } from './rule-compiler.ts';
 import { RFM_SCORES } from './segment-files.ts';
 import type { ClusterSegment, RfmSegment, RuleSegment, SegmentDefinition } from './segment-definition.ts';
-import { featureCatalog } from './segment-registry.ts';
 
 export interface Sql {
   sql: string;
   bindings: (string | number | boolean)[];
 }
 
-const rule = (source: string | undefined): CompiledRule => (source ? compileRule(source, featureCatalog().catalog, 'f') : { sql: 'true', bindings: [], features: [] });
+const rule = (source: string | undefined, catalog: FeatureCatalog): CompiledRule => (source ? compileRule(source, catalog, 'f') : { sql: 'true', bindings: [], features: [] });
 const q = (identifier: string) => `"${identifier}"`;
 
 /** user_key, definition, segment, version of the users a rule selects. */
-export function ruleMembers(definition: RuleSegment, features: string): Sql {
-  const where = rule(definition.rule);
+export function ruleMembers(definition: RuleSegment, features: string, catalog: FeatureCatalog): Sql {
+  const where = rule(definition.rule, catalog);
   return {
     sql: `select f.user_key, ?::text as definition, ?::text as segment, ?::int as version from ${features} f where ${where.sql}`,
     bindings: [definition.name, definition.name, definition.version, ...where.bindings],
@@ -30,9 +30,9 @@ export function ruleMembers(definition: RuleSegment, features: string): Sql {
  * (rank(), not row_number()), so a score never depends on row order. Recency is
  * ranked descending: the fewest days since the last order score 5.
  */
-export function rfmScores(definition: RfmSegment, features: string): Sql {
+export function rfmScores(definition: RfmSegment, features: string, catalog: FeatureCatalog): Sql {
   const { recency, frequency, monetary, bands } = definition.rfm;
-  const population = rule(definition.rfm.population);
+  const population = rule(definition.rfm.population, catalog);
   const score = (column: string, direction: 'asc' | 'desc') =>
     `(1 + floor(5.0 * (rank() over (order by ${q(column)} ${direction} nulls first) - 1) / count(*) over ()))::int`;
   const bandRules = bands.map((band) => ({ band, compiled: compileRule(band.rule, RFM_SCORES) }));
@@ -57,11 +57,11 @@ export function rfmScores(definition: RfmSegment, features: string): Sql {
  * query may not aggregate its own previous step. Clusters are numbered 1..k by their
  * centroid on the first feature, so the labels are stable too.
  */
-export function kmeansAssignments(definition: ClusterSegment, features: string): Sql {
+export function kmeansAssignments(definition: ClusterSegment, features: string, catalog: FeatureCatalog): Sql {
   const { k, seed, iterations } = definition.cluster;
   const names = definition.cluster.features;
   const d = names.length;
-  const population = rule(definition.cluster.population);
+  const population = rule(definition.cluster.population, catalog);
   const x = (j: number) => `x${j + 1}`;
   const dims = names.map((_, j) => j);
   const distance = (centroids: string, cluster: number) =>
@@ -117,9 +117,9 @@ export function kmeansAssignments(definition: ClusterSegment, features: string):
  * Members of any definition computed straight from the features (user_key, segment, ...),
  * for a preview; the models read the materialized RFM scores and clusters instead.
  */
-export function segmentMembers(definition: SegmentDefinition, features: string): Sql {
-  if (definition.kind === 'rule') return ruleMembers(definition, features);
-  if (definition.kind === 'cluster') return kmeansAssignments(definition, features);
-  const scored = rfmScores(definition, features);
+export function segmentMembers(definition: SegmentDefinition, features: string, catalog: FeatureCatalog): Sql {
+  if (definition.kind === 'rule') return ruleMembers(definition, features, catalog);
+  if (definition.kind === 'cluster') return kmeansAssignments(definition, features, catalog);
+  const scored = rfmScores(definition, features, catalog);
   return { sql: `select user_key, band as segment from (${scored.sql}) s where band is not null`, bindings: scored.bindings };
 }

@@ -12,6 +12,7 @@ import { loadFile, type LoadReport } from '../../src/load/batch-loader.ts';
 import { discoverModels } from '../../src/models/model-discovery.ts';
 import { runModels, type RunSummary } from '../../src/models/model-runner.ts';
 import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/test-database.ts';
+import { loadTestProject } from '../support/test-project.ts';
 
 let db: TestDatabase;
 let truth: DemoTruth;
@@ -26,7 +27,7 @@ beforeAll(async () => {
   const manifest = await writeDemoFiles({ users: 2000, seed: 11, outDir: mkdtempSync(join(tmpdir(), 'seglayer-demo-')) });
   truth = JSON.parse(readFileSync(manifest.truthPath, 'utf8')) as DemoTruth;
   for (const file of manifest.files) reports.set(file.path.split('/').pop()!, await loadFile(db.url, file.path, { into: file.into }));
-  build = await runModels(db.knex, db.url, await discoverModels(PROJECT_ROOT));
+  build = await runModels(db.knex, db.url, (await loadTestProject()).models);
 });
 afterAll(() => db.drop());
 
@@ -116,7 +117,7 @@ describe('incremental events', () => {
     const late = ['late-1,u000001,app_opened,2025-03-01T10:00:00Z,{}', 'late-2,u000002,app_opened,2025-06-01T10:00:00Z,{}'];
     const { fixture } = await import('../support/fixture-files.ts');
     await loadFile(db.url, fixture('late.csv', `${header}\n${late.join('\n')}\n`), { into: 'events' });
-    const summary = await runModels(db.knex, db.url, await discoverModels(PROJECT_ROOT), { select: ['staging.stg_events', 'core.fct_events'] });
+    const summary = await runModels(db.knex, db.url, (await loadTestProject()).models, { select: ['staging.stg_events', 'core.fct_events'] });
     for (const result of summary.results) {
       expect(result).toMatchObject({ status: 'success', action: expect.stringMatching(/^incremental: \d+ rows since 2025-03-01T10:00:00.000Z/) });
     }
@@ -125,7 +126,7 @@ describe('incremental events', () => {
     ]);
     expect(await one(`select user_key from core.fct_events where message_id = 'late-1'`)).toBe('u000001');
     // nothing new: the same build again is a no-op on the data
-    await runModels(db.knex, db.url, await discoverModels(PROJECT_ROOT), { select: ['staging.stg_events', 'core.fct_events'] });
+    await runModels(db.knex, db.url, (await loadTestProject()).models, { select: ['staging.stg_events', 'core.fct_events'] });
     expect(await one(`select count(*)::int from core.fct_events`)).toBe(truth.events.uniqueEvents + 2);
     expect(await one(`select count(*)::int from ops.quarantine where source = 'model:staging.stg_events'`)).toBe(truth.events.conflictingDuplicates);
   });

@@ -10,6 +10,7 @@ import { discoverModels } from '../../src/models/model-discovery.ts';
 import { runModels, type RunOptions } from '../../src/models/model-runner.ts';
 import { csv, fixture } from '../support/fixture-files.ts';
 import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/test-database.ts';
+import { loadTestProject } from '../support/test-project.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -20,7 +21,7 @@ afterAll(() => db.drop());
 const events = (name: string, rows: [id: string, user: string, at: string][]) =>
   fixture(name, csv('message_id,user_id,event,occurred_at', ...rows.map((r) => `${r[0]},${r[1]},page_view,${r[2]}`)));
 const build = async (options: RunOptions = {}) => {
-  const summary = await runModels(db.knex, db.url, await discoverModels(PROJECT_ROOT), { select: ['+core.fct_events'], ...options });
+  const summary = await runModels(db.knex, db.url, (await loadTestProject()).models, { select: ['+core.fct_events'], ...options });
   expect(summary.ok, JSON.stringify(summary.results.filter((r) => r.status !== 'success'))).toBe(true);
 };
 const ids = async (table: string, like: string) =>

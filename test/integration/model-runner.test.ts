@@ -112,9 +112,9 @@ describe('definitions that cannot run', () => {
     const attempt = discoverModels(PROJECT_ROOT, dir);
     await expect(attempt).rejects.toThrow(ModelDefinitionError);
     const message = await attempt.catch((e: Error) => e.message);
-    expect(message).toMatch(/core\/a\.ts: description: /);
-    expect(message).toMatch(/core\/a\.ts: columns: at least one column/);
-    expect(message).toMatch(/core\/a\.ts: build: a function/);
+    expect(message).toMatch(/core\/a\.ts description: /);
+    expect(message).toMatch(/core\/a\.ts columns: at least one column/);
+    expect(message).toMatch(/core\/a\.ts build: a function/);
     expect(message).toMatch(/core\/c\.ts: cannot be loaded/);
     expect(message).not.toMatch(/core\/b\.ts/);
   });

@@ -9,6 +9,7 @@ import { discoverModels } from '../../src/models/model-discovery.ts';
 import { runModels } from '../../src/models/model-runner.ts';
 import { csv, fixture } from '../support/fixture-files.ts';
 import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/test-database.ts';
+import { loadTestProject } from '../support/test-project.ts';
 
 const USERS = 20;
 const AT = '2025-03-01T12:00:00Z';
@@ -39,7 +40,7 @@ async function buildInOrder(order: ('a' | 'b')[]): Promise<{ db: TestDatabase; c
       await loadFile(db.url, path, { into: into === 'survey' ? 'survey_responses' : into === 'experiments' ? 'experiment_assignments' : into });
     }
   }
-  const summary = await runModels(db.knex, db.url, await discoverModels(PROJECT_ROOT), { select: MODELS });
+  const summary = await runModels(db.knex, db.url, (await loadTestProject()).models, { select: MODELS });
   expect(summary.results.filter((r) => r.status !== 'success').map((r) => `${r.model}: ${r.error}`)).toEqual([]);
   const checksums: Record<string, string> = {};
   for (const table of CHECKED) {
@@ -79,7 +80,7 @@ it('a file loaded again does not flag the same conflicting copy again', async ()
   try {
     const file = fixture('conflict.csv', csv('message_id,user_id,event,occurred_at', `c1,u1,app_opened,${AT}`, `c1,u1,app_closed,${AT}`, `c2,u2,app_opened,${AT}`));
     for (let i = 0; i < 3; i++) await loadFile(db.url, file, { into: 'events' });
-    const summary = await runModels(db.knex, db.url, await discoverModels(PROJECT_ROOT), { select: ['staging.stg_events'] });
+    const summary = await runModels(db.knex, db.url, (await loadTestProject()).models, { select: ['staging.stg_events'] });
     expect(summary.ok).toBe(true);
     const flagged = await db.knex('ops.quarantine').where({ source: 'model:staging.stg_events' }).select('batch_id', 'raw_payload');
     expect(flagged).toHaveLength(1);

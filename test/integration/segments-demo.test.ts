@@ -14,18 +14,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDemoFiles } from '../../src/demo/demo-generator.ts';
 import type { DemoTruth } from '../../src/demo/demo-truth.ts';
 import { loadFile } from '../../src/load/batch-loader.ts';
-import { discoverModels, type Model } from '../../src/models/model-discovery.ts';
+import type { Model } from '../../src/models/model-discovery.ts';
 import { runModels, type RunOptions, type RunSummary } from '../../src/models/model-runner.ts';
 import type { ClusterSegment } from '../../src/segments/segment-definition.ts';
-import { segmentDefinitions, segmentsDir } from '../../src/segments/segment-registry.ts';
+import type { Project } from '../../src/project/project.ts';
 import { csv, fixture } from '../support/fixture-files.ts';
 import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/test-database.ts';
-
-/** SEGLAYER_SEGMENTS_DIR as the run started (normally unset: segments/). */
-const SEGMENTS_DIR_AT_START = process.env.SEGLAYER_SEGMENTS_DIR;
+import { loadTestProject } from '../support/test-project.ts';
 
 let db: TestDatabase;
 let truth: DemoTruth;
+let project: Project;
 let models: Model[];
 let firstBuild: RunSummary;
 
@@ -36,21 +35,17 @@ const build = async (options: RunOptions = {}) => {
   expect(summary.results.filter((r) => r.status !== 'success').map((r) => `${r.model}: ${r.error}`)).toEqual([]);
   return summary;
 };
-/** A build with SEGLAYER_SEGMENTS_DIR pointing at `dir`, restored afterwards whatever happens. */
+/** A build of the project loaded with SEGLAYER_SEGMENTS_DIR at `dir`: another project value, nothing global changed. */
 const buildWithSegmentsDir = async (dir: string, options: RunOptions) => {
-  const before = process.env.SEGLAYER_SEGMENTS_DIR;
-  process.env.SEGLAYER_SEGMENTS_DIR = dir;
-  try {
-    return await build(options);
-  } finally {
-    if (before === undefined) delete process.env.SEGLAYER_SEGMENTS_DIR;
-    else process.env.SEGLAYER_SEGMENTS_DIR = before;
-  }
+  const other = await loadTestProject({ SEGLAYER_SEGMENTS_DIR: dir });
+  const summary = await runModels(db.knex, db.url, other.models, options);
+  expect(summary.results.filter((r) => r.status !== 'success').map((r) => `${r.model}: ${r.error}`)).toEqual([]);
+  return summary;
 };
 /** A copy of segments/ that can be edited. */
 const segmentsCopy = () => {
   const dir = mkdtempSync(join(tmpdir(), 'seglayer-segments-'));
-  cpSync(segmentsDir(), dir, { recursive: true });
+  cpSync(join(PROJECT_ROOT, 'segments'), dir, { recursive: true });
   return dir;
 };
 
@@ -63,14 +58,15 @@ const rfmBands = async () => new Map((await rows<{ user_key: string; band: strin
 const currentMembership = async () =>
   new Set((await rows<{ k: string }>(`select user_key || '|' || definition || '|' || segment || '|' || version as k from segments.current_membership`)).map((r) => r.k));
 
-const engagement = () => segmentDefinitions().find((d): d is ClusterSegment => d.kind === 'cluster' && d.name === 'engagement')!;
+const engagement = () => project.segments.find((d): d is ClusterSegment => d.kind === 'cluster' && d.name === 'engagement')!;
 
 beforeAll(async () => {
   db = await createTestDatabase();
   const manifest = await writeDemoFiles({ users: 1500, seed: 11, outDir: mkdtempSync(join(tmpdir(), 'seglayer-demo-')) });
   truth = JSON.parse(readFileSync(manifest.truthPath, 'utf8')) as DemoTruth;
   for (const file of manifest.files) await loadFile(db.url, file.path, { into: file.into });
-  models = await discoverModels(PROJECT_ROOT);
+  project = await loadTestProject();
+  models = project.models;
   firstBuild = await runModels(db.knex, db.url, models);
 });
 afterAll(() => db?.drop());
@@ -90,15 +86,11 @@ describe('the first build', () => {
   });
 });
 
-describe('known problem', () => {
-  // FAILS today, on purpose (not fixed: needs a decision on what "current plan" means).
-  // paid_plans (segments/demographic.yml: plan in ('pro', 'team')) is empty on demo data:
-  //  - core.dim_users.plan ("Current plan") is only the plan of the latest identify call,
-  //    and the demo identifies every user once, at signup, with plan 'free'; upgrade /
-  //    downgrade / churn outcomes (which carry the new plan) never reach it;
-  //  - the demo's paid plans are 'pro' and 'business'; there is no 'team'.
-  // Expected here: users whose latest plan change (upgrade, downgrade; churn cancels
-  // the paid plan) leaves them on a paid plan.
+describe('the current plan', () => {
+  // Once a known problem (paid_plans was empty on demo data: dim_users.plan followed only
+  // identify calls, and the demo's paid plans were not the rule's), fixed since: the
+  // current plan follows plan changes. Kept as a regression test: users whose latest
+  // plan change (upgrade, downgrade; churn cancels the paid plan) leaves them on a paid plan.
   it('paid_plans holds the users on a paid plan after their upgrades, downgrades and churn', async () => {
     const onPaidPlan = await rows<{ user_key: string }>(`
       select user_key from (
@@ -155,7 +147,6 @@ describe('k-means clusters', () => {
     const otherAgain = await assignments();
     expect([...otherAgain].filter(([user, cluster]) => other.get(user) !== cluster)).toEqual([]);
     // back to the committed definitions: the first assignments come back exactly
-    expect(process.env.SEGLAYER_SEGMENTS_DIR).toBe(SEGMENTS_DIR_AT_START);
     await build({ select: ['segments.cluster_assignments'] });
     const restored = await assignments();
     expect([...restored].filter(([user, cluster]) => first.get(user) !== cluster)).toEqual([]);
@@ -195,7 +186,7 @@ describe('k-means clusters', () => {
 describe('segments.summary', () => {
   const minimum = Number(process.env.SEGLAYER_MIN_SEGMENT_SIZE ?? 100);
   const definedSegments = () =>
-    segmentDefinitions().flatMap((d) =>
+    project.segments.flatMap((d) =>
       d.kind === 'rule' ? [`${d.name}:${d.name}`] : d.kind === 'rfm' ? d.rfm.bands.map((b) => `${d.name}:${b.name}`) : Array.from({ length: d.cluster.k }, (_, i) => `${d.name}:cluster_${i + 1}`),
     );
 

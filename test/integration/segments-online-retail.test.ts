@@ -26,6 +26,7 @@ import { readMappingFile } from '../../src/load/mapping-file.ts';
 import { discoverModels } from '../../src/models/model-discovery.ts';
 import { runModels, type RunSummary } from '../../src/models/model-runner.ts';
 import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/test-database.ts';
+import { loadTestProject } from '../support/test-project.ts';
 
 const FILE = join(PROJECT_ROOT, '../shared/data/online_retail/online_retail.csv.gz');
 const DAY_MS = 86_400_000;
@@ -173,7 +174,7 @@ beforeAll(async () => {
   const mapping = readMappingFile(join(PROJECT_ROOT, 'mappings/online_retail.yml'));
   const report = await loadFile(db.url, FILE, { into: mapping.into, timezone: mapping.timezone, mapping: mapping.mapping });
   expect(report.rowsLoaded).toBe(541_909);
-  build = await runModels(db.knex, db.url, await discoverModels(PROJECT_ROOT));
+  build = await runModels(db.knex, db.url, (await loadTestProject()).models);
   gbpRate = (await rows<{ rate: string }>(`select usd_per_unit::text as rate from core.fx_rates where currency = 'GBP'`))[0]!.rate;
   csvCustomers = await customersFromCsv(gbpRate);
 }, 600_000);

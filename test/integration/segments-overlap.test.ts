@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discoverModels } from '../../src/models/model-discovery.ts';
 import { runModels, type RunSummary } from '../../src/models/model-runner.ts';
 import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/test-database.ts';
+import { loadTestProject } from '../support/test-project.ts';
 
 /** definition:segment → members. Overlaps by construction:
  *  a ∩ b = {u3, u4}; a ∩ champions = {u1}; b ∩ champions = ∅; cluster_1 shares nobody. */
@@ -49,7 +50,7 @@ beforeAll(async () => {
     return users.map((user_key) => ({ user_key, definition, segment, version: 1, since: new Date('2025-01-01T00:00:00Z') }));
   });
   await db.knex('segments.membership').insert(rows);
-  build = await runModels(db.knex, db.url, await discoverModels(PROJECT_ROOT), { select: ['segments.overlap'] });
+  build = await runModels(db.knex, db.url, (await loadTestProject()).models, { select: ['segments.overlap'] });
   overlap = (await db.knex.raw(`select segment_a, segment_b, size_a, size_b, in_both as both, jaccard::text as jaccard from segments.overlap order by 1, 2`)).rows;
 });
 afterAll(() => db.drop());

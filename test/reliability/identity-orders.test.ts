@@ -16,6 +16,7 @@ import { loadFile } from '../../src/load/batch-loader.ts';
 import { discoverModels } from '../../src/models/model-discovery.ts';
 import { runModels } from '../../src/models/model-runner.ts';
 import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/test-database.ts';
+import { loadTestProject } from '../support/test-project.ts';
 
 const FULL = process.env.SEGLAYER_RELIABILITY_FULL === '1';
 const USERS = FULL ? 5_000 : 300;
@@ -107,7 +108,7 @@ it('dim_users and the identity map are identical whatever the load order', async
       const report = await loadFile(db.url, file.path, { into: file.into });
       expect(report.rowsQuarantined, file.path).toBe(0);
     }
-    const summary = await runModels(db.knex, db.url, await discoverModels(PROJECT_ROOT), { select: ['+core.dim_users'] });
+    const summary = await runModels(db.knex, db.url, (await loadTestProject()).models, { select: ['+core.dim_users'] });
     expect(summary.results.filter((r) => r.status !== 'success').map((r) => `${r.model}: ${r.error}`)).toEqual([]);
     const tied = await db.knex.raw(`select count(*)::int as n from (select user_id from raw.users group by user_id, updated_at having count(distinct plan) > 1) t`);
     results.push({

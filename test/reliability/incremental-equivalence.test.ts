@@ -12,6 +12,7 @@ import { runModels, type RunOptions } from '../../src/models/model-runner.ts';
 import { reliabilityFull } from '../support/cli-process.ts';
 import { csv, fixture } from '../support/fixture-files.ts';
 import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/test-database.ts';
+import { loadTestProject } from '../support/test-project.ts';
 
 const REPLAYS = reliabilityFull ? 10 : 3;
 const OUT_OF_ORDER = reliabilityFull ? 5 : 2;
@@ -36,7 +37,7 @@ function eventsFile(start: Date, days: number): string {
   return fixture(`events-${seq}.csv`, csv('message_id,user_id,event,occurred_at', ...rows));
 }
 const build = async (options: RunOptions = {}) => {
-  const summary = await runModels(db.knex, db.url, await discoverModels(PROJECT_ROOT), { select: ['+core.fct_events'], ...options });
+  const summary = await runModels(db.knex, db.url, (await loadTestProject()).models, { select: ['+core.fct_events'], ...options });
   expect(summary.ok, JSON.stringify(summary.results.filter((r) => r.status !== 'success'))).toBe(true);
 };
 const checksum = async (table: string) =>

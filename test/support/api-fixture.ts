@@ -16,6 +16,7 @@ import { runModels } from '../../src/models/model-runner.ts';
 import { startApiServer, type ApiServer } from '../../src/serve/api-server.ts';
 import { mintToken } from '../../src/serve/token-minter.ts';
 import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from './test-database.ts';
+import { loadTestProject } from './test-project.ts';
 
 export const TEST_API_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 
@@ -51,7 +52,7 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
   const db = await createTestDatabase();
   const demo = await writeDemoFiles({ users: options.users ?? 400, seed: options.seed ?? 5, outDir: mkdtempSync(join(tmpdir(), 'seglayer-api-')) });
   for (const file of demo.files) await loadFile(db.url, file.path, { into: file.into });
-  const build = await runModels(db.knex, db.url, await discoverModels(PROJECT_ROOT));
+  const build = await runModels(db.knex, db.url, (await loadTestProject()).models);
   if (!build.ok) throw new Error(`models did not build: ${build.results.filter((r) => r.status !== 'success').map((r) => `${r.model}: ${r.error}`).join('; ')}`);
   const config = loadConfig(
     {

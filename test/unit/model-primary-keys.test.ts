@@ -4,8 +4,8 @@
  * models are only discovered.
  */
 import { expect, it } from 'vitest';
-import { discoverModels, type Model } from '../../src/models/model-discovery.ts';
-import { PROJECT_ROOT } from '../support/test-database.ts';
+import type { Model } from '../../src/models/model-discovery.ts';
+import { loadTestProject } from '../support/test-project.ts';
 
 function primaryKey(model: Model): string | undefined {
   for (const [name, column] of Object.entries(model.columns)) {
@@ -16,7 +16,7 @@ function primaryKey(model: Model): string | undefined {
 }
 
 it('every model has a tested primary key', async () => {
-  const models = await discoverModels(PROJECT_ROOT);
+  const { models } = await loadTestProject();
   expect(models.length).toBeGreaterThan(20);
   expect(models.filter((m) => !primaryKey(m)).map((m) => `${m.name} (${m.file})`)).toEqual([]);
 });

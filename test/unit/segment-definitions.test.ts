@@ -7,14 +7,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { catalogFromColumns } from '../../src/segments/feature-catalog.ts';
 import { renderSegmentCube, segmentCubeIsCurrent } from '../../src/segments/segment-cube.ts';
 import { loadSegmentDefinitions, SegmentDefinitionError } from '../../src/segments/segment-files.ts';
-import { segmentDefinitions } from '../../src/segments/segment-registry.ts';
-import featuresModel from '../../models/features/user_features.ts';
+import { loadTestProject } from '../support/test-project.ts';
 const PROJECT_ROOT = join(import.meta.dirname, '../..');
 
-const { catalog } = catalogFromColumns(featuresModel.columns);
+const project = await loadTestProject();
+const { catalog } = project.featureCatalog;
 
 const HEADER = `family: behavioural
 segments:
@@ -113,14 +112,14 @@ segments:
 
 describe('the project\'s own definitions', () => {
   it('are valid, and the generated Cube model matches them (regenerate with `seglayer segments cube`)', () => {
-    const definitions = segmentDefinitions();
+    const definitions = project.segments;
     expect(definitions.length).toBeGreaterThan(0);
     expect(segmentCubeIsCurrent(PROJECT_ROOT, definitions)).toBe(true);
   });
 
   it('the generated Cube model has a segment per rule segment, band and cluster', () => {
-    const text = renderSegmentCube(segmentDefinitions());
-    for (const d of segmentDefinitions()) {
+    const text = renderSegmentCube(project.segments);
+    for (const d of project.segments) {
       if (d.kind === 'rule') expect(text).toContain(`name: ${d.name}\n`);
       if (d.kind === 'rfm') for (const band of d.rfm.bands) expect(text).toContain(`name: ${d.name}_${band.name}\n`);
       if (d.kind === 'cluster') expect(text).toContain(`name: ${d.name}_cluster_${d.cluster.k}\n`);

@@ -1,12 +1,11 @@
 /** dbt-like verbs over the models in models/: build, test, ls, compile. */
 import type { Command } from 'commander';
 import { compileModel } from '../../models/model-compiler.ts';
-import { discoverModels } from '../../models/model-discovery.ts';
 import { refreshServingGrants, servingAccess } from '../../database/serving-role.ts';
 import { buildGraph, runModels, type RunEvent, type RunSummary } from '../../models/model-runner.ts';
 import { loadConfig } from '../../config.ts';
 import { SEGMENT_CUBE_FILE, writeSegmentCube } from '../../segments/segment-cube.ts';
-import { segmentDefinitions } from '../../segments/segment-registry.ts';
+import { loadProject } from '../../project/project-loader.ts';
 import { withSession } from '../session.ts';
 import { bold, count, dim, green, progress, red, say, table, yellow } from '../../terminal/terminal-output.ts';
 
@@ -54,20 +53,20 @@ export function registerModelCommands(program: Command): void {
     .option('--wait', 'queue behind a running build instead of exiting')
     .action(async (selectors: string[], options: SelectFlags & { fullRefresh?: boolean; threads?: number; wait?: boolean }) => {
       await withSession(async ({ knex, warehouse, config }) => {
-        const models = await discoverModels(config.projectRoot, config.modelsDir);
-        const summary = await runModels(knex, warehouse.url, models, { ...options, select: [...selectors, ...(options.select ?? [])], onEvent: printEvent });
+        const project = await loadProject(config);
+        const summary = await runModels(knex, warehouse.url, project.models, { ...options, select: [...selectors, ...(options.select ?? [])], onEvent: printEvent });
         printSummary(summary);
         // A schema this build created is readable by the API role from now on.
         await refreshServingGrants(warehouse.url, servingAccess(config));
         if (!summary.ok) process.exitCode = 1;
-        else if (writeSegmentCube(config.projectRoot, segmentDefinitions())) say(`${green('✓')} updated ${SEGMENT_CUBE_FILE} from segments/ (a running API picks it up)`);
+        else if (writeSegmentCube(config.projectRoot, project.segments)) say(`${green('✓')} updated ${SEGMENT_CUBE_FILE} from segments/ (a running API picks it up)`);
       });
     });
 
   selection(program.command('test').description('run the selected models\' tests against their published relations'))
     .action(async (selectors: string[], options: SelectFlags) => {
       await withSession(async ({ knex, warehouse, config }) => {
-        const models = await discoverModels(config.projectRoot, config.modelsDir);
+        const { models } = await loadProject(config);
         const summary = await runModels(knex, warehouse.url, models, { ...options, select: [...selectors, ...(options.select ?? [])], testsOnly: true, wait: true, onEvent: printEvent });
         printSummary(summary);
         // A schema this build created is readable by the API role from now on.
@@ -78,7 +77,7 @@ export function registerModelCommands(program: Command): void {
 
   selection(program.command('ls').description('list the models a selection would run, in order (no database needed)'))
     .action(async (selectors: string[], options: SelectFlags) => {
-      const models = await discoverModels(loadConfig().projectRoot, loadConfig().modelsDir);
+      const { models } = await loadProject(loadConfig());
       const graph = buildGraph(models);
       const names = graph.select([...selectors, ...(options.select ?? [])], options.exclude);
       say(table([['model', 'materialized', 'layer', 'upstream'], ...names.map((n) => {
@@ -89,7 +88,7 @@ export function registerModelCommands(program: Command): void {
 
   program.command('compile <model>').description('print the SQL of a model (no database needed)')
     .action(async (name: string) => {
-      const models = await discoverModels(loadConfig().projectRoot, loadConfig().modelsDir);
+      const { models } = await loadProject(loadConfig());
       const model = models.find((m) => m.name === name || m.name.split('.')[1] === name);
       if (!model) throw new Error(`no model named "${name}"`);
       say(compileModel(model, new Set(models.map((m) => m.name))).sql);

@@ -1,19 +1,21 @@
 /** `seglayer segments ls | show | validate | preview | features | cube`: segments as code. */
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.ts';
-import { featureCatalog, segmentDefinitions, segmentsDir } from '../../segments/segment-registry.ts';
+import { UserError } from '../../errors/user-error.js';
+import type { Project } from '../../project/project.ts';
+import { loadProject } from '../../project/project-loader.ts';
 import { segmentMembers } from '../../segments/segment-sql.ts';
 import { SEGMENT_CUBE_FILE, segmentCubeIsCurrent, writeSegmentCube } from '../../segments/segment-cube.ts';
 import type { SegmentDefinition } from '../../segments/segment-definition.ts';
 import { withSession } from '../session.ts';
 import { bold, count, dim, green, say, table } from '../../terminal/terminal-output.ts';
 
-export class SegmentCommandError extends Error {
-  override name = 'SegmentCommandError';
-}
+export class SegmentCommandError extends UserError {}
 
-function find(name: string): SegmentDefinition {
-  const definitions = segmentDefinitions();
+/** The project of this command, loaded once (models, segment definitions, feature catalog). */
+const project = (): Promise<Project> => loadProject(loadConfig());
+
+function find(definitions: SegmentDefinition[], name: string): SegmentDefinition {
   const found = definitions.find((d) => d.name === name);
   if (!found) throw new SegmentCommandError(`no segment "${name}"; known: ${definitions.map((d) => d.name).join(', ')}`);
   return found;
@@ -22,40 +24,45 @@ function find(name: string): SegmentDefinition {
 export function registerSegmentCommands(program: Command): void {
   const segments = program.command('segments').description(`segments defined as code in ${'segments/*.yml'}`);
 
-  segments.command('ls').description('list the segment definitions').action(() => {
-    const definitions = segmentDefinitions();
+  segments.command('ls').description('list the segment definitions').action(async () => {
+    const definitions = (await project()).segments;
     say(table([['name', 'kind', 'family', 'version', 'owner', 'title'], ...definitions.map((d) => [d.name, d.kind, d.family, d.version, d.owner, d.title])]));
   });
 
-  segments.command('show <name>').description('a definition in full, with the SQL it compiles to').action((name: string) => {
-    const d = find(name);
+  segments.command('show <name>').description('a definition in full, with the SQL it compiles to').action(async (name: string) => {
+    const { segments: definitions, featureCatalog } = await project();
+    const d = find(definitions, name);
     say(`${bold(d.name)} (${d.kind}, ${d.family}, version ${d.version}) ${dim(d.file)}`);
     for (const [label, value] of [['title', d.title], ['owner', d.owner], ['description', d.description], ['hypothesis', d.hypothesis]] as const) say(`  ${label.padEnd(12)} ${value}`);
     if (d.kind === 'rule') say(`  ${'rule'.padEnd(12)} ${d.rule}`);
     if (d.kind === 'rfm') for (const band of d.rfm.bands) say(`  band ${band.name.padEnd(20)} ${band.rule}`);
     if (d.kind === 'cluster') say(`  ${'cluster'.padEnd(12)} k=${d.cluster.k} seed=${d.cluster.seed} iterations=${d.cluster.iterations} over ${d.cluster.features.join(', ')}`);
-    const { sql, bindings } = segmentMembers(d, 'features.user_features');
+    const { sql, bindings } = segmentMembers(d, 'features.user_features', featureCatalog.catalog);
     say(bold('\nSQL') + dim(' (values are bindings)'));
     say(sql.replace(/^\s*\n/, ''));
     say(dim(`bindings: ${JSON.stringify(bindings)}`));
   });
 
-  segments.command('validate').description('check every definition and that the generated Cube model is current').action(() => {
+  segments.command('validate').description('check every definition, then that the generated Cube model is current').action(async () => {
     const config = loadConfig();
-    const definitions = segmentDefinitions();
+    // Loading the project validates every definition first (all problems, file:line:column).
+    const definitions = (await loadProject(config)).segments;
+    say(`${green('✓')} ${definitions.length} segment definitions valid in ${config.SEGLAYER_SEGMENTS_DIR}/`);
     if (!segmentCubeIsCurrent(config.projectRoot, definitions)) {
       throw new SegmentCommandError(`${SEGMENT_CUBE_FILE} does not match segments/: run \`npm run seglayer -- segments cube\` (or build) and commit it`);
     }
-    say(`${green('✓')} ${definitions.length} segment definitions valid in ${segmentsDir()}; ${SEGMENT_CUBE_FILE} is current`);
+    say(`${green('✓')} ${SEGMENT_CUBE_FILE} is current`);
   });
 
-  segments.command('cube').description(`write ${SEGMENT_CUBE_FILE} from the definitions`).action(() => {
-    const changed = writeSegmentCube(loadConfig().projectRoot, segmentDefinitions());
+  segments.command('cube').description(`write ${SEGMENT_CUBE_FILE} from the definitions`).action(async () => {
+    const { root, segments: definitions } = await project();
+    const changed = writeSegmentCube(root, definitions);
     say(changed ? `${green('✓')} wrote ${SEGMENT_CUBE_FILE}` : `${SEGMENT_CUBE_FILE} is already current`);
   });
 
-  segments.command('features').description('the features rules can use, with types').action(() => {
-    say(table([['feature', 'type', 'description'], ...featureCatalog().features.map((f) => [f.name, f.type, f.description])]));
+  segments.command('features').description('the features rules can use, with types').action(async () => {
+    const { featureCatalog } = await project();
+    say(table([['feature', 'type', 'description'], ...featureCatalog.features.map((f) => [f.name, f.type, f.description])]));
   });
 
   segments
@@ -63,11 +70,12 @@ export function registerSegmentCommands(program: Command): void {
     .description('size and sample members of a segment, computed now from features.user_features, without materializing')
     .option('--sample <n>', 'sample users to show', (v) => Number(v), 5)
     .action(async (name: string, flags: { sample: number }) => {
-      const d = find(name);
-      await withSession(async ({ knex }) => {
+      await withSession(async ({ knex, config }) => {
+        const { segments: definitions, featureCatalog } = await loadProject(config);
+        const d = find(definitions, name);
         const { rows: ready } = await knex.raw(`select to_regclass('features.user_features') is not null as ok`);
         if (!ready[0].ok) throw new SegmentCommandError('features.user_features is not built yet: run `npm run seglayer -- build +features.user_features`');
-        const { sql, bindings } = segmentMembers(d, 'features.user_features');
+        const { sql, bindings } = segmentMembers(d, 'features.user_features', featureCatalog.catalog);
         const { rows: total } = await knex.raw(`select count(*)::int as n from features.user_features`);
         const { rows: sizes } = await knex.raw(`select segment, count(*)::int as n from (${sql}) m group by 1 order by 1`, bindings);
         const { rows: sample } = await knex.raw(

@@ -6,8 +6,8 @@
 import type { Command } from 'commander';
 import { runDemo } from './demo-command.ts';
 import { printEvent, printSummary } from './model-commands.ts';
-import { discoverModels } from '../../models/model-discovery.ts';
 import { runModels } from '../../models/model-runner.ts';
+import { loadProject } from '../../project/project-loader.ts';
 import { TABLE_CONTRACTS } from '../../load/table-contracts.ts';
 import { startApiServer } from '../../serve/api-server.ts';
 import { mintToken } from '../../serve/token-minter.ts';
@@ -39,7 +39,8 @@ export function registerStartCommand(program: Command): void {
           say(`${green('✓')} raw tables already hold data: demo skipped`);
         }
         say(bold('\nbuilding models'));
-        const summary = await runModels(knex, warehouse.url, await discoverModels(config.projectRoot, config.modelsDir), { onEvent: printEvent });
+        const project = await loadProject(config);
+        const summary = await runModels(knex, warehouse.url, project.models, { onEvent: printEvent });
         printSummary(summary);
         if (!summary.ok) {
           process.exitCode = 1;

@@ -1,0 +1,28 @@
+/**
+ * Loads the project once: model modules are imported, the feature catalog is read from
+ * the features model's declared columns, segment definitions are validated against it,
+ * and models that depend on project content (a file exporting `(project) => model`) are
+ * built from that same content.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Config } from '../config.ts';
+import { importModelModules, validateModels } from '../models/model-discovery.ts';
+import { modelSchema } from '../models/model-definition.ts';
+import { catalogFromColumns, FEATURES_MODEL } from '../segments/feature-catalog.ts';
+import { loadSegmentDefinitions } from '../segments/segment-files.ts';
+import type { Project, ProjectContent } from './project.ts';
+
+export async function loadProject(config: Config): Promise<Project> {
+  const modules = await importModelModules(config.projectRoot, config.modelsDir);
+  // The catalog comes from the features model as declared (a plain model, not a factory).
+  const features = modules.map((m) => modelSchema.safeParse(m.exported)).find((parsed) => parsed.success && parsed.data.name === FEATURES_MODEL);
+  const featureCatalog = catalogFromColumns(features?.success ? features.data.columns : {});
+  const segmentsDir = resolve(config.projectRoot, config.SEGLAYER_SEGMENTS_DIR);
+  const content: ProjectContent = {
+    segments: existsSync(segmentsDir) ? loadSegmentDefinitions(segmentsDir, featureCatalog.catalog, config.projectRoot) : [],
+    featureCatalog,
+    settings: { minSegmentSize: config.SEGLAYER_MIN_SEGMENT_SIZE },
+  };
+  return { ...content, root: config.projectRoot, config, models: validateModels(modules, content) };
+}

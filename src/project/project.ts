@@ -1,0 +1,32 @@
+/**
+ * The project as one value: configuration, models, segment definitions and the feature
+ * catalog, loaded once at the boundary (a CLI command, the API server, a test) and passed
+ * to whatever needs them. One process never holds two versions of a definition, and
+ * engine code never imports user content (models/, segments/) on its own.
+ *
+ * Later families (funnels/, experiments/, metrics) join `ProjectContent` the same way:
+ * read and validated in loadProject, handed to the models that build them.
+ */
+import type { Config } from '../config.ts';
+import type { Model } from '../models/model-discovery.ts';
+import type { Feature } from '../segments/feature-catalog.ts';
+import type { FeatureCatalog } from '../segments/rule-compiler.ts';
+import type { SegmentDefinition } from '../segments/segment-definition.ts';
+
+/** What models may depend on besides other models: a model file exporting a function receives it. */
+export interface ProjectContent {
+  /** Every definition in the segments directory, validated against the feature catalog. */
+  segments: SegmentDefinition[];
+  /** The features a segment rule may use, from the features model's declared columns. */
+  featureCatalog: { catalog: FeatureCatalog; features: Feature[] };
+  settings: {
+    /** SEGLAYER_MIN_SEGMENT_SIZE: below it a segment is too small to read. */
+    minSegmentSize: number;
+  };
+}
+
+export interface Project extends ProjectContent {
+  root: string;
+  config: Config;
+  models: Model[];
+}
