@@ -44,6 +44,8 @@ export interface ApiFixtureOptions {
    * Off by default, so tests decide when rollups exist.
    */
   scheduledRefresh?: boolean;
+  /** Another project directory (a copy of this one, say); the repository by default. */
+  projectRoot?: string;
   /** Receives the server's log lines (none are kept by default). */
   log?: (line: string) => void;
 }
@@ -52,7 +54,7 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
   const db = await createTestDatabase();
   const demo = await writeDemoFiles({ users: options.users ?? 400, seed: options.seed ?? 5, outDir: mkdtempSync(join(tmpdir(), 'seglayer-api-')) });
   for (const file of demo.files) await loadFile(db.url, file.path, { into: file.into });
-  const build = await runModels(db.knex, db.url, (await loadTestProject()).models);
+  const build = await runModels(db.knex, db.url, (await loadTestProject({}, options.projectRoot)).models);
   if (!build.ok) throw new Error(`models did not build: ${build.results.filter((r) => r.status !== 'success').map((r) => `${r.model}: ${r.error}`).join('; ')}`);
   const config = loadConfig(
     {
@@ -61,7 +63,7 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
       SEGLAYER_API_RATE_LIMIT: '100000',
       ...options.env,
     },
-    PROJECT_ROOT,
+    options.projectRoot ?? PROJECT_ROOT,
   );
   const server = await startApiServer(config, { databaseUrl: db.url, port: 0, refreshSeconds: options.scheduledRefresh ? undefined : 0, log: options.log ?? (() => {}) });
   return {
