@@ -80,3 +80,26 @@ export function yamlSyntaxIssues(doc, lineCounter, file) {
     return { code: 'yaml_syntax', path: [], message: `not valid YAML: ${error.message.split('\n')[0]}`, file, line, column: col };
   });
 }
+
+/**
+ * The position of character `offset` inside the one-line scalar at `path` (a column in a
+ * rule, say); for a block scalar or a missing node, where yamlLocation puts the path.
+ * @param {import('yaml').Document} doc @param {LineCounter} lineCounter @param {readonly PropertyKey[]} path @param {number} offset
+ * @returns {{ line?: number, column?: number }}
+ */
+export function yamlScalarPosition(doc, lineCounter, path, offset) {
+  const node = /** @type {any} */ (doc.getIn(/** @type {unknown[]} */ (path), true));
+  if (isScalar(node) && node.range) {
+    const [start, end] = node.range;
+    const raw = /** @type {string} */ (node.srcToken && 'source' in node.srcToken ? node.srcToken.source : '');
+    const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
+    const block = node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED';
+    const { line: first } = lineCounter.linePos(start);
+    const { line: last } = lineCounter.linePos(Math.max(start, end - 1));
+    if (!block && first === last && !raw.includes('\n')) {
+      const { line, col } = lineCounter.linePos(start + offset + (quoted ? 1 : 0));
+      return { line, column: col };
+    }
+  }
+  return yamlLocation(doc, lineCounter, path);
+}

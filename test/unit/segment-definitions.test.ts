@@ -40,7 +40,7 @@ function problemsOf(files: Record<string, string>): string[] {
   return [];
 }
 
-describe('definition errors name file, line and field', () => {
+describe('definition errors name file, line, column and field', () => {
   it('a YAML alias bomb is refused with file:line, not expanded', () => {
     // Nine levels of nine aliases would expand to 387M strings if anything expanded it.
     const levels = Array.from({ length: 9 }, (_, i) => `l${i + 1}: &l${i + 1} [${Array(9).fill(`*l${i}`).join(', ')}]`);
@@ -50,21 +50,21 @@ describe('definition errors name file, line and field', () => {
 
   it('unknown feature, with line and column', () => {
     expect(problemsOf({ 'a.yml': HEADER + rule('x', 'first_week_feature >= 3') })).toEqual([
-      'a.yml:10:11 segments.0.rule (x): unknown feature "first_week_feature"; did you mean first_week_features?',
+      'a.yml:10:11 segments.0.rule: unknown feature "first_week_feature"; did you mean first_week_features? (segment "x")',
     ]);
   });
 
   it('type mismatch', () => {
-    expect(problemsOf({ 'a.yml': HEADER + rule('x', "country > 3") })[0]).toMatch(/^a\.yml:10:\d+ segments\.0\.rule \(x\): type mismatch in ">": country \(text\) vs 3 \(number\)/);
+    expect(problemsOf({ 'a.yml': HEADER + rule('x', "country > 3") })[0]).toMatch(/^a\.yml:10:\d+ segments\.0\.rule: type mismatch in ">": country \(text\) vs 3 \(number\) \(segment "x"\)/);
   });
 
   it('empty rule', () => {
-    expect(problemsOf({ 'a.yml': HEADER + rule('x', "''") })).toEqual(['a.yml:10:12 segments.0.rule (x): the rule is empty']);
+    expect(problemsOf({ 'a.yml': HEADER + rule('x', "''") })).toEqual(['a.yml:10:12 segments.0.rule: the rule is empty (segment "x")']);
   });
 
   it('duplicate names across files, naming both', () => {
     expect(problemsOf({ 'a.yml': HEADER + rule('same', 'frequency > 1'), 'b.yml': HEADER + rule('same', 'frequency > 2') })).toEqual([
-      'b.yml:3 segments.0.name (same): duplicate segment name, also in a.yml',
+      'b.yml:3:11 segments.0.name: duplicate segment name, also in a.yml (segment "same")',
     ]);
   });
 
@@ -91,18 +91,18 @@ segments:
           rule: x >= 4
 `;
     expect(problemsOf({ 'rfm.yml': rfm })).toEqual([
-      'rfm.yml:13 segments.0.rfm.monetary (rfm): feature "country" is not numeric',
-      'rfm.yml:17 segments.0.rfm.bands.0.rule (rfm): invalid band: scores are whole numbers 1–5, found 6',
-      'rfm.yml:18 segments.0.rfm.bands.1.name (rfm): duplicate band "top"',
-      'rfm.yml:20:17 segments.0.rfm.bands.1.rule (rfm): unknown feature "x"',
+      'rfm.yml:13:17 segments.0.rfm.monetary: feature "country" is not numeric (segment "rfm")',
+      'rfm.yml:17:17 segments.0.rfm.bands.0.rule: invalid band: scores are whole numbers 1–5, found 6 (segment "rfm")',
+      'rfm.yml:18:17 segments.0.rfm.bands.1.name: duplicate band "top" (segment "rfm")',
+      'rfm.yml:20:17 segments.0.rfm.bands.1.rule: unknown feature "x" (segment "rfm")',
     ]);
   });
 
   it('schema problems: missing hypothesis, unknown kind, bad name', () => {
     const problems = problemsOf({ 'a.yml': `segments:\n  - name: Bad-Name\n    title: T\n    kind: magic\n` });
-    expect(problems.join('\n')).toMatch(/a\.yml:4 segments\.0\.kind: /);
+    expect(problems.join('\n')).toMatch(/a\.yml:4:11 segments\.0\.kind: /);
     const missing = problemsOf({ 'a.yml': HEADER + rule('x', 'frequency > 1').replace('    hypothesis: H\n', '') });
-    expect(missing).toEqual(['a.yml:3 segments.0.hypothesis: Invalid input: expected string, received undefined']);
+    expect(missing).toEqual(['a.yml:3:5 segments.0.hypothesis: Invalid input: expected string, received undefined']);
   });
 
   it('SQL pasted into a rule is refused, not run', () => {
