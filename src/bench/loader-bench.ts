@@ -94,7 +94,7 @@ export async function runLoaderBench(options: LoaderBenchOptions): Promise<void>
     const small = await eventsFile(config, Math.max(1000, Math.round(options.users / 5)));
 
     const reset = async () => {
-      await knex.raw('truncate raw.events, ops.quarantine, ops.load_batches');
+      await knex.raw('truncate raw.events, ops.quarantine, ops.model_batches, ops.load_batches');
       await knex.raw('checkpoint');
     };
     const psqlRuns: Run[] = [];
