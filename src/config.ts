@@ -52,7 +52,7 @@ const configSchema = z.object({
   SEGLAYER_API_RATE_LIMIT: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(600),
   /** Largest request body accepted, in bytes. */
   SEGLAYER_API_BODY_LIMIT: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(64 * 1024),
-  /** Segment definitions (read by the segment models; see src/segments/segment-registry.ts). */
+  /** Segment definitions, relative to the project root (read once by src/project/project-loader.ts). */
   SEGLAYER_SEGMENTS_DIR: z.string().min(1).default('segments'),
   /** Segments with fewer members are flagged too small to read in segments.summary. */
   SEGLAYER_MIN_SEGMENT_SIZE: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(100),
