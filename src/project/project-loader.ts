@@ -7,11 +7,14 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../config.ts';
+import { UserError } from '../errors/user-error.js';
 import { importModelModules, validateModels } from '../models/model-discovery.ts';
 import { modelSchema } from '../models/model-definition.ts';
 import { catalogFromColumns, FEATURES_MODEL } from '../segments/feature-catalog.ts';
 import { loadSegmentDefinitions } from '../segments/segment-files.ts';
 import type { Project, ProjectContent } from './project.ts';
+
+export class ProjectError extends UserError {}
 
 export async function loadProject(config: Config): Promise<Project> {
   const modules = await importModelModules(config.projectRoot, config.modelsDir);
@@ -19,6 +22,9 @@ export async function loadProject(config: Config): Promise<Project> {
   const features = modules.map((m) => modelSchema.safeParse(m.exported)).find((parsed) => parsed.success && parsed.data.name === FEATURES_MODEL);
   const featureCatalog = catalogFromColumns(features?.success ? features.data.columns : {});
   const segmentsDir = resolve(config.projectRoot, config.SEGLAYER_SEGMENTS_DIR);
+  if (!features?.success && existsSync(segmentsDir)) {
+    throw new ProjectError(`${config.SEGLAYER_SEGMENTS_DIR}/ holds segment definitions, but ${config.SEGLAYER_MODELS_DIR}/ has no ${FEATURES_MODEL} model to check their features against: add it, or point SEGLAYER_SEGMENTS_DIR elsewhere`);
+  }
   const content: ProjectContent = {
     segments: existsSync(segmentsDir) ? loadSegmentDefinitions(segmentsDir, featureCatalog.catalog, config.projectRoot) : [],
     featureCatalog,

@@ -33,7 +33,7 @@ it('five `build --wait` started together with no server running all succeed, and
   // Each build holds the lock for about a second, so the first finishes while the others still queue.
   const models = writeModels([{ name: 'core.slow', sql: 'select 1 as id from pg_sleep(1)' }]);
   const runs = await Promise.all(
-    Array.from({ length: 5 }, () => runCli(['build', '--wait'], { SEGLAYER_HOME: home, SEGLAYER_MODELS_DIR: models })),
+    Array.from({ length: 5 }, () => runCli(['build', '--wait'], { SEGLAYER_HOME: home, SEGLAYER_MODELS_DIR: models, SEGLAYER_SEGMENTS_DIR: join(models, 'segments') /* fixture models only: no segment definitions */ })),
   );
   for (const run of runs) expect(run, run.output).toMatchObject({ code: 0 });
   expect(existsSync(join(home, 'pg', 'postmaster.pid'))).toBe(false);

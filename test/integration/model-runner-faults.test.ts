@@ -40,7 +40,7 @@ it('losing the build lock connection stops the build with a clear error instead 
 it("a killed build's statement does not keep running in PostgreSQL", async () => {
   const dir = writeModels([{ name: 'core.sleepy', sql: 'select 1 as id from pg_sleep(60)' }]);
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'scripts/seglayer.mjs'), 'build'], {
-    env: { ...process.env, DATABASE_URL: db.url, SEGLAYER_MODELS_DIR: dir },
+    env: { ...process.env, DATABASE_URL: db.url, SEGLAYER_MODELS_DIR: dir, SEGLAYER_SEGMENTS_DIR: join(dir, 'segments') /* fixture models only: no segment definitions */ },
     stdio: 'ignore',
   });
   for (let i = 0; (await activeOthers()) === 0; i++) {

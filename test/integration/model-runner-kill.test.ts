@@ -31,7 +31,7 @@ it('leaves the old table whole and cleans up on the next build', async () => {
 
   writeModels([slow(2, 0.02)], dir); // about 4 s of testing
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'scripts/seglayer.mjs'), 'build'], {
-    env: { ...process.env, DATABASE_URL: db.url, SEGLAYER_MODELS_DIR: dir },
+    env: { ...process.env, DATABASE_URL: db.url, SEGLAYER_MODELS_DIR: dir, SEGLAYER_SEGMENTS_DIR: join(dir, 'segments') /* fixture models only: no segment definitions */ },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

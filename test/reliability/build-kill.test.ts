@@ -4,6 +4,7 @@
  * the next build leaves no __seglayer_tmp relation and no statement of the
  * killed build running.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { discoverModels } from '../../src/models/model-discovery.ts';
 import { runModels } from '../../src/models/model-runner.ts';
@@ -50,7 +51,7 @@ it(`a build killed at ${POINTS} random points never publishes a partial table`, 
   let fresh = 0;
   for (let point = 0; point < POINTS; point++) {
     await build(1);
-    const run = spawnCli(['build'], { DATABASE_URL: db.url, SEGLAYER_MODELS_DIR: newDir });
+    const run = spawnCli(['build'], { DATABASE_URL: db.url, SEGLAYER_MODELS_DIR: newDir, SEGLAYER_SEGMENTS_DIR: join(newDir, 'segments') /* fixture models only: no segment definitions */ });
     // The CLI takes a second or two to start; a build of these tables a few more.
     await new Promise((r) => setTimeout(r, 1500 + Math.random() * 5000));
     run.child.kill('SIGKILL');

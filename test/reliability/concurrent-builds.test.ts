@@ -27,7 +27,7 @@ afterAll(() => db.drop());
 
 async function launch(env: Record<string, string>) {
   // Half queue with --wait, half try once.
-  const runs = Array.from({ length: BUILDERS }, (_, i) => ({ wait: i % 2 === 0, run: spawnCli(['build', ...(i % 2 === 0 ? ['--wait'] : [])], { SEGLAYER_MODELS_DIR: models, ...env }) }));
+  const runs = Array.from({ length: BUILDERS }, (_, i) => ({ wait: i % 2 === 0, run: spawnCli(['build', ...(i % 2 === 0 ? ['--wait'] : [])], { SEGLAYER_MODELS_DIR: models, SEGLAYER_SEGMENTS_DIR: join(models, 'segments') /* fixture models only: no segment definitions */, ...env }) }));
   return Promise.all(runs.map(async ({ wait, run }) => ({ wait, ...(await run.done) })));
 }
 
