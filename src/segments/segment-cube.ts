@@ -11,6 +11,8 @@ import { stringify } from 'yaml';
 import type { SegmentDefinition } from './segment-definition.ts';
 
 export const SEGMENT_CUBE_FILE = 'schema/cubes/user_segments.yml';
+/** The table the generated cube reads. */
+export const SEGMENT_MODEL = 'segments.user_segments';
 
 export interface SegmentColumn {
   definition: string;

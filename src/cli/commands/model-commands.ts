@@ -4,7 +4,7 @@ import { compileModel } from '../../models/model-compiler.ts';
 import { refreshServingGrants, servingAccess } from '../../database/serving-role.ts';
 import { buildGraph, runModels, type RunEvent, type RunSummary } from '../../models/model-runner.ts';
 import { loadConfig } from '../../config.ts';
-import { SEGMENT_CUBE_FILE, writeSegmentCube } from '../../segments/segment-cube.ts';
+import { SEGMENT_CUBE_FILE, SEGMENT_MODEL, writeSegmentCube } from '../../segments/segment-cube.ts';
 import { loadProject } from '../../project/project-loader.ts';
 import { withSession } from '../session.ts';
 import { bold, count, dim, green, progress, red, say, table, yellow } from '../../terminal/terminal-output.ts';
@@ -59,7 +59,9 @@ export function registerModelCommands(program: Command): void {
         // A schema this build created is readable by the API role from now on.
         await refreshServingGrants(warehouse.url, servingAccess(config));
         if (!summary.ok) process.exitCode = 1;
-        else if (writeSegmentCube(config.projectRoot, project.segments)) say(`${green('✓')} updated ${SEGMENT_CUBE_FILE} from segments/ (a running API picks it up)`);
+        // The generated cube describes segments.user_segments: a project without that model
+        // (fixture models under another SEGLAYER_MODELS_DIR, say) leaves it alone.
+        else if (project.models.some((m) => m.name === SEGMENT_MODEL) && writeSegmentCube(config.projectRoot, project.segments)) say(`${green('✓')} updated ${SEGMENT_CUBE_FILE} from segments/ (a running API picks it up)`);
       });
     });
 
