@@ -70,17 +70,23 @@ let shuttingDown = false;
  * goes away (stopped by someone else, crashed, killed), unless this process is
  * itself shutting down on a signal. Keeps one idle connection open to notice.
  */
-export async function watchWarehouse(url: string, location: string): Promise<never> {
+export async function watchWarehouse(url: string, location: string): Promise<{ lost: Promise<never> }> {
   const client = new pg.Client({ connectionString: url, application_name: 'seglayer watch', keepAlive: true });
-  await client.connect();
-  return new Promise<never>((_, reject) => {
-    const lost = (error?: Error) => {
-      if (shuttingDown) return;
-      reject(new WarehouseLostError(`PostgreSQL stopped: ${location} is gone${error ? ` (${error.message})` : ''}`));
+  const gone = (error?: Error) => new WarehouseLostError(`PostgreSQL stopped: ${location} is gone${error ? ` (${error.message})` : ''}`);
+  try {
+    await client.connect();
+  } catch (error) {
+    throw gone(error as Error);
+  }
+  // Resolved once watching: the caller says it serves only when a loss would be seen.
+  const lost = new Promise<never>((_, reject) => {
+    const onLost = (error?: Error) => {
+      if (!shuttingDown) reject(gone(error));
     };
-    client.on('error', lost);
-    client.on('end', () => lost());
+    client.on('error', onLost);
+    client.on('end', () => onLost());
   });
+  return { lost };
 }
 
 /** Ctrl-C and SIGTERM give up this process's lease (stopping the server if it was the last user), then exit. */

@@ -50,8 +50,10 @@ export function registerDbCommands(program: Command): void {
       say(`warehouse: ${warehouse.location}`);
       say(`url: ${options.showPassword ? warehouse.url : redact(warehouse.url)}`);
       if (!options.showPassword) say(dim('(--show-password, or `db url --show-password`, prints the password)'));
+      // Serving ends with an error (exit 1) if PostgreSQL goes away under us; the prompt comes
+      // once the watch is connected, so a loss from then on is always seen.
+      const { lost } = await watchWarehouse(warehouse.url, warehouse.location);
       say('press Ctrl-C to stop');
-      // Serving ends with an error (exit 1) if PostgreSQL goes away under us.
-      await watchWarehouse(warehouse.url, warehouse.location);
+      await lost;
     });
 }
