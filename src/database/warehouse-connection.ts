@@ -76,6 +76,8 @@ export async function watchWarehouse(url: string, location: string): Promise<{ l
   try {
     await client.connect();
   } catch (error) {
+    // Ctrl-C / SIGTERM while connecting: the signal handler stops the server and exits.
+    if (shuttingDown) return { lost: new Promise<never>(() => {}) };
     throw gone(error as Error);
   }
   // Resolved once watching: the caller says it serves only when a loss would be seen.

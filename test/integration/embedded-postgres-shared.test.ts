@@ -3,14 +3,13 @@
  * running, none sees a half-started server, and none loses it to another that
  * finishes first. The last one to leave stops it.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { stopEmbeddedPostgres } from '../../src/database/embedded-postgres.ts';
 import { writeModels } from '../support/fixture-models.ts';
-import { PROJECT_ROOT } from '../support/test-database.ts';
+import { spawnCli } from '../support/cli-process.ts';
 
 const home = mkdtempSync(join(tmpdir(), 'seglayer-shared-'));
 afterAll(async () => {
@@ -18,22 +17,11 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-export function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'scripts/seglayer.mjs'), ...args], {
-    env: { ...process.env, DATABASE_URL: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, output })));
-}
-
 it('five `build --wait` started together with no server running all succeed, and the last one stops the server', async () => {
   // Each build holds the lock for about a second, so the first finishes while the others still queue.
   const models = writeModels([{ name: 'core.slow', sql: 'select 1 as id from pg_sleep(1)' }]);
   const runs = await Promise.all(
-    Array.from({ length: 5 }, () => runCli(['build', '--wait'], { SEGLAYER_HOME: home, SEGLAYER_MODELS_DIR: models, SEGLAYER_SEGMENTS_DIR: join(models, 'segments') /* fixture models only: no segment definitions */ })),
+    Array.from({ length: 5 }, () => spawnCli(['build', '--wait'], { SEGLAYER_HOME: home, SEGLAYER_MODELS_DIR: models, SEGLAYER_SEGMENTS_DIR: join(models, 'segments') /* fixture models only: no segment definitions */ }).done),
   );
   for (const run of runs) expect(run, run.output).toMatchObject({ code: 0 });
   expect(existsSync(join(home, 'pg', 'postmaster.pid'))).toBe(false);
