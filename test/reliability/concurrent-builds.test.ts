@@ -60,6 +60,8 @@ describe('concurrent builders', () => {
     const home = mkdtempSync(join(tmpdir(), 'seglayer-concurrent-'));
     try {
       const results = await launch({ SEGLAYER_HOME: home });
+      // Every --wait builder must have succeeded before the runs can be counted.
+      for (const r of results.filter((r) => r.wait)) expect(r.code, r.output).toBe(0);
       const server = await startEmbeddedPostgres({ dataDir: join(home, 'pg') });
       const knex = createKnex(await ensureDatabase(server.url, EMBEDDED_DATABASE));
       try {
