@@ -34,26 +34,37 @@ const options = (projectRoot: string): Knex.MigratorConfig => ({
   tableName: 'knex_migrations',
 });
 
+/** Key of the advisory lock that lets one process migrate a database at a time. */
+const MIGRATION_LOCK = 472_618_113;
+
 /**
- * Commands started together all migrate first: Knex's migration lock makes all
- * but one fail with "Migration table is already locked", and `create schema if
- * not exists` can lose a race on the catalog. Both mean "someone else is doing
- * it": wait and try again (the second attempt finds nothing to apply).
+ * Commands started together all migrate first. They take turns under an advisory lock
+ * (held on one pooled connection while the migrations run on the others), so two never
+ * create the bookkeeping table at once ("type knex_migrations already exists"); the
+ * second finds nothing to apply. Should a lock-free tool race us anyway, Knex's
+ * migration lock or a catalog conflict means "someone else is doing it": wait and retry.
  */
 export async function migrateLatest(knex: Knex, projectRoot: string, timeoutMs = 120_000): Promise<MigrationResult> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      // The bookkeeping table lives in ops, which must exist before Knex looks for it.
-      await knex.raw('create schema if not exists ops');
-      const [, names] = (await knex.migrate.latest(options(projectRoot))) as [number, string[]];
-      return { names };
-    } catch (error) {
-      const e = error as Error & { code?: string };
-      const concurrent = e.name === 'MigrationLocked' || e.code === '23505' || e.code === '42P07' || e.code === '42P06';
-      if (!concurrent || Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 200));
+  const connection = await knex.client.acquireConnection();
+  try {
+    await knex.raw('select pg_advisory_lock(?)', [MIGRATION_LOCK]).connection(connection);
+    for (;;) {
+      try {
+        // The bookkeeping table lives in ops, which must exist before Knex looks for it.
+        await knex.raw('create schema if not exists ops');
+        const [, names] = (await knex.migrate.latest(options(projectRoot))) as [number, string[]];
+        return { names };
+      } catch (error) {
+        const e = error as Error & { code?: string };
+        const concurrent = e.name === 'MigrationLocked' || ['23505', '42P07', '42P06', '42710'].includes(e.code ?? '');
+        if (!concurrent || Date.now() > deadline) throw error;
+        await new Promise((r) => setTimeout(r, 200));
+      }
     }
+  } finally {
+    await knex.raw('select pg_advisory_unlock(?)', [MIGRATION_LOCK]).connection(connection).catch(() => {});
+    await knex.client.releaseConnection(connection);
   }
 }
 

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKnex } from '../../src/database/knex-client.ts';
 import { migrateLatest, migrateRollback } from '../../src/database/migrator.ts';
 import { LINEAGE_COLUMNS, TABLE_CONTRACTS } from '../../src/load/table-contracts.ts';
 import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/test-database.ts';
@@ -28,6 +29,20 @@ describe('migrations', () => {
     expect(await tables()).toEqual([]);
     await migrateLatest(db.knex, PROJECT_ROOT);
     expect(await tables()).toEqual(created);
+  });
+
+  it('run by five processes at once on a new database: each succeeds, the migrations apply once', async () => {
+    // Commands started together all migrate first (a scheduler firing build and load together).
+    const fresh = await createTestDatabase({ migrate: false });
+    const clients = Array.from({ length: 5 }, () => createKnex(fresh.url));
+    try {
+      const results = await Promise.all(clients.map((knex) => migrateLatest(knex, PROJECT_ROOT)));
+      const files = readdirSync(join(PROJECT_ROOT, 'migrations')).filter((name) => /^\d{14}_\w+\.ts$/.test(name));
+      expect(results.map((r) => r.names.length).sort()).toEqual([0, 0, 0, 0, files.length]);
+    } finally {
+      await Promise.all(clients.map((knex) => knex.destroy()));
+      await fresh.drop();
+    }
   });
 
   it('match the loader contracts column for column (the two must not drift)', async () => {
