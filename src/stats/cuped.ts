@@ -7,11 +7,11 @@
  * adjusted means, relative effect over the *unadjusted* control mean with a
  * delta-method variance.
  */
-import { type Comparison, type CompareOptions, relativeEffect } from './effect-comparison.ts';
+import { absoluteEffect, type Comparison, comparisonResult, type CompareOptions, relativeEffect } from './effect-comparison.ts';
 import { DEFAULT_ALPHA } from './interval.ts';
 import { StatisticsError } from './statistics-error.ts';
 import { type CupedStatistics, sampleCovariance, sampleVariance, type UnitSummary } from './sufficient-statistics.ts';
-import { welchDegreesOfFreedom, welchTest } from './welch-test.ts';
+import { welchDegreesOfFreedom } from './welch-test.ts';
 
 /** Moments of one variant: post (Y) and pre (X) means, variances and their covariance. */
 interface CupedMoments {
@@ -117,13 +117,12 @@ export function compareCuped(
   const unadjustedControl: UnitSummary = { n: c.n, mean: c.post_mean, variance: c.post_variance };
   const unadjustedTreatment: UnitSummary = { n: t.n, mean: t.post_mean, variance: t.post_variance };
 
+  // The same scale without CUPED, for the variance reduction achieved.
+  const unadjustedVariance = (scale === 'absolute' ? absoluteEffect : relativeEffect)(unadjustedControl, unadjustedTreatment).variance;
   let effect: number;
   let variance: number;
-  let unadjustedVariance: number;
   if (scale === 'absolute') {
-    effect = difference;
-    variance = adjustedTreatment.variance / t.n + adjustedControl.variance / c.n;
-    unadjustedVariance = t.post_variance / t.n + c.post_variance / c.n;
+    ({ effect, variance } = absoluteEffect(adjustedControl, adjustedTreatment));
   } else {
     if (c.post_mean === 0) throw new StatisticsError('zero_denominator', 'control.post.sum', 'the control mean is 0, so a relative effect is undefined');
     const yc2 = c.post_mean * c.post_mean;
@@ -131,19 +130,9 @@ export function compareCuped(
     effect = difference / c.post_mean;
     const controlTerm = Math.max(0, r * r * c.post_variance - 2 * theta * r * c.covariance + theta * theta * c.pre_variance);
     variance = adjustedTreatment.variance / (t.n * yc2) + controlTerm / (c.n * yc2);
-    unadjustedVariance = relativeEffect(unadjustedControl, unadjustedTreatment).variance;
   }
-  const se = Math.sqrt(variance);
-  const test = welchTest(effect, se, welchDegreesOfFreedom(adjustedControl, adjustedTreatment), alternative, alpha);
   return {
-    scale,
-    effect,
-    se,
-    ...test,
-    control_mean: c.post_mean,
-    treatment_mean: t.post_mean,
-    control_n: c.n,
-    treatment_n: t.n,
+    ...comparisonResult({ scale, alternative, alpha }, effect, variance, welchDegreesOfFreedom(adjustedControl, adjustedTreatment), unadjustedControl, unadjustedTreatment),
     theta,
     variance_reduction: unadjustedVariance > 0 ? 1 - variance / unadjustedVariance : 0,
   };

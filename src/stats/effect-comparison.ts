@@ -81,13 +81,27 @@ export function compare(control: UnitSummary, treatment: UnitSummary, options: C
     if (!(group.n >= 2)) throw new StatisticsError('too_few_units', `${path}.n`, `needs at least 2 units, got ${group.n}`);
   }
   const { effect, variance } = scale === 'absolute' ? absoluteEffect(control, treatment) : relativeEffect(control, treatment);
+  return comparisonResult({ scale, alternative, alpha }, effect, variance, welchDegreesOfFreedom(control, treatment), control, treatment);
+}
+
+/**
+ * An effect and its variance as a Comparison: se = √Var and Welch's test with `df`.
+ * The means and n reported are those of the groups given (CUPED passes the unadjusted ones).
+ */
+export function comparisonResult(
+  options: { scale: EffectScale; alternative: Alternative; alpha: number },
+  effect: number,
+  variance: number,
+  df: number,
+  control: { n: number; mean: number },
+  treatment: { n: number; mean: number },
+): Comparison {
   const se = Math.sqrt(variance);
-  const test = welchTest(effect, se, welchDegreesOfFreedom(control, treatment), alternative, alpha);
   return {
-    scale,
+    scale: options.scale,
     effect,
     se,
-    ...test,
+    ...welchTest(effect, se, df, options.alternative, options.alpha),
     control_mean: control.mean,
     treatment_mean: treatment.mean,
     control_n: control.n,
