@@ -1,19 +1,37 @@
 // @ts-check
 /**
- * Where a path of keys sits in a YAML file: the one line finder for segments, mappings and
- * the access policy, on the `yaml` package's own positions and LineCounter.
+ * Reading seglayer's YAML files (segments, mappings, the access policy): one parser that
+ * refuses syntax errors and aliases, and one locator of a path of keys on the `yaml`
+ * package's own positions and LineCounter.
  */
-import { isMap, isPair, isScalar, LineCounter, parseDocument } from 'yaml';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 
 /**
- * Parses YAML keeping positions.
- * @param {string} text
- * @returns {{ doc: import('yaml').Document.Parsed, lineCounter: LineCounter }}
+ * Parses a YAML file keeping positions, and says what makes it unreadable before any schema
+ * looks at it: its syntax errors, else its first alias. Aliases (`*name`) let a small file
+ * expand into a huge one (a 1 MB segments file once became a 180 MB Cube model), so
+ * seglayer's YAML files (segments, mappings, the access policy) accept none.
+ * @param {string} text @param {string} file how to name the file in issues
+ * @returns {{ doc: import('yaml').Document.Parsed, lineCounter: LineCounter, issues: import('./user-error.js').Issue[] }}
  */
-export function parseYamlWithPositions(text) {
+export function parseYamlFile(text, file) {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  return { doc, lineCounter };
+  /** @type {import('./user-error.js').Issue[]} */
+  const issues = doc.errors.map((error) => {
+    const { line, col } = lineCounter.linePos(error.pos[0]);
+    return { code: 'yaml_syntax', path: [], message: `not valid YAML: ${error.message.split('\n')[0]}`, file, line, column: col };
+  });
+  if (issues.length === 0) {
+    visit(doc, {
+      Alias: (_key, node) => {
+        const { line } = lineCounter.linePos(node.range?.[0] ?? 0);
+        issues.push({ code: 'yaml_alias', path: [], message: `YAML aliases (*${node.source}) are not accepted; write the value out`, file, line });
+        return visit.BREAK;
+      },
+    });
+  }
+  return { doc, lineCounter, issues };
 }
 
 /**
@@ -70,18 +88,6 @@ export function issuesInYaml(zodIssues, { doc, lineCounter, file, prefix = [], k
 }
 
 /**
- * YAML syntax errors as issues with file, line and column.
- * @param {import('yaml').Document} doc @param {LineCounter} lineCounter @param {string} file
- * @returns {import('./user-error.js').Issue[]}
- */
-export function yamlSyntaxIssues(doc, lineCounter, file) {
-  return doc.errors.map((error) => {
-    const { line, col } = lineCounter.linePos(error.pos[0]);
-    return { code: 'yaml_syntax', path: [], message: `not valid YAML: ${error.message.split('\n')[0]}`, file, line, column: col };
-  });
-}
-
-/**
  * The position of character `offset` inside the one-line scalar at `path` (a column in a
  * rule, say); for a block scalar or a missing node, where yamlLocation puts the path.
  * @param {import('yaml').Document} doc @param {LineCounter} lineCounter @param {readonly PropertyKey[]} path @param {number} offset
@@ -91,12 +97,11 @@ export function yamlScalarPosition(doc, lineCounter, path, offset) {
   const node = /** @type {any} */ (doc.getIn(/** @type {unknown[]} */ (path), true));
   if (isScalar(node) && node.range) {
     const [start, end] = node.range;
-    const raw = /** @type {string} */ (node.srcToken && 'source' in node.srcToken ? node.srcToken.source : '');
     const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
     const block = node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED';
     const { line: first } = lineCounter.linePos(start);
     const { line: last } = lineCounter.linePos(Math.max(start, end - 1));
-    if (!block && first === last && !raw.includes('\n')) {
+    if (!block && first === last) {
       const { line, col } = lineCounter.linePos(start + offset + (quoted ? 1 : 0));
       return { line, column: col };
     }

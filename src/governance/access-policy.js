@@ -7,8 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { UserError } from '../errors/user-error.js';
-import { issuesInYaml, parseYamlWithPositions, yamlSyntaxIssues } from '../errors/yaml-location.js';
-import { firstAlias } from '../yaml/alias-guard.js';
+import { issuesInYaml, parseYamlFile } from '../errors/yaml-location.js';
 import { accessPolicySchema } from './access-policy-schema.js';
 import { DEFAULT_QUERY_LIMITS, checkQuery } from './query-guard.js';
 
@@ -41,11 +40,9 @@ export class AccessPolicyError extends UserError {}
  */
 export function loadAccessPolicy(file) {
   const text = readFileSync(file, 'utf8');
-  const { doc, lineCounter } = parseYamlWithPositions(text);
+  const { doc, lineCounter, issues } = parseYamlFile(text, file);
   const heading = { heading: 'invalid access policy' };
-  if (doc.errors.length > 0) throw new AccessPolicyError(yamlSyntaxIssues(doc, lineCounter, file), heading);
-  const alias = firstAlias(doc, text);
-  if (alias) throw new AccessPolicyError([{ code: 'yaml_alias', path: [], message: alias.message, file, line: alias.line }], heading);
+  if (issues.length > 0) throw new AccessPolicyError(issues, heading);
   const parsed = accessPolicySchema.safeParse(doc.toJS() ?? {});
   if (!parsed.success) {
     const knownKeys = (/** @type {(string|number)[]} */ path) => (path.join('.') === 'queries' ? Object.keys(DEFAULT_QUERY_LIMITS) : undefined);

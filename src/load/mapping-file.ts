@@ -11,8 +11,7 @@
  * Errors name the file, line and field.
  */
 import { readFileSync } from 'node:fs';
-import { issuesInYaml, parseYamlWithPositions, yamlSyntaxIssues } from '../errors/yaml-location.js';
-import { firstAlias } from '../yaml/alias-guard.js';
+import { issuesInYaml, parseYamlFile } from '../errors/yaml-location.js';
 import { z } from 'zod';
 import { columnMappingSchema, MappingError, type ColumnMapping } from './column-mapping.ts';
 import { DEPRECATED_FORMATS, LOAD_FORMATS, resolveLoadFormat, type LoadFormat } from './load-format.ts';
@@ -34,10 +33,8 @@ export type MappingFile = Omit<z.infer<typeof mappingFileSchema>, keyof ColumnMa
 /** Reads and checks a mapping file; `warn` hears of deprecated values (with file:line). */
 export function readMappingFile(path: string, warn: (message: string) => void = () => {}): MappingFile {
   const text = readFileSync(path, 'utf8');
-  const { doc, lineCounter } = parseYamlWithPositions(text);
-  if (doc.errors.length) throw new MappingError(yamlSyntaxIssues(doc, lineCounter, path));
-  const alias = firstAlias(doc, text);
-  if (alias) throw new MappingError([{ code: 'yaml_alias', path: [], message: alias.message, file: path, line: alias.line }]);
+  const { doc, lineCounter, issues } = parseYamlFile(text, path);
+  if (issues.length > 0) throw new MappingError(issues);
   const parsed = mappingFileSchema.safeParse(doc.toJS() ?? {});
   if (!parsed.success) throw new MappingError(issuesInYaml(parsed.error.issues, { doc, lineCounter, file: path }), { heading: 'invalid mapping file' });
   const { map, set, ignore, format, ...rest } = parsed.data;

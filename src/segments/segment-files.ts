@@ -6,8 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { formatIssue, UserError, type Issue } from '../errors/user-error.js';
-import { issuesInYaml, parseYamlWithPositions, yamlScalarPosition, yamlSyntaxIssues } from '../errors/yaml-location.js';
-import { firstAlias } from '../yaml/alias-guard.js';
+import { issuesInYaml, parseYamlFile, yamlScalarPosition } from '../errors/yaml-location.js';
 import { compileRule, type FeatureCatalog } from './rule-compiler.ts';
 import { RuleSyntaxError } from './rule-parser.ts';
 import { segmentDefinition, segmentFile, type SegmentDefinition } from './segment-definition.ts';
@@ -35,14 +34,9 @@ export function loadSegmentDefinitions(segmentsDir: string, catalog: FeatureCata
     const path = join(segmentsDir, name);
     const shown = relative(projectRoot, path);
     const text = readFileSync(path, 'utf8');
-    const { doc, lineCounter } = parseYamlWithPositions(text);
-    if (doc.errors.length > 0) {
-      problems.push(...yamlSyntaxIssues(doc, lineCounter, shown));
-      continue;
-    }
-    const alias = firstAlias(doc, text);
-    if (alias) {
-      problems.push({ code: 'yaml_alias', path: [], message: alias.message, file: shown, line: alias.line });
+    const { doc, lineCounter, issues } = parseYamlFile(text, shown);
+    if (issues.length > 0) {
+      problems.push(...issues);
       continue;
     }
     const file = segmentFile.safeParse(doc.toJS());
@@ -61,7 +55,7 @@ export function loadSegmentDefinitions(segmentsDir: string, catalog: FeatureCata
       /** A problem of this definition at `field` (at character `offset` of a rule, when known). */
       const problem = (field: (string | number)[], message: string, offset?: number, code = 'invalid_definition') => {
         const path = [...base, ...field];
-        const position = offset === undefined ? yamlScalarPosition(doc, lineCounter, path, 0) : yamlScalarPosition(doc, lineCounter, path, offset);
+        const position = yamlScalarPosition(doc, lineCounter, path, offset ?? 0);
         problems.push({ code, path, message: `${message} (segment "${definition.name}")`, file: shown, ...position });
       };
       const checkRule = (field: (string | number)[], source: string, rules: FeatureCatalog, extra?: (sql: ReturnType<typeof compileRule>) => string | undefined) => {

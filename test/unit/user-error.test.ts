@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { formatIssue, UserError } from '../../src/errors/user-error.js';
-import { issuesInYaml, parseYamlWithPositions, yamlLocation } from '../../src/errors/yaml-location.js';
+import { issuesInYaml, parseYamlFile, yamlLocation } from '../../src/errors/yaml-location.js';
 import { ConfigError } from '../../src/config.ts';
 import { LoadError } from '../../src/load/batch-loader.ts';
 import { StatisticsError } from '../../src/stats/statistics-error.ts';
@@ -33,9 +33,10 @@ describe('UserError', () => {
 
 describe('yamlLocation and issuesInYaml', () => {
   const text = 'a:\n  b: 1\n  c:\n    - x\n    - 7\nempty:\n';
-  const { doc, lineCounter } = parseYamlWithPositions(text);
+  const { doc, lineCounter, issues: unreadable } = parseYamlFile(text, 'x.yml');
 
   it('finds values, empty values, keys, and the nearest ancestor of a missing path', () => {
+    expect(unreadable).toEqual([]);
     expect(yamlLocation(doc, lineCounter, ['a', 'b'])).toEqual({ line: 2, column: 6 });
     expect(yamlLocation(doc, lineCounter, ['a', 'c', 1])).toEqual({ line: 5, column: 7 });
     expect(yamlLocation(doc, lineCounter, ['a', 'b'], { key: true })).toEqual({ line: 2, column: 3 });
