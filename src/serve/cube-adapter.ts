@@ -116,6 +116,7 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
   if (nodeEnv === undefined) delete process.env.NODE_ENV;
   else process.env.NODE_ENV = nodeEnv;
   const backgroundContext = { securityContext: {}, requestId: 'seglayer-internal' };
+  const membersByModel = new WeakMap<object, Map<string, VisibleMember>>();
   const sqlApi = await startSqlApi(core, config, options.settings);
   return {
     sqlApi: sqlApi.state,
@@ -153,6 +154,10 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
     async visibleMembers() {
       const compilerApi = await core.getCompilerApi(backgroundContext);
       const cubes: any[] = await compilerApi.metaConfig({ requestId: 'seglayer-meta' });
+      // Cube returns the same array until it recompiles schema/: the gateway asks on every
+      // request, so the map is built once per compiled model.
+      const known = membersByModel.get(cubes);
+      if (known) return known;
       const members = new Map<string, VisibleMember>();
       for (const cube of cubes) {
         if (!cube.isVisible) continue;
@@ -160,6 +165,7 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
           for (const member of list ?? []) if (member.isVisible) members.set(member.name, { name: member.name, kind, type: member.type });
         }
       }
+      membersByModel.set(cubes, members);
       return members;
     },
     async refreshPreAggregations() {
