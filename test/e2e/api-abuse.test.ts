@@ -11,6 +11,7 @@
  */
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiCall } from '../support/api-call.ts';
 import { startApiFixture, TEST_API_SECRET, type ApiFixture } from '../support/api-fixture.ts';
 import { expectResponsive, livezDuring } from '../support/livez-probe.ts';
 
@@ -26,21 +27,10 @@ beforeAll(async () => {
 });
 afterAll(() => api?.close());
 
-async function post(path: string, token: string, body: unknown): Promise<{ status: number; body: any; text: string }> {
-  const response = await fetch(`${api.server.url}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let parsed: any;
-  try { parsed = JSON.parse(text); } catch { parsed = undefined; }
-  return { status: response.status, body: parsed, text };
-}
-const get = async (path: string, token?: string) => {
-  const response = await fetch(`${api.server.url}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
-  return { status: response.status, body: await response.json().catch(() => undefined) };
-};
+/** POST a body (an object as JSON, a string as it is). */
+const post = (path: string, token: string, body: unknown) =>
+  apiCall(api.server.url, 'POST', path, typeof body === 'string' ? { token, raw: body } : { token, json: body });
+const get = (path: string, token?: string) => apiCall(api.server.url, 'GET', path, { token });
 
 /** A load body whose filter is nested `depth` levels of `or`, as text (JSON.stringify itself would overflow at 5000). */
 function deepFilterBody(depth: number): string {

@@ -10,6 +10,7 @@
  * canary table must be whole and the canary function never called.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiCall, type ApiAnswer } from '../support/api-call.ts';
 import { startApiFixture, type ApiFixture } from '../support/api-fixture.ts';
 
 let api: ApiFixture;
@@ -55,18 +56,8 @@ const PAYLOADS = [
   '2024-01-01\' or canary.touch() = 1 --',
 ];
 
-interface Answer { status: number; text: string; body: any }
-async function call(method: string, path: string, token: string, json?: unknown): Promise<Answer> {
-  const response = await fetch(`${api.server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(json === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: json === undefined ? undefined : JSON.stringify(json),
-  });
-  const text = await response.text();
-  let body: any;
-  try { body = JSON.parse(text); } catch { body = undefined; }
-  return { status: response.status, text, body };
-}
+type Answer = ApiAnswer;
+const call = (method: string, path: string, token: string, json?: unknown) => apiCall(api.server.url, method, path, { token, json });
 const restGet = (route: string, token: string, query: unknown) => call('GET', `/cubejs-api/v1/${route}?query=${encodeURIComponent(JSON.stringify(query))}`, token);
 const restPost = (route: string, token: string, query: unknown) => call('POST', `/cubejs-api/v1/${route}`, token, { query });
 const graphql = (token: string, query: string, variables?: Record<string, unknown>) => call('POST', '/cubejs-api/graphql', token, { query, variables });

@@ -13,6 +13,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClientError, gql } from 'graphql-request';
 import { SignJWT } from 'jose';
+import { apiCall, type ApiAnswer, type ApiCallOptions } from '../support/api-call.ts';
 import { startApiFixture, TEST_API_SECRET, type ApiFixture } from '../support/api-fixture.ts';
 
 let api: ApiFixture;
@@ -39,27 +40,8 @@ afterEach(async () => {
 
 // ---------------------------------------------------------------- helpers
 
-interface Answer { status: number; text: string; body: any; contentType: string }
-
-async function call(method: string, path: string, options: { token?: string; json?: unknown; raw?: string; authorization?: string } = {}): Promise<Answer> {
-  const headers: Record<string, string> = {};
-  if (options.authorization !== undefined) headers.authorization = options.authorization;
-  else if (options.token) headers.authorization = `Bearer ${options.token}`;
-  let body: string | undefined;
-  if (options.json !== undefined || options.raw !== undefined) {
-    headers['content-type'] = 'application/json';
-    body = options.raw ?? JSON.stringify(options.json);
-  }
-  const response = await fetch(`${api.server.url}${path}`, { method, headers, body });
-  const text = await response.text();
-  let parsed: any;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  return { status: response.status, text, body: parsed, contentType: response.headers.get('content-type') ?? '' };
-}
+type Answer = ApiAnswer;
+const call = (method: string, path: string, options: ApiCallOptions = {}) => apiCall(api.server.url, method, path, options);
 const load = (token: string | undefined, query: unknown) => call('POST', '/cubejs-api/v1/load', { token, json: { query } });
 const loadGet = (token: string | undefined, query: unknown) => call('GET', `/cubejs-api/v1/load?query=${encodeURIComponent(JSON.stringify(query))}`, { token });
 const graphqlPost = (token: string | undefined, query: string) => call('POST', '/cubejs-api/graphql', { token, json: { query } });
