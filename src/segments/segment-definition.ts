@@ -60,7 +60,7 @@ const clusterSegment = z
         seed: z.number().int().min(0),
         /** Numeric features, standardized (z-scores) before clustering. */
         features: z.array(identifier).min(1).max(20),
-        iterations: z.number().int().min(1).max(200).default(30),
+        iterations: z.number().int().min(1).max(200).default(30), // the most Lloyd steps; it stops earlier once converged
         population: z.string().optional(),
       })
       .strict(),

@@ -52,8 +52,9 @@ export function rfmScores(definition: RfmSegment, features: string, catalog: Fea
 /**
  * k-means (Lloyd) in one recursive query: features standardized to z-scores (a
  * missing value counts as the mean), k initial centroids picked by md5(user_key, seed)
- * (so a seed reproduces the result), a fixed number of iterations, an empty cluster
- * keeps its centroid. Centroids travel as one flat array (k × d) because a recursive
+ * (so a seed reproduces the result), iterations until no centroid moves by more than
+ * 1e-9 z (Lloyd's fixed point) or `iterations` is reached, an empty cluster keeps its
+ * centroid. Centroids travel as one flat array (k × d) because a recursive
  * query may not aggregate its own previous step. Clusters are numbered 1..k by their
  * centroid on the first feature, so the labels are stable too.
  */
@@ -83,13 +84,16 @@ export function kmeansAssignments(definition: ClusterSegment, features: string, 
       seeds as (
         select * from points order by md5(user_key || ':' || ?::text), user_key limit ?
       ),
-      steps (step, centroids) as (
+      steps (step, centroids, shift) as (
         select 0, (select array_agg(v order by n) from (
                      select row_number() over (order by md5(user_key || ':' || ?::text), user_key) as r, ${dims.map((j) => x(j)).join(', ')} from seeds
-                   ) s cross join lateral (values ${dims.map((j) => `((s.r - 1) * ${d} + ${j + 1}, s.${x(j)})`).join(', ')}) flat(n, v))
+                   ) s cross join lateral (values ${dims.map((j) => `((s.r - 1) * ${d} + ${j + 1}, s.${x(j)})`).join(', ')}) flat(n, v)),
+               'infinity'::float8
         union all
-        select step + 1, (
-          select array_agg(coalesce(moved.v, steps.centroids[slot.n]) order by slot.n)
+        select step + 1, next.centroids,
+               (select max(abs(next.centroids[i] - steps.centroids[i])) from generate_subscripts(next.centroids, 1) i)
+        from steps cross join lateral (
+          select array_agg(coalesce(moved.v, steps.centroids[slot.n]) order by slot.n) as centroids
           from (select c * ${d} + j + 1 as n, c, j from generate_series(0, ${k - 1}) c cross join generate_series(0, ${d - 1}) j) slot
           left join (
             select a.cid, j, avg(case j ${dims.map((jj) => `when ${jj} then p.${x(jj)}`).join(' ')} end) as v
@@ -97,8 +101,9 @@ export function kmeansAssignments(definition: ClusterSegment, features: string, 
             cross join generate_series(0, ${d - 1}) j
             group by a.cid, j
           ) moved on moved.cid = slot.c and moved.j = slot.j
-        )
-        from steps where step < ?
+        ) next
+        -- converged: assignments no longer change, so neither do the centroids
+        where steps.step < ? and steps.shift > 1e-9
       ),
       final as (select centroids from steps order by step desc limit 1),
       assigned as (

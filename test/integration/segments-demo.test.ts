@@ -132,6 +132,38 @@ describe('k-means clusters', () => {
     expect([...again].filter(([user, cluster]) => first.get(user) !== cluster)).toEqual([]);
   });
 
+  it('stops at a fixed point of Lloyd\'s algorithm: every user is nearest to its own cluster\'s mean', async () => {
+    // Standardize the features here (population mean and sd, missing = mean), recompute each
+    // cluster's mean from the assignments, and check no user is closer to another cluster's
+    // mean. Stopping before convergence (or a wrong stop test) leaves users across the line.
+    const names = engagement().cluster.features;
+    const points = await rows<Record<string, number | string | null>>(
+      `select user_key, ${names.map((n) => `"${n}"::float8 as "${n}"`).join(', ')} from features.user_features where events > 0`,
+    );
+    const z = names.map((n) => {
+      const values = points.map((p) => p[n]).filter((v): v is number => v !== null);
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+      return (v: number | string | null) => (v === null || sd === 0 ? 0 : ((v as number) - mean) / sd);
+    });
+    const vectors = new Map(points.map((p) => [p.user_key as string, names.map((n, j) => z[j]!(p[n]!))]));
+    const sums = new Map<string, { n: number; sum: number[] }>();
+    for (const [user, cluster] of first) {
+      const s = sums.get(cluster) ?? { n: 0, sum: names.map(() => 0) };
+      vectors.get(user)!.forEach((v, j) => (s.sum[j]! += v));
+      s.n += 1;
+      sums.set(cluster, s);
+    }
+    const means = [...sums].map(([cluster, s]) => ({ cluster, mean: s.sum.map((v) => v / s.n) }));
+    const distance = (a: number[], b: number[]) => a.reduce((acc, v, j) => acc + (v - b[j]!) ** 2, 0);
+    const misplaced = [...first].filter(([user, cluster]) => {
+      const v = vectors.get(user)!;
+      const own = distance(v, means.find((m) => m.cluster === cluster)!.mean);
+      return means.some((m) => m.cluster !== cluster && distance(v, m.mean) < own - 1e-9);
+    });
+    expect(misplaced).toEqual([]);
+  });
+
   it('with another seed still gives a valid partition into k clusters, reproducibly', async () => {
     const dir = segmentsCopy();
     const file = join(dir, 'clusters.yml');
