@@ -77,7 +77,7 @@ describe('reference time', () => {
     const second = await buildOn('2032-07-01T18:30:00Z');
     expect(second).toEqual(first);
     // And they are the data's: the reference time is midnight after the slice's last line, cohorts its months.
-    const last = Math.max(...slice.map((l) => l.utcMs));
+    const last = slice.reduce((max, l) => Math.max(max, l.utcMs), -Infinity);
     const nextMidnight = new Date(Math.floor(last / 86_400_000) * 86_400_000 + 86_400_000);
     expect(first['core.reference_time']).toEqual([{ as_of_at: nextMidnight, last_activity_at: new Date(last), is_configured: false }]);
     const firstSeen = new Map<string, number>();
