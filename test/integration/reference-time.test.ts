@@ -7,8 +7,6 @@
  * out identical. The clock keywords a function cannot shadow (current_date, ...) are
  * checked in every model's compiled SQL instead.
  */
-import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -19,9 +17,7 @@ import { compileModel } from '../../src/models/model-compiler.ts';
 import { runModels } from '../../src/models/model-runner.ts';
 import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/test-database.ts';
 import { loadTestProject } from '../support/test-project.ts';
-import { ONLINE_RETAIL_FILE, readRetailLines, utcMonth } from '../support/online-retail-csv.ts';
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { readRetailLines, utcMonth, writeRetailSlice } from '../support/online-retail-csv.ts';
 
 const SLICE = 30_000;
 let db: TestDatabase;
@@ -50,10 +46,7 @@ async function buildOn(day: string, env: Record<string, string> = {}): Promise<R
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  // The slice: the file's header and first SLICE lines, as plain CSV.
-  const text = gunzipSync(readFileSync(ONLINE_RETAIL_FILE)).toString('utf8').split('\n').slice(0, SLICE + 1).join('\n');
-  const file = join(mkdtempSync(join(tmpdir(), 'seglayer-retail-')), 'online_retail_slice.csv');
-  writeFileSync(file, `${text}\n`);
+  const file = writeRetailSlice(SLICE);
   const mapping = readMappingFile(join(PROJECT_ROOT, 'mappings/online_retail.yml'));
   await loadFile(db.url, file, { into: mapping.into, timezone: mapping.timezone, mapping: mapping.mapping });
   slice = await readRetailLines(SLICE);

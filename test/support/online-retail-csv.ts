@@ -3,9 +3,10 @@
  * independently of the warehouse: exact decimals as scaled bigints, InvoiceDate turned
  * from UK local time into UTC with the 2010/2011 UK clock changes written out here.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import Papa from 'papaparse';
 import { PROJECT_ROOT } from './test-database.ts';
 
@@ -75,3 +76,11 @@ export async function readRetailLines(limit = Infinity): Promise<RetailLine[]> {
 export const utcMonth = (ms: number) => new Date(ms).toISOString().slice(0, 7);
 /** Whole calendar months from month a to month b ("YYYY-MM"). */
 export const monthsBetween = (a: string, b: string) => (Number(b.slice(0, 4)) - Number(a.slice(0, 4))) * 12 + Number(b.slice(5, 7)) - Number(a.slice(5, 7));
+
+/** The file's header and first `lines` lines as a plain CSV in a temporary directory (a small, real data set). */
+export function writeRetailSlice(lines: number): string {
+  const text = gunzipSync(readFileSync(ONLINE_RETAIL_FILE)).toString('utf8').split('\n').slice(0, lines + 1).join('\n');
+  const file = join(mkdtempSync(join(tmpdir(), 'seglayer-retail-')), 'online_retail_slice.csv');
+  writeFileSync(file, `${text}\n`);
+  return file;
+}
