@@ -9,7 +9,8 @@
  *     latest line, the mapping's user trait), and of guest lines.
  * An order line, as configured by default: CustomerID present, not a cancellation
  * (InvoiceNo "C…" or Quantity < 0) and revenue > 0 (UnitPrice > 0). Revenue per line is
- * round(signed Quantity × UnitPrice × GBP rate, 4), cancellations negative.
+ * round(signed Quantity × UnitPrice × GBP rate, 4), cancellations negative. The display
+ * currency is set to GBP: its member names GBP and the rate, and converts back at it.
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +24,8 @@ let gbpUnits: bigint; // USD per GBP in units of 10^-2
 
 beforeAll(async () => {
   expect(existsSync(ONLINE_RETAIL_FILE), `${ONLINE_RETAIL_FILE} (shared data set) is missing`).toBe(true);
-  api = await startApiFixture({ source: { file: ONLINE_RETAIL_FILE, mapping: 'mappings/online_retail.yml' } });
+  // Money shown in the data's own currency too: GBP at the rates seed's reference rate.
+  api = await startApiFixture({ source: { file: ONLINE_RETAIL_FILE, mapping: 'mappings/online_retail.yml' }, env: { SEGLAYER_DISPLAY_CURRENCY: 'GBP' } });
   admin = await api.token({ role: 'admin' });
   lines = await readRetailLines();
   const [gbp] = await api.sql<{ rate: string }>(`select usd_per_unit::text as rate from core.fx_rates where currency = 'GBP'`);
@@ -130,5 +132,23 @@ describe('Online Retail through the API', () => {
 
     const [guest] = await load({ measures: ['revenue.net_revenue'], filters: [{ member: 'revenue.is_identified', operator: 'equals', values: ['false'] }] });
     expect(units(guest!['revenue.net_revenue'])).toBe(guests);
+
+    // The same top countries in the display currency: USD ÷ the GBP rate.
+    const display = await load({
+      measures: ['revenue.net_revenue_display'],
+      dimensions: ['revenue.country'],
+      filters: [{ member: 'revenue.is_identified', operator: 'equals', values: ['true'] }],
+      order: { 'revenue.net_revenue_display': 'desc' },
+      limit: 5,
+    });
+    expect(display.map((r) => r['revenue.country'])).toEqual(top.map(([country]) => country));
+    display.forEach((r, i) => expect(Number(r['revenue.net_revenue_display'])).toBeCloseTo(Number(top[i]![1]) / 1e4 / (Number(gbpUnits) / 100), 4));
+  });
+
+  it('names the display currency and its rate in the member', async () => {
+    // Cube 0.33 gives view members generated titles and no format, so the description carries them.
+    const meta = await api.rest(admin).meta();
+    const member = meta.meta.cubes.find((c) => c.name === 'revenue')!.measures.find((m) => m.name === 'revenue.net_revenue_display')!;
+    expect((member as { description?: string }).description).toContain(`Net revenue in GBP (SEGLAYER_DISPLAY_CURRENCY), refunds deducted: the USD revenue at 1 GBP = ${Number(gbpUnits) / 100} USD`);
   });
 });
