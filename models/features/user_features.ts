@@ -19,7 +19,7 @@ const windowDocs = Object.fromEntries(
 export default defineModel({
   name: 'features.user_features',
   description:
-    'One row per canonical user: recency / frequency / monetary value, first-week behaviour, lifetime activity, value and cost, and the user attributes segments are defined over. Times are measured to as_of_at, the day after the last recorded activity, so features are reproducible.',
+    'One row per canonical user: recency / frequency / monetary value, first-week behaviour, lifetime activity, value and cost, and the user attributes segments are defined over. Times are measured to as_of_at (core.reference_time: midnight UTC after the last recorded activity, or SEGLAYER_REFERENCE_TIME), never now(), so features are reproducible. Order features count order lines as configured (staging.stg_outcomes.is_order).',
   owner: 'data-platform',
   tags: ['features', 'segments'],
   columns: {
