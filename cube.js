@@ -11,15 +11,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAccessPolicy, rewriteQuery } from './src/governance/access-policy.js';
 import { readCubeSettings } from './src/serve/cube-settings.js';
+import { displayCurrency, displayCurrencyRepository } from './src/serve/display-currency.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 /** @param {import('./src/serve/cube-settings.js').CubeSettings} settings */
 export function seglayerCubeOptions(settings) {
   const policy = loadAccessPolicy(path.resolve(here, settings.SEGLAYER_GOVERNANCE_FILE));
+  const display = displayCurrency(path.resolve(here, 'seeds/fx_rates.csv'), settings.SEGLAYER_DISPLAY_CURRENCY);
   return {
     schemaPath: 'schema',
     dbType: 'postgres',
+    // The model files with the display currency and its rate put in (src/serve/display-currency.js).
+    repositoryFactory: () => displayCurrencyRepository(path.resolve(here, 'schema'), display),
 
     // Rollups live in PostgreSQL beside the models (CUBEJS_EXTERNAL_DEFAULT=true moves them
     // to Cube Store in production); refresh keys in schema/ follow serving.model_freshness.

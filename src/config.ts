@@ -56,6 +56,12 @@ const configSchema = z.object({
   SEGLAYER_SEGMENTS_DIR: z.string().min(1).default('segments'),
   /** Segments with fewer members are flagged too small to read in segments.summary. */
   SEGLAYER_MIN_SEGMENT_SIZE: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(100),
+  /** Outcome types that count as orders (comma-separated) for order features, first purchase and RFM. */
+  SEGLAYER_ORDER_TYPES: z.string().regex(/^(purchase|upgrade|downgrade)(,(purchase|upgrade|downgrade))*$/, 'comma-separated outcome types among purchase, upgrade, downgrade').default('purchase,upgrade'),
+  /** Whether an order line needs positive revenue (price > 0, the usual Online Retail cleaning); `false` counts zero-price lines too. */
+  SEGLAYER_ORDER_NEEDS_REVENUE: z.enum(['true', 'false'], { error: 'true or false' }).default('true'),
+  /** Fixes the build's reference time (ISO timestamp); unset, it is midnight UTC after the last event or outcome. */
+  SEGLAYER_REFERENCE_TIME: z.iso.datetime({ offset: true, error: 'an ISO timestamp such as 2011-12-10T00:00:00Z' }).optional(),
   // --- what cube.js reads (SEGLAYER_GOVERNANCE_FILE, CUBEJS_PRE_AGGREGATIONS_SCHEMA, SEGLAYER_REFRESH_SECONDS,
   // the SQL API's CUBEJS_PG_SQL_PORT / CUBEJS_SQL_USER / CUBEJS_SQL_PASSWORD / SEGLAYER_SQL_CLAIMS): one schema,
   // in plain JS because cube.js also runs under the official Cube 1.x image ---

@@ -3,21 +3,25 @@ import { defineModel } from '../../src/models/model-definition.ts';
 export default defineModel({
   name: 'core.dim_users',
   description:
-    'One row per canonical user: identified users and anonymous visitors. Attributes from the latest identify; device and acquisition from the first event.',
+    'One row per canonical user: identified users, anonymous visitors, and users seen only in outcomes (e.g. customers of an order file). Attributes from the latest identify, else the latest outcome carrying mapped user traits, else the first event; device and acquisition from the first event. Cohorts are months of first activity of each kind, never of the build.',
   owner: 'data-platform',
   tags: ['users'],
   columns: {
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null', 'unique'] },
     user_id: { type: 'text', description: 'Canonical user id (null for anonymous visitors)' },
     is_identified: { type: 'boolean', description: 'True when the key belongs to a known user id', tests: ['not_null'] },
-    first_seen_at: { type: 'timestamptz', description: 'First event, or signup if earlier' },
+    first_seen_at: { type: 'timestamptz', description: 'First activity of any kind: event, outcome, or signup, whichever is earliest' },
     last_seen_at: { type: 'timestamptz', description: 'Last event' },
+    last_active_at: { type: 'timestamptz', description: 'Last event or outcome' },
     signed_up_at: { type: 'timestamptz', description: 'Signup time' },
-    cohort_month: { type: 'date', description: 'Month of signup (or first seen)', tests: ['not_null'] },
+    first_order_at: { type: 'timestamptz', description: 'First order line (core.fct_outcomes.is_order): the first purchase' },
+    cohort_month: { type: 'date', description: 'Month of signup, else of first seen (UTC); null for a user with no recorded activity' },
+    first_seen_month: { type: 'date', description: 'Month of first_seen_at (UTC): the first-seen cohort' },
+    first_order_month: { type: 'date', description: 'Month of first_order_at (UTC): the first-purchase cohort; null for users who never ordered' },
     birth_year: { type: 'integer', description: 'Birth year' },
     gender: { type: 'text', description: 'Gender' },
     plan: { type: 'text', description: "Current plan: the plan of the latest upgrade or downgrade, 'churned' after a churn, else the plan of the latest identify" },
-    country: { type: 'text', description: 'Country: traits first, else first event' },
+    country: { type: 'text', description: 'Country: user record first, else the latest outcome with a mapped country trait, else the first event' },
     region: { type: 'text', description: 'Region' },
     city: { type: 'text', description: 'City' },
     acquisition_channel: { type: 'text', description: 'Acquisition channel: traits first, else first utm_source' },
@@ -42,6 +46,23 @@ export default defineModel({
         select user_key, min(occurred_at) as first_event_at, max(occurred_at) as last_event_at
         from ${ref('core.fct_events')} group by user_key
       ),
+      user_outcomes as (   -- staging, not core.fct_outcomes: that model's user_key is tested against this one
+        select m.user_key, o.outcome_id, o.occurred_at, o.is_order, o.user_traits
+        from ${ref('staging.stg_outcomes')} o join ${ref('core.user_identity_map')} m on m.identity = o.user_id
+      ),
+      outcome_activity as (
+        select user_key, min(occurred_at) as first_outcome_at, max(occurred_at) as last_outcome_at,
+               min(occurred_at) filter (where is_order) as first_order_at
+        from user_outcomes group by user_key
+      ),
+      outcome_traits as (   -- traits a load mapping took from order rows: the latest row carrying each one wins
+        select user_key,
+               (array_agg(user_traits ->> 'country' order by occurred_at desc, outcome_id desc) filter (where user_traits ->> 'country' is not null))[1] as country,
+               (array_agg(user_traits ->> 'region' order by occurred_at desc, outcome_id desc) filter (where user_traits ->> 'region' is not null))[1] as region,
+               (array_agg(user_traits ->> 'city' order by occurred_at desc, outcome_id desc) filter (where user_traits ->> 'city' is not null))[1] as city,
+               (array_agg(user_traits ->> 'acquisition_channel' order by occurred_at desc, outcome_id desc) filter (where user_traits ->> 'acquisition_channel' is not null))[1] as acquisition_channel
+        from user_outcomes where user_traits is not null group by user_key
+      ),
       plan_changes as (   -- the latest upgrade, downgrade or churn decides the current plan
         select distinct on (user_key) user_key, case when outcome_type = 'churn' then 'churned' else plan end as plan
         from ${ref('staging.stg_outcomes')} o join ${ref('core.user_identity_map')} m on m.identity = o.user_id
@@ -55,14 +76,20 @@ export default defineModel({
       ),
       final as (
         select k.user_key, k.user_id, k.user_id is not null as is_identified,
-               least(a.first_event_at, p.signed_up_at) as first_seen_at, a.last_event_at as last_seen_at, p.signed_up_at,
-               date_trunc('month', coalesce(p.signed_up_at, a.first_event_at, now()) at time zone 'UTC')::date as cohort_month,
+               least(a.first_event_at, oa.first_outcome_at, p.signed_up_at) as first_seen_at, a.last_event_at as last_seen_at,
+               greatest(a.last_event_at, oa.last_outcome_at) as last_active_at, p.signed_up_at, oa.first_order_at,
+               date_trunc('month', coalesce(p.signed_up_at, least(a.first_event_at, oa.first_outcome_at)) at time zone 'UTC')::date as cohort_month,
+               date_trunc('month', least(a.first_event_at, oa.first_outcome_at, p.signed_up_at) at time zone 'UTC')::date as first_seen_month,
+               date_trunc('month', oa.first_order_at at time zone 'UTC')::date as first_order_month,
                p.birth_year, p.gender, coalesce(pc.plan, p.plan) as plan,
-               coalesce(p.country, f.country) as country, coalesce(p.region, f.region) as region, coalesce(p.city, f.city) as city,
-               coalesce(p.acquisition_channel, f.utm_source) as acquisition_channel,
+               coalesce(p.country, ot.country, f.country) as country, coalesce(p.region, ot.region, f.region) as region,
+               coalesce(p.city, ot.city, f.city) as city,
+               coalesce(p.acquisition_channel, ot.acquisition_channel, f.utm_source) as acquisition_channel,
                f.device_type as first_device_type, f.os as first_os, f.browser as first_browser, f.locale, p.email
         from keys k
         left join activity a using (user_key)
+        left join outcome_activity oa using (user_key)
+        left join outcome_traits ot using (user_key)
         left join first_events f using (user_key)
         left join profiles p using (user_key)
         left join plan_changes pc using (user_key)

@@ -19,14 +19,17 @@ const windowDocs = Object.fromEntries(
 export default defineModel({
   name: 'features.user_features',
   description:
-    'One row per canonical user: recency / frequency / monetary value, first-week behaviour, lifetime activity, value and cost, and the user attributes segments are defined over. Times are measured to as_of_at, the day after the last recorded activity, so features are reproducible.',
+    'One row per canonical user: recency / frequency / monetary value, first-week behaviour, lifetime activity, value and cost, and the user attributes segments are defined over. Times are measured to as_of_at (core.reference_time: midnight UTC after the last recorded activity, or SEGLAYER_REFERENCE_TIME), never now(), so features are reproducible. Order features count order lines as configured (staging.stg_outcomes.is_order).',
   owner: 'data-platform',
   tags: ['features', 'segments'],
   columns: {
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null', 'unique', { relationships: { to: 'core.dim_users', field: 'user_key' } }] },
-    as_of_at: { type: 'timestamptz', description: 'Reference time: midnight UTC after the last event or outcome in the warehouse', tests: ['not_null'] },
+    as_of_at: { type: 'timestamptz', description: 'Reference time (core.reference_time): SEGLAYER_REFERENCE_TIME, else midnight UTC after the last event or outcome in the warehouse', tests: ['not_null'] },
     recency_days: { type: 'integer', description: 'Days from the last order (purchase or upgrade with revenue) to as_of_at; null without orders', tests: [{ expression: 'recency_days is null or recency_days >= 0' }] },
     frequency: { type: 'bigint', description: 'Distinct orders over the lifetime', tests: ['not_null'] },
+    order_lines: { type: 'bigint', description: 'Order lines over the lifetime (rows of core.fct_outcomes with is_order; an invoice of 3 products is 3)', tests: ['not_null'] },
+    first_order_at: { type: 'timestamptz', description: 'First order line (the first purchase)' },
+    last_order_at: { type: 'timestamptz', description: 'Last order line' },
     monetary_usd: { type: 'numeric', description: 'Order revenue in USD over the lifetime (refunds not deducted)', tests: ['not_null'] },
     ...windowDocs,
     first_week_features: { type: 'bigint', description: 'Distinct features used (feature_used events) in days 0–6 after signup', tests: ['not_null'] },
@@ -37,7 +40,7 @@ export default defineModel({
     events: { type: 'bigint', description: 'Events, lifetime', tests: ['not_null'] },
     median_session_minutes: { type: 'double precision', description: 'Median session length in minutes (first to last event of a session)' },
     tenure_days: { type: 'integer', description: 'Days from signup (or first seen) to as_of_at' },
-    first_seen_at: { type: 'timestamptz', description: 'First event, or signup if earlier' },
+    first_seen_at: { type: 'timestamptz', description: 'First activity: event, outcome or signup, whichever is earliest' },
     last_seen_at: { type: 'timestamptz', description: 'Last event' },
     days_since_last_seen: { type: 'integer', description: 'Days from the last event to as_of_at' },
     revenue_usd: { type: 'numeric', description: 'Net revenue in USD, refunds deducted', tests: ['not_null'] },
@@ -48,6 +51,8 @@ export default defineModel({
     is_identified: { type: 'boolean', description: 'The key belongs to a known user id', tests: ['not_null'] },
     signed_up_at: { type: 'timestamptz', description: 'Signup time' },
     cohort_month: { type: 'date', description: 'Month of signup (or first seen)' },
+    first_seen_month: { type: 'date', description: 'First-seen cohort: month of first_seen_at (UTC)' },
+    first_order_month: { type: 'date', description: 'First-purchase cohort: month of the first order line (UTC)' },
     plan: { type: 'text', description: 'Current plan (demographic / firmographic)' },
     birth_year: { type: 'integer', description: 'Birth year (demographic)' },
     age: { type: 'integer', description: 'Age in years at as_of_at (demographic)' },
@@ -65,19 +70,18 @@ export default defineModel({
   build: (knex, { ref }) =>
     knex.raw(`
       with as_of as (
-        select (date_trunc('day', greatest(
-                  (select max(occurred_at) from ${ref('core.fct_events')}),
-                  (select max(occurred_at) from ${ref('core.fct_outcomes')})) at time zone 'UTC') + interval '1 day') at time zone 'UTC' as as_of_at
+        select as_of_at from ${ref('core.reference_time')}
       ),
-      outcomes as (
-        select o.*, a.as_of_at,
-               o.outcome_type in ('purchase', 'upgrade') and o.revenue_usd > 0 as is_order
+      outcomes as (   -- is_order: the configured notion of an order line (core.fct_outcomes)
+        select o.*, a.as_of_at
         from ${ref('core.fct_outcomes')} o cross join as_of a where o.user_key is not null
       ),
       value as (
         select user_key,
                max(occurred_at) filter (where is_order) as last_order_at,
+               min(occurred_at) filter (where is_order) as first_order_at,
                count(distinct order_id) filter (where is_order) as frequency,
+               count(*) filter (where is_order) as order_lines,
                coalesce(sum(revenue_usd) filter (where is_order), 0) as monetary_usd,
                ${windowColumns.join(',\n               ')},
                coalesce(sum(revenue_usd) filter (where is_revenue), 0) as revenue_usd,
@@ -118,7 +122,8 @@ export default defineModel({
       final as (
         select u.user_key, a.as_of_at,
                (a.as_of_at::date - (v.last_order_at at time zone 'UTC')::date) as recency_days,
-               coalesce(v.frequency, 0) as frequency, coalesce(v.monetary_usd, 0) as monetary_usd,
+               coalesce(v.frequency, 0) as frequency, coalesce(v.order_lines, 0) as order_lines, v.first_order_at, v.last_order_at,
+               coalesce(v.monetary_usd, 0) as monetary_usd,
                ${Object.keys(RFM_WINDOWS).map((s) => `coalesce(v.frequency_${s}, 0) as frequency_${s}, coalesce(v.monetary_${s}_usd, 0) as monetary_${s}_usd`).join(', ')},
                coalesce(w.first_week_features, 0) as first_week_features, coalesce(w.first_week_sessions, 0) as first_week_sessions,
                coalesce(w.first_week_active_days, 0) as first_week_active_days,
@@ -131,7 +136,7 @@ export default defineModel({
                coalesce(c.cost_to_serve_usd, 0) as cost_to_serve_usd,
                coalesce(v.revenue_usd, 0) - coalesce(c.cost_to_serve_usd, 0) as gross_margin_usd,
                coalesce(v.has_churned, false) as has_churned,
-               u.is_identified, u.signed_up_at, u.cohort_month, u.plan, u.birth_year,
+               u.is_identified, u.signed_up_at, u.cohort_month, u.first_seen_month, u.first_order_month, u.plan, u.birth_year,
                extract(year from a.as_of_at at time zone 'UTC')::int - u.birth_year as age,
                u.gender, u.country, u.region, u.city, u.locale, u.acquisition_channel, u.first_device_type, u.first_os,
                s.primary_goal, s.tech_savviness

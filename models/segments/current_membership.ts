@@ -17,6 +17,7 @@ export default (project: ProjectContent) => defineModel({
     version: { type: 'integer', description: 'Definition version', tests: ['not_null'] },
   },
   build: (knex, { ref }) => {
+    ref('segments.definition_versions'); // after it: a definition changed under an old version stops membership there
     const features = ref('features.user_features').toQuery();
     const rules = project.segments.filter((d): d is RuleSegment => d.kind === 'rule').map((d) => ruleMembers(d, features, project.featureCatalog.catalog));
     const parts = [

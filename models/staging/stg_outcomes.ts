@@ -1,6 +1,8 @@
 import { defineModel } from '../../src/models/model-definition.ts';
+import type { ProjectContent } from '../../src/project/project.ts';
 
-export default defineModel({
+/** A function of the project: what counts as an order line is configuration (SEGLAYER_ORDER_TYPES, SEGLAYER_ORDER_NEEDS_REVENUE). */
+export default (project: ProjectContent) => defineModel({
   name: 'staging.stg_outcomes',
   description:
     'Typed outcomes. Amount is taken as sent, or quantity x unit price; an outcome without a type is a refund when its order id starts with C or its quantity is negative (the Online Retail convention), else a purchase.',
@@ -18,6 +20,8 @@ export default defineModel({
     quantity: { type: 'numeric', description: 'Quantity' },
     plan: { type: 'text', description: 'Plan involved (upgrades, downgrades)' },
     properties: { type: 'jsonb', description: 'Other source fields' },
+    is_order: { type: 'boolean', description: 'An order line: an outcome type configured as an order (SEGLAYER_ORDER_TYPES, default purchase and upgrade) with a positive amount (price > 0) unless SEGLAYER_ORDER_NEEDS_REVENUE=false', tests: ['not_null'] },
+    user_traits: { type: 'jsonb', description: 'User traits mapped from the row by the load mapping (`user_traits` in a mapping file), kept under properties.user_traits' },
   },
   build: (knex, { ref }) =>
     knex.raw(`
@@ -37,8 +41,10 @@ export default defineModel({
       final as (
         select outcome_id, user_id, outcome_type, occurred_at,
                case when outcome_type = 'refund' then -abs(amount) else amount end as amount,
-               currency, order_id, product_id, quantity, plan, properties
+               currency, order_id, product_id, quantity, plan, properties,
+               case when jsonb_typeof(properties -> 'user_traits') = 'object' then properties -> 'user_traits' end as user_traits,
+               outcome_type = any(?::text[]) and (not ?::boolean or coalesce(amount, 0) > 0) as is_order
         from typed
       )
-      select * from final`),
+      select * from final`, [project.settings.orders.types, project.settings.orders.needsRevenue]),
 });

@@ -23,6 +23,12 @@ export const columnMappingSchema = z.object({
   set: z.record(z.string().min(1), z.string()).default({}),
   /** source columns to drop */
   ignore: z.array(z.string().min(1)).default([]),
+  /**
+   * user trait -> source column, for rows of raw.outcomes: the value also lands in
+   * properties.user_traits, and core.dim_users takes the latest one as the user's trait
+   * (an order file's Country becomes the customer's country).
+   */
+  user_traits: z.partialRecord(z.enum(['country', 'region', 'city', 'acquisition_channel']), z.string().min(1)).optional(),
 });
 export type ColumnMapping = z.infer<typeof columnMappingSchema>;
 
@@ -60,9 +66,11 @@ export function planCsvColumns(contract: TableContract, header: string[], mappin
     }
   }
   const extras = leftoverExtras(contract, leftovers, problems);
+  const traits = traitSources(contract, mapping, problems, (column) => header.includes(column));
   if (problems.length) throw new MappingError(`${file}: cannot load into ${contract.table}:\n  ${problems.join('\n  ')}`);
-  if (!extras) return { getters };
-  const indexes = extras.map((name) => [name, header.indexOf(name)] as const);
+  if (!extras && traits.length === 0) return { getters };
+  const indexes = (extras ?? []).map((name) => [name, header.indexOf(name)] as const);
+  const traitIndexes = traits.map(([trait, column]) => [trait, header.indexOf(column)] as const);
   return {
     getters,
     extras: (record) => {
@@ -71,6 +79,7 @@ export function planCsvColumns(contract: TableContract, header: string[], mappin
         const value = record.fields![index];
         if (value !== undefined && value !== '') out[name] = value;
       }
+      if (traitIndexes.length) out.user_traits = pickTraits(traitIndexes, (index) => record.fields![index]);
       return out;
     },
   };
@@ -93,6 +102,8 @@ export function planObjectColumns(contract: TableContract, mapping: ColumnMappin
     used.add(key);
     getters.set(column.name, (record) => record.object![key]);
   }
+  const traits = traitSources(contract, mapping, problems, () => true);
+  if (problems.length) throw new MappingError(`${file}: cannot load into ${contract.table}:\n  ${problems.join('\n  ')}`);
   if (!contract.extrasColumn) return { getters };
   return {
     getters,
@@ -101,9 +112,30 @@ export function planObjectColumns(contract: TableContract, mapping: ColumnMappin
       for (const key in record.object) {
         if (!used.has(key)) (out ??= {})[key] = record.object[key];
       }
+      if (traits.length) (out ??= {}).user_traits = pickTraits(traits, (key) => record.object![key]);
       return out;
     },
   };
+}
+
+/** The mapping's user traits as [trait, source] pairs; only raw.outcomes carries them (into properties.user_traits). */
+function traitSources(contract: TableContract, mapping: ColumnMapping, problems: string[], exists: (column: string) => boolean): [string, string][] {
+  const traits = Object.entries(mapping.user_traits ?? {}) as [string, string][];
+  if (traits.length && contract.table !== 'raw.outcomes') problems.push(`user_traits: only rows of raw.outcomes carry user traits, not ${contract.table}`);
+  for (const [trait, column] of traits) {
+    if (!exists(column)) problems.push(`user_traits ${trait}: ${column}: the file has no column "${column}"`);
+  }
+  return traits;
+}
+
+/** The non-empty trait values of one row, as text. */
+function pickTraits<K>(sources: readonly (readonly [string, K])[], read: (source: K) => unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [trait, source] of sources) {
+    const value = read(source);
+    if (value !== undefined && value !== null && value !== '') out[trait] = String(value);
+  }
+  return out;
 }
 
 interface Source {

@@ -7,6 +7,7 @@
  *   map: { user_id: CustomerID, occurred_at: InvoiceDate }
  *   set: { currency: GBP }
  *   ignore: [Notes]
+ *   user_traits: { country: Country }   # outcome rows: the customer's country
  *
  * Errors name the file, line and field.
  */
@@ -37,12 +38,12 @@ export function readMappingFile(path: string, warn: (message: string) => void = 
   if (issues.length > 0) throw new MappingError(issues);
   const parsed = mappingFileSchema.safeParse(doc.toJS() ?? {});
   if (!parsed.success) throw new MappingError(issuesInYaml(parsed.error.issues, { doc, lineCounter, file: path }), { heading: 'invalid mapping file' });
-  const { map, set, ignore, format, ...rest } = parsed.data;
+  const { map, set, ignore, user_traits, format, ...rest } = parsed.data;
   const formatNode = doc.get('format', true) as { range?: [number, number] } | undefined;
   const formatLine = formatNode?.range ? `:${lineCounter.linePos(formatNode.range[0]).line}` : '';
   return {
     ...rest,
     ...(format === undefined ? {} : { format: resolveLoadFormat(format, `${path}${formatLine}`, warn) }),
-    mapping: { map, set, ignore },
+    mapping: { map, set, ignore, ...(user_traits ? { user_traits } : {}) },
   };
 }

@@ -95,6 +95,11 @@ export const modelSchema = z
      * raw_payload, reason, field. Replaced on every build of the model.
      */
     quarantine: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function').optional(),
+    /**
+     * Optional reasons to refuse building the model: a query returning `reason` rows, run
+     * before the build; any row fails the model with those reasons (and skips what depends on it).
+     */
+    refuse: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function').optional(),
   })
   .strict();
 

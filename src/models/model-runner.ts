@@ -163,6 +163,13 @@ async function terminateOrphanedStatements(knex: Knex, lockPid: number): Promise
   return rows[0].n;
 }
 
+/** A model's `refuse` query found reasons not to build it. */
+class ModelRefused extends Error {
+  constructor(reasons: string[]) {
+    super(`refused: ${reasons.join('; ')}`);
+  }
+}
+
 export async function runModels(ops: Knex, url: string, models: Model[], options: RunOptions = {}): Promise<RunSummary> {
   const graph = buildGraph(models);
   const selected = graph.select(options.select, options.exclude);
@@ -206,6 +213,11 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           const incremental = since ? { since, this: knex.raw(quoteRelation(name)) } : undefined;
           // Append models are history: --full-refresh does not start them over.
           const appendTo = model.materialized === 'append' && (await relationExists(knex, name)) ? knex.raw(quoteRelation(name)) : undefined;
+          if (model.refuse) {
+            const refusal = compileModel({ ...model, build: model.refuse }, known, { incremental, appendTo, knex }).sql;
+            const reasons: string[] = (await knex.raw(refusal)).rows.map((row: { reason: string }) => row.reason);
+            if (reasons.length) throw new ModelRefused(reasons);
+          }
           const compiled = compileModel(model, known, { incremental, appendTo, knex });
           const quarantineSql = model.quarantine
             ? compileModel({ ...model, build: model.quarantine }, known, { incremental, knex }).sql

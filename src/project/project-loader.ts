@@ -28,7 +28,11 @@ export async function loadProject(config: Config): Promise<Project> {
   const content: ProjectContent = {
     segments: existsSync(segmentsDir) ? loadSegmentDefinitions(segmentsDir, featureCatalog.catalog, config.projectRoot) : [],
     featureCatalog,
-    settings: { minSegmentSize: config.SEGLAYER_MIN_SEGMENT_SIZE },
+    settings: {
+      minSegmentSize: config.SEGLAYER_MIN_SEGMENT_SIZE,
+      orders: { types: config.SEGLAYER_ORDER_TYPES.split(','), needsRevenue: config.SEGLAYER_ORDER_NEEDS_REVENUE === 'true' },
+      ...(config.SEGLAYER_REFERENCE_TIME ? { referenceTime: config.SEGLAYER_REFERENCE_TIME } : {}),
+    },
   };
   return { ...content, root: config.projectRoot, config, models: validateModels(modules, content) };
 }

@@ -22,6 +22,10 @@ export interface ProjectContent {
   settings: {
     /** SEGLAYER_MIN_SEGMENT_SIZE: below it a segment is too small to read. */
     minSegmentSize: number;
+    /** What counts as an order line (SEGLAYER_ORDER_TYPES, SEGLAYER_ORDER_NEEDS_REVENUE). */
+    orders: { types: string[]; needsRevenue: boolean };
+    /** SEGLAYER_REFERENCE_TIME: a fixed reference time; unset, derived from the data. */
+    referenceTime?: string;
   };
 }
 

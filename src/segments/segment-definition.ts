@@ -30,6 +30,23 @@ const common = {
 
 const ruleSegment = z.object({ ...common, kind: z.literal('rule'), rule: z.string() }).strict();
 
+/**
+ * How one RFM dimension becomes a score 1–5:
+ *   rank        quintiles of rank(): ties share a score (the default)
+ *   qcut        equal-count bins on the values, edges at the 20/40/60/80th percentiles
+ *               (linear interpolation), right-closed, duplicate edges dropped — pandas
+ *               qcut(x, 5, duplicates='drop')
+ *   rank_first  qcut of the rank with ties broken by user key — pandas
+ *               qcut(x.rank(method='first'), 5) over customers in key order
+ */
+export const RFM_SCORINGS = ['rank', 'qcut', 'rank_first'] as const;
+const rfmScoring = z.enum(RFM_SCORINGS);
+/** as_of_at (the build's reference time), last_activity_at (the last recorded event or outcome), or an ISO timestamp. */
+const rfmReference = z.union([
+  z.enum(['as_of_at', 'last_activity_at']),
+  z.iso.datetime({ offset: true, error: 'as_of_at, last_activity_at or an ISO timestamp such as 2011-12-10T00:00:00Z' }),
+]);
+
 const rfmBand = z.object({ name: identifier, title: z.string().min(1).optional(), description: z.string().min(1), rule: z.string() }).strict();
 const rfmSegment = z
   .object({
@@ -37,10 +54,21 @@ const rfmSegment = z
     kind: z.literal('rfm'),
     rfm: z
       .object({
-        /** Feature of days since the last order: fewer days scores higher. */
+        /**
+         * A numeric feature of days since the last order (fewer days score higher), or a
+         * time feature (e.g. last_order_at): then recency is whole 24-hour days from it to `reference`.
+         */
         recency: identifier,
+        /** Any numeric feature, e.g. frequency (distinct orders) or order_lines. */
         frequency: identifier,
+        /** Any numeric feature, e.g. monetary_usd. */
         monetary: identifier,
+        /** One method for all three dimensions, or one per dimension; rank by default. */
+        scoring: z
+          .union([rfmScoring, z.object({ recency: rfmScoring.optional(), frequency: rfmScoring.optional(), monetary: rfmScoring.optional() }).strict()])
+          .optional(),
+        /** What a time recency feature is measured to; as_of_at by default. */
+        reference: rfmReference.optional(),
         /** Who is scored (a rule); others are in no band. */
         population: z.string().optional(),
         /** Evaluated in order over scores r, f, m (1–5); the first that holds wins. */
@@ -78,4 +106,13 @@ export const segmentFile = z
 export type SegmentDefinition = z.infer<typeof segmentDefinition> & { family: (typeof FAMILIES)[number]; file: string };
 export type RuleSegment = Extract<SegmentDefinition, { kind: 'rule' }>;
 export type RfmSegment = Extract<SegmentDefinition, { kind: 'rfm' }>;
+export type RfmScoring = (typeof RFM_SCORINGS)[number];
+
+/** The scoring method of each dimension, defaults filled in. */
+export function rfmScorings(definition: RfmSegment): Record<'recency' | 'frequency' | 'monetary', RfmScoring> {
+  const given = definition.rfm.scoring;
+  const all = typeof given === 'string' ? given : undefined;
+  const each = typeof given === 'object' ? given : {};
+  return { recency: all ?? each.recency ?? 'rank', frequency: all ?? each.frequency ?? 'rank', monetary: all ?? each.monetary ?? 'rank' };
+}
 export type ClusterSegment = Extract<SegmentDefinition, { kind: 'cluster' }>;

@@ -74,7 +74,15 @@ export function loadSegmentDefinitions(segmentsDir: string, catalog: FeatureCata
       if (definition.kind === 'rfm') {
         for (const key of ['recency', 'frequency', 'monetary'] as const) {
           const feature = definition.rfm[key];
-          if (catalog.get(feature) !== 'number') problem(['rfm', key], catalog.has(feature) ? `feature "${feature}" is not numeric` : `unknown feature "${feature}"`);
+          const type = catalog.get(feature);
+          const allowed = key === 'recency' && type === 'time';
+          if (type !== 'number' && !allowed) {
+            const kinds = key === 'recency' ? 'numeric (days) or a time' : 'numeric';
+            problem(['rfm', key], type ? `feature "${feature}" is not ${kinds}` : `unknown feature "${feature}"`);
+          }
+        }
+        if (definition.rfm.reference !== undefined && catalog.get(definition.rfm.recency) !== 'time') {
+          problem(['rfm', 'reference'], `reference applies to a time recency feature (e.g. last_order_at); "${definition.rfm.recency}" is already measured to as_of_at`);
         }
         if (definition.rfm.population !== undefined) checkRule(['rfm', 'population'], definition.rfm.population, catalog);
         const bands = new Set<string>();

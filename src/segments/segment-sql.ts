@@ -6,7 +6,7 @@
  */
 import { compileRule, type CompiledRule, type FeatureCatalog } from './rule-compiler.ts';
 import { RFM_SCORES } from './segment-files.ts';
-import type { ClusterSegment, RfmSegment, RuleSegment, SegmentDefinition } from './segment-definition.ts';
+import { rfmScorings, type ClusterSegment, type RfmSegment, type RuleSegment, type SegmentDefinition } from './segment-definition.ts';
 
 export interface Sql {
   sql: string;
@@ -25,27 +25,85 @@ export function ruleMembers(definition: RuleSegment, features: string, catalog: 
   };
 }
 
+/** Bins of an RFM score. */
+const BINS = 5;
+/** Quantile levels of the bin edges as pandas computes them (numpy linspace: i × 0.2, so 0.6000000000000001). */
+const QUANTILE_LEVELS = Array.from({ length: BINS + 1 }, (_, i) => (i === BINS ? 1 : i * (1 / BINS)));
+
+type Dimension = 'recency' | 'frequency' | 'monetary';
+const SCORE_COLUMN: Record<Dimension, 'r' | 'f' | 'm'> = { recency: 'r', frequency: 'f', monetary: 'm' };
+
 /**
- * Quintile scores 1–5 by rank among the scored population; ties share a score
- * (rank(), not row_number()), so a score never depends on row order. Recency is
- * ranked descending: the fewest days since the last order score 5.
+ * Scores 1–5 of the recency, frequency and monetary features among the scored
+ * population, by each dimension's method (rfmScorings):
+ *   rank        1 + floor(5 × (rank() − 1) / n): ties share a score, so a score never
+ *               depends on row order;
+ *   qcut        equal-count bins on the values: edges at the quantile levels above with
+ *               linear interpolation (percentile_cont = numpy's linear method), bins right-closed,
+ *               the lowest value in bin 1, duplicate edges dropped (pandas qcut, duplicates='drop');
+ *   rank_first  qcut of row_number() with ties broken by user key (pandas rank(method='first')
+ *               over customers in key order).
+ * Recency counts down: the fewest days score 5; a missing value always scores 1. A time
+ * recency feature is turned into whole 24-hour days to the reference (as_of_at,
+ * last_activity_at from core.reference_time, or a fixed timestamp).
  */
-export function rfmScores(definition: RfmSegment, features: string, catalog: FeatureCatalog): Sql {
+export function rfmScores(definition: RfmSegment, features: string, catalog: FeatureCatalog, referenceTime: string): Sql {
   const { recency, frequency, monetary, bands } = definition.rfm;
   const population = rule(definition.rfm.population, catalog);
-  const score = (column: string, direction: 'asc' | 'desc') =>
-    `(1 + floor(5.0 * (rank() over (order by ${q(column)} ${direction} nulls first) - 1) / count(*) over ()))::int`;
+  const scorings = rfmScorings(definition);
+  const bindings: Sql['bindings'] = [];
+  let recencySql = `f.${q(recency)}`;
+  if (catalog.get(recency) === 'time') {
+    const reference = definition.rfm.reference ?? 'as_of_at';
+    let at = 'f.as_of_at';
+    if (reference === 'last_activity_at') at = `(select last_activity_at from ${referenceTime})`;
+    else if (reference !== 'as_of_at') {
+      at = '?::timestamptz';
+      bindings.push(reference);
+    }
+    recencySql = `floor(extract(epoch from ${at} - f.${q(recency)}) / 86400)::int`;
+  }
+  const value = (d: Dimension) => `${d}_value`;
+  // Recency is binned on the values as they are and its score reversed; missing values go to the worst end.
+  const ascending = (d: Dimension) => (d === 'recency' ? 'asc nulls last' : 'asc nulls first');
+  const dims: Dimension[] = ['recency', 'frequency', 'monetary'];
+  const binned = dims.filter((d) => scorings[d] !== 'rank');
+  const basis = (d: Dimension) => (scorings[d] === 'rank_first' ? `${d}_rank_first` : `${value(d)}::float8`);
+  const levels = `array[${QUANTILE_LEVELS.map(String).join(', ')}]::float8[]`;
+  const score = (d: Dimension) => {
+    if (scorings[d] === 'rank') {
+      const order = d === 'recency' ? 'desc nulls first' : 'asc nulls first';
+      return `(1 + floor(${BINS}.0 * (rank() over (order by ${value(d)} ${order}) - 1) / count(*) over ()))::int`;
+    }
+    const bin = `greatest(1, (select count(distinct edge) from unnest(${d}_edges.edges) edge where edge < ${basis(d)}))::int`;
+    if (d === 'recency') return `case when ${value(d)} is null then 1 else ${BINS + 1} - ${bin} end`;
+    return `case when ${value(d)} is null then 1 else ${bin} end`;
+  };
   const bandRules = bands.map((band) => ({ band, compiled: compileRule(band.rule, RFM_SCORES) }));
-  return {
-    sql: `
+  const sql = `
+      with population as (
+        select f.user_key, ${recencySql} as recency_value, f.${q(frequency)} as frequency_value, f.${q(monetary)} as monetary_value
+        from ${features} f where ${population.sql}
+      ),
+      ranked as (
+        select p.*${dims
+          .filter((d) => scorings[d] === 'rank_first')
+          .map((d) => `, row_number() over (order by ${value(d)} ${ascending(d)}, user_key) as ${d}_rank_first`)
+          .join('')}
+        from population p
+      )${binned.map((d) => `,
+      ${d}_edges as (
+        select percentile_cont(${levels}) within group (order by ${basis(d)}) as edges from ranked where ${value(d)} is not null
+      )`).join('')}
       select user_key, ?::text as definition, ?::int as version, recency_value, frequency_value, monetary_value, r, f, m,
              case ${bandRules.map(({ compiled }) => `when ${compiled.sql} then ?`).join(' ')} end as band
       from (
-        select f.user_key, f.${q(recency)} as recency_value, f.${q(frequency)} as frequency_value, f.${q(monetary)} as monetary_value,
-               ${score(recency, 'desc')} as r, ${score(frequency, 'asc')} as f, ${score(monetary, 'asc')} as m
-        from ${features} f where ${population.sql}
-      ) scored`,
-    bindings: [definition.name, definition.version, ...bandRules.flatMap(({ band, compiled }) => [...compiled.bindings, band.name]), ...population.bindings],
+        select user_key, recency_value, frequency_value, monetary_value, ${dims.map((d) => `${score(d)} as ${SCORE_COLUMN[d]}`).join(', ')}
+        from ranked${binned.map((d) => ` cross join ${d}_edges`).join('')}
+      ) scored`;
+  return {
+    sql,
+    bindings: [...bindings, ...population.bindings, definition.name, definition.version, ...bandRules.flatMap(({ band, compiled }) => [...compiled.bindings, band.name])],
   };
 }
 
@@ -125,6 +183,6 @@ export function kmeansAssignments(definition: ClusterSegment, features: string, 
 export function segmentMembers(definition: SegmentDefinition, features: string, catalog: FeatureCatalog): Sql {
   if (definition.kind === 'rule') return ruleMembers(definition, features, catalog);
   if (definition.kind === 'cluster') return kmeansAssignments(definition, features, catalog);
-  const scored = rfmScores(definition, features, catalog);
+  const scored = rfmScores(definition, features, catalog, 'core.reference_time');
   return { sql: `select user_key, band as segment from (${scored.sql}) s where band is not null`, bindings: scored.bindings };
 }

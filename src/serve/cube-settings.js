@@ -17,6 +17,8 @@ export const cubeSettingsSchema = z.object({
   CUBEJS_PRE_AGGREGATIONS_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lowercase schema name').default('cube_rollups'),
   /** Seconds between Cube's scheduled rollup refreshes; 0 turns the scheduler off. */
   SEGLAYER_REFRESH_SECONDS: whole('a whole number of seconds').min(0, 'a whole number of seconds').max(86_400, 'at most 86400 (a day)').default(60),
+  /** Currency of the display-currency money members (e.g. revenue.net_revenue_display), at its rate in seeds/fx_rates.csv. */
+  SEGLAYER_DISPLAY_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'an ISO currency code such as GBP').default('USD'),
   /** Port of Cube's SQL API (Postgres wire, for Metabase / Superset); unset keeps it off. Needs Cube's native module. */
   CUBEJS_PG_SQL_PORT: whole('a port number 1-65535').min(1, 'a port number 1-65535').max(65535, 'a port number 1-65535').optional(),
   /** The one SQL API login. */

@@ -7,8 +7,9 @@
  *
  * The notion of an order used below is the warehouse's, read from the models:
  *   staging.stg_outcomes types a row as a refund when InvoiceNo starts with "C" or
- *   Quantity < 0, else a purchase; features.user_features counts as an order line a
- *   purchase with revenue_usd > 0. Revenue is round(Quantity × UnitPrice × GBP rate, 4)
+ *   Quantity < 0, else a purchase; its is_order (the default configuration:
+ *   SEGLAYER_ORDER_TYPES=purchase,upgrade, SEGLAYER_ORDER_NEEDS_REVENUE=true) makes an
+ *   order line of a purchase with a positive amount. Revenue is round(Quantity × UnitPrice × GBP rate, 4)
  *   per line (core.fct_outcomes). So an order line here is: CustomerID present,
  *   InvoiceNo not starting with "C", Quantity > 0 and UnitPrice > 0 (zero-price lines
  *   are no order: they would add an invoice to the frequency without any revenue).

@@ -11,6 +11,7 @@ import { GraphQLClient } from 'graphql-request';
 import { loadConfig } from '../../src/config.ts';
 import { writeDemoFiles } from '../../src/demo/demo-generator.ts';
 import { loadFile } from '../../src/load/batch-loader.ts';
+import { readMappingFile } from '../../src/load/mapping-file.ts';
 import { discoverModels } from '../../src/models/model-discovery.ts';
 import { runModels } from '../../src/models/model-runner.ts';
 import { startApiServer, type ApiServer } from '../../src/serve/api-server.ts';
@@ -46,14 +47,21 @@ export interface ApiFixtureOptions {
   scheduledRefresh?: boolean;
   /** Another project directory (a copy of this one, say); the repository by default. */
   projectRoot?: string;
+  /** Load this file with this mapping file (relative to the project root) instead of demo data. */
+  source?: { file: string; mapping: string };
   /** Receives the server's log lines (none are kept by default). */
   log?: (line: string) => void;
 }
 
 export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<ApiFixture> {
   const db = await createTestDatabase();
-  const demo = await writeDemoFiles({ users: options.users ?? 400, seed: options.seed ?? 5, outDir: mkdtempSync(join(tmpdir(), 'seglayer-api-')) });
-  for (const file of demo.files) await loadFile(db.url, file.path, { into: file.into });
+  if (options.source) {
+    const mapping = readMappingFile(join(options.projectRoot ?? PROJECT_ROOT, options.source.mapping));
+    await loadFile(db.url, options.source.file, { into: mapping.into, timezone: mapping.timezone, mapping: mapping.mapping });
+  } else {
+    const demo = await writeDemoFiles({ users: options.users ?? 400, seed: options.seed ?? 5, outDir: mkdtempSync(join(tmpdir(), 'seglayer-api-')) });
+    for (const file of demo.files) await loadFile(db.url, file.path, { into: file.into });
+  }
   const build = await runModels(db.knex, db.url, (await loadTestProject({}, options.projectRoot)).models);
   if (!build.ok) throw new Error(`models did not build: ${build.results.filter((r) => r.status !== 'success').map((r) => `${r.model}: ${r.error}`).join('; ')}`);
   const config = loadConfig(

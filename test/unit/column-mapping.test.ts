@@ -30,6 +30,19 @@ describe('planCsvColumns', () => {
     expect(row).toMatchObject({ order_id: '536365', user_id: '17850', occurred_at: '2010-12-01 08:26:00', currency: 'GBP', properties: '{"Country":"United Kingdom"}' });
   });
 
+  it('puts the columns a mapping names as user traits into properties.user_traits too', () => {
+    const header = ['InvoiceNo', 'CustomerID', 'InvoiceDate', 'Country'];
+    const mapping = { map: { order_id: 'InvoiceNo', user_id: 'CustomerID', occurred_at: 'InvoiceDate' }, set: {}, ignore: [], user_traits: { country: 'Country' } };
+    const plan = planCsvColumns(outcomes, header, mapping, 'f.csv');
+    const builder = compileRowBuilder(outcomes, plan.getters, plan.extras);
+    const row = (fields: string[]) => Object.fromEntries(builder.columns.map((c, i) => [c, builder.build(new SourceRecord(1, fields))[i]]));
+    expect(JSON.parse(row(['536365', '17850', '2010-12-01 08:26:00', 'France']).properties as string)).toEqual({ Country: 'France', user_traits: { country: 'France' } });
+    // An empty value is no trait: the user's country then comes from another row or source.
+    expect(JSON.parse(row(['536365', '17850', '2010-12-01 08:26:00', '']).properties as string)).toEqual({ user_traits: {} });
+    expect(() => planCsvColumns(outcomes, header, { ...mapping, user_traits: { country: 'Land' } }, 'f.csv')).toThrow('user_traits country: Land: the file has no column "Land"');
+    expect(() => planCsvColumns(contractFor('costs'), ['user_id', 'Country'], { ...none, user_traits: { country: 'Country' } }, 'c.csv')).toThrow('user_traits: only rows of raw.outcomes carry user traits, not raw.costs');
+  });
+
   it('reports every problem at once, naming flags and columns', () => {
     const attempt = () => planCsvColumns(contractFor('costs'), ['uid', 'start', 'extra'], { map: { user_id: 'uid', nope: 'x', period_end: 'missing' }, set: {}, ignore: [] }, 'costs.csv');
     expect(attempt).toThrow(MappingError);

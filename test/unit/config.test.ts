@@ -30,9 +30,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig(bad, '/srv/project')).toThrow(/CUBEJS_PG_SQL_PORT: expected a port number 1-65535 \(it is "0"\)/);
     expect(() => loadConfig(bad, '/srv/project')).toThrow(/SEGLAYER_SQL_CLAIMS: expected a JSON object .* \(it is "analyst"\)/);
     expect(() => readCubeSettings(bad)).toThrow(/SEGLAYER_REFRESH_SECONDS: expected a whole number of seconds/);
+    expect(() => readCubeSettings({ SEGLAYER_DISPLAY_CURRENCY: 'pounds' })).toThrow(/SEGLAYER_DISPLAY_CURRENCY: expected an ISO currency code such as GBP/);
     const config = loadConfig({ SEGLAYER_REFRESH_SECONDS: '0', SEGLAYER_SQL_CLAIMS: '{"role":"analyst","region":"CA"}' }, '/srv/project');
     expect(config).toMatchObject({ SEGLAYER_REFRESH_SECONDS: 0, SEGLAYER_SQL_CLAIMS: { role: 'analyst', region: 'CA' }, CUBEJS_PRE_AGGREGATIONS_SCHEMA: 'cube_rollups' });
-    expect(readCubeSettings({})).toEqual({ SEGLAYER_GOVERNANCE_FILE: 'governance.yml', CUBEJS_PRE_AGGREGATIONS_SCHEMA: 'cube_rollups', SEGLAYER_REFRESH_SECONDS: 60, SEGLAYER_SQL_CLAIMS: {} });
+    expect(readCubeSettings({})).toEqual({ SEGLAYER_GOVERNANCE_FILE: 'governance.yml', CUBEJS_PRE_AGGREGATIONS_SCHEMA: 'cube_rollups', SEGLAYER_REFRESH_SECONDS: 60, SEGLAYER_SQL_CLAIMS: {}, SEGLAYER_DISPLAY_CURRENCY: 'USD' });
   });
 
   it('is the one reader of the environment: nothing else under src/ or cube.js reads process.env but Cube\'s own switches', () => {

@@ -8,6 +8,13 @@ describe('readMappingFile', () => {
     expect(readMappingFile(path)).toEqual({ into: 'raw.outcomes', timezone: 'Europe/London', mapping: { map: { user_id: 'CustomerID' }, set: { currency: 'GBP' }, ignore: [] } });
   });
 
+  it('reads user traits, and names an unknown trait with its line', () => {
+    const path = fixture('traits.yml', 'into: raw.outcomes\nuser_traits:\n  country: Country\n');
+    expect(readMappingFile(path).mapping).toEqual({ map: {}, set: {}, ignore: [], user_traits: { country: 'Country' } });
+    const bad = fixture('bad-trait.yml', 'into: raw.outcomes\nuser_traits:\n  shoe_size: Size\n');
+    expect(() => readMappingFile(bad)).toThrow(/bad-trait\.yml:3/);
+  });
+
   it('takes the deprecated format name "segment" as tracking-calls, and says so with file:line', () => {
     const path = fixture('old-format.yml', 'timezone: UTC\nformat: segment\n');
     const warnings: string[] = [];

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderSegmentCube, segmentCubeIsCurrent } from '../../src/segments/segment-cube.ts';
+import { definitionHash } from '../../src/segments/definition-hash.ts';
 import { loadSegmentDefinitions, SegmentDefinitionError } from '../../src/segments/segment-files.ts';
 import { loadTestProject } from '../support/test-project.ts';
 const PROJECT_ROOT = join(import.meta.dirname, '../..');
@@ -96,6 +97,48 @@ segments:
       'rfm.yml:18:17 segments.0.rfm.bands.1.name: duplicate band "top" (segment "rfm")',
       'rfm.yml:20:17 segments.0.rfm.bands.1.rule: unknown feature "x" (segment "rfm")',
     ]);
+  });
+
+  it('RFM options: a time recency feature with a reference, scoring methods; a reference on a days feature and an unknown method are refused', () => {
+    const rfm = (options: string, recency = 'last_order_at') => `family: value
+segments:
+  - name: rfm
+    title: T
+    description: D
+    owner: o
+    hypothesis: H
+    version: 1
+    kind: rfm
+    rfm:
+      recency: ${recency}
+      frequency: order_lines
+      monetary: monetary_usd
+${options}
+      bands:
+        - name: all
+          description: d
+          rule: r >= 1
+`;
+    expect(problemsOf({ 'rfm.yml': rfm('      reference: last_activity_at\n      scoring: { recency: qcut, frequency: rank_first }') })).toEqual([]);
+    expect(problemsOf({ 'rfm.yml': rfm('      reference: 2011-12-10T00:00:00Z\n      scoring: qcut') })).toEqual([]);
+    expect(problemsOf({ 'rfm.yml': rfm('      reference: as_of_at', 'recency_days') })).toEqual([
+      'rfm.yml:14:18 segments.0.rfm.reference: reference applies to a time recency feature (e.g. last_order_at); "recency_days" is already measured to as_of_at (segment "rfm")',
+    ]);
+    const [bad] = problemsOf({ 'rfm.yml': rfm('      scoring: { frequency: quartiles }') });
+    expect(bad).toMatch(/^rfm\.yml:14:\d+ segments\.0\.rfm\.scoring/);
+    expect(problemsOf({ 'rfm.yml': rfm('', 'signed_up_at').replace('frequency: order_lines', 'frequency: last_order_at') })).toEqual([
+      'rfm.yml:12:18 segments.0.rfm.frequency: feature "last_order_at" is not numeric (segment "rfm")',
+    ]);
+  });
+
+  it('the content hash follows what a definition computes, not its documentation', () => {
+    const base = project.segments.find((d) => d.name === 'rfm')!;
+    expect(base.kind).toBe('rfm');
+    if (base.kind !== 'rfm') return;
+    const documented = { ...base, title: 'Other', description: 'Other', owner: 'x', hypothesis: 'y', version: 7, rfm: { ...base.rfm, bands: base.rfm.bands.map((b) => ({ ...b, description: 'z' })) } };
+    expect(definitionHash(documented)).toBe(definitionHash(base));
+    expect(definitionHash({ ...base, rfm: { ...base.rfm, scoring: 'qcut' as const } })).not.toBe(definitionHash(base));
+    expect(definitionHash({ ...base, rfm: { ...base.rfm, bands: base.rfm.bands.map((b, i) => (i === 0 ? { ...b, rule: 'r >= 5' } : b)) } })).not.toBe(definitionHash(base));
   });
 
   it('schema problems: missing hypothesis, unknown kind, bad name', () => {

@@ -4,6 +4,7 @@ import { loadConfig } from '../../config.ts';
 import { UserError } from '../../errors/user-error.js';
 import type { Project } from '../../project/project.ts';
 import { loadProject } from '../../project/project-loader.ts';
+import { definitionHash } from '../../segments/definition-hash.ts';
 import { segmentMembers } from '../../segments/segment-sql.ts';
 import { SEGMENT_CUBE_FILE, segmentCubeIsCurrent, writeSegmentCube } from '../../segments/segment-cube.ts';
 import type { SegmentDefinition } from '../../segments/segment-definition.ts';
@@ -48,6 +49,9 @@ export function registerSegmentCommands(program: Command): void {
     // Loading the project validates every definition first (all problems, file:line:column).
     const definitions = (await loadProject(config)).segments;
     say(`${green('✓')} ${definitions.length} segment definitions valid in ${config.SEGLAYER_SEGMENTS_DIR}/`);
+    // Each definition with the content hash a build records for its version (segments.definition_versions).
+    for (const d of definitions) say(`  ${green('✓')} ${d.name} ${dim(`${d.kind}, version ${d.version}, content ${definitionHash(d)}, ${d.file}`)}`);
+    say('generated Cube model:');
     if (!segmentCubeIsCurrent(config.projectRoot, definitions)) {
       throw new SegmentCommandError(`${SEGMENT_CUBE_FILE} does not match segments/: run \`npm run seglayer -- segments cube\` (or build) and commit it`);
     }
