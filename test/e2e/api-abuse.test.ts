@@ -49,10 +49,10 @@ describe('bounded work per request', () => {
     expect(answer.body.error).toMatch(/nests \d+ levels deep|and\/or filters nest deeper than 8 levels/);
   });
 
-  it('the server answers /livez quickly while deep filters and documents arrive', async () => {
+  it('the server keeps answering /livez while deep filters and documents arrive', async () => {
     const body = deepFilterBody(800);
     const document = `{ cube(where: ${'{ OR: ['.repeat(600)}{}${'] }'.repeat(600)}) { user_value { count } } }`;
-    const latencies = await livezDuring(api.server.url, async () => {
+    const probe = await livezDuring(api.server.url, async () => {
       for (let round = 0; round < 60; round++) {
         const answers = await Promise.all([
           post('/cubejs-api/v1/load', analyst, body),
@@ -62,7 +62,7 @@ describe('bounded work per request', () => {
         for (const answer of answers) expect(answer.status, answer.text).toBe(400);
       }
     });
-    expectResponsive(latencies, 'deep bodies');
+    expectResponsive(probe, 'deep bodies');
   });
 
   it('a GraphQL document asking more cube queries than allowed is refused whole; aliases are bounded', async () => {
@@ -81,15 +81,15 @@ describe('bounded work per request', () => {
     expect(manyAliases.body.errors[0].message).toMatch(/60 aliases; at most 50/);
   });
 
-  it('the server answers /livez quickly while documents with 100 aliased cube fields arrive', async () => {
+  it('the server keeps answering /livez while documents with 100 aliased cube fields arrive', async () => {
     const flood = `{ ${Array.from({ length: 100 }, (_, i) => `q${i}: cube { user_value { count } }`).join(' ')} }`;
-    const latencies = await livezDuring(api.server.url, async () => {
+    const probe = await livezDuring(api.server.url, async () => {
       for (let round = 0; round < 40; round++) {
         const answers = await Promise.all([1, 2, 3].map(() => post('/cubejs-api/graphql', analyst, { query: flood })));
         for (const answer of answers) expect(answer.status).toBe(400);
       }
     });
-    expectResponsive(latencies, 'alias flood');
+    expectResponsive(probe, 'alias flood');
   });
 
   it('a JSON body nested deeper than the limit is refused before it is parsed', async () => {

@@ -85,15 +85,15 @@ it('each cube field of a GraphQL document counts against the limit', async () =>
   expect((await get('/cubejs-api/v1/meta', token)).status).toBe(429);
 });
 
-it('the server answers /livez quickly while a limited token keeps hammering it', async () => {
+it('the server keeps answering /livez while a limited token keeps hammering it', async () => {
   const token = await api.token({ role: 'analyst', region: 'CA', sub: 'hammer' });
   let refused = 0;
-  const latencies = await livezDuring(api.server.url, async () => {
+  const probe = await livezDuring(api.server.url, async () => {
     for (let round = 0; round < 50; round++) {
       const answers = await Promise.all(Array.from({ length: 8 }, () => get(LOAD, token)));
       refused += answers.filter((answer) => answer.status === 429).length;
     }
   });
   expect(refused).toBe(50 * 8 - 5);
-  expectResponsive(latencies, 'rate-limited flood');
+  expectResponsive(probe, 'rate-limited flood');
 });
