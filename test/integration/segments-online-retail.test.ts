@@ -28,8 +28,8 @@ import { discoverModels } from '../../src/models/model-discovery.ts';
 import { runModels, type RunSummary } from '../../src/models/model-runner.ts';
 import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/test-database.ts';
 import { loadTestProject } from '../support/test-project.ts';
+import { ONLINE_RETAIL_FILE, scaled } from '../support/online-retail-csv.ts';
 
-const FILE = join(PROJECT_ROOT, '../shared/data/online_retail/online_retail.csv.gz');
 const DAY_MS = 86_400_000;
 
 let db: TestDatabase;
@@ -40,18 +40,6 @@ let gbpRate: string;
 let csvCustomers: Awaited<ReturnType<typeof customersFromCsv>>;
 
 const rows = async <T = Record<string, unknown>>(sql: string, bindings: unknown[] = []) => (await db.knex.raw(sql, bindings as never)).rows as T[];
-
-// ---- exact decimals as scaled bigints -------------------------------------------
-
-/** A non-negative or negative decimal string → bigint in units of 10^-scale (refuses more digits than scale). */
-function scaled(text: string, scale: number): bigint {
-  const match = /^(-?)(\d*)(?:\.(\d*))?$/.exec(text.trim());
-  if (!match || (match[2] === '' && !match[3])) throw new Error(`not a decimal: "${text}"`);
-  const fraction = match[3] ?? '';
-  if (fraction.replace(/0+$/, '').length > scale) throw new Error(`"${text}" has more than ${scale} decimals`);
-  const value = BigInt((match[2] || '0') + fraction.padEnd(scale, '0').slice(0, scale));
-  return match[1] ? -value : value;
-}
 
 // ---- the independent computation ------------------------------------------------
 
@@ -85,7 +73,7 @@ async function customersFromCsv(rate: string): Promise<{ customers: Map<string, 
   let lastDay = -Infinity;
   let lines = 0;
   await new Promise<void>((resolve, reject) => {
-    Papa.parse<Record<string, string>>(createReadStream(FILE).pipe(createGunzip()), {
+    Papa.parse<Record<string, string>>(createReadStream(ONLINE_RETAIL_FILE).pipe(createGunzip()), {
       header: true,
       skipEmptyLines: true,
       step: ({ data: row }) => {
@@ -170,10 +158,10 @@ function expectedRfm(customers: Map<string, Customer>, asOfDay: number): Map<str
 // ---- the test --------------------------------------------------------------------
 
 beforeAll(async () => {
-  expect(existsSync(FILE), `${FILE} (shared data set) is missing`).toBe(true);
+  expect(existsSync(ONLINE_RETAIL_FILE), `${ONLINE_RETAIL_FILE} (shared data set) is missing`).toBe(true);
   db = await createTestDatabase();
   const mapping = readMappingFile(join(PROJECT_ROOT, 'mappings/online_retail.yml'));
-  const report = await loadFile(db.url, FILE, { into: mapping.into, timezone: mapping.timezone, mapping: mapping.mapping });
+  const report = await loadFile(db.url, ONLINE_RETAIL_FILE, { into: mapping.into, timezone: mapping.timezone, mapping: mapping.mapping });
   expect(report.rowsLoaded).toBe(541_909);
   build = await runModels(db.knex, db.url, (await loadTestProject()).models);
   gbpRate = (await rows<{ rate: string }>(`select usd_per_unit::text as rate from core.fx_rates where currency = 'GBP'`))[0]!.rate;
