@@ -44,8 +44,10 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError()
     .exitOverride();
   const name = commandName(argv);
+  const versionOnly = name === undefined && argv.slice(2).some((arg) => arg === '-V' || arg === '--version');
   const owner = COMMAND_GROUPS.find(([names]) => name !== undefined && names.includes(name));
-  for (const [, load] of owner ? [owner] : COMMAND_GROUPS) (await load())(program);
+  const groups = versionOnly ? [] : owner ? [owner] : COMMAND_GROUPS;
+  for (const [, load] of groups) (await load())(program);
   try {
     await program.parseAsync(argv);
   } catch (error) {
