@@ -25,6 +25,7 @@ const COMMAND_GROUPS: [names: string[], load: () => Promise<Register>][] = [
   [['serve', 'token'], async () => (await import('./commands/serve-command.ts')).registerServeCommands],
   [['db'], async () => (await import('./commands/db-command.ts')).registerDbCommands],
   [['bench'], async () => (await import('./commands/bench-command.ts')).registerBenchCommand],
+  [['batches', 'quarantine'], async () => (await import('./commands/batch-commands.ts')).registerBatchCommands],
 ];
 
 /** The package's version, for `--version`. */

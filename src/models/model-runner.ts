@@ -106,11 +106,27 @@ async function incrementalSince(knex: Knex, model: Model, batches: number[]): Pr
   );
   const earliest: Date | null = late.rows[0].earliest;
   if (earliest && (!since || earliest < since)) since = earliest;
+  // A reverted batch this model took in: its rows are gone from raw, so rebuild from the
+  // earliest of them (recorded by the revert) to take them out of the model too.
+  const reverted = await knex.raw(
+    `select min((b.reverted_window -> ? ->> ?)::timestamptz) as earliest
+     from ops.load_batches b join ops.model_batches m on m.batch_id = b.batch_id and m.model = ?
+     where b.status = 'reverted'`,
+    [newBatchesOf.table, newBatchesOf.windowColumn, model.name],
+  );
+  const undone: Date | null = reverted.rows[0].earliest;
+  if (undone && (!since || undone < since)) since = undone;
   return since;
 }
 
 /** Records, in the publishing transaction, that `model` has taken in `batches`. */
 async function consumeBatches(trx: Knex.Transaction, model: string, batches: number[]): Promise<void> {
+  // Reverted batches the model had taken in are out of it once it publishes: forget them.
+  await trx.raw(
+    `delete from ops.model_batches m using ops.load_batches b
+     where m.model = ? and m.batch_id = b.batch_id and b.status = 'reverted'`,
+    [model],
+  );
   await trx.raw(
     `insert into ops.model_batches (model, batch_id)
      select ?, b.batch_id from unnest(?::bigint[]) as b(batch_id)

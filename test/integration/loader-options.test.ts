@@ -179,3 +179,22 @@ describe('the quarantine limit', () => {
     expect(rows[0].total).toBe('70.9800');
   });
 });
+
+describe('batches and quarantine from the CLI', () => {
+  it('lists batches, shows the quarantined rows of one with the values quoted, and reverts one', async () => {
+    const file = fixture('cli-batch.csv', csv('message_id,event,occurred_at', 'b1,opened,2024-05-01T00:00:00Z', 'b2,opened,2024-05-01T00:00:00Z', 'b3,opened,soon'));
+    const report = await loadFile(db.url, file, { into: 'events' });
+    const env = { DATABASE_URL: db.url };
+    const ls = await spawnCli(['batches', 'ls'], env).done;
+    expect(ls.code).toBe(0);
+    expect(ls.output).toMatch(new RegExp(`${report.batchId}\\s+loaded\\s+2\\s+1\\s+0\\s+.*cli-batch\\.csv`));
+    const quarantined = await spawnCli(['quarantine', 'ls', '--batch', String(report.batchId)], env).done;
+    expect(quarantined.output).toMatch(/occurred_at\s+not a timestamp .*, got "soon"\s+b3,opened,soon/);
+    const revert = await spawnCli(['batches', 'revert', String(report.batchId), '--reason', 'test rows'], env).done;
+    expect(revert.code).toBe(0);
+    expect(revert.output).toContain(`batch ${report.batchId} reverted: 2 rows from raw.events`);
+    expect(await db.knex('raw.events').whereIn('message_id', ['b1', 'b2']).count('* as n').first()).toEqual({ n: 0 });
+    const show = await spawnCli(['batches', 'show', String(report.batchId)], env).done;
+    expect(show.output).toMatch(/reverted .*: test rows/);
+  });
+});
