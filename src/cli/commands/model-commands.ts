@@ -1,5 +1,9 @@
 /** dbt-like verbs over the models in models/: build, test, ls, compile. */
 import type { Command } from 'commander';
+import type { Knex } from 'knex';
+import type { Config } from '../../config.ts';
+import { runQualityChecks } from '../../quality/quality-checks.ts';
+import { printQuality } from '../quality-output.ts';
 import { compileModel } from '../../models/model-compiler.ts';
 import { refreshServingGrants, servingAccess } from '../../database/serving-role.ts';
 import { buildGraph, runModels, type RunEvent, type RunSummary } from '../../models/model-runner.ts';
@@ -39,6 +43,13 @@ export function printSummary(summary: RunSummary): void {
   for (const r of summary.results.filter((x) => x.status !== 'success')) say(`${r.status === 'error' ? red('error') : yellow('skipped')} ${r.model}: ${r.error}`);
 }
 
+/** Source freshness and volume anomalies after a build or test run; false when one is an error. */
+async function qualityChecksPass(knex: Knex, config: Config, runId: string): Promise<boolean> {
+  const results = await runQualityChecks(knex, config, runId);
+  printQuality(results);
+  return !results.some((r) => r.status === 'fail');
+}
+
 function selection(command: Command): Command {
   return command
     .argument('[selectors...]', 'model names, +name (with upstream), name+ (with downstream), tag:x, layer:x')
@@ -58,6 +69,7 @@ export function registerModelCommands(program: Command): void {
         printSummary(summary);
         // A schema this build created is readable by the API role from now on.
         await refreshServingGrants(warehouse.url, servingAccess(config));
+        if (!(await qualityChecksPass(knex, config, summary.runId))) process.exitCode = 1;
         if (!summary.ok) process.exitCode = 1;
         // The generated cube describes segments.user_segments: a project without that model
         // (fixture models under another SEGLAYER_MODELS_DIR, say) leaves it alone.
@@ -73,6 +85,7 @@ export function registerModelCommands(program: Command): void {
         printSummary(summary);
         // A schema this build created is readable by the API role from now on.
         await refreshServingGrants(warehouse.url, servingAccess(config));
+        if (!(await qualityChecksPass(knex, config, summary.runId))) process.exitCode = 1;
         if (!summary.ok) process.exitCode = 1;
       });
     });
