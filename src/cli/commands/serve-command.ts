@@ -8,7 +8,6 @@ import { AccessDenied, accessFor, loadAccessPolicy } from '../../governance/acce
 import type { ApiServer } from '../../serve/api-server.ts';
 import { governanceFile, jwtSettings } from '../../serve/api-settings.ts';
 import { mintToken } from '../../serve/token-minter.ts';
-import { withSession } from '../session.ts';
 import { bold, dim, green, say } from '../../terminal/terminal-output.ts';
 import { UserError } from '../../errors/user-error.js';
 
@@ -47,6 +46,7 @@ export function registerServeCommands(program: Command): void {
     .option('-p, --port <port>', 'HTTP port (default PORT or 4000; 0 picks a free one)', (v) => Number(v))
     .option('--dev', 'development mode: requests without a token run as admin (never expose this)')
     .action(async (flags: ServeFlags) => {
+      const { withSession } = await import('../session.ts');
       await withSession(async ({ config, warehouse, knex }) => {
         const { rows } = await knex.raw(`select to_regclass('core.dim_users') is not null as built`);
         if (!rows[0].built) say(`${bold('note')}: the core models are not built yet; run \`npm run seglayer -- build\` (or \`npm start\`) first`);
