@@ -17,8 +17,8 @@ const configSchema = z.object({
     .optional(),
   /** Directory for local state: the embedded cluster, demo files, logs. Git-ignored. */
   SEGLAYER_HOME: z.string().min(1).default('.seglayer'),
-  /** Port for the embedded PostgreSQL; 0 (default) picks a free one at start. */
-  SEGLAYER_PG_PORT: z.coerce.number({ error: 'a port number 0-65535' }).int('a port number 0-65535').min(0, 'a port number 0-65535').max(65535, 'a port number 0-65535').default(0),
+  /** Port for the embedded PostgreSQL, stable so saved connections keep working; when it is taken a free one is used (and said); 0 always picks a free one. */
+  SEGLAYER_PG_PORT: z.coerce.number({ error: 'a port number 0-65535' }).int('a port number 0-65535').min(0, 'a port number 0-65535').max(65535, 'a port number 0-65535').default(54329),
   /** Time zone used to read timestamps that carry none (e.g. `2011-12-09 12:50:00`). */
   SEGLAYER_TIMEZONE: z
     .string()

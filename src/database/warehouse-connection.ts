@@ -32,7 +32,7 @@ export async function openWarehouse(config: Config): Promise<Warehouse> {
   return {
     url,
     embedded,
-    location: `embedded PostgreSQL in ${embedded.dataDir} (port ${embedded.port}${embedded.owned ? '' : ', already running'})`,
+    location: `embedded PostgreSQL in ${embedded.dataDir} (port ${embedded.port}${embedded.owned ? '' : ', already running'}${embedded.portTaken ? `; port ${embedded.portTaken} (SEGLAYER_PG_PORT) was taken, so a free one was used: saved connections need the new port` : ''})`,
     close: () => embedded.stop(),
   };
 }
