@@ -14,7 +14,7 @@ import { red } from '../terminal/terminal-output.ts';
 
 type Register = (program: Command) => void;
 
-/** Top-level command names -> the module that registers them. */
+/** Top-level command names -> the module that registers them (a group may add subcommands to another's, after it). */
 const COMMAND_GROUPS: [names: string[], load: () => Promise<Register>][] = [
   [['start'], async () => (await import('./commands/start-command.ts')).registerStartCommand],
   [['migrate'], async () => (await import('./commands/migrate-command.ts')).registerMigrateCommand],
@@ -22,6 +22,7 @@ const COMMAND_GROUPS: [names: string[], load: () => Promise<Register>][] = [
   [['demo'], async () => (await import('./commands/demo-command.ts')).registerDemoCommand],
   [['build', 'test', 'ls', 'compile'], async () => (await import('./commands/model-commands.ts')).registerModelCommands],
   [['segments'], async () => (await import('./commands/segment-commands.ts')).registerSegmentCommands],
+  [['segments'], async () => (await import('./commands/segment-export-commands.ts')).registerSegmentExportCommands],
   [['serve', 'token'], async () => (await import('./commands/serve-command.ts')).registerServeCommands],
   [['db'], async () => (await import('./commands/db-command.ts')).registerDbCommands],
   [['bench'], async () => (await import('./commands/bench-command.ts')).registerBenchCommand],
@@ -46,8 +47,8 @@ export async function main(argv: string[]): Promise<void> {
     .exitOverride();
   const name = commandName(argv);
   const versionOnly = name === undefined && argv.slice(2).some((arg) => arg === '-V' || arg === '--version');
-  const owner = COMMAND_GROUPS.find(([names]) => name !== undefined && names.includes(name));
-  const groups = versionOnly ? [] : owner ? [owner] : COMMAND_GROUPS;
+  const owners = COMMAND_GROUPS.filter(([names]) => name !== undefined && names.includes(name));
+  const groups = versionOnly ? [] : owners.length ? owners : COMMAND_GROUPS;
   for (const [, load] of groups) (await load())(program);
   try {
     await program.parseAsync(argv);
