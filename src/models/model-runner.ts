@@ -26,6 +26,8 @@ export interface RunOptions {
   wait?: boolean;
   /** Run only the models' tests against their published relations. */
   testsOnly?: boolean;
+  /** After the first model that fails, start no other (the ones running finish); the rest are skipped. */
+  failFast?: boolean;
   onEvent?: (event: RunEvent) => void;
 }
 
@@ -200,8 +202,16 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
     const known = new Set(models.map((m) => m.name));
     const threads = Math.max(1, options.threads ?? availableParallelism());
 
+    let failed: string | undefined;
     const runOne = async (name: string, index: number) => {
       lock.assertHeld();
+      if (options.failFast && failed) {
+        const result: ModelResult = { model: name, status: 'skipped', rows: null, seconds: 0, error: `not run: ${failed} failed and --fail-fast stops the run`, tests: [] };
+        results.set(name, result);
+        await record(knex, runId, result, new Date(), watermark);
+        options.onEvent?.({ kind: 'done', result, index, total: selected.length });
+        return false;
+      }
       const model = graph.byName.get(name)!;
       const startedAt = new Date();
       const t0 = performance.now();
@@ -249,6 +259,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
       results.set(name, result);
       await record(knex, runId, result, startedAt, watermark);
       options.onEvent?.({ kind: 'done', result, index, total: selected.length });
+      if (result.status !== 'success') failed ??= name;
       return result.status === 'success';
     };
 
