@@ -27,6 +27,7 @@ const COMMAND_GROUPS: [names: string[], load: () => Promise<Register>][] = [
   [['db'], async () => (await import('./commands/db-command.ts')).registerDbCommands],
   [['bench'], async () => (await import('./commands/bench-command.ts')).registerBenchCommand],
   [['batches', 'quarantine'], async () => (await import('./commands/batch-commands.ts')).registerBatchCommands],
+  [['debug'], async () => (await import('./commands/debug-command.ts')).registerDebugCommand],
 ];
 
 /** The package's version, for `--version`. */
