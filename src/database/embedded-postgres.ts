@@ -70,8 +70,16 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       return { credentials, port: running.port, owned: false, lease: takeLease(dataDir), portTaken: undefined };
     }
     // A stable port keeps saved connections (psql, a BI tool) working across starts.
-    const portTaken = options.port && !(await portIsFree(options.port)) ? options.port : undefined;
-    const port = await launch(dataDir, credentials, { ...options, port: portTaken ? 0 : options.port }, timeoutMs);
+    let portTaken = options.port && !(await portIsFree(options.port)) ? options.port : undefined;
+    let port: number;
+    try {
+      port = await launch(dataDir, credentials, { ...options, port: portTaken ? 0 : options.port }, timeoutMs);
+    } catch (error) {
+      // Another server may have taken the port between the check and the bind: use a free one.
+      if (portTaken || !options.port || (await portIsFree(options.port))) throw error;
+      portTaken = options.port;
+      port = await launch(dataDir, credentials, { ...options, port: 0 }, timeoutMs);
+    }
     return { credentials, port, owned: true, lease: takeLease(dataDir), portTaken };
   });
   const url = urlFor(credentials, port);
