@@ -5,12 +5,13 @@
  * NDJSON; reasons that quote the refused value; and the quarantine limit that refuses,
  * rolls back and exits non-zero.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFile, LoadError } from '../../src/load/batch-loader.ts';
 import { readMappingFile } from '../../src/load/mapping-file.ts';
 import { spawnCli } from '../support/cli-process.ts';
 import { csv, fixture, ndjson } from '../support/fixture-files.ts';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
+import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/test-database.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -30,19 +31,8 @@ const charges = csv(
   `ch_5,charge,100000,0,usd,${MAY_1 + 86400 + 3661},cus_B,pending,Enterprise`,
   `ch_6,charge,4500,500,usd,${MAY_1 + 31 * 86400},cus_C,succeeded,Pro plan`,
 );
-const stripeMapping = `# Stripe charges export
-into: raw.outcomes
-map:
-  outcome_id: id
-  user_id: customer
-  occurred_at: created:unix_s
-  amount: amount:cents
-set:
-  outcome_type: purchase
-ignore: [object]
-where:
-  status: succeeded
-`;
+/** The committed mapping the README shows. */
+const stripeMapping = join(PROJECT_ROOT, 'mappings/stripe_charges.yml');
 
 const outcomes = (batchId: number) =>
   db.knex.raw(
@@ -54,8 +44,7 @@ const outcomes = (batchId: number) =>
 
 describe('a Stripe-style charges export loaded with a mapping file', () => {
   it('loads succeeded charges only, with UTC times from unix seconds and amounts from cents, figure by figure', async () => {
-    const mappingPath = fixture('stripe-charges.yml', stripeMapping);
-    const { into, mapping } = readMappingFile(mappingPath);
+    const { into, mapping } = readMappingFile(stripeMapping);
     const report = await loadFile(db.url, fixture('charges.csv', charges), { into, mapping });
     expect(report).toMatchObject({ rowsIn: 6, rowsLoaded: 4, rowsQuarantined: 0, rowsFiltered: 2, tables: { 'raw.outcomes': 4 } });
 
@@ -85,7 +74,7 @@ describe('a Stripe-style charges export loaded with a mapping file', () => {
   });
 
   it('quarantines a charge whose created is not unix seconds, quoting the value', async () => {
-    const { into, mapping } = readMappingFile(fixture('stripe-charges.yml', stripeMapping));
+    const { into, mapping } = readMappingFile(stripeMapping);
     const file = fixture('charges-bad.csv', csv(CHARGES_HEADER, `ch_7,charge,100,0,usd,2024-05-01,cus_D,succeeded,x`, `ch_8,charge,1O0,0,usd,${MAY_1},cus_D,succeeded,x`, `ch_9,charge,100,0,usd,${MAY_1},cus_D,succeeded,x`));
     const report = await loadFile(db.url, file, { into, mapping });
     expect(report).toMatchObject({ rowsIn: 3, rowsLoaded: 1, rowsQuarantined: 2 });

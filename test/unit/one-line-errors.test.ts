@@ -58,6 +58,8 @@ describe('model files', () => {
     const run = cli(['ls', 'stg_thing'], { ...env, SEGLAYER_MODELS_DIR: fixed });
     expect(run.status).toBe(1);
     expect(run.output).toContain('no model matches "stg_thing"; did you mean "staging.stg_things"?');
+    const compile = cli(['compile', 'stg_thing'], { ...env, SEGLAYER_MODELS_DIR: fixed });
+    expect(compile.output.trim()).toBe('error: no model named "stg_thing"; did you mean "staging.stg_things"?');
   });
 });
 

@@ -1,5 +1,7 @@
 /** dbt-like verbs over the models in models/: build, test, ls, compile. */
 import type { Command } from 'commander';
+import { UserError } from '../../errors/user-error.js';
+import { didYouMean } from '../../errors/nearest-name.ts';
 import type { Knex } from 'knex';
 import type { Config } from '../../config.ts';
 import { runQualityChecks } from '../../quality/quality-checks.ts';
@@ -123,7 +125,7 @@ export function registerModelCommands(program: Command): void {
     .action(async (name: string) => {
       const { models } = await loadProject(loadConfig());
       const model = models.find((m) => m.name === name || m.name.split('.')[1] === name);
-      if (!model) throw new Error(`no model named "${name}"`);
+      if (!model) throw new UserError(`no model named "${name}"${didYouMean(name, models.map((m) => m.name)) || ` (see seglayer ls)`}`);
       say(compileModel(model, new Set(models.map((m) => m.name))).sql);
     });
 }
