@@ -17,8 +17,8 @@ const configSchema = z.object({
     .optional(),
   /** Directory for local state: the embedded cluster, demo files, logs. Git-ignored. */
   SEGLAYER_HOME: z.string().min(1).default('.seglayer'),
-  /** Port for the embedded PostgreSQL; 0 (default) picks a free one at start. */
-  SEGLAYER_PG_PORT: z.coerce.number({ error: 'a port number 0-65535' }).int('a port number 0-65535').min(0, 'a port number 0-65535').max(65535, 'a port number 0-65535').default(0),
+  /** Port for the embedded PostgreSQL, stable so saved connections keep working; when it is taken a free one is used (and said); 0 always picks a free one. */
+  SEGLAYER_PG_PORT: z.coerce.number({ error: 'a port number 0-65535' }).int('a port number 0-65535').min(0, 'a port number 0-65535').max(65535, 'a port number 0-65535').default(54329),
   /** Time zone used to read timestamps that carry none (e.g. `2011-12-09 12:50:00`). */
   SEGLAYER_TIMEZONE: z
     .string()
@@ -54,6 +54,15 @@ const configSchema = z.object({
   SEGLAYER_API_BODY_LIMIT: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(64 * 1024),
   /** Segment definitions, relative to the project root (read once by src/project/project-loader.ts). */
   SEGLAYER_SEGMENTS_DIR: z.string().min(1).default('segments'),
+  // --- data-quality checks (src/quality/), run by `test` and at the end of `build` ---
+  /** A raw source whose newest row is older than this is a warning, e.g. 3d. */
+  SEGLAYER_FRESHNESS_WARN_AFTER: z.string().regex(/^\d+\s*[smhdw]$/, 'a span such as 36h or 3d').default('3d'),
+  /** ... and older than this an error (non-zero exit); unset, staleness only warns. */
+  SEGLAYER_FRESHNESS_ERROR_AFTER: z.string().regex(/^\d+\s*[smhdw]$/, 'a span such as 7d').optional(),
+  /** Robust score above which a day's rows of one event are an anomaly (docs/statistics.md). */
+  SEGLAYER_VOLUME_THRESHOLD: z.coerce.number({ error: 'a positive number' }).positive('a positive number').default(6),
+  /** warn: anomalies are recorded and printed; fail: they also make build and test exit non-zero. */
+  SEGLAYER_VOLUME_SEVERITY: z.enum(['warn', 'fail'], { error: 'warn or fail' }).default('warn'),
   /** Segments with fewer members are flagged too small to read in segments.summary. */
   SEGLAYER_MIN_SEGMENT_SIZE: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(100),
   /** Outcome types that count as orders (comma-separated) for order features, first purchase and RFM. */

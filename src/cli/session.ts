@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../config.ts';
 import { createKnex } from '../database/knex-client.ts';
 import { migrateLatest } from '../database/migrator.ts';
 import { openWarehouse, type Warehouse } from '../database/warehouse-connection.ts';
-import { dim, say } from '../terminal/terminal-output.ts';
+import { dim, progress } from '../terminal/terminal-output.ts';
 
 export interface Session {
   config: Config;
@@ -22,7 +22,8 @@ export async function withSession<T>(work: (session: Session) => Promise<T>, opt
   try {
     if (options.migrate !== false) {
       const { names } = await migrateLatest(knex, config.projectRoot);
-      for (const name of names) say(dim(`applied migration ${name}`));
+      // stderr: stdout stays the command's own output (--json, an export).
+      for (const name of names) progress(dim(`applied migration ${name}`));
     }
     return await work({ config, warehouse, knex });
   } finally {

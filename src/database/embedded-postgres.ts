@@ -31,6 +31,8 @@ export interface EmbeddedServer {
   port: number;
   /** True when this process started the server. */
   owned: boolean;
+  /** Set when the port asked for was taken and a free one was used instead (say so: a saved BI connection breaks). */
+  portTaken?: number;
   /** Gives up this process's lease; the last live holder stops the server. */
   stop(): Promise<void>;
 }
@@ -38,7 +40,7 @@ export interface EmbeddedServer {
 export interface EmbeddedOptions {
   /** Where the cluster lives (created when missing). */
   dataDir: string;
-  /** 0 picks a free port. */
+  /** The port to listen on; a free one when it is taken (see portTaken). 0 picks a free port. */
   port?: number;
   /** Remove the data directory when the server stops (test clusters). */
   ephemeral?: boolean;
@@ -61,14 +63,24 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedServer> {
   const dataDir = resolveDataDir(options.dataDir, options.onNotice ?? ((line) => process.stderr.write(`${line}\n`)));
   const timeoutMs = options.timeoutMs ?? 120_000;
-  const { credentials, port, owned, lease } = await withStartLock(dataDir, timeoutMs, async () => {
+  const { credentials, port, owned, lease, portTaken } = await withStartLock(dataDir, timeoutMs, async () => {
     const credentials = readOrCreateCredentials(options.dataDir);
     const running = runningServer(dataDir);
     if (running) {
-      return { credentials, port: running.port, owned: false, lease: takeLease(dataDir) };
+      return { credentials, port: running.port, owned: false, lease: takeLease(dataDir), portTaken: undefined };
     }
-    const port = await launch(dataDir, credentials, options, timeoutMs);
-    return { credentials, port, owned: true, lease: takeLease(dataDir) };
+    // A stable port keeps saved connections (psql, a BI tool) working across starts.
+    let portTaken = options.port && !(await portIsFree(options.port)) ? options.port : undefined;
+    let port: number;
+    try {
+      port = await launch(dataDir, credentials, { ...options, port: portTaken ? 0 : options.port }, timeoutMs);
+    } catch (error) {
+      // Another server may have taken the port between the check and the bind: use a free one.
+      if (portTaken || !options.port || (await portIsFree(options.port))) throw error;
+      portTaken = options.port;
+      port = await launch(dataDir, credentials, { ...options, port: 0 }, timeoutMs);
+    }
+    return { credentials, port, owned: true, lease: takeLease(dataDir), portTaken };
   });
   const url = urlFor(credentials, port);
   const release = async () => {
@@ -87,6 +99,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     dataDir,
     port,
     owned,
+    ...(portTaken ? { portTaken } : {}),
     stop: async () => {
       if (stopped) return;
       stopped = true;
@@ -307,6 +320,16 @@ async function importEmbeddedPostgres() {
     for (const listener of listeners(event)) if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
   }
   return EmbeddedPostgres;
+}
+
+/** Whether nothing listens on `port` on the loopback address. */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
+    const probe = createServer();
+    probe.unref();
+    probe.once('error', () => resolveFree(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolveFree(true)));
+  });
 }
 
 /** Ask the OS for a free loopback port. */

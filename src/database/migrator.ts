@@ -34,6 +34,15 @@ const options = (projectRoot: string): Knex.MigratorConfig => ({
   tableName: 'knex_migrations',
 });
 
+/** Migration files not yet applied to the database (none applied at all when ops has no bookkeeping table). */
+export async function pendingMigrations(knex: Knex, projectRoot: string): Promise<string[]> {
+  const files = await new DirectoryMigrationSource(join(projectRoot, 'migrations')).getMigrations();
+  const { rows } = await knex.raw(`select to_regclass('ops.knex_migrations') is not null as ok`);
+  if (!rows[0].ok) return files;
+  const applied = new Set<string>(await knex('ops.knex_migrations').pluck('name'));
+  return files.filter((file) => !applied.has(file));
+}
+
 /** Key of the advisory lock that lets one process migrate a database at a time. */
 const MIGRATION_LOCK = 472_618_113;
 

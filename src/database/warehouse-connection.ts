@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { Config } from '../config.ts';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded-postgres.ts';
 import { UserError } from '../errors/user-error.js';
+import { checkConnection, hidePassword } from './connection-check.ts';
 
 export interface Warehouse {
   /** Connection URL of the warehouse database. */
@@ -22,6 +23,7 @@ export const EMBEDDED_DATABASE = 'seglayer';
 
 export async function openWarehouse(config: Config): Promise<Warehouse> {
   if (config.DATABASE_URL) {
+    await checkConnection(config.DATABASE_URL);
     return { url: config.DATABASE_URL, location: redact(config.DATABASE_URL), close: async () => {} };
   }
   const embedded = await startEmbeddedPostgres({ dataDir: join(config.homeDir, 'pg'), port: config.SEGLAYER_PG_PORT });
@@ -30,7 +32,7 @@ export async function openWarehouse(config: Config): Promise<Warehouse> {
   return {
     url,
     embedded,
-    location: `embedded PostgreSQL in ${embedded.dataDir} (port ${embedded.port}${embedded.owned ? '' : ', already running'})`,
+    location: `embedded PostgreSQL in ${embedded.dataDir} (port ${embedded.port}${embedded.owned ? '' : ', already running'}${embedded.portTaken ? `; port ${embedded.portTaken} (SEGLAYER_PG_PORT) was taken, so a free one was used: saved connections need the new port` : ''})`,
     close: () => embedded.stop(),
   };
 }
@@ -55,11 +57,7 @@ export async function ensureDatabase(serverUrl: string, database: string): Promi
   return url.toString();
 }
 
-export function redact(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
-}
+export const redact = hidePassword;
 
 export class WarehouseLostError extends UserError {}
 

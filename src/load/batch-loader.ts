@@ -4,9 +4,10 @@
  * The whole batch is one transaction: the ops.load_batches row, every COPY, and
  * the quarantined rows commit together, so a load killed midway leaves nothing
  * of its batch visible and nothing already stored is touched. Every source row
- * is either loaded or quarantined with a reason, and the batch is only committed
- * when rows in = rows loaded + rows quarantined and PostgreSQL's COPY counts
- * agree with what was sent.
+ * is loaded, quarantined with a reason, or left out by a row filter, and the
+ * batch is only committed when rows in = loaded + quarantined + filtered,
+ * PostgreSQL's COPY counts agree with what was sent, and the quarantined rows
+ * stay within the limit (quarantine-limit.ts).
  */
 import { extname } from 'node:path';
 import pg from 'pg';
@@ -21,6 +22,7 @@ import { openSourceFile, SourceFileError, type SourceFile } from './source-file.
 import { RowRejection, type SourceRecord } from './source-record.ts';
 import { contractFor, LINEAGE_COLUMNS } from './table-contracts.ts';
 import { TrackingCallRouter } from './tracking-calls.ts';
+import { quarantineRefusal, type QuarantineLimit } from './quarantine-limit.ts';
 import { UserError } from '../errors/user-error.js';
 
 export type { LoadFormat } from './load-format.ts';
@@ -41,6 +43,8 @@ export interface LoadOptions {
   onProgress?: (progress: LoadProgress) => unknown;
   /** Rows between progress reports. */
   progressEvery?: number;
+  /** Above this many quarantined rows the load is refused and rolled back; omitted, no limit but "not every row". */
+  maxQuarantined?: QuarantineLimit;
 }
 
 export interface LoadProgress {
@@ -60,15 +64,25 @@ export interface LoadReport {
   rowsIn: number;
   rowsLoaded: number;
   rowsQuarantined: number;
+  /** Rows a row filter (`where`) left out. */
+  rowsFiltered: number;
   /** Physical lines of the file; every one is the header, a blank line, or part of a row in or quarantined. */
   lines: number;
   /** Lines of only spaces or tabs, skipped. */
   blankLines: number;
   seconds: number;
-  /** Most frequent quarantine reasons. */
-  topReasons: { field: string | null; reason: string; rows: number }[];
+  /** Most frequent quarantine reasons, each with the first value it refused. */
+  topReasons: QuarantineReason[];
   /** Quarantined rows identical (table, raw text, reason) to rows an earlier batch quarantined, by that batch. */
   alreadyQuarantined: { batchId: number; rows: number }[];
+}
+
+export interface QuarantineReason {
+  field: string | null;
+  reason: string;
+  rows: number;
+  /** The first refused value, quoted and cut short, when the reason is about a value. */
+  example?: string;
 }
 
 export class LoadError extends UserError {}
@@ -84,6 +98,8 @@ interface Plan {
   batches: AsyncIterable<SourceRecord[]>;
   route: Route;
   tally: LineTally;
+  /** False for rows a row filter leaves out. */
+  keep?: (record: SourceRecord) => boolean;
 }
 
 export function formatFromPath(path: string, into: string | undefined): LoadFormat {
@@ -100,6 +116,9 @@ async function plan(path: string, options: LoadOptions): Promise<Plan> {
   const tally: LineTally = { lines: 0, blankLines: 0, headerLines: 0 };
   if (format === 'tracking-calls') {
     if (options.into) throw new LoadError(`${path}: a Segment/RudderStack export loads into several tables; drop --into`);
+    if (Object.keys(mapping.where ?? {}).length + Object.keys(mapping.where_not ?? {}).length > 0) {
+      throw new LoadError(`${path}: row filters (where) apply to csv and ndjson loads, not to a Segment/RudderStack export`);
+    }
     const router = new TrackingCallRouter();
     const file = openSourceFile(path);
     return { format, tables: router.tables, file, batches: readNdjson(file, tally), route: (r) => router.route(r), tally };
@@ -110,18 +129,18 @@ async function plan(path: string, options: LoadOptions): Promise<Plan> {
   if (format === 'csv') {
     const { header, batches } = await readCsv(file, options.delimiter ?? (/\.tsv(\.gz)?$/i.test(path) ? '\t' : ','), tally);
     const columns = planCsvColumns(contract, header, mapping, path);
-    const builder = compileRowBuilder(contract, columns.getters, columns.extras);
-    return { format, tables: [contract.table], file, batches, route: (r) => [{ builder, values: builder.build(r) }], tally };
+    const builder = compileRowBuilder(contract, columns.getters, columns.extras, columns.conversions);
+    return { format, tables: [contract.table], file, batches, route: (r) => [{ builder, values: builder.build(r) }], tally, keep: columns.keep };
   }
   const columns = planObjectColumns(contract, mapping, path);
-  const builder = compileRowBuilder(contract, columns.getters, columns.extras);
-  return { format, tables: [contract.table], file, batches: readNdjson(file, tally), route: (r) => [{ builder, values: builder.build(r) }], tally };
+  const builder = compileRowBuilder(contract, columns.getters, columns.extras, columns.conversions);
+  return { format, tables: [contract.table], file, batches: readNdjson(file, tally), route: (r) => [{ builder, values: builder.build(r) }], tally, keep: columns.keep };
 }
 
 export async function loadFile(databaseUrl: string, path: string, options: LoadOptions = {}): Promise<LoadReport> {
   const started = Date.now();
   const source = options.source ?? path;
-  const { format, tables, file, batches, route, tally } = await plan(path, options).catch((error: unknown) => {
+  const { format, tables, file, batches, route, tally, keep } = await plan(path, options).catch((error: unknown) => {
     throw error instanceof SourceFileError ? new LoadError(error.message) : error;
   });
 
@@ -142,7 +161,10 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
   let committing = false;
   let rowsIn = 0;
   let rowsQuarantined = 0;
+  let rowsFiltered = 0;
   let rowLines = 0;
+  // Reasons counted as rows go by, so a refused (rolled back) load can still say why.
+  const reasons = new Map<string, QuarantineReason>();
   await client.connect();
   try {
     await client.query('begin');
@@ -162,12 +184,13 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
     });
     quarantine = spoolingCopyWriter('ops.quarantine', QUARANTINE_COLUMNS);
     const every = options.progressEvery ?? 250_000;
-    const quarantineRow = (record: SourceRecord, reason: string, field: string | undefined) => {
+    const quarantineRow = (record: SourceRecord, reason: string, field: string | undefined, quoted?: string) => {
       rowsQuarantined++;
+      countReason(reasons, field ?? null, reason, quoted);
       const payload = record.raw().replace(/\0/g, '\\0');
       return quarantine!.push(
         copyLine([source, String(batchId), tables.length === 1 ? tables[0]! : format, String(record.rowNumber),
-          record.lineNumber === undefined ? null : String(record.lineNumber), payload, reason, field ?? null]),
+          record.lineNumber === undefined ? null : String(record.lineNumber), payload, quoted ? `${reason}, got ${quoted}` : reason, field ?? null]),
       );
     };
 
@@ -179,6 +202,8 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
         let wait: Promise<void> | undefined;
         if (record.problem) {
           wait = quarantineRow(record, record.problem.reason, record.problem.field);
+        } else if (keep && !keep(record)) {
+          rowsFiltered++;
         } else {
           try {
             const routed = route(record);
@@ -188,7 +213,7 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
             }
           } catch (error) {
             if (!(error instanceof RowRejection)) throw error;
-            wait = quarantineRow(record, error.reason, error.field);
+            wait = quarantineRow(record, error.reason, error.field, error.quoted);
           }
         }
         if (wait) await wait;
@@ -204,6 +229,8 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
     if (accounted !== tally.lines) {
       throw new LoadError(`${path}: the file has ${tally.lines} lines but only ${accounted} were accounted for (header ${tally.headerLines}, blank ${tally.blankLines}, rows ${rowLines})`);
     }
+    const refusal = options.maxQuarantined && quarantineRefusal(options.maxQuarantined, rowsQuarantined, rowsIn - rowsFiltered);
+    if (refusal) throw new LoadError(`${path}: ${refusal}; the batch was rolled back. Most frequent reasons:\n${describeReasons(topOf(reasons))}`);
     const counts: Record<string, number> = {};
     for (const writer of writers.values()) {
       const copied = await writer.finish(client);
@@ -212,21 +239,16 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
     }
     const quarantined = await quarantine.finish(client);
     if (quarantined !== rowsQuarantined) throw new LoadError(`ops.quarantine: stored ${quarantined} rows but ${rowsQuarantined} were sent`);
-    const rowsLoaded = rowsIn - rowsQuarantined;
+    const rowsLoaded = rowsIn - rowsQuarantined - rowsFiltered;
     await client.query(
-      `update ops.load_batches set rows_in = $2, rows_loaded = $3, rows_quarantined = $4, finished_at = clock_timestamp()
+      `update ops.load_batches set rows_in = $2, rows_loaded = $3, rows_quarantined = $4, rows_filtered = $5, finished_at = clock_timestamp()
        where batch_id = $1`,
-      [batchId, rowsIn, rowsLoaded, rowsQuarantined],
+      [batchId, rowsIn, rowsLoaded, rowsQuarantined, rowsFiltered],
     );
     committing = true;
     await client.query('commit');
     committing = false;
     // The batch is committed: what follows only describes it, and must not fail the load.
-    const reasons = await client.query<{ field: string | null; reason: string; rows: number }>(
-      `select field, reason, count(*)::int as rows from ops.quarantine where batch_id = $1
-       group by field, reason order by rows desc, reason limit 5`,
-      [batchId],
-    ).catch(() => ({ rows: [] }));
     // Reloading a file quarantines its bad rows again (each batch balances on its
     // own); say so rather than leave it to look like new bad data.
     const repeats = rowsQuarantined === 0 ? { rows: [] } : await client.query<{ batchId: number; rows: number }>(
@@ -241,8 +263,8 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
       [batchId],
     ).catch(() => ({ rows: [] }));
     return {
-      batchId, source, format, tables: counts, rowsIn, rowsLoaded, rowsQuarantined, lines: tally.lines, blankLines: tally.blankLines,
-      seconds: (Date.now() - started) / 1000, topReasons: reasons.rows, alreadyQuarantined: repeats.rows,
+      batchId, source, format, tables: counts, rowsIn, rowsLoaded, rowsQuarantined, rowsFiltered, lines: tally.lines, blankLines: tally.blankLines,
+      seconds: (Date.now() - started) / 1000, topReasons: topOf(reasons), alreadyQuarantined: repeats.rows,
     };
   } catch (error) {
     for (const writer of writers.values()) await writer.abort().catch(() => {});
@@ -274,6 +296,24 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
     const where = e.where ? ` (${e.where.split('\n')[0]})` : '';
     return `${file}: load failed after ${rows} rows: ${e.message}${where}; nothing from this batch was loaded`;
   }
+}
+
+/** Distinct reasons kept in memory; a file with more is broken beyond what a list helps with. */
+const MAX_DISTINCT_REASONS = 1000;
+
+function countReason(reasons: Map<string, QuarantineReason>, field: string | null, reason: string, quoted: string | undefined): void {
+  const key = `${field ?? ''}\u0000${reason}`;
+  const seen = reasons.get(key);
+  if (seen) seen.rows++;
+  else if (reasons.size < MAX_DISTINCT_REASONS) reasons.set(key, { field, reason, rows: 1, ...(quoted ? { example: quoted } : {}) });
+}
+
+function topOf(reasons: Map<string, QuarantineReason>): QuarantineReason[] {
+  return [...reasons.values()].sort((a, b) => b.rows - a.rows || a.reason.localeCompare(b.reason)).slice(0, 5);
+}
+
+function describeReasons(reasons: QuarantineReason[]): string {
+  return reasons.map((r) => `  ${r.rows} × ${r.field ? `${r.field}: ` : ''}${r.reason}${r.example ? ` (e.g. ${r.example})` : ''}`).join('\n');
 }
 
 const CONNECTION_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'ENOTCONN', '57P01', '57P02', '57P03']);

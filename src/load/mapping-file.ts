@@ -4,15 +4,17 @@
  *
  *   into: raw.outcomes
  *   timezone: Europe/London
- *   map: { user_id: CustomerID, occurred_at: InvoiceDate }
+ *   map: { user_id: CustomerID, occurred_at: InvoiceDate }   # or created:unix_s, amount:cents
  *   set: { currency: GBP }
  *   ignore: [Notes]
  *   user_traits: { country: Country }   # outcome rows: the customer's country
+ *   where: { status: succeeded }        # rows taken; where_not: rows left out
  *
- * Errors name the file, line and field.
+ * Errors name the file, line and key, here and when the entries meet the file
+ * being loaded (each entry carries its place as an origin).
  */
 import { readFileSync } from 'node:fs';
-import { issuesInYaml, parseYamlFile } from '../errors/yaml-location.js';
+import { issuesInYaml, parseYamlFile, yamlLocation } from '../errors/yaml-location.js';
 import { z } from 'zod';
 import { columnMappingSchema, MappingError, type ColumnMapping } from './column-mapping.ts';
 import { DEPRECATED_FORMATS, LOAD_FORMATS, resolveLoadFormat, type LoadFormat } from './load-format.ts';
@@ -38,12 +40,28 @@ export function readMappingFile(path: string, warn: (message: string) => void = 
   if (issues.length > 0) throw new MappingError(issues);
   const parsed = mappingFileSchema.safeParse(doc.toJS() ?? {});
   if (!parsed.success) throw new MappingError(issuesInYaml(parsed.error.issues, { doc, lineCounter, file: path }), { heading: 'invalid mapping file' });
-  const { map, set, ignore, user_traits, format, ...rest } = parsed.data;
+  const { map, set, ignore, user_traits, where, where_not, format, ...rest } = parsed.data;
   const formatNode = doc.get('format', true) as { range?: [number, number] } | undefined;
   const formatLine = formatNode?.range ? `:${lineCounter.linePos(formatNode.range[0]).line}` : '';
   return {
     ...rest,
     ...(format === undefined ? {} : { format: resolveLoadFormat(format, `${path}${formatLine}`, warn) }),
-    mapping: { map, set, ignore, ...(user_traits ? { user_traits } : {}) },
+    mapping: { map, set, ignore, ...(user_traits ? { user_traits } : {}), ...(where ? { where } : {}), ...(where_not ? { where_not } : {}), origins: entryOrigins(parsed.data, doc, lineCounter, path) },
   };
+}
+
+type Parsed = ReturnType<typeof parseYamlFile>;
+
+/** `map.user_id` -> `mappings/x.yml:4:12 map.user_id`, for problems found when the mapping meets a file. */
+function entryOrigins(data: ColumnMapping, doc: Parsed['doc'], lineCounter: Parsed['lineCounter'], file: string): Record<string, string> {
+  const origins: Record<string, string> = {};
+  const place = (path: (string | number)[]) => {
+    const { line, column } = yamlLocation(doc, lineCounter, path);
+    return [file, line, column].filter((part) => part !== undefined).join(':');
+  };
+  for (const kind of ['map', 'set', 'where', 'where_not', 'user_traits'] as const) {
+    for (const key of Object.keys(data[kind] ?? {})) origins[`${kind}.${key}`] = `${place([kind, key])} ${kind}.${key}`;
+  }
+  data.ignore.forEach((column, i) => (origins[`ignore.${column}`] = `${place(['ignore', i])} ignore[${i}]`));
+  return origins;
 }

@@ -2,10 +2,12 @@
  * Turns a SourceRecord into the COPY values of one raw table: each contract
  * column gets a getter (a CSV field index, an object key, a tracking-call path or a
  * constant) and its type's parser. Source columns with no place of their own are
- * gathered into the table's extras jsonb column.
+ * gathered into the table's extras jsonb column. A value that fails its check is
+ * quarantined with the reason and the value itself, quoted and cut to QUOTED_LENGTH.
  */
 import { RowRejection, type SourceRecord } from './source-record.ts';
 import type { TableContract } from './table-contracts.ts';
+import type { Conversion } from './value-conversions.ts';
 import { parserFor, ValueError } from './value-parsers.ts';
 
 export type Getter = (record: SourceRecord) => unknown;
@@ -22,9 +24,15 @@ export function compileRowBuilder(
   contract: TableContract,
   getters: ReadonlyMap<string, Getter>,
   extras?: (record: SourceRecord) => Record<string, unknown> | undefined,
+  conversions: ReadonlyMap<string, Conversion> = new Map(),
 ): TableRowBuilder {
   const steps = contract.columns.map((column) => {
-    const parse = parserFor(column);
+    const check = parserFor(column);
+    const conversion = conversions.get(column.name);
+    // A conversion sees only present values; missing ones keep the column's own rule.
+    const parse = conversion
+      ? (value: unknown) => check(value === null || value === undefined || value === '' ? value : conversion.convert(String(value)))
+      : check;
     const get = getters.get(column.name);
     const isExtras = extras !== undefined && column.name === contract.extrasColumn;
     return { name: column.name, parse, get, isExtras };
@@ -42,13 +50,23 @@ export function compileRowBuilder(
         try {
           values[i] = step.parse(value);
         } catch (error) {
-          if (error instanceof ValueError) throw new RowRejection(error.message, step.name);
+          if (error instanceof ValueError) throw new RowRejection(error.message, step.name, quoteValue(value));
           throw error;
         }
       }
       return values;
     },
   };
+}
+
+/** Quoted values are cut here: enough to recognise the value, not a copy of the row. */
+export const QUOTED_LENGTH = 40;
+
+/** The refused value as a reason quotes it: `"yesterday"`, cut to QUOTED_LENGTH. */
+function quoteValue(value: unknown): string | undefined {
+  if (value === null || value === undefined || value === '') return undefined;
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  return JSON.stringify(text.length > QUOTED_LENGTH ? `${text.slice(0, QUOTED_LENGTH)}…` : text);
 }
 
 function mergeExtras(direct: unknown, extra: Record<string, unknown> | undefined, column: string): unknown {

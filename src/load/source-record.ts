@@ -29,9 +29,17 @@ export class SourceRecord {
 export class RowRejection extends Error {
   override name = 'RowRejection';
   constructor(
+    /** What is wrong, the same for every row with this problem (reports group on it). */
     readonly reason: string,
     readonly field?: string,
+    /** The refused value, quoted and cut short, when there was one. */
+    readonly quoted?: string,
   ) {
-    super(field ? `${field}: ${reason}` : reason);
+    super(`${field ? `${field}: ` : ''}${reason}${quoted ? `, got ${quoted}` : ''}`);
+  }
+
+  /** The reason as stored with the quarantined row: what is wrong and the value refused. */
+  get stored(): string {
+    return this.quoted ? `${this.reason}, got ${this.quoted}` : this.reason;
   }
 }

@@ -7,6 +7,7 @@ import knexFactory, { type Knex } from 'knex';
 import type { BuildContext } from './model-definition.ts';
 import type { Model } from './model-discovery.ts';
 import { UserError } from '../errors/user-error.js';
+import { didYouMean } from '../errors/nearest-name.ts';
 
 /** A Knex that only compiles (no connection is ever opened). */
 export const compilerKnex: Knex = knexFactory({ client: 'pg' });
@@ -38,7 +39,7 @@ export function compileModel(
   const context: BuildContext = {
     ref(name) {
       if (!known.has(name) && !SOURCE_SCHEMAS.has(name.split('.')[0]!)) {
-        throw new ModelCompileError(`${model.file}: ${model.name} refers to "${name}", which is no model (and not a raw.* or ops.* source)`);
+        throw new ModelCompileError(`${model.file}: ${model.name} refers to "${name}", which is no model (and not a raw.* or ops.* source)${didYouMean(name, known)}`);
       }
       refs.add(name);
       return knex.raw(options.relationFor?.(name) ?? quoteRelation(name));

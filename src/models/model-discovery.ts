@@ -3,11 +3,12 @@
  * Every problem in every file is collected and reported together (like Cube's
  * compiler), each naming the file and the field; nothing runs if any exists.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UserError, type Issue } from '../errors/user-error.js';
 import type { ProjectContent } from '../project/project.ts';
+import { describeImportFailure, type ImportFailure } from './import-failure.ts';
 import { modelSchema, type ModelDefinition } from './model-definition.ts';
 
 /** Materialization when a model does not say: set per layer folder, as dbt projects do. */
@@ -26,6 +27,15 @@ export interface Model extends ModelDefinition {
   /** The folder under models/ (staging, core, ...). */
   layer: string;
 }
+
+/** Why each required model field is required, said when one is missing. */
+export const REQUIRED_FIELDS: Record<string, string> = {
+  name: 'the schema-qualified table the model builds, e.g. core.dim_users (its part after the dot is the file name)',
+  description: 'one sentence on what a row is; it becomes the table comment and the docs',
+  owner: 'who answers for the model when a test fails or a figure is questioned (a team or a person)',
+  columns: 'the column contract: every output column with its type (and tests); a build whose output differs fails',
+  build: 'a function (knex, { ref }) => query that selects the rows; ref() records the models it reads',
+};
 
 export class ModelDefinitionError extends UserError {
   constructor(issues: Issue[]) {
@@ -51,11 +61,14 @@ export interface ModelModule {
   layer: string;
   /** The default export: a model definition, or a function of the project content. */
   exported: unknown;
-  /** Why the file could not be imported, if it could not. */
-  failure?: string;
+  /** Why the file could not be imported (with the compiler's line and column), if it could not. */
+  failure?: ImportFailure;
 }
 
 export async function importModelModules(projectRoot: string, modelsDir = join(projectRoot, 'models')): Promise<ModelModule[]> {
+  if (!existsSync(modelsDir)) {
+    throw new UserError(`no models directory at ${modelsDir}: run seglayer in the project root, or set SEGLAYER_MODELS_DIR`, { code: 'no_models_dir' });
+  }
   const modules: ModelModule[] = [];
   for (const path of modelFiles(modelsDir)) {
     const file = relative(projectRoot, path);
@@ -63,7 +76,7 @@ export async function importModelModules(projectRoot: string, modelsDir = join(p
     try {
       modules.push({ path, file, layer, exported: ((await import(pathToFileURL(path).href)) as { default?: unknown }).default });
     } catch (error) {
-      modules.push({ path, file, layer, exported: undefined, failure: (error as Error).message.split('\n')[0] });
+      modules.push({ path, file, layer, exported: undefined, failure: describeImportFailure(error, path) });
     }
   }
   return modules;
@@ -79,7 +92,8 @@ export function validateModels(modules: ModelModule[], content?: ProjectContent)
   const seen = new Map<string, string>();
   for (const { path, file, layer, exported, failure } of modules) {
     if (failure !== undefined) {
-      problems.push({ code: 'cannot_load', path: [], message: `cannot be loaded: ${failure}`, file });
+      const { message, ...at } = failure;
+      problems.push({ code: 'cannot_load', path: [], message: `cannot be loaded: ${message}`, file, ...at });
       continue;
     }
     let definitionInput = exported;
@@ -92,7 +106,12 @@ export function validateModels(modules: ModelModule[], content?: ProjectContent)
     }
     const parsed = modelSchema.safeParse(definitionInput);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) problems.push({ code: issue.code, path: issue.path.length ? (issue.path as (string | number)[]) : ['(default export)'], message: issue.message, file });
+      for (const issue of parsed.error.issues) {
+        const path = issue.path.length ? (issue.path as (string | number)[]) : ['(default export)'];
+        const missing = issue.code === 'invalid_type' && issue.path.length === 1 && (definitionInput as Record<string, unknown> | undefined)?.[String(issue.path[0])] === undefined;
+        const why = missing ? REQUIRED_FIELDS[String(issue.path[0])] : undefined;
+        problems.push({ code: why ? 'required' : issue.code, path, message: why ? `required: ${why}` : issue.message, file });
+      }
       continue;
     }
     const definition = parsed.data;

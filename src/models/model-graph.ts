@@ -8,6 +8,7 @@
  */
 import type { Model } from './model-discovery.ts';
 import { UserError } from '../errors/user-error.js';
+import { didYouMean } from '../errors/nearest-name.ts';
 
 export class ModelGraphError extends UserError {}
 
@@ -28,7 +29,7 @@ export class ModelGraph {
       for (const dep of new Set([...model.dependsOn, ...(refs.get(model.name) ?? [])])) {
         if (!this.byName.has(dep)) {
           if (/^(raw|ops)\./.test(dep)) continue; // sources, not models
-          throw new ModelGraphError(`${model.file}: ${model.name} depends on "${dep}", which is no model`);
+          throw new ModelGraphError(`${model.file}: ${model.name} depends on "${dep}", which is no model${didYouMean(dep, this.byName.keys())}`);
         }
         this.upstream.get(model.name)!.add(dep);
         this.downstream.get(dep)!.add(model.name);
@@ -70,7 +71,10 @@ export class ModelGraph {
     const down = term.endsWith('+');
     const name = term.slice(up ? 1 : 0, down ? -1 : undefined);
     const resolved = this.byName.has(name) ? name : [...this.byName.keys()].find((n) => n.split('.')[1] === name);
-    if (!resolved) throw new ModelGraphError(`no model matches "${term}" (known: ${[...this.byName.keys()].join(', ')})`);
+    if (!resolved) {
+      const hint = didYouMean(name, this.byName.keys());
+      throw new ModelGraphError(`no model matches "${term}"${hint || ` (known: ${[...this.byName.keys()].join(', ')})`}`);
+    }
     const out = new Set([resolved]);
     if (up) for (const n of this.closure(resolved, this.upstream)) out.add(n);
     if (down) for (const n of this.closure(resolved, this.downstream)) out.add(n);

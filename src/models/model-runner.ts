@@ -26,6 +26,8 @@ export interface RunOptions {
   wait?: boolean;
   /** Run only the models' tests against their published relations. */
   testsOnly?: boolean;
+  /** After the first model that fails, start no other (the ones running finish); the rest are skipped. */
+  failFast?: boolean;
   onEvent?: (event: RunEvent) => void;
 }
 
@@ -106,11 +108,27 @@ async function incrementalSince(knex: Knex, model: Model, batches: number[]): Pr
   );
   const earliest: Date | null = late.rows[0].earliest;
   if (earliest && (!since || earliest < since)) since = earliest;
+  // A reverted batch this model took in: its rows are gone from raw, so rebuild from the
+  // earliest of them (recorded by the revert) to take them out of the model too.
+  const reverted = await knex.raw(
+    `select min((b.reverted_window -> ? ->> ?)::timestamptz) as earliest
+     from ops.load_batches b join ops.model_batches m on m.batch_id = b.batch_id and m.model = ?
+     where b.status = 'reverted'`,
+    [newBatchesOf.table, newBatchesOf.windowColumn, model.name],
+  );
+  const undone: Date | null = reverted.rows[0].earliest;
+  if (undone && (!since || undone < since)) since = undone;
   return since;
 }
 
 /** Records, in the publishing transaction, that `model` has taken in `batches`. */
 async function consumeBatches(trx: Knex.Transaction, model: string, batches: number[]): Promise<void> {
+  // Reverted batches the model had taken in are out of it once it publishes: forget them.
+  await trx.raw(
+    `delete from ops.model_batches m using ops.load_batches b
+     where m.model = ? and m.batch_id = b.batch_id and b.status = 'reverted'`,
+    [model],
+  );
   await trx.raw(
     `insert into ops.model_batches (model, batch_id)
      select ?, b.batch_id from unnest(?::bigint[]) as b(batch_id)
@@ -191,8 +209,16 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
     const known = new Set(models.map((m) => m.name));
     const threads = Math.max(1, options.threads ?? availableParallelism());
 
+    let failed: string | undefined;
     const runOne = async (name: string, index: number) => {
       lock.assertHeld();
+      if (options.failFast && failed) {
+        const result: ModelResult = { model: name, status: 'skipped', rows: null, seconds: 0, error: `not run: ${failed} failed and --fail-fast stops the run`, tests: [] };
+        results.set(name, result);
+        await record(knex, runId, result, new Date(), watermark);
+        options.onEvent?.({ kind: 'done', result, index, total: selected.length });
+        return false;
+      }
       const model = graph.byName.get(name)!;
       const startedAt = new Date();
       const t0 = performance.now();
@@ -245,6 +271,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
       results.set(name, result);
       await record(knex, runId, result, startedAt, watermark);
       options.onEvent?.({ kind: 'done', result, index, total: selected.length });
+      if (result.status !== 'success') failed ??= name;
       return result.status === 'success';
     };
 

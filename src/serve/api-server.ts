@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Config } from '../config.ts';
 import { provisionServingRole, servingAccess } from '../database/serving-role.ts';
 import { loadAccessPolicy } from '../governance/access-policy.js';
-import { apiSecret } from './api-secret.ts';
+import { governanceFile, jwtSettings } from './api-settings.ts';
 import { createCubeAdapter, type CubeAdapter } from './cube-adapter.ts';
 import { cubeSettingsSchema, type CubeSettings } from './cube-settings.js';
 import { createGateway, API_BASE } from './gateway.ts';
@@ -40,24 +40,13 @@ export interface ApiServer {
 export class CubeModelError extends UserError {}
 
 /** The access policy file the configuration names. */
-export function governanceFile(config: Config): string {
-  return resolve(config.projectRoot, config.SEGLAYER_GOVERNANCE_FILE);
-}
+export { governanceFile, jwtSettings } from './api-settings.ts';
 
 /** What cube.js is configured with, from the validated configuration. */
 export function cubeSettingsOf(config: Config): CubeSettings {
   return Object.fromEntries(Object.keys(cubeSettingsSchema.shape).map((key) => [key, config[key as keyof Config]])) as CubeSettings;
 }
 
-export function jwtSettings(config: Config): JwtSettings {
-  return {
-    secret: apiSecret(config),
-    algorithm: config.CUBEJS_JWT_ALGS,
-    issuer: config.CUBEJS_JWT_ISSUER,
-    audience: config.CUBEJS_JWT_AUDIENCE,
-    maxTokenAge: config.SEGLAYER_API_MAX_TOKEN_AGE,
-  };
-}
 
 export async function startApiServer(config: Config, options: ApiServerOptions): Promise<ApiServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));

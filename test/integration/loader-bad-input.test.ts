@@ -53,10 +53,10 @@ describe('rows that cannot load are quarantined with a reason; the rest load', (
     expect(rows.map((r) => [r.row_number, r.field, r.reason])).toEqual([
       [2, null, 'expected 5 fields as in the header, found 4'],
       [3, null, 'expected 5 fields as in the header, found 6'],
-      [4, 'occurred_at', 'not a calendar date (month 1-12, day within the month)'],
-      [5, 'occurred_at', 'not a timestamp (expected ISO 8601, e.g. 2024-05-01T12:00:00Z)'],
+      [4, 'occurred_at', 'not a calendar date (month 1-12, day within the month), got "2025-02-30T00:00:00Z"'],
+      [5, 'occurred_at', 'not a timestamp (expected ISO 8601, e.g. 2024-05-01T12:00:00Z), got "yesterday"'],
       [6, 'properties', expect.stringMatching(/^not valid JSON/)],
-      [7, 'properties', 'expected a JSON object'],
+      [7, 'properties', 'expected a JSON object, got "[1,2]"'],
       [8, 'event', 'is required but missing'],
     ]);
     expect(rows[3]!.raw_payload).toBe('m14,u3,app_opened,yesterday,{}');

@@ -68,7 +68,7 @@ describe('tracking calls (Segment / RudderStack export)', () => {
     expect(reasons).toEqual([
       { row_number: 7, line_number: 7, field: 'type', reason: 'unsupported call type "group" (loaded: track, page, screen, identify, alias)' },
       { row_number: 8, line_number: 8, field: 'userId', reason: 'identify without userId: nothing to attach the traits to' },
-      { row_number: 9, line_number: 9, field: 'occurred_at', reason: 'not a timestamp (expected ISO 8601, e.g. 2024-05-01T12:00:00Z)' },
+      { row_number: 9, line_number: 9, field: 'occurred_at', reason: 'not a timestamp (expected ISO 8601, e.g. 2024-05-01T12:00:00Z), got "not-a-time"' },
     ]);
   });
 });

@@ -8,7 +8,7 @@ describe('loadConfig', () => {
   it('applies defaults', () => {
     const config = loadConfig({}, '/srv/project');
     expect(config.DATABASE_URL).toBeUndefined();
-    expect(config).toMatchObject({ SEGLAYER_PG_PORT: 0, SEGLAYER_TIMEZONE: 'UTC', homeDir: '/srv/project/.seglayer' });
+    expect(config).toMatchObject({ SEGLAYER_PG_PORT: 54329, SEGLAYER_TIMEZONE: 'UTC', homeDir: '/srv/project/.seglayer' });
   });
   it('names each bad variable and what it expects', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://db/x', SEGLAYER_PG_PORT: '70000', SEGLAYER_TIMEZONE: 'Mars/Olympus' })).toThrow(ConfigError);

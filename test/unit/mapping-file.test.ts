@@ -1,16 +1,43 @@
 import { describe, expect, it } from 'vitest';
+import { MappingError, planCsvColumns } from '../../src/load/column-mapping.ts';
 import { readMappingFile } from '../../src/load/mapping-file.ts';
+import { contractFor } from '../../src/load/table-contracts.ts';
 import { fixture } from '../support/fixture-files.ts';
 
 describe('readMappingFile', () => {
   it('reads into, timezone and the column mapping', () => {
     const path = fixture('ok.yml', 'into: raw.outcomes\ntimezone: Europe/London\nmap:\n  user_id: CustomerID\nset:\n  currency: GBP\n');
-    expect(readMappingFile(path)).toEqual({ into: 'raw.outcomes', timezone: 'Europe/London', mapping: { map: { user_id: 'CustomerID' }, set: { currency: 'GBP' }, ignore: [] } });
+    expect(readMappingFile(path)).toEqual({
+      into: 'raw.outcomes', timezone: 'Europe/London',
+      mapping: {
+        map: { user_id: 'CustomerID' }, set: { currency: 'GBP' }, ignore: [],
+        origins: { 'map.user_id': `${path}:4:12 map.user_id`, 'set.currency': `${path}:6:13 set.currency` },
+      },
+    });
+  });
+
+  it('reads row filters and conversions', () => {
+    const path = fixture('stripe.yml', 'into: outcomes\nmap:\n  occurred_at: created:unix_s\nwhere:\n  status: succeeded\nwhere_not:\n  currency: [xxx, yyy]\n');
+    expect(readMappingFile(path).mapping).toMatchObject({ map: { occurred_at: 'created:unix_s' }, where: { status: 'succeeded' }, where_not: { currency: ['xxx', 'yyy'] } });
+  });
+
+  it('names the file, line and key of an entry the loaded file cannot satisfy, not a command-line flag', () => {
+    const path = fixture('wrong-column.yml', 'into: raw.outcomes\nmap:\n  user_id: customer\n  occurred_at: created:unix_sec\n  amount: amount:unix_s\nignore: [Notes]\nwhere:\n  state: paid\n');
+    const { mapping } = readMappingFile(path);
+    const attempt = () => planCsvColumns(contractFor('outcomes'), ['cust', 'created', 'amount', 'status'], mapping, 'charges.csv');
+    expect(attempt).toThrow(MappingError);
+    const message = (() => { try { attempt(); } catch (error) { return (error as Error).message; } return ''; })();
+    expect(message).toContain(`${path}:3:12 map.user_id: the file has no column "customer" (header: cust, created, amount, status)`);
+    expect(message).toContain(`${path}:4:16 map.occurred_at: unknown conversion "unix_sec" (known: unix_s, unix_ms, dmy, mdy, cents, thousandths)`);
+    expect(message).toContain(`${path}:5:11 map.amount: unix_s makes timestamptz values but raw.outcomes.amount is numeric`);
+    expect(message).toContain(`${path}:6:10 ignore[0]: the file has no such column`);
+    expect(message).toContain(`${path}:8:10 where.state: the file has no column "state"`);
+    expect(message).not.toContain('--map');
   });
 
   it('reads user traits, and names an unknown trait with its line', () => {
     const path = fixture('traits.yml', 'into: raw.outcomes\nuser_traits:\n  country: Country\n');
-    expect(readMappingFile(path).mapping).toEqual({ map: {}, set: {}, ignore: [], user_traits: { country: 'Country' } });
+    expect(readMappingFile(path).mapping).toEqual({ map: {}, set: {}, ignore: [], user_traits: { country: 'Country' }, origins: { 'user_traits.country': `${path}:3:12 user_traits.country` } });
     const bad = fixture('bad-trait.yml', 'into: raw.outcomes\nuser_traits:\n  shoe_size: Size\n');
     expect(() => readMappingFile(bad)).toThrow(/bad-trait\.yml:3/);
   });

@@ -1,5 +1,11 @@
 /** dbt-like verbs over the models in models/: build, test, ls, compile. */
 import type { Command } from 'commander';
+import { UserError } from '../../errors/user-error.js';
+import { didYouMean } from '../../errors/nearest-name.ts';
+import type { Knex } from 'knex';
+import type { Config } from '../../config.ts';
+import { runQualityChecks } from '../../quality/quality-checks.ts';
+import { printQuality } from '../quality-output.ts';
 import { compileModel } from '../../models/model-compiler.ts';
 import { refreshServingGrants, servingAccess } from '../../database/serving-role.ts';
 import { buildGraph, runModels, type RunEvent, type RunSummary } from '../../models/model-runner.ts';
@@ -39,6 +45,19 @@ export function printSummary(summary: RunSummary): void {
   for (const r of summary.results.filter((x) => x.status !== 'success')) say(`${r.status === 'error' ? red('error') : yellow('skipped')} ${r.model}: ${r.error}`);
 }
 
+interface OutputFlags {
+  json?: boolean;
+  failFast?: boolean;
+}
+
+/** Source freshness and volume anomalies after a build or test run (printed, or with --json the whole run); false when one is an error. */
+async function qualityChecksPass(knex: Knex, config: Config, summary: RunSummary, flags: OutputFlags): Promise<boolean> {
+  const results = await runQualityChecks(knex, config, summary.runId);
+  if (flags.json) say(JSON.stringify({ runId: summary.runId, ok: summary.ok && !results.some((r) => r.status === 'fail'), models: summary.results, quality: results }, null, 2));
+  else printQuality(results);
+  return !results.some((r) => r.status === 'fail');
+}
+
 function selection(command: Command): Command {
   return command
     .argument('[selectors...]', 'model names, +name (with upstream), name+ (with downstream), tag:x, layer:x')
@@ -48,40 +67,54 @@ function selection(command: Command): Command {
 
 export function registerModelCommands(program: Command): void {
   selection(program.command('build').description('build the selected models (all by default), testing each before it is published'))
+    .option('--fail-fast', 'stop starting models after the first failure')
+    .option('--json', 'print the run (models, tests, data-quality checks) as JSON on stdout')
     .option('--full-refresh', 'rebuild incremental models from raw')
     .option('--threads <n>', 'models run at once (default: number of cores)', (v) => Number(v))
     .option('--wait', 'queue behind a running build instead of exiting')
-    .action(async (selectors: string[], options: SelectFlags & { fullRefresh?: boolean; threads?: number; wait?: boolean }) => {
+    .action(async (selectors: string[], options: SelectFlags & OutputFlags & { fullRefresh?: boolean; threads?: number; wait?: boolean }) => {
       await withSession(async ({ knex, warehouse, config }) => {
         const project = await loadProject(config);
         const summary = await runModels(knex, warehouse.url, project.models, { ...options, select: [...selectors, ...(options.select ?? [])], onEvent: printEvent });
-        printSummary(summary);
+        if (!options.json) printSummary(summary);
         // A schema this build created is readable by the API role from now on.
         await refreshServingGrants(warehouse.url, servingAccess(config));
+        if (!(await qualityChecksPass(knex, config, summary, options))) process.exitCode = 1;
         if (!summary.ok) process.exitCode = 1;
         // The generated cube describes segments.user_segments: a project without that model
         // (fixture models under another SEGLAYER_MODELS_DIR, say) leaves it alone.
-        else if (project.models.some((m) => m.name === SEGMENT_MODEL) && writeSegmentCube(config.projectRoot, project.segments)) say(`${green('✓')} updated ${SEGMENT_CUBE_FILE} from segments/ (a running API picks it up)`);
+        else if (project.models.some((m) => m.name === SEGMENT_MODEL) && writeSegmentCube(config.projectRoot, project.segments)) (options.json ? progress : say)(`${green('✓')} updated ${SEGMENT_CUBE_FILE} from segments/ (a running API picks it up)`);
       });
     });
 
-  selection(program.command('test').description('run the selected models\' tests against their published relations'))
-    .action(async (selectors: string[], options: SelectFlags) => {
+  selection(program.command('test').description('run the selected models\' tests against their published relations, then the data-quality checks'))
+    .option('--fail-fast', 'stop starting models after the first failure')
+    .option('--json', 'print the run (models, tests, data-quality checks) as JSON on stdout')
+    .action(async (selectors: string[], options: SelectFlags & OutputFlags) => {
       await withSession(async ({ knex, warehouse, config }) => {
         const { models } = await loadProject(config);
         const summary = await runModels(knex, warehouse.url, models, { ...options, select: [...selectors, ...(options.select ?? [])], testsOnly: true, wait: true, onEvent: printEvent });
-        printSummary(summary);
+        if (!options.json) printSummary(summary);
         // A schema this build created is readable by the API role from now on.
         await refreshServingGrants(warehouse.url, servingAccess(config));
+        if (!(await qualityChecksPass(knex, config, summary, options))) process.exitCode = 1;
         if (!summary.ok) process.exitCode = 1;
       });
     });
 
   selection(program.command('ls').description('list the models a selection would run, in order (no database needed)'))
-    .action(async (selectors: string[], options: SelectFlags) => {
+    .option('--json', 'print the models as JSON on stdout')
+    .action(async (selectors: string[], options: SelectFlags & OutputFlags) => {
       const { models } = await loadProject(loadConfig());
       const graph = buildGraph(models);
       const names = graph.select([...selectors, ...(options.select ?? [])], options.exclude);
+      if (options.json) {
+        say(JSON.stringify(names.map((n) => {
+          const m = graph.byName.get(n)!;
+          return { model: n, materialized: m.materialized, layer: m.layer, owner: m.owner, file: m.file, upstream: [...graph.upstream.get(n)!] };
+        }), null, 2));
+        return;
+      }
       say(table([['model', 'materialized', 'layer', 'upstream'], ...names.map((n) => {
         const m = graph.byName.get(n)!;
         return [n, m.materialized, m.layer, [...graph.upstream.get(n)!].join(', ') || '-'];
@@ -92,7 +125,7 @@ export function registerModelCommands(program: Command): void {
     .action(async (name: string) => {
       const { models } = await loadProject(loadConfig());
       const model = models.find((m) => m.name === name || m.name.split('.')[1] === name);
-      if (!model) throw new Error(`no model named "${name}"`);
+      if (!model) throw new UserError(`no model named "${name}"${didYouMean(name, models.map((m) => m.name)) || ` (see seglayer ls)`}`);
       say(compileModel(model, new Set(models.map((m) => m.name))).sql);
     });
 }

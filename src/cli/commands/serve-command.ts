@@ -5,9 +5,9 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.ts';
 import { AccessDenied, accessFor, loadAccessPolicy } from '../../governance/access-policy.js';
-import { governanceFile, jwtSettings, startApiServer, type ApiServer } from '../../serve/api-server.ts';
+import type { ApiServer } from '../../serve/api-server.ts';
+import { governanceFile, jwtSettings } from '../../serve/api-settings.ts';
 import { mintToken } from '../../serve/token-minter.ts';
-import { withSession } from '../session.ts';
 import { bold, dim, green, say } from '../../terminal/terminal-output.ts';
 import { UserError } from '../../errors/user-error.js';
 
@@ -46,9 +46,12 @@ export function registerServeCommands(program: Command): void {
     .option('-p, --port <port>', 'HTTP port (default PORT or 4000; 0 picks a free one)', (v) => Number(v))
     .option('--dev', 'development mode: requests without a token run as admin (never expose this)')
     .action(async (flags: ServeFlags) => {
+      const { withSession } = await import('../session.ts');
       await withSession(async ({ config, warehouse, knex }) => {
         const { rows } = await knex.raw(`select to_regclass('core.dim_users') is not null as built`);
         if (!rows[0].built) say(`${bold('note')}: the core models are not built yet; run \`npm run seglayer -- build\` (or \`npm start\`) first`);
+        // Cube and Express load only here: every other command starts without them.
+        const { startApiServer } = await import('../../serve/api-server.ts');
         const server = await startApiServer(config, { databaseUrl: warehouse.url, port: flags.port, dev: flags.dev });
         if (flags.dev) say(`${bold('dev mode')}: requests without a token run as admin`);
         const token = await mintToken(server.jwt, { claims: { role: 'analyst', region: 'CA' }, expiresIn: '24h' });

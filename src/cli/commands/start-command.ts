@@ -9,7 +9,6 @@ import { printEvent, printSummary } from './model-commands.ts';
 import { runModels } from '../../models/model-runner.ts';
 import { loadProject } from '../../project/project-loader.ts';
 import { TABLE_CONTRACTS } from '../../load/table-contracts.ts';
-import { startApiServer } from '../../serve/api-server.ts';
 import { mintToken } from '../../serve/token-minter.ts';
 import { serveUntilStopped } from './serve-command.ts';
 import { withSession, type Session } from '../session.ts';
@@ -63,6 +62,7 @@ export function registerStartCommand(program: Command): void {
         say(`  npm run seglayer -- segments preview rfm       ${dim('# a segment now; see also segments ls, show, validate')}`);
         say(`  npm run seglayer -- token --claims '{"role":"admin"}'  ${dim('# mint a token; roles and row rules are in governance.yml')}`);
         say(bold('\nserving'));
+        const { startApiServer } = await import('../../serve/api-server.ts');
         const server = await startApiServer(config, { databaseUrl: warehouse.url });
         const token = await mintToken(server.jwt, { claims: { role: 'analyst', region: 'CA' }, expiresIn: '24h' });
         await serveUntilStopped(server, token);
