@@ -8,6 +8,7 @@
  * read and validated in loadProject, handed to the models that build them.
  */
 import type { Config } from '../config.ts';
+import type { FunnelDefinition } from '../funnels/funnel-definition.ts';
 import type { Model } from '../models/model-discovery.ts';
 import type { Feature } from '../segments/feature-catalog.ts';
 import type { FeatureCatalog } from '../segments/rule-compiler.ts';
@@ -17,6 +18,8 @@ import type { SegmentDefinition } from '../segments/segment-definition.ts';
 export interface ProjectContent {
   /** Every definition in the segments directory, validated against the feature catalog. */
   segments: SegmentDefinition[];
+  /** Every funnel in the funnels directory, validated (conditions, breakdown). */
+  funnels: FunnelDefinition[];
   /** The features a segment rule may use, from the features model's declared columns. */
   featureCatalog: { catalog: FeatureCatalog; features: Feature[] };
   settings: {

@@ -60,8 +60,8 @@ export function wilsonBoundsSql(n: string, successes: string, alpha = DEFAULT_AL
   const centre = `((${p} + ${z2} / (2 * ${N})) / (1 + ${z2} / ${N}))`;
   const half = `(${z} / (1 + ${z2} / ${N}) * sqrt(greatest(${p} * (1 - ${p}), 0) / ${N} + ${z2} / (4 * ${N} * ${N})))`;
   return {
-    lower: `(case when (${successes}) = 0 and (${n}) > 0 then 0::float8 else greatest(0::float8, ${centre} - ${half}) end)`,
-    upper: `(case when (${successes}) = (${n}) and (${n}) > 0 then 1::float8 else least(1::float8, ${centre} + ${half}) end)`,
+    lower: `(case when (${n}) < 1 then null when (${successes}) = 0 then 0::float8 else greatest(0::float8, ${centre} - ${half}) end)`,
+    upper: `(case when (${n}) < 1 then null when (${successes}) = (${n}) then 1::float8 else least(1::float8, ${centre} + ${half}) end)`,
   };
 }
 
