@@ -54,6 +54,10 @@ const configSchema = z.object({
   SEGLAYER_API_BODY_LIMIT: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(64 * 1024),
   /** Segment definitions, relative to the project root (read once by src/project/project-loader.ts). */
   SEGLAYER_SEGMENTS_DIR: z.string().min(1).default('segments'),
+  /** Out-of-sample check of segment claims (marts.segment_validation): the holdout is the last N days before as_of_at… */
+  SEGLAYER_VALIDATION_HOLDOUT_DAYS: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(90),
+  /** …and the training window the N days before the holdout. */
+  SEGLAYER_VALIDATION_TRAINING_DAYS: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(180),
   /** Funnel definitions (funnels/*.yml), relative to the project root; absent directory means no funnels. */
   SEGLAYER_FUNNELS_DIR: z.string().min(1).default('funnels'),
   /** Segments with fewer members are flagged too small to read in segments.summary. */

@@ -32,7 +32,10 @@ export async function loadProject(config: Config): Promise<Project> {
     segments,
     funnels: existsSync(funnelsDir) ? loadFunnelDefinitions(funnelsDir, segments.map((s) => s.name), config.projectRoot) : [],
     featureCatalog,
-    settings: { minSegmentSize: config.SEGLAYER_MIN_SEGMENT_SIZE },
+    settings: {
+      minSegmentSize: config.SEGLAYER_MIN_SEGMENT_SIZE,
+      validationWindows: { trainingDays: config.SEGLAYER_VALIDATION_TRAINING_DAYS, holdoutDays: config.SEGLAYER_VALIDATION_HOLDOUT_DAYS },
+    },
   };
   return { ...content, root: config.projectRoot, config, models: validateModels(modules, content) };
 }
