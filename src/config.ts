@@ -54,8 +54,10 @@ const configSchema = z.object({
   SEGLAYER_API_BODY_LIMIT: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(64 * 1024),
   /** Segment definitions, relative to the project root (read once by src/project/project-loader.ts). */
   SEGLAYER_SEGMENTS_DIR: z.string().min(1).default('segments'),
-  /** Out-of-sample check of segment claims (marts.segment_validation): the holdout is the last N days before as_of_at… */
+  /** Out-of-sample check of segment claims (marts.segment_validation): the holdout is N days of signups… */
   SEGLAYER_VALIDATION_HOLDOUT_DAYS: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(90),
+  /** …each user measured over their first N days after signup (so the holdout signup window ends N days before as_of_at)… */
+  SEGLAYER_VALIDATION_FOLLOW_UP_DAYS: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(60),
   /** …and the training window the N days before the holdout. */
   SEGLAYER_VALIDATION_TRAINING_DAYS: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(180),
   /** Funnel definitions (funnels/*.yml), relative to the project root; absent directory means no funnels. */

@@ -19,11 +19,16 @@ const varianceOf = (n: string, sum: string, sumSquares: string) =>
 
 /**
  * The out-of-sample check of every segment claim (`claim:` in segments/*.yml):
- * the claimed metric among members against all other users, in a training
- * window and again in a later holdout window (SEGLAYER_VALIDATION_TRAINING_DAYS
- * then SEGLAYER_VALIDATION_HOLDOUT_DAYS, ending at as_of_at). In each window
- * only users who had started before it count (everyone is exposed to the whole
- * window).
+ * the claimed metric among members against all other users, for the users who
+ * signed up in a training window and again, as a separate sample, for those who
+ * signed up in a later holdout window. Each user is measured over the same
+ * follow-up, their first SEGLAYER_VALIDATION_FOLLOW_UP_DAYS days, so the holdout
+ * window ends that many days before as_of_at (every user in it has been
+ * followed up fully); before it lie SEGLAYER_VALIDATION_HOLDOUT_DAYS of holdout
+ * signups and, before those, SEGLAYER_VALIDATION_TRAINING_DAYS of training
+ * signups. Metrics over the follow-up: upgrade_rate (an upgrade),
+ * conversion_rate (an order), churn_rate (a churn), active_rate (an event in its
+ * second half), revenue_per_user (net revenue).
  *
  * Membership: as of the holdout start from segments.membership_history when the
  * history reaches back that far ("history"), else today's members ("current") —
@@ -37,10 +42,10 @@ const varianceOf = (n: string, sum: string, sumSquares: string) =>
  */
 export default (project: ProjectContent) => {
   const claims = project.segments.flatMap((d) => (d.claim ? [[d.name, d.claim.segment ?? d.name, d.claim.metric, d.claim.direction]] : []));
-  const { trainingDays, holdoutDays } = project.settings.validationWindows;
+  const { trainingDays, holdoutDays, followUpDays } = project.settings.validationWindows;
   const minimum = project.settings.minSegmentSize;
   const windowColumns = (w: string) => ({
-    [`${w}_start`]: { type: 'timestamptz', description: `Start of the ${w} window`, tests: ['not_null' as const] },
+    [`${w}_start`]: { type: 'timestamptz', description: `Start of the ${w} signup window`, tests: ['not_null' as const] },
     [`${w}_n`]: { type: 'bigint', description: `Members counted in the ${w} window`, tests: ['not_null' as const] },
     [`${w}_value`]: { type: 'double precision', description: `Metric among members in the ${w} window` },
     [`${w}_others_n`]: { type: 'bigint', description: `Other users counted in the ${w} window`, tests: ['not_null' as const] },
@@ -52,7 +57,7 @@ export default (project: ProjectContent) => {
   return defineModel({
     name: 'marts.segment_validation',
     description:
-      'One row per segment claim (metric, direction): the lift with its 95% CI among members against all other users in a training window and in a later holdout window, and a verdict: holds, fails or not_enough_data.',
+      'One row per segment claim (metric, direction): the lift with its 95% CI among members against all other users, over each user’s first follow_up_days after signup, for the users who signed up in a training window and, separately, in a later holdout window; and a verdict: holds, fails or not_enough_data.',
     owner: 'data-platform',
     tags: ['marts', 'segments'],
     tests: [{ unique_combination: ['definition', 'segment'] }],
@@ -64,7 +69,8 @@ export default (project: ProjectContent) => {
       membership_basis: { type: 'text', description: 'history (members as of the holdout start) or current (today’s members)', tests: ['not_null', { accepted_values: ['history', 'current'] }] },
       ...windowColumns('training'),
       ...windowColumns('holdout'),
-      holdout_end: { type: 'timestamptz', description: 'End of the holdout window (as_of_at)', tests: ['not_null'] },
+      holdout_end: { type: 'timestamptz', description: 'End of the holdout signup window (as_of_at minus the follow-up)', tests: ['not_null'] },
+      follow_up_days: { type: 'integer', description: 'Days after signup over which each user is measured', tests: ['not_null'] },
       minimum_size: { type: 'integer', description: 'Fewest members and others a window needs for a verdict', tests: ['not_null'] },
       verdict: { type: 'text', description: 'holds, fails or not_enough_data', tests: ['not_null', { accepted_values: ['holds', 'fails', 'not_enough_data'] }] },
     },
@@ -74,32 +80,37 @@ export default (project: ProjectContent) => {
         `
       with claims as (select * from (values ${claimValues}) v(definition, segment, metric, direction) where definition is not null),
       as_of as (select max(as_of_at) as as_of_at from ${ref('features.user_features')}),
+      follow_up as (select make_interval(days => ?) as length),
       windows as (
-        select 'holdout'::text as window_name, a.as_of_at - make_interval(days => ?) as window_start, a.as_of_at as window_end from as_of a
+        select 'holdout'::text as window_name, a.as_of_at - f.length - make_interval(days => ?) as window_start, a.as_of_at - f.length as window_end
+        from as_of a, follow_up f
         union all
-        select 'training', a.as_of_at - make_interval(days => ? + ?), a.as_of_at - make_interval(days => ?) from as_of a
+        select 'training', a.as_of_at - f.length - make_interval(days => ? + ?), a.as_of_at - f.length - make_interval(days => ?) from as_of a, follow_up f
       ),
-      users as (select user_key, coalesce(signed_up_at, first_seen_at) as started_at from ${ref('features.user_features')}),
+      users as (
+        select w.window_name, f.user_key, coalesce(f.signed_up_at, f.first_seen_at) as started_at,
+               coalesce(f.signed_up_at, f.first_seen_at) + (select length from follow_up) as followed_until
+        from ${ref('features.user_features')} f
+        join windows w on coalesce(f.signed_up_at, f.first_seen_at) >= w.window_start and coalesce(f.signed_up_at, f.first_seen_at) < w.window_end
+      ),
       outcomes as (
-        select w.window_name, o.user_key,
+        select u.user_key,
                bool_or(o.outcome_type = 'upgrade') as upgraded,
                bool_or(o.outcome_type in ('purchase', 'upgrade') and o.revenue_usd > 0) as ordered,
                bool_or(o.outcome_type = 'churn') as churned,
                coalesce(sum(o.revenue_usd) filter (where o.is_revenue), 0) as revenue_usd
-        from ${ref('core.fct_outcomes')} o join windows w on o.occurred_at >= w.window_start and o.occurred_at < w.window_end
-        where o.user_key is not null group by 1, 2
+        from users u join ${ref('core.fct_outcomes')} o on o.user_key = u.user_key and o.occurred_at >= u.started_at and o.occurred_at < u.followed_until
+        group by 1
       ),
       activity as (
-        select distinct w.window_name, e.user_key
-        from ${ref('core.fct_events')} e join windows w on e.occurred_at >= w.window_start and e.occurred_at < w.window_end
-        where e.user_key is not null
+        select distinct u.user_key
+        from users u join ${ref('core.fct_events')} e on e.user_key = u.user_key
+         and e.occurred_at >= u.started_at + (u.followed_until - u.started_at) / 2 and e.occurred_at < u.followed_until
       ),
       user_windows as (
-        select w.window_name, u.user_key, coalesce(o.upgraded, false) as upgraded, coalesce(o.ordered, false) as ordered,
+        select u.window_name, u.user_key, coalesce(o.upgraded, false) as upgraded, coalesce(o.ordered, false) as ordered,
                coalesce(o.churned, false) as churned, a.user_key is not null as active, coalesce(o.revenue_usd, 0) as revenue_usd
-        from users u join windows w on u.started_at < w.window_start
-        left join outcomes o on o.window_name = w.window_name and o.user_key = u.user_key
-        left join activity a on a.window_name = w.window_name and a.user_key = u.user_key
+        from users u left join outcomes o using (user_key) left join activity a using (user_key)
       ),
       history_reach as (
         select h.definition, min(h.changed_at) <= (select window_start from windows where window_name = 'holdout') as reaches
@@ -145,7 +156,7 @@ export default (project: ProjectContent) => {
         select t.definition, t.segment, t.metric, t.direction,
                case when coalesce((select r.reaches from history_reach r where r.definition = t.definition), false) then 'history' else 'current' end as membership_basis,
                ${WINDOWS.map((w) => ['window_start as W_start', 'n as W_n', 'value as W_value', 'others_n as W_others_n', 'others_value as W_others_value', 'lift as W_lift', 'lift_ci_lower as W_lift_ci_lower', 'lift_ci_upper as W_lift_ci_upper'].map((c) => `${w[0]}.${c.replace('W_', `${w}_`)}`).join(', ')).join(',\n               ')},
-               h.window_end as holdout_end, ?::int as minimum_size,
+               h.window_end as holdout_end, ?::int as follow_up_days, ?::int as minimum_size,
                case when least(t.n, t.others_n, h.n, h.others_n) < ? or t.lift_ci_lower is null or h.lift_ci_lower is null then 'not_enough_data'
                     when t.direction = 'higher' and t.lift_ci_lower > 0 and h.lift_ci_lower > 0 then 'holds'
                     when t.direction = 'lower' and t.lift_ci_upper < 0 and h.lift_ci_upper < 0 then 'holds'
@@ -154,7 +165,7 @@ export default (project: ProjectContent) => {
         where t.window_name = 'training' and h.window_name = 'holdout'
       )
       select * from final`,
-        [...claims.flat(), holdoutDays, holdoutDays, trainingDays, holdoutDays, minimum, minimum],
+        [...claims.flat(), followUpDays, holdoutDays, holdoutDays, trainingDays, holdoutDays, followUpDays, minimum, minimum],
       );
     },
   });

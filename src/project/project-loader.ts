@@ -30,11 +30,12 @@ export async function loadProject(config: Config): Promise<Project> {
   const funnelsDir = resolve(config.projectRoot, config.SEGLAYER_FUNNELS_DIR);
   const content: ProjectContent = {
     segments,
-    funnels: existsSync(funnelsDir) ? loadFunnelDefinitions(funnelsDir, segments.map((s) => s.name), config.projectRoot) : [],
+    // Funnels build on the segment layer (breakdowns, segments.membership): a project without segment definitions has none.
+    funnels: existsSync(segmentsDir) && existsSync(funnelsDir) ? loadFunnelDefinitions(funnelsDir, segments.map((s) => s.name), config.projectRoot) : [],
     featureCatalog,
     settings: {
       minSegmentSize: config.SEGLAYER_MIN_SEGMENT_SIZE,
-      validationWindows: { trainingDays: config.SEGLAYER_VALIDATION_TRAINING_DAYS, holdoutDays: config.SEGLAYER_VALIDATION_HOLDOUT_DAYS },
+      validationWindows: { trainingDays: config.SEGLAYER_VALIDATION_TRAINING_DAYS, holdoutDays: config.SEGLAYER_VALIDATION_HOLDOUT_DAYS, followUpDays: config.SEGLAYER_VALIDATION_FOLLOW_UP_DAYS },
     },
   };
   return { ...content, root: config.projectRoot, config, models: validateModels(modules, content) };

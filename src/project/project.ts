@@ -25,8 +25,8 @@ export interface ProjectContent {
   settings: {
     /** SEGLAYER_MIN_SEGMENT_SIZE: below it a segment is too small to read. */
     minSegmentSize: number;
-    /** SEGLAYER_VALIDATION_TRAINING_DAYS / _HOLDOUT_DAYS: the windows of marts.segment_validation. */
-    validationWindows: { trainingDays: number; holdoutDays: number };
+    /** SEGLAYER_VALIDATION_TRAINING_DAYS / _HOLDOUT_DAYS / _FOLLOW_UP_DAYS: the windows of marts.segment_validation. */
+    validationWindows: { trainingDays: number; holdoutDays: number; followUpDays: number };
   };
 }
 
