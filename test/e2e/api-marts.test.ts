@@ -83,8 +83,8 @@ describe('segment value views', () => {
       order: { 'segment_daily.day': 'asc' },
     });
     expect(daily.status, daily.text).toBe(200);
-    const [{ revenue }] = await api.sql<{ revenue: string }>(`select sum(revenue_usd)::text as revenue from marts.segment_daily where definition = 'all'`);
-    expect(daily.body.data.reduce((a: number, r: Record<string, string>) => a + Number(r['segment_daily.revenue']), 0)).toBeCloseTo(Number(revenue), 4);
+    const [total] = await api.sql<{ revenue: string }>(`select sum(revenue_usd)::text as revenue from marts.segment_daily where definition = 'all'`);
+    expect(daily.body.data.reduce((a: number, r: Record<string, string>) => a + Number(r['segment_daily.revenue']), 0)).toBeCloseTo(Number(total!.revenue), 4);
 
     const funnel = await load(admin, {
       dimensions: ['funnel_steps.step_number', 'funnel_steps.users'],
@@ -96,8 +96,8 @@ describe('segment value views', () => {
     expect(funnel.body.data.map((r: Record<string, string>) => Number(r['funnel_steps.users']))).toEqual(steps.map((s) => s.users));
 
     const paths = await load(admin, { measures: ['segment_paths.count'], filters: [{ member: 'segment_paths.outcome', operator: 'equals', values: ['upgrade'] }] });
-    const [{ count }] = await api.sql<{ count: number }>(`select count(*)::int as count from marts.segment_paths where outcome = 'upgrade'`);
-    expect(Number(paths.body.data[0]['segment_paths.count'])).toBe(count);
+    const [paths_] = await api.sql<{ count: number }>(`select count(*)::int as count from marts.segment_paths where outcome = 'upgrade'`);
+    expect(Number(paths.body.data[0]['segment_paths.count'])).toBe(paths_!.count);
 
     const validation = await load(admin, { dimensions: ['segment_validation.definition', 'segment_validation.verdict'], order: { 'segment_validation.definition': 'asc' } });
     const verdicts = await api.sql<{ definition: string; verdict: string }>(`select definition, verdict from marts.segment_validation order by definition`);
