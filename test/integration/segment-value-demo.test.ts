@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { segmentValueRows, segmentValueTable } from '../../src/cli/segment-value-table.ts';
 import { writeDemoFiles } from '../../src/demo/demo-generator.ts';
 import type { DemoTruth } from '../../src/demo/demo-truth.ts';
 import { loadFile } from '../../src/load/batch-loader.ts';
@@ -92,5 +93,16 @@ describe('segment value marts on demo data', () => {
     const [breadth] = await rows<{ value: number; lift: number; lift_ci_lower: number }>(
       `select value, lift, lift_ci_lower from marts.segment_value where definition = 'first_week_breadth' and metric = 'conversion_rate'`);
     expect(breadth!.lift_ci_lower).toBeGreaterThan(0);
+  });
+
+  it('make the segment value table npm start prints: all users first, revenue per user with CI, lift, verdict', async () => {
+    const table = segmentValueTable(await segmentValueRows(db.knex));
+    expect(table[0]).toEqual(['segment', 'n', 'revenue/user', '95% CI', 'lift', '95% CI', 'verdict']);
+    expect(table[1]!.slice(0, 2)).toEqual(['all users', truth.users.total.toLocaleString('en-US')]);
+    const breadth = table.find((r) => r[0] === 'first_week_breadth')!;
+    expect(breadth[6]).toBe('holds');
+    expect(breadth[2]).toMatch(/^\$\d+\.\d\d$/);
+    expect(breadth[3]).toMatch(/^\[\$\d+\.\d\d, \$\d+\.\d\d\]$/);
+    expect(table.find((r) => r[0] === 'young_adults')![6]).toBe('—'); // no claim
   });
 });
