@@ -9,15 +9,17 @@ import { meanBoundsSql, sampleVarianceSql } from '../../src/stats/sql-intervals.
  * have no members (only the 'all' row, everyone signed up by then).
  *
  * Set-based in O(changes + active user-days): member counts are a running sum
- * of +1/−1 per entry/exit day, activity is joined only on days a user was
- * active, never days × users.
+ * of +1/−1 per entry/exit day, and cost to serve a running sum of ±daily rate
+ * where a member's cost period starts and ends (a period's cost is spread evenly
+ * over its days); activity is joined only on days a user was active. Never
+ * days × users.
  */
 const eventsPerActive = meanBoundsSql('active_users', 'events_per_active_user', sampleVarianceSql('active_users', 'events', 'events_squares'));
 
 export default defineModel({
   name: 'marts.segment_daily',
   description:
-    'One row per segment per day (UTC) from the first activity to the day before as_of_at: members as of that day (from membership history), active members, events per active member with its 95% CI, members converting (an order that day), revenue and cost to serve of members that day. Definition "all" / segment "all users" covers everyone signed up by then.',
+    'One row per segment per day (UTC) from the first activity or signup to the day before as_of_at: members as of that day (from membership history), active members, events per active member with its 95% CI, members converting (an order that day), revenue and cost to serve of members that day. Definition "all" / segment "all users" covers everyone signed up by then.',
   owner: 'data-platform',
   tags: ['marts', 'segments'],
   tests: [{ unique_combination: ['definition', 'segment', 'day'] }],
@@ -53,49 +55,57 @@ export default defineModel({
         select user_key, 'all', 'all users', (started_at at time zone 'UTC')::date, null from users where started_at is not null
       ),
       user_days as (
-        select user_key, (occurred_at at time zone 'UTC')::date as day, count(*) as events, 0::bigint as orders, 0::numeric as revenue_usd, 0::numeric as cost_usd
+        select user_key, (occurred_at at time zone 'UTC')::date as day, count(*) as events, 0::bigint as orders, 0::numeric as revenue_usd
         from ${ref('core.fct_events')} where user_key is not null group by 1, 2
         union all
         select user_key, (occurred_at at time zone 'UTC')::date, 0, count(*) filter (where outcome_type in ('purchase', 'upgrade') and revenue_usd > 0),
-               coalesce(sum(revenue_usd) filter (where is_revenue), 0), 0
+               coalesce(sum(revenue_usd) filter (where is_revenue), 0)
         from ${ref('core.fct_outcomes')} where user_key is not null group by 1, 2
-        union all
-        select c.user_key, d::date, 0, 0, 0, c.cost_usd / (c.period_end - c.period_start + 1)
-        from ${ref('core.fct_costs')} c cross join lateral generate_series(c.period_start, c.period_end, interval '1 day') d
-        where c.user_key is not null
       ),
       per_user_day as (
-        select user_key, day, sum(events) as events, sum(orders) as orders, sum(revenue_usd) as revenue_usd, sum(cost_usd) as cost_usd
+        select user_key, day, sum(events) as events, sum(orders) as orders, sum(revenue_usd) as revenue_usd
         from user_days group by 1, 2
+      ),
+      -- A member's cost periods, cut to the spell: [from_day, to_day) at a daily rate.
+      cost_spans as (
+        select s.definition, s.segment, greatest(s.from_day, c.period_start) as from_day, least(s.to_day, c.period_end + 1) as to_day,
+               c.cost_usd / (c.period_end - c.period_start + 1) as rate
+        from spells s join ${ref('core.fct_costs')} c on c.user_key = s.user_key
+        where c.period_end >= s.from_day and (s.to_day is null or c.period_start < s.to_day)
       ),
       days as (
         select d::date as day
-        from as_of a, generate_series((select min(day) from per_user_day), (a.as_of_at at time zone 'UTC')::date - 1, interval '1 day') d
+        from as_of a, generate_series(least((select min(day) from per_user_day), (select min(from_day) from spells)), (a.as_of_at at time zone 'UTC')::date - 1, interval '1 day') d
       ),
       deltas as (
-        select definition, segment, from_day as day, count(*) as delta from spells group by 1, 2, 3
+        select definition, segment, from_day as day, count(*) as delta, 0::numeric as cost_delta from spells group by 1, 2, 3
         union all
-        select definition, segment, to_day, -count(*) from spells where to_day is not null group by 1, 2, 3
+        select definition, segment, to_day, -count(*), 0 from spells where to_day is not null group by 1, 2, 3
+        union all
+        select definition, segment, from_day, 0, sum(rate) from cost_spans group by 1, 2, 3
+        union all
+        select definition, segment, to_day, 0, -sum(rate) from cost_spans group by 1, 2, 3
       ),
       groups as (select distinct definition, segment from spells),
       member_counts as (
         select g.definition, g.segment, d.day,
-               (sum(coalesce(x.delta, 0)) over (partition by g.definition, g.segment order by d.day))::bigint as members
+               (sum(coalesce(x.delta, 0)) over w)::bigint as members, sum(coalesce(x.cost_delta, 0)) over w as cost_usd
         from groups g cross join days d
-        left join (select definition, segment, day, sum(delta) as delta from deltas group by 1, 2, 3) x
+        left join (select definition, segment, day, sum(delta) as delta, sum(cost_delta) as cost_delta from deltas group by 1, 2, 3) x
           on x.definition = g.definition and x.segment = g.segment and x.day = d.day
+        window w as (partition by g.definition, g.segment order by d.day)
       ),
       member_activity as (
         select s.definition, s.segment, p.day,
                count(*) filter (where p.events > 0) as active_users, sum(p.events) as events, sum(p.events * p.events) as events_squares,
-               count(*) filter (where p.orders > 0) as conversions, sum(p.revenue_usd) as revenue_usd, sum(p.cost_usd) as cost_usd
+               count(*) filter (where p.orders > 0) as conversions, sum(p.revenue_usd) as revenue_usd
         from spells s join per_user_day p on p.user_key = s.user_key and p.day >= s.from_day and (s.to_day is null or p.day < s.to_day)
         group by 1, 2, 3
       ),
       joined as (
         select m.definition, m.segment, m.day, m.members, coalesce(a.active_users, 0) as active_users, coalesce(a.events, 0)::bigint as events,
                coalesce(a.events_squares, 0) as events_squares, coalesce(a.conversions, 0) as conversions,
-               coalesce(a.revenue_usd, 0) as revenue_usd, coalesce(a.cost_usd, 0) as cost_usd,
+               coalesce(a.revenue_usd, 0) as revenue_usd, m.cost_usd,
                a.events::float8 / nullif(a.active_users, 0) as events_per_active_user
         from member_counts m left join member_activity a using (definition, segment, day)
       ),
