@@ -63,6 +63,14 @@ const configSchema = z.object({
   SEGLAYER_VOLUME_THRESHOLD: z.coerce.number({ error: 'a positive number' }).positive('a positive number').default(6),
   /** warn: anomalies are recorded and printed; fail: they also make build and test exit non-zero. */
   SEGLAYER_VOLUME_SEVERITY: z.enum(['warn', 'fail'], { error: 'warn or fail' }).default('warn'),
+  /** Out-of-sample check of segment claims (marts.segment_validation): the holdout is N days of signups… */
+  SEGLAYER_VALIDATION_HOLDOUT_DAYS: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(90),
+  /** …each user measured over their first N days after signup (so the holdout signup window ends N days before as_of_at)… */
+  SEGLAYER_VALIDATION_FOLLOW_UP_DAYS: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(60),
+  /** …and the training window the N days before the holdout. */
+  SEGLAYER_VALIDATION_TRAINING_DAYS: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(180),
+  /** Funnel definitions (funnels/*.yml), relative to the project root; absent directory means no funnels. */
+  SEGLAYER_FUNNELS_DIR: z.string().min(1).default('funnels'),
   /** Segments with fewer members are flagged too small to read in segments.summary. */
   SEGLAYER_MIN_SEGMENT_SIZE: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(100),
   /** Outcome types that count as orders (comma-separated) for order features, first purchase and RFM. */

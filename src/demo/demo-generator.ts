@@ -18,6 +18,7 @@ import {
 import { emptyEventTally, EVENT_COLUMNS, writeUserEvents, type NoiseRates } from './demo-event-rows.ts';
 import { csvLine, GzipLineWriter, writeJsonFile } from './demo-files.ts';
 import { isoDate, isoMs, monthStarts } from './demo-time.ts';
+import { ONBOARDING_DROP_OFF_DEVICE, ONBOARDING_EVENT, ONBOARDING_STEP_PROBABILITY, ONBOARDING_STEPS, UPGRADE_PATH, UPGRADE_PATH_SHARE } from './demo-journeys.ts';
 import type { CostType, DemoTruth, MoneyTotals, OutcomeType, UpgradeRate, Variant } from './demo-truth.ts';
 import {
   BASE_UPGRADE_PROBABILITY, BREADTH_MIN_FEATURES, BREADTH_MULTIPLIER, BREADTH_WINDOW_DAYS, demoWorld, EXPERIMENT_EFFECT,
@@ -291,6 +292,8 @@ class TruthTally {
   private readonly spend = Object.fromEntries(
     [...PRIMARY_GOAL_ANSWERS, 'no_response'].map((g) => [g, { users: 0, usd: 0 }]),
   ) as Record<PrimaryGoal | 'no_response', { users: number; usd: number }>;
+  private readonly onboardingReached = Object.fromEntries(DEVICE_TYPES.map((d) => [d, [0, 0, 0, 0]])) as Record<DeviceType, number[]>;
+  private upgradePathUsers = 0;
   private costRows = 0;
   private activeUserMonths = 0;
   private readonly costs: Record<CostType, number> = { compute: 0, storage: 0, support: 0 };
@@ -314,6 +317,8 @@ class TruthTally {
     if (!(user.variant === 'treatment' && device === 'mobile')) (user.breadth ? this.breadthUntreated : this.otherUntreated).add(upgraded);
     if (user.breadth) this.breadthIndexes.push(user.index);
     this.cells[user.variant][device].add(upgraded);
+    for (let step = 0; step <= user.onboardingSteps; step++) this.onboardingReached[device][step]!++;
+    if (user.upgradePath) this.upgradePathUsers++;
 
     if (user.anonymousIds.length > 0) {
       this.anonymousFirst++;
@@ -428,6 +433,16 @@ class TruthTally {
           groups,
           observedRatio: otherUsers && otherUsd ? round(growMean / (otherUsd / otherUsers), 6) : 0,
         },
+      },
+      journeys: {
+        onboarding: {
+          event: ONBOARDING_EVENT,
+          steps: ['signed_up', ...ONBOARDING_STEPS],
+          dropOffDevice: ONBOARDING_DROP_OFF_DEVICE,
+          plantedStepProbability: ONBOARDING_STEP_PROBABILITY,
+          reached: this.onboardingReached,
+        },
+        upgradePath: { path: [...UPGRADE_PATH], plantedShare: UPGRADE_PATH_SHARE, upgradedUsers: this.upgradedUsers, withPath: this.upgradePathUsers },
       },
       costs: {
         rows: this.costRows,

@@ -187,6 +187,32 @@ export interface DemoTruth {
     };
   };
 
+  /**
+   * Planted (demo-journeys.ts): the onboarding funnel signed_up → onboarding_step
+   * (properties.step) profile → data_source → done, where tablet users (signup
+   * device) drop off at data_source; and the path invite_sent > report_exported
+   * > upgrade_clicked that half of the upgrading users take just before upgrading.
+   */
+  journeys: {
+    onboarding: {
+      event: string;
+      steps: string[];
+      dropOffDevice: DeviceType;
+      /** Probability of each step given the previous one, per signup device. */
+      plantedStepProbability: Record<string, Record<DeviceType, number>>;
+      /** Users per signup device reaching signup and each onboarding step in order: [signed up, profile, data_source, done]. */
+      reached: Record<DeviceType, number[]>;
+    };
+    upgradePath: {
+      path: string[];
+      plantedShare: number;
+      /** Users with an upgrade row. */
+      upgradedUsers: number;
+      /** Of them, users given the path. */
+      withPath: number;
+    };
+  };
+
   costs: {
     /** Rows in costs.csv.gz. */
     rows: number;

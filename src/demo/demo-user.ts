@@ -8,7 +8,8 @@
  *  - first-week feature breadth triples the upgrade probability;
  *  - the onboarding_checklist treatment adds 10 points of upgrade probability on mobile only;
  *  - anonymous-first users, some with a second device linked only through an event;
- *  - grow_revenue users make 1.5× as many purchases.
+ *  - grow_revenue users make 1.5× as many purchases;
+ *  - the onboarding funnel drop-off on tablets and the path to upgrade (demo-journeys.ts, own PRNG stream).
  */
 import {
   ACTIVITY_UNTIL, APP_PAGES, BROWSER_BY_OS, CHANNELS, COUNTRIES, DAY_MS, DEVICE_TYPE, FEATURE_ACTIONS, FEATURES, GENDERS, HOUR_MS,
@@ -17,6 +18,7 @@ import {
   type Channel, type City, type Country, type Currency, type Device, type DeviceType, type Plan, type PrimaryGoal, type Utm,
 } from './demo-catalog.ts';
 import type { OutcomeType, Variant } from './demo-truth.ts';
+import { simulateJourneys } from './demo-journeys.ts';
 import { hex8, mix32, SeededRandom, WeightedTable } from './seeded-random.ts';
 
 // ---- planted effects ------------------------------------------------------
@@ -114,6 +116,10 @@ export interface DemoUser {
   breadth: boolean;
   upgraded: boolean;
   churned: boolean;
+  /** Onboarding steps completed (demo-journeys.ts). */
+  onboardingSteps: number;
+  /** Given the planted path to upgrade (demo-journeys.ts). */
+  upgradePath: boolean;
   outcomes: DemoOutcome[];
   /** Latent primary goal (revealed only by survey respondents). */
   goal: PrimaryGoal;
@@ -333,6 +339,7 @@ export function simulateUser(world: DemoWorld, index: number): DemoUser {
   const currency = country.currency;
   let churned = false;
   let activityEnd: number;
+  let upgradeClickAt: number | undefined;
   if (upgraded) {
     // Upgrades come after the first week, so breadth is measured before them.
     const upgradeAt = Math.min(signupAt + WEEK_MS + Math.floor(Math.min(rng.exponential(21 * DAY_MS), 113 * DAY_MS)), ACTIVITY_UNTIL - HOUR_MS);
@@ -340,7 +347,8 @@ export function simulateUser(world: DemoWorld, index: number): DemoUser {
     const price = PLAN_PRICES[plan][currency];
     const orderId = `${orderPrefix}0`;
     paidFrom = upgradeAt;
-    add(upgradeAt - 20_000 - Math.floor(rng.exponential(120_000)), 'upgrade_clicked', json({ plan, placement: 'billing_page' }), userIds, 0, false, false);
+    upgradeClickAt = upgradeAt - 20_000 - Math.floor(rng.exponential(120_000));
+    add(upgradeClickAt, 'upgrade_clicked', json({ plan, placement: 'billing_page' }), userIds, 0, false, false);
     add(upgradeAt, 'checkout_completed', json({ order_id: orderId, plan }), userIds, 0, false, false);
     outcome({ type: 'upgrade', t: upgradeAt, amountMinor: price, currency, orderId, productId: `plan_${plan}_monthly`, quantity: 1, unitPriceMinor: price, plan });
 
@@ -430,10 +438,13 @@ export function simulateUser(world: DemoWorld, index: number): DemoUser {
     survey = { respondedAt, techSavviness: Math.min(5, Math.max(1, Math.round(rng.normal(2.8 + lean, 1)))) };
   }
 
+  const journeys = simulateJourneys(world.seed, index, signupAt, primary.type, upgradeClickAt);
+  for (const e of journeys.events) events.push({ ...e, ids: userIds, device: 0, utm: false, conflictable: false, feature: -1 });
+
   events.sort((a, b) => a.t - b.t);
   return {
     index, userId, email: `user${index}@example.com`, accountId: `acct-${hex8(mix32(index ^ world.salts.account))}`,
     signupAt, birthYear, gender, country, city, channel, utm, devices, variant, anonymousIds, events, breadth, upgraded, churned,
-    outcomes, goal, survey, activityEnd,
+    outcomes, goal, survey, activityEnd, onboardingSteps: journeys.onboardingSteps, upgradePath: journeys.upgradePath,
   };
 }

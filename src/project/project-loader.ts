@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../config.ts';
 import { UserError } from '../errors/user-error.js';
+import { loadFunnelDefinitions } from '../funnels/funnel-files.ts';
 import { importModelModules, validateModels } from '../models/model-discovery.ts';
 import { modelSchema } from '../models/model-definition.ts';
 import { catalogFromColumns, FEATURES_MODEL } from '../segments/feature-catalog.ts';
@@ -25,13 +26,18 @@ export async function loadProject(config: Config): Promise<Project> {
   if (!features?.success && existsSync(segmentsDir)) {
     throw new ProjectError(`${config.SEGLAYER_SEGMENTS_DIR}/ holds segment definitions, but ${config.SEGLAYER_MODELS_DIR}/ has no ${FEATURES_MODEL} model to check their features against: add it, or point SEGLAYER_SEGMENTS_DIR elsewhere`);
   }
+  const segments = existsSync(segmentsDir) ? loadSegmentDefinitions(segmentsDir, featureCatalog.catalog, config.projectRoot) : [];
+  const funnelsDir = resolve(config.projectRoot, config.SEGLAYER_FUNNELS_DIR);
   const content: ProjectContent = {
-    segments: existsSync(segmentsDir) ? loadSegmentDefinitions(segmentsDir, featureCatalog.catalog, config.projectRoot) : [],
+    segments,
+    // Funnels build on the segment layer (breakdowns, segments.membership): a project without segment definitions has none.
+    funnels: existsSync(segmentsDir) && existsSync(funnelsDir) ? loadFunnelDefinitions(funnelsDir, segments.map((s) => s.name), config.projectRoot) : [],
     featureCatalog,
     settings: {
       minSegmentSize: config.SEGLAYER_MIN_SEGMENT_SIZE,
       orders: { types: config.SEGLAYER_ORDER_TYPES.split(','), needsRevenue: config.SEGLAYER_ORDER_NEEDS_REVENUE === 'true' },
       ...(config.SEGLAYER_REFERENCE_TIME ? { referenceTime: config.SEGLAYER_REFERENCE_TIME } : {}),
+      validationWindows: { trainingDays: config.SEGLAYER_VALIDATION_TRAINING_DAYS, holdoutDays: config.SEGLAYER_VALIDATION_HOLDOUT_DAYS, followUpDays: config.SEGLAYER_VALIDATION_FOLLOW_UP_DAYS },
     },
   };
   return { ...content, root: config.projectRoot, config, models: validateModels(modules, content) };

@@ -8,6 +8,7 @@
  * read and validated in loadProject, handed to the models that build them.
  */
 import type { Config } from '../config.ts';
+import type { FunnelDefinition } from '../funnels/funnel-definition.ts';
 import type { Model } from '../models/model-discovery.ts';
 import type { Feature } from '../segments/feature-catalog.ts';
 import type { FeatureCatalog } from '../segments/rule-compiler.ts';
@@ -17,6 +18,8 @@ import type { SegmentDefinition } from '../segments/segment-definition.ts';
 export interface ProjectContent {
   /** Every definition in the segments directory, validated against the feature catalog. */
   segments: SegmentDefinition[];
+  /** Every funnel in the funnels directory, validated (conditions, breakdown). */
+  funnels: FunnelDefinition[];
   /** The features a segment rule may use, from the features model's declared columns. */
   featureCatalog: { catalog: FeatureCatalog; features: Feature[] };
   settings: {
@@ -26,6 +29,8 @@ export interface ProjectContent {
     orders: { types: string[]; needsRevenue: boolean };
     /** SEGLAYER_REFERENCE_TIME: a fixed reference time; unset, derived from the data. */
     referenceTime?: string;
+    /** SEGLAYER_VALIDATION_TRAINING_DAYS / _HOLDOUT_DAYS / _FOLLOW_UP_DAYS: the windows of marts.segment_validation. */
+    validationWindows: { trainingDays: number; holdoutDays: number; followUpDays: number };
   };
 }
 

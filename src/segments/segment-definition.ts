@@ -18,12 +18,30 @@ import { z } from 'zod';
 const identifier = z.string().regex(/^[a-z][a-z0-9_]{0,40}$/, 'a snake_case name (letters, digits, _; at most 41 characters)');
 export const FAMILIES = ['behavioural', 'demographic', 'geographic', 'psychographic', 'value'] as const;
 
+/** Metrics a segment's claim may name, measured per user in a time window (marts.segment_validation). */
+export const CLAIM_METRICS = ['upgrade_rate', 'conversion_rate', 'churn_rate', 'active_rate', 'revenue_per_user'] as const;
+
+/**
+ * The hypothesis as a testable claim: members do better (higher) or worse
+ * (lower) on `metric` than all other users, in a training window and again in a
+ * later holdout window. `segment` names the RFM band or cluster a claim is about
+ * (a rule definition has one segment, its own name).
+ */
+const claim = z
+  .object({
+    metric: z.enum(CLAIM_METRICS),
+    direction: z.enum(['higher', 'lower']),
+    segment: identifier.optional(),
+  })
+  .strict();
+
 const common = {
   name: identifier,
   title: z.string().min(1).max(80),
   description: z.string().min(1),
   owner: z.string().min(1),
   hypothesis: z.string().min(1),
+  claim: claim.optional(),
   version: z.number().int().min(1),
   family: z.enum(FAMILIES).optional(),
 };

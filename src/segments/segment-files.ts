@@ -102,6 +102,12 @@ export function loadSegmentDefinitions(segmentsDir: string, catalog: FeatureCata
         if (new Set(definition.cluster.features).size !== definition.cluster.features.length) problem(['cluster', 'features'], 'a feature is listed twice');
         if (definition.cluster.population !== undefined) checkRule(['cluster', 'population'], definition.cluster.population, catalog);
       }
+      if (definition.claim) {
+        const segments = definition.kind === 'rule' ? [definition.name] : definition.kind === 'rfm' ? definition.rfm.bands.map((b) => b.name) : Array.from({ length: definition.cluster.k }, (_, i) => `cluster_${i + 1}`);
+        const named = definition.claim.segment ?? (definition.kind === 'rule' ? definition.name : undefined);
+        if (named === undefined) problem(['claim'], `the claim must name its segment (one of ${segments.join(', ')})`);
+        else if (!segments.includes(named)) problem(['claim', 'segment'], `unknown segment "${named}"; one of ${segments.join(', ')}`);
+      }
       definitions.push(definition);
     });
   }

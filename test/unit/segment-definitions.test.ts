@@ -148,6 +148,13 @@ ${options}
     expect(missing).toEqual(['a.yml:3:5 segments.0.hypothesis: Invalid input: expected string, received undefined']);
   });
 
+  it('claims: a known metric and direction, and a segment the definition has', () => {
+    const withClaim = (claim: string) => HEADER + rule('x', 'frequency > 1').replace('    version: 1\n', `    claim: ${claim}\n    version: 1\n`);
+    expect(problemsOf({ 'a.yml': withClaim('{ metric: upgrade_rate, direction: higher }') })).toEqual([]);
+    expect(problemsOf({ 'a.yml': withClaim('{ metric: happiness, direction: higher }') }).join('\n')).toMatch(/a\.yml:8:\d+ segments\.0\.claim\.metric: /);
+    expect(problemsOf({ 'a.yml': withClaim('{ metric: upgrade_rate, direction: higher, segment: y }') }).join('\n')).toMatch(/a\.yml:8:\d+ segments\.0\.claim\.segment: unknown segment "y"; one of x/);
+  });
+
   it('SQL pasted into a rule is refused, not run', () => {
     expect(problemsOf({ 'a.yml': HEADER + rule('x', "\"frequency > 1; drop table core.dim_users\"") })[0]).toMatch(/";" is not part of the rule language/);
   });

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 
-const PARTS = ['loader', 'build', 'segments', 'api', 'cli'] as const;
+const PARTS = ['loader', 'build', 'segments', 'marts', 'api', 'cli'] as const;
 
 export function registerBenchCommand(program: Command): void {
   program
     .command('bench')
-    .description('benchmarks against baselines measured in the same run: the loader vs psql \\copy, a model build vs the same SQL in psql, features + segments vs the core build, the semantic API vs its SQL run directly, CLI start-up vs plain node')
+    .description('benchmarks against baselines measured in the same run: the loader vs psql \\copy, a model build vs the same SQL in psql, features + segments and the marts vs the core build, the semantic API vs its SQL run directly')
     .option('--users <n>', 'demo users (about 50 events each)', (v) => Number(v), 100_000)
     .option('--repeat <n>', 'loader runs of each contender', (v) => Number(v), 2)
     .option('--only <part>', PARTS.join(' | '))
@@ -25,6 +25,10 @@ export function registerBenchCommand(program: Command): void {
       if (runs('segments')) {
         const { runSegmentsBench } = await import('../../bench/segments-bench.ts');
         await runSegmentsBench(options);
+      }
+      if (runs('marts')) {
+        const { runMartsBench } = await import('../../bench/marts-bench.ts');
+        await runMartsBench(options);
       }
       if (runs('cli')) {
         const { runCliBench } = await import('../../bench/cli-bench.ts');

@@ -12,7 +12,8 @@ import { TABLE_CONTRACTS } from '../../load/table-contracts.ts';
 import { mintToken } from '../../serve/token-minter.ts';
 import { serveUntilStopped } from './serve-command.ts';
 import { withSession, type Session } from '../session.ts';
-import { bold, count, dim, green, say } from '../../terminal/terminal-output.ts';
+import { segmentValueRows, segmentValueTable } from '../segment-value-table.ts';
+import { bold, count, dim, green, say, table } from '../../terminal/terminal-output.ts';
 
 const DEMO_USERS = 5000;
 const DEMO_SEED = 42;
@@ -54,6 +55,8 @@ export function registerStartCommand(program: Command): void {
         say(bold('\nsegments') + dim(' (segments/*.yml; segments.summary)'));
         const { rows: segments } = await knex.raw(`select definition, segment, members, round(100 * share_of_users, 1) as pct, is_too_small from segments.summary order by definition, segment`);
         for (const s of segments) say(`  ${`${s.definition}${s.segment === s.definition ? '' : `.${s.segment}`}`.padEnd(36)} ${count(s.members).padStart(8)} ${`${s.pct}%`.padStart(6)}${s.is_too_small ? dim('  too small to read') : ''}`);
+        say(bold('\nsegment value') + dim(' (marts.segment_value, revenue per user vs all other users; verdict: marts.segment_validation)'));
+        say(table(segmentValueTable(await segmentValueRows(knex))).replace(/^/gm, '  '));
         say(bold('\nnext'));
         say(`  psql "$(npm run -s seglayer -- db url --show-password)"   ${dim('# while this runs; or `db serve` to keep only PostgreSQL up')}`);
         say(`  npm run seglayer -- load <file> --into events  ${dim('# load your own CSV / NDJSON (gzip too)')}`);

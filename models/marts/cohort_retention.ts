@@ -1,0 +1,115 @@
+import { defineModel } from '../../src/models/model-definition.ts';
+import { wilsonBoundsSql } from '../../src/stats/sql-intervals.ts';
+
+/**
+ * Retention heatmap: a user's cohort is the week or month (UTC) of their first
+ * activity of a kind; they count as active in period p when they had that
+ * activity again in the p-th period after it (period 0 is the cohort period, so
+ * its rate is 1). Every cohort gets every period up to the last one with data,
+ * zeros included, so a heatmap has no holes.
+ *
+ * Segments two ways, in `segment_as_of`:
+ *   - 'now': the user's current segments (segments.current_membership);
+ *   - 'cohort_start': the segments the user was in when they joined the cohort
+ *     (their first activity), read from segments.membership_history — the latest
+ *     change at or before that time is an entry. History starts with the first
+ *     build, so for activity older than that this is empty until history is
+ *     backfilled.
+ *   - 'all': everyone (segment_definition = segment = 'all').
+ */
+const GRAINS = ['week', 'month'] as const;
+const ACTIVITIES = {
+  any_event: (ref: (name: string) => { toQuery(): string }) => `select user_key, occurred_at from ${ref('core.fct_events').toQuery()} where user_key is not null`,
+  /** An order, as features.user_features counts one: a purchase or upgrade with revenue. */
+  purchase: (ref: (name: string) => { toQuery(): string }) =>
+    `select user_key, occurred_at from ${ref('core.fct_outcomes').toQuery()} where user_key is not null and outcome_type in ('purchase', 'upgrade') and revenue_usd > 0`,
+};
+const rate = wilsonBoundsSql('cohort_users', 'active_users');
+
+export default defineModel({
+  name: 'marts.cohort_retention',
+  description:
+    'Retention by cohort: one row per grain (week | month) × activity (any_event | purchase) × cohort start × period number × segment, with cohort size, active users and the retention rate with its Wilson 95% CI. segment_as_of says whether the segment is the one the user is in now or was in at cohort start.',
+  owner: 'data-platform',
+  tags: ['marts', 'segments'],
+  tests: [{ unique_combination: ['cohort_grain', 'activity', 'cohort_start', 'period_number', 'segment_as_of', 'segment_definition', 'segment'] }],
+  columns: {
+    cohort_grain: { type: 'text', description: 'week (ISO, Monday) or month, UTC', tests: ['not_null', { accepted_values: [...GRAINS] }] },
+    activity: { type: 'text', description: 'any_event or purchase: what makes a user join a cohort and count as active', tests: ['not_null', { accepted_values: Object.keys(ACTIVITIES) }] },
+    cohort_start: { type: 'date', description: 'First day of the cohort period', tests: ['not_null'] },
+    period_number: { type: 'integer', description: 'Periods after the cohort period (0 = the cohort period)', tests: ['not_null', { expression: 'period_number >= 0' }] },
+    segment_as_of: { type: 'text', description: "now (current segment), cohort_start (segment when the user joined the cohort) or all", tests: ['not_null', { accepted_values: ['now', 'cohort_start', 'all'] }] },
+    segment_definition: { type: 'text', description: "Segment definition; 'all' for everyone", tests: ['not_null'] },
+    segment: { type: 'text', description: "Segment; 'all' for everyone", tests: ['not_null'] },
+    cohort_users: { type: 'bigint', description: 'Users in the cohort (and segment)', tests: ['not_null', { expression: 'cohort_users > 0' }] },
+    active_users: { type: 'bigint', description: 'Of those, users with the activity in this period', tests: ['not_null', { expression: 'active_users <= cohort_users' }] },
+    retention_rate: { type: 'double precision', description: 'active_users / cohort_users', tests: ['not_null'] },
+    retention_ci_lower: { type: 'double precision', description: 'Wilson 95% CI lower bound of the retention rate', tests: ['not_null'] },
+    retention_ci_upper: { type: 'double precision', description: 'Wilson 95% CI upper bound of the retention rate', tests: ['not_null'] },
+  },
+  build: (knex, { ref }) =>
+    knex.raw(`
+      with activity as (
+        ${Object.entries(ACTIVITIES).map(([name, sql]) => `select '${name}'::text as activity, a.* from (${sql(ref)}) a`).join('\n        union all\n        ')}
+      ),
+      grains (cohort_grain) as (values ${GRAINS.map((g) => `('${g}')`).join(', ')}),
+      user_periods as (
+        select a.activity, g.cohort_grain, a.user_key, date_trunc(g.cohort_grain, a.occurred_at at time zone 'UTC')::date as period_start,
+               min(a.occurred_at) as first_at
+        from activity a cross join grains g
+        group by 1, 2, 3, 4
+      ),
+      cohorts as (
+        select distinct on (activity, cohort_grain, user_key) activity, cohort_grain, user_key, period_start as cohort_start, first_at as joined_at
+        from user_periods order by activity, cohort_grain, user_key, period_start
+      ),
+      numbered as (
+        select c.activity, c.cohort_grain, c.user_key, c.cohort_start,
+               case when c.cohort_grain = 'month'
+                    then ((extract(year from p.period_start) - extract(year from c.cohort_start)) * 12 + extract(month from p.period_start) - extract(month from c.cohort_start))::int
+                    else (p.period_start - c.cohort_start) / 7 end as period_number
+        from cohorts c join user_periods p using (activity, cohort_grain, user_key)
+      ),
+      segment_at_start as (
+        select distinct on (c.activity, c.cohort_grain, c.user_key, h.definition, h.segment)
+               c.activity, c.cohort_grain, c.user_key, h.definition, h.segment, h.change
+        from cohorts c join ${ref('segments.membership_history')} h on h.user_key = c.user_key and h.changed_at <= c.joined_at
+        order by c.activity, c.cohort_grain, c.user_key, h.definition, h.segment, h.changed_at desc, (h.change = 'entered') desc
+      ),
+      user_groups as (
+        select activity, cohort_grain, user_key, 'all'::text as segment_as_of, 'all'::text as segment_definition, 'all'::text as segment from cohorts
+        union all
+        select c.activity, c.cohort_grain, c.user_key, 'now', m.definition, m.segment
+        from cohorts c join ${ref('segments.current_membership')} m using (user_key)
+        union all
+        select activity, cohort_grain, user_key, 'cohort_start', definition, segment from segment_at_start where change = 'entered'
+      ),
+      sizes as (
+        select g.activity, g.cohort_grain, c.cohort_start, g.segment_as_of, g.segment_definition, g.segment, count(*) as cohort_users
+        from user_groups g join cohorts c using (activity, cohort_grain, user_key)
+        group by 1, 2, 3, 4, 5, 6
+      ),
+      actives as (
+        select g.activity, g.cohort_grain, n.cohort_start, n.period_number, g.segment_as_of, g.segment_definition, g.segment, count(*) as active_users
+        from user_groups g join numbered n using (activity, cohort_grain, user_key)
+        group by 1, 2, 3, 4, 5, 6, 7
+      ),
+      last_period as (select activity, cohort_grain, max(period_start) as last_start from user_periods group by 1, 2),
+      grid as (
+        select s.*, p.period_number
+        from sizes s join last_period l using (activity, cohort_grain)
+        cross join lateral generate_series(0, case when s.cohort_grain = 'month'
+            then ((extract(year from l.last_start) - extract(year from s.cohort_start)) * 12 + extract(month from l.last_start) - extract(month from s.cohort_start))::int
+            else (l.last_start - s.cohort_start) / 7 end) as p(period_number)
+      ),
+      counted as (
+        select g.cohort_grain, g.activity, g.cohort_start, g.period_number, g.segment_as_of, g.segment_definition, g.segment,
+               g.cohort_users, coalesce(a.active_users, 0) as active_users
+        from grid g left join actives a using (activity, cohort_grain, cohort_start, period_number, segment_as_of, segment_definition, segment)
+      ),
+      final as (
+        select *, active_users::float8 / cohort_users as retention_rate, ${rate.lower} as retention_ci_lower, ${rate.upper} as retention_ci_upper
+        from counted
+      )
+      select * from final`),
+});

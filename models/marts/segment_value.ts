@@ -1,0 +1,131 @@
+import { defineModel } from '../../src/models/model-definition.ts';
+import { meanBoundsSql, relativeLiftSql, sampleVarianceSql, wilsonBoundsSql } from '../../src/stats/sql-intervals.ts';
+
+/** Months after signup at which observed LTV is measured. */
+export const LTV_MONTHS = [1, 3, 6, 12] as const;
+/** Months after signup whose activity counts as retention (the whole calendar-length month m → m + 1). */
+export const RETENTION_MONTHS = [1, 3] as const;
+/** Active: an event in the last 30 days before as_of_at. */
+const ACTIVE_WINDOW = '30 days';
+
+/**
+ * Every metric: its kind and, per user, its value, null when the user is not
+ * in the metric's population (e.g. not yet 6 months old for ltv_6m).
+ */
+const METRICS: { metric: string; kind: 'proportion' | 'mean'; value: string; description: string }[] = [
+  { metric: 'active_rate', kind: 'proportion', value: 'is_active::int', description: `Share with an event in the ${ACTIVE_WINDOW} before as_of_at` },
+  { metric: 'conversion_rate', kind: 'proportion', value: 'is_paying::int', description: 'Share with at least one order (paying users)' },
+  { metric: 'churn_rate', kind: 'proportion', value: 'has_churned::int', description: 'Share with a churn outcome' },
+  ...RETENTION_MONTHS.map((m) => ({
+    metric: `retention_month_${m}`,
+    kind: 'proportion' as const,
+    value: `retained_month_${m}`,
+    description: `Share with an event in month ${m} after signup, among users whose month ${m} has ended`,
+  })),
+  { metric: 'revenue_per_user', kind: 'mean', value: 'revenue_usd', description: 'Net revenue (USD, refunds deducted) per user' },
+  { metric: 'revenue_per_active_user', kind: 'mean', value: 'case when is_active then revenue_usd end', description: 'Net revenue per active user' },
+  { metric: 'arppu', kind: 'mean', value: 'case when is_paying then revenue_usd end', description: 'Net revenue per paying user' },
+  ...LTV_MONTHS.map((m) => ({
+    metric: `ltv_${m}m`,
+    kind: 'mean' as const,
+    value: `ltv_${m}m`,
+    description: `Cumulative net revenue in the first ${m} month(s) after signup, among users at least ${m} month(s) old`,
+  })),
+  { metric: 'cost_to_serve_per_user', kind: 'mean', value: 'cost_to_serve_usd', description: 'Cost to serve (USD) per user' },
+  { metric: 'gross_margin_per_user', kind: 'mean', value: 'gross_margin_usd', description: 'Net revenue minus cost to serve, per user' },
+];
+export const SEGMENT_VALUE_METRICS = METRICS.map((m) => m.metric);
+
+const segment = { n: 'n', mean: 'mean', variance: 'variance' };
+const others = { n: 'others_n', mean: 'others_mean', variance: 'others_variance' };
+const wilson = wilsonBoundsSql('n', 'sum');
+const meanBounds = meanBoundsSql('n', 'mean', 'variance');
+const lift = relativeLiftSql(others, segment);
+const varianceOf = (n: string, sum: string, sumSquares: string) =>
+  `case when kind = 'proportion' then (${sum})::float8 / nullif(${n}, 0) * (1 - (${sum})::float8 / nullif(${n}, 0)) else ${sampleVarianceSql(n, sum, sumSquares)} end`;
+
+export default defineModel({
+  name: 'marts.segment_value',
+  description:
+    'What each segment is worth: one row per definition × segment × metric (plus definition "all", segment "all users"), each with its n, estimate and 95% CI (Wilson for proportions, Student t for means) and its relative lift against all other users with a Welch 95% CI. Sufficient statistics (n, sum, sum of squares) are kept so any figure can be recomputed. Formulas: docs/statistics.md.',
+  owner: 'data-platform',
+  tags: ['marts', 'segments'],
+  tests: [{ unique_combination: ['definition', 'segment', 'metric'] }],
+  columns: {
+    definition: { type: 'text', description: 'Segment definition; "all" for every user', tests: ['not_null'] },
+    segment: { type: 'text', description: 'Segment; "all users" for every user', tests: ['not_null'] },
+    metric: { type: 'text', description: 'Metric name', tests: ['not_null', { accepted_values: METRICS.map((m) => m.metric) }] },
+    metric_kind: { type: 'text', description: 'proportion (Wilson interval) or mean (Student t interval)', tests: ['not_null', { accepted_values: ['proportion', 'mean'] }] },
+    members: { type: 'bigint', description: 'Current members of the segment', tests: ['not_null'] },
+    n: { type: 'bigint', description: "Users in the metric's population within the segment", tests: ['not_null'] },
+    sum: { type: 'numeric', description: 'Σx over those users (successes for a proportion)', tests: ['not_null'] },
+    sum_squares: { type: 'numeric', description: 'Σx² over those users', tests: ['not_null'] },
+    value: { type: 'double precision', description: 'Estimate: Σx / n', tests: ['not_null'] },
+    ci_lower: { type: 'double precision', description: '95% CI lower bound (null below 2 users for a mean)' },
+    ci_upper: { type: 'double precision', description: '95% CI upper bound (null below 2 users for a mean)' },
+    others_n: { type: 'bigint', description: "Users in the metric's population outside the segment (null for all users)" },
+    others_value: { type: 'double precision', description: 'Estimate among all other users' },
+    lift: { type: 'double precision', description: 'Relative lift (value − others_value) / others_value' },
+    lift_ci_lower: { type: 'double precision', description: 'Lift 95% CI lower bound (delta method, Welch df)' },
+    lift_ci_upper: { type: 'double precision', description: 'Lift 95% CI upper bound (delta method, Welch df)' },
+    as_of_at: { type: 'timestamptz', description: 'Reference time of the build (features.user_features.as_of_at)', tests: ['not_null'] },
+  },
+  build: (knex, { ref }) =>
+    knex.raw(`
+      with users as (
+        select f.user_key, f.as_of_at, coalesce(f.signed_up_at, f.first_seen_at) as started_at,
+               coalesce(f.last_seen_at > f.as_of_at - interval '${ACTIVE_WINDOW}', false) as is_active,
+               f.frequency > 0 as is_paying, f.has_churned, f.revenue_usd, f.cost_to_serve_usd, f.gross_margin_usd
+        from ${ref('features.user_features')} f
+      ),
+      ltv as (
+        select u.user_key,
+               ${LTV_MONTHS.map((m) => `case when u.started_at + interval '${m} months' <= u.as_of_at then coalesce(sum(o.revenue_usd) filter (where o.occurred_at < u.started_at + interval '${m} months'), 0) end as ltv_${m}m`).join(',\n               ')}
+        from users u left join ${ref('core.fct_outcomes')} o on o.user_key = u.user_key and o.is_revenue
+        group by u.user_key, u.started_at, u.as_of_at
+      ),
+      retention as (
+        select u.user_key,
+               ${RETENTION_MONTHS.map((m) => `case when u.started_at + interval '${m + 1} months' <= u.as_of_at then (count(e.user_key) filter (where e.occurred_at >= u.started_at + interval '${m} months' and e.occurred_at < u.started_at + interval '${m + 1} months') > 0)::int end as retained_month_${m}`).join(',\n               ')}
+        from users u left join ${ref('core.fct_events')} e on e.user_key = u.user_key
+        group by u.user_key, u.started_at, u.as_of_at
+      ),
+      user_metrics as (
+        select u.user_key, m.metric, m.kind, m.x
+        from users u join ltv using (user_key) join retention using (user_key)
+        cross join lateral (values ${METRICS.map((m) => `('${m.metric}', '${m.kind}', (${m.value})::numeric)`).join(', ')}) m(metric, kind, x)
+        where m.x is not null
+      ),
+      groups as (
+        select user_key, definition, segment from ${ref('segments.membership')}
+        union all
+        select user_key, 'all', 'all users' from users
+      ),
+      sizes as (select definition, segment, count(*) as members from groups group by 1, 2),
+      sums as (
+        select g.definition, g.segment, m.metric, m.kind, count(*) as n, sum(m.x) as sum, sum(m.x * m.x) as sum_squares
+        from groups g join user_metrics m using (user_key)
+        group by 1, 2, 3, 4
+      ),
+      with_others as (
+        select s.*, case when s.definition <> 'all' then t.n - s.n end as others_n,
+               t.sum - s.sum as others_sum, t.sum_squares - s.sum_squares as others_sum_squares
+        from sums s join sums t on t.definition = 'all' and t.metric = s.metric
+      ),
+      summaries as (
+        select *, sum::float8 / n as mean, ${varianceOf('n', 'sum', 'sum_squares')} as variance,
+               others_sum::float8 / nullif(others_n, 0) as others_mean,
+               ${varianceOf('others_n', 'others_sum', 'others_sum_squares')} as others_variance
+        from with_others
+      ),
+      final as (
+        select s.definition, s.segment, s.metric, s.kind as metric_kind, z.members, s.n, s.sum, s.sum_squares, s.mean as value,
+               case when s.kind = 'proportion' then ${wilson.lower} else ${meanBounds.lower} end as ci_lower,
+               case when s.kind = 'proportion' then ${wilson.upper} else ${meanBounds.upper} end as ci_upper,
+               s.others_n, s.others_mean as others_value,
+               ${lift.effect} as lift, ${lift.lower} as lift_ci_lower, ${lift.upper} as lift_ci_upper,
+               (select max(as_of_at) from users) as as_of_at
+        from summaries s join sizes z using (definition, segment)
+      )
+      select * from final`),
+});

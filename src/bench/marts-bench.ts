@@ -1,0 +1,77 @@
+/**
+ * The segment value marts against the core build, in the same run on the same
+ * data: the core models (staging, core) built in full and timed, then features
+ * and segments (untimed: segments-bench.ts measures them), then every marts
+ * model, each timed and reported as seconds and as a ratio of the core build.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../config.ts';
+import { createKnex } from '../database/knex-client.ts';
+import { migrateLatest } from '../database/migrator.ts';
+import { ensureDatabase, openWarehouse } from '../database/warehouse-connection.ts';
+import { loadFile } from '../load/batch-loader.ts';
+import { quoteRelation } from '../models/model-compiler.ts';
+import { runModels } from '../models/model-runner.ts';
+import { loadProject } from '../project/project-loader.ts';
+import { bold, count, dim, say, table } from '../terminal/terminal-output.ts';
+import { benchStamp, describeStamp } from './bench-stamp.ts';
+import { demoFiles, elapsed } from './build-bench.ts';
+
+export interface MartsBenchOptions {
+  users: number;
+}
+
+export async function runMartsBench(options: MartsBenchOptions): Promise<void> {
+  const config = loadConfig();
+  const warehouse = await openWarehouse(config);
+  const url = await ensureDatabase(warehouse.url, `seglayer_bench_marts_${options.users}`);
+  const knex = createKnex(url, { workMem: config.SEGLAYER_WORK_MEM, max: 6 });
+  try {
+    const { models } = await loadProject(config);
+    await migrateLatest(knex, config.projectRoot);
+    // The data is loaded once per user count and kept: reruns measure the builds only.
+    const loaded = Number((await knex.raw(`select count(*) from ops.load_batches where status = 'loaded'`)).rows[0].count) > 0;
+    if (!loaded) {
+      const manifest = await demoFiles(config.homeDir, options.users);
+      say(dim(`loading ${manifest.files.length} demo files for ${count(options.users)} users ...`));
+      for (const file of manifest.files) await loadFile(url, file.path, { into: file.into });
+    }
+    const events = Number((await knex.raw('select count(*) from raw.events')).rows[0].count);
+    const upstream = ['features', 'segments'];
+    const core = models.filter((m) => !upstream.includes(m.layer) && m.layer !== 'marts').map((m) => m.name);
+    const middle = models.filter((m) => upstream.includes(m.layer)).map((m) => m.name);
+    const marts = models.filter((m) => m.layer === 'marts').map((m) => m.name);
+    await knex.raw([...upstream, 'marts'].map((s) => `drop schema if exists ${quoteRelation(s)} cascade;`).join('\n'));
+
+    say(dim(`core build (${core.length} models) ...`));
+    let coreOk = true;
+    const coreSeconds = await elapsed(async () => {
+      coreOk = (await runModels(knex, url, models, { select: core, fullRefresh: true })).ok;
+    });
+    say(dim(`  ${coreSeconds.toFixed(1)} s; features + segments (${middle.length} models, untimed) ...`));
+    const middleOk = (await runModels(knex, url, models, { select: middle, fullRefresh: true })).ok;
+    say(dim(`marts (${marts.length} models) ...`));
+    await knex.raw('checkpoint');
+    let summary: Awaited<ReturnType<typeof runModels>> | undefined;
+    const martSeconds = await elapsed(async () => {
+      summary = await runModels(knex, url, models, { select: marts, fullRefresh: true });
+    });
+    const users = Number((await knex.raw('select count(*) from features.user_features')).rows[0].count);
+
+    say(dim(describeStamp(benchStamp())));
+    say(bold(`\nmarts: ${count(users)} users, ${count(events)} raw events`));
+    say(table([
+      ['run', 'seconds', 'ratio to core build'],
+      [`core build (staging + core, full)${coreOk ? '' : ' (FAILED)'}`, coreSeconds.toFixed(1), '1.00'],
+      [`marts${summary!.ok && middleOk ? '' : ' (FAILED)'}`, martSeconds.toFixed(1), (martSeconds / coreSeconds).toFixed(2)],
+      ...[...summary!.results].sort((a, b) => b.seconds - a.seconds).map((r) => [`  ${r.model}${r.status === 'success' ? '' : ` (${r.status})`}`, r.seconds.toFixed(1), (r.seconds / coreSeconds).toFixed(2)]),
+    ]));
+    say(dim('2 cores, noisy machine: compare ratios, not seconds, between runs. Per-model times overlap: the runner builds independent marts in parallel, so they add up to more than the marts line.'));
+    writeFileSync(join(config.homeDir, 'bench', `marts-${options.users}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+      JSON.stringify({ ...benchStamp(), users: options.users, events, coreSeconds, martSeconds, models: summary!.results.map((r) => ({ model: r.model, seconds: r.seconds, status: r.status })) }, null, 2));
+  } finally {
+    await knex.destroy();
+    await warehouse.close();
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * marts.segment_validation on a hand-made warehouse with three claims, each
+ * "upgrade rate higher than all other users", built so the verdict is known:
+ *   fast  — higher in the training window and again in the holdout: holds;
+ *   spike — higher in training only (a momentary spike): fails;
+ *   tiny  — one member per sample, below the minimum size: not_enough_data.
+ * Lifts and intervals are recomputed here from counts taken from the fixture in
+ * TypeScript with src/stats (the model renders the formulas as SQL).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runModels, type RunSummary } from '../../src/models/model-runner.ts';
+import { compare, summarizeBinomial } from '../../src/stats/index.ts';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
+import { loadTestProject } from '../support/test-project.ts';
+
+/**
+ * as_of 2025-02-01, 5-day follow-up, 10-day windows: holdout signups [01-17, 01-27),
+ * training signups [01-07, 01-17). Two separate samples of 200 users: t0… signed up
+ * on 01-10, h0… on 01-20.
+ */
+const range = (prefix: string, from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `${prefix}${from + i}`);
+const both = (from: number, to: number) => [...range('t', from, to), ...range('h', from, to)];
+const SIGNUP = { t: '2025-01-10T00:00:00Z', h: '2025-01-20T00:00:00Z' };
+const USERS = both(0, 199);
+const MEMBERS: Record<string, string[]> = { fast: both(0, 39), spike: both(40, 79), tiny: both(80, 80) };
+/** Upgrades two days after signup (within the follow-up). */
+const UPGRADES = {
+  training: [...range('t', 0, 31), ...range('t', 40, 75), ...range('t', 100, 129)],
+  holdout: [...range('h', 0, 27), ...range('h', 40, 49), ...range('h', 100, 139)],
+};
+/** Six days after signup: after the follow-up, so it counts nowhere. */
+const LATE_UPGRADES = range('t', 150, 199);
+const claim = (name: string) => `  - name: ${name}
+    title: ${name}
+    description: fixture
+    owner: test
+    hypothesis: upgrades more
+    claim: { metric: upgrade_rate, direction: higher }
+    version: 1
+    kind: rule
+    rule: frequency >= 1
+`;
+
+let db: TestDatabase;
+let build: RunSummary;
+let rows: Record<string, string | number | null>[];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await db.knex.raw(`create schema features; create schema core; create schema segments;
+    create table features.user_features (user_key text, as_of_at timestamptz, signed_up_at timestamptz, first_seen_at timestamptz);
+    create table core.fct_outcomes (user_key text, occurred_at timestamptz, outcome_type text, revenue_usd numeric, is_revenue boolean);
+    create table core.fct_events (user_key text, occurred_at timestamptz);
+    create table segments.membership_history (user_key text, definition text, segment text, version int, change text, changed_at timestamptz);
+    create table segments.membership (user_key text, definition text, segment text, version int, since timestamptz)`);
+  const signup = (u: string) => Date.parse(SIGNUP[u[0] as 't' | 'h']);
+  await db.knex('features.user_features').insert(USERS.map((u) => ({ user_key: u, as_of_at: '2025-02-01T00:00:00Z', signed_up_at: new Date(signup(u)) })));
+  const upgrade = (u: string, days: number) => ({ user_key: u, occurred_at: new Date(signup(u) + days * 86_400_000), outcome_type: 'upgrade', revenue_usd: 10, is_revenue: true });
+  await db.knex('core.fct_outcomes').insert([...Object.values(UPGRADES).flat().map((u) => upgrade(u, 2)), ...LATE_UPGRADES.map((u) => upgrade(u, 6))]);
+  await db.knex('segments.membership').insert(Object.entries(MEMBERS).flatMap(([d, users]) => users.map((u) => ({ user_key: u, definition: d, segment: d, version: 1, since: '2025-02-01T00:00:00Z' }))));
+  const segments = mkdtempSync(join(tmpdir(), 'seglayer-claims-'));
+  writeFileSync(join(segments, 'claims.yml'), `segments:\n${['fast', 'spike', 'tiny'].map(claim).join('\n')}`);
+  const project = await loadTestProject({
+    SEGLAYER_SEGMENTS_DIR: segments, SEGLAYER_FUNNELS_DIR: join(segments, 'no-funnels'), SEGLAYER_MIN_SEGMENT_SIZE: '10',
+    SEGLAYER_VALIDATION_TRAINING_DAYS: '10', SEGLAYER_VALIDATION_HOLDOUT_DAYS: '10', SEGLAYER_VALIDATION_FOLLOW_UP_DAYS: '5',
+  });
+  build = await runModels(db.knex, db.url, project.models, { select: ['marts.segment_validation'] });
+  rows = (await db.knex.raw(`select * from marts.segment_validation order by definition`)).rows;
+});
+afterAll(() => db.drop());
+
+/** The lift of members over the others in one window's sample, from the fixture's lists. */
+function expectedLift(definition: string, window: keyof typeof UPGRADES) {
+  const members = new Set(MEMBERS[definition]);
+  const upgraded = new Set(UPGRADES[window]);
+  const sample = USERS.filter((u) => u[0] === window[0]);
+  const count = (inGroup: boolean) => {
+    const users = sample.filter((u) => members.has(u) === inGroup);
+    return summarizeBinomial({ n: users.length, successes: users.filter((u) => upgraded.has(u)).length });
+  };
+  return compare(count(false), count(true), { scale: 'relative' });
+}
+
+describe('marts.segment_validation', () => {
+  it('builds with its tests passing', () => {
+    expect(build.results.map((r) => [r.model, r.status, r.error])).toEqual([['marts.segment_validation', 'success', undefined]]);
+  });
+
+  it('gives the verdicts the fixture was built for', () => {
+    expect(rows.map((r) => [r.definition, r.verdict, r.membership_basis])).toEqual([
+      ['fast', 'holds', 'current'],
+      ['spike', 'fails', 'current'],
+      ['tiny', 'not_enough_data', 'current'],
+    ]);
+  });
+
+  it('has window bounds from the configured lengths', () => {
+    expect(rows[0]).toMatchObject({
+      training_start: new Date('2025-01-07T00:00:00Z'), holdout_start: new Date('2025-01-17T00:00:00Z'), holdout_end: new Date('2025-01-27T00:00:00Z'), follow_up_days: 5,
+    });
+  });
+
+  it('has lifts and 95% CIs equal to those computed from the fixture’s counts', () => {
+    for (const row of rows.filter((r) => r.definition !== 'tiny')) {
+      for (const window of ['training', 'holdout'] as const) {
+        const lift = expectedLift(String(row.definition), window);
+        expect(row[`${window}_n`]).toBe(40);
+        expect(row[`${window}_n`]).toBe(lift.treatment_n);
+        expect(row[`${window}_others_n`]).toBe(lift.control_n);
+        expect(row[`${window}_lift`] as number).toBeCloseTo(lift.effect, 12);
+        expect(row[`${window}_lift_ci_lower`] as number).toBeCloseTo(lift.ci_lower, 5);
+        expect(row[`${window}_lift_ci_upper`] as number).toBeCloseTo(lift.ci_upper, 5);
+      }
+    }
+  });
+});
