@@ -13,6 +13,7 @@ import { registerBenchCommand } from './commands/bench-command.ts';
 import { registerModelCommands } from './commands/model-commands.ts';
 import { registerSegmentCommands } from './commands/segment-commands.ts';
 import { registerServeCommands } from './commands/serve-command.ts';
+import { registerStatsCommands } from './commands/stats-command.ts';
 import { red } from '../terminal/terminal-output.ts';
 
 export async function main(argv: string[]): Promise<void> {
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<void> {
   registerServeCommands(program);
   registerDbCommands(program);
   registerBenchCommand(program);
+  registerStatsCommands(program);
   try {
     await program.parseAsync(argv);
   } catch (error) {
