@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../config.ts';
 import { UserError } from '../errors/user-error.js';
+import { loadExperimentDefinitions } from '../experiments/experiment-files.ts';
 import { importModelModules, validateModels } from '../models/model-discovery.ts';
 import { modelSchema } from '../models/model-definition.ts';
 import { catalogFromColumns, FEATURES_MODEL } from '../segments/feature-catalog.ts';
@@ -25,9 +26,12 @@ export async function loadProject(config: Config): Promise<Project> {
   if (!features?.success && existsSync(segmentsDir)) {
     throw new ProjectError(`${config.SEGLAYER_SEGMENTS_DIR}/ holds segment definitions, but ${config.SEGLAYER_MODELS_DIR}/ has no ${FEATURES_MODEL} model to check their features against: add it, or point SEGLAYER_SEGMENTS_DIR elsewhere`);
   }
+  const segments = existsSync(segmentsDir) ? loadSegmentDefinitions(segmentsDir, featureCatalog.catalog, config.projectRoot) : [];
+  const experimentsDir = resolve(config.projectRoot, config.SEGLAYER_EXPERIMENTS_DIR);
   const content: ProjectContent = {
-    segments: existsSync(segmentsDir) ? loadSegmentDefinitions(segmentsDir, featureCatalog.catalog, config.projectRoot) : [],
+    segments,
     featureCatalog,
+    experiments: existsSync(experimentsDir) ? loadExperimentDefinitions(experimentsDir, new Set(segments.map((d) => d.name)), config.projectRoot) : [],
     settings: { minSegmentSize: config.SEGLAYER_MIN_SEGMENT_SIZE },
   };
   return { ...content, root: config.projectRoot, config, models: validateModels(modules, content) };
