@@ -14,6 +14,7 @@ import { registerModelCommands } from './commands/model-commands.ts';
 import { registerSegmentCommands } from './commands/segment-commands.ts';
 import { registerServeCommands } from './commands/serve-command.ts';
 import { registerStatsCommands } from './commands/stats-command.ts';
+import { registerExperimentCommands } from './commands/experiment-commands.ts';
 import { red } from '../terminal/terminal-output.ts';
 
 export async function main(argv: string[]): Promise<void> {
@@ -31,6 +32,7 @@ export async function main(argv: string[]): Promise<void> {
   registerDbCommands(program);
   registerBenchCommand(program);
   registerStatsCommands(program);
+  registerExperimentCommands(program);
   try {
     await program.parseAsync(argv);
   } catch (error) {
