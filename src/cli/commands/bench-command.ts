@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-const PARTS = ['loader', 'build', 'segments', 'api'] as const;
+const PARTS = ['loader', 'build', 'segments', 'api', 'experiments'] as const;
 
 export function registerBenchCommand(program: Command): void {
   program
@@ -25,6 +25,10 @@ export function registerBenchCommand(program: Command): void {
       if (runs('segments')) {
         const { runSegmentsBench } = await import('../../bench/segments-bench.ts');
         await runSegmentsBench(options);
+      }
+      if (runs('experiments')) {
+        const { runExperimentsBench } = await import('../../bench/experiments-bench.ts');
+        await runExperimentsBench(options);
       }
       if (runs('api')) {
         const { runApiBench } = await import('../../bench/api-bench.ts');
