@@ -31,7 +31,9 @@ export async function loadProject(config: Config): Promise<Project> {
   const content: ProjectContent = {
     segments,
     featureCatalog,
-    experiments: existsSync(experimentsDir) ? loadExperimentDefinitions(experimentsDir, new Set(segments.map((d) => d.name)), config.projectRoot) : [],
+    // Experiments break down by segments and are analysed by models that need the features model; a
+    // project without it (fixture models in tests, say) has nothing to analyse them with, so experiments/ is not read.
+    experiments: features?.success && existsSync(experimentsDir) ? loadExperimentDefinitions(experimentsDir, new Set(segments.map((d) => d.name)), config.projectRoot) : [],
     settings: { minSegmentSize: config.SEGLAYER_MIN_SEGMENT_SIZE },
   };
   return { ...content, root: config.projectRoot, config, models: validateModels(modules, content) };
