@@ -9,7 +9,9 @@
  * in PostgreSQL. So this is a step after the build: it reads a few rows per
  * experiment × variant × segment × metric (never per user), and replaces the
  * table's rows in one transaction, so readers see the old results or the new ones.
- * `seglayer build` runs it when marts.experiment_statistics was built;
+ * `seglayer build` runs it when marts.experiment_statistics was built (so the
+ * table exists after the first build; a migration cannot own it, schema marts
+ * belongs to the builds);
  * `seglayer experiments analyze` runs it alone.
  */
 import type { Knex } from 'knex';
@@ -18,6 +20,20 @@ import { analyzeExperiment, type Exclusions, type ResultRow, type StatisticsRow 
 
 export const RESULTS_TABLE = 'marts.experiment_results';
 export const STATISTICS_MODEL = 'marts.experiment_statistics';
+
+/** The table, created by the first analysis (the build of marts.experiment_statistics has created schema marts by then). */
+const CREATE_TABLE = `
+    create table if not exists ${RESULTS_TABLE} (
+      experiment text not null, definition text not null, segment text not null, metric text not null, metric_type text not null,
+      variant text not null, control_variant text not null, control_n integer not null, treatment_n integer not null,
+      control_mean double precision, treatment_mean double precision,
+      effect double precision, ci_lower double precision, ci_upper double precision,
+      relative_effect double precision, relative_ci_lower double precision, relative_ci_upper double precision,
+      p_value double precision, adjusted_p_value double precision, correction text not null, is_significant boolean,
+      srm_p_value double precision, is_srm boolean, cuped_theta double precision, cuped_variance_reduction double precision,
+      excluded_multiple_variants integer not null, excluded_unknown_variant integer not null, note text,
+      primary key (experiment, definition, segment, metric, variant)
+    )`;
 
 /** Users each experiment leaves out: one grouped query per experiment over the assignments. */
 export async function experimentExclusions(knex: Knex, experiment: ExperimentDefinition): Promise<Exclusions> {
@@ -45,7 +61,7 @@ export async function writeExperimentResults(knex: Knex, experiments: readonly E
   const results: ResultRow[] = [];
   for (const experiment of experiments) results.push(...(await analyze(knex, experiment)));
   await knex.transaction(async (trx) => {
-    // The table belongs to a migration (20261130140000_create_experiment_results); its rows are replaced whole.
+    await trx.raw(CREATE_TABLE);
     await trx.raw(`delete from ${RESULTS_TABLE}`);
     // Non-finite numbers (an open one-sided bound) have no place in these two-sided results; null guards anyway.
     const clean = results.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? null : v])));
