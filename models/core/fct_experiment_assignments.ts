@@ -11,14 +11,27 @@ export default defineModel({
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null'] },
     variant: { type: 'text', description: 'Variant of the first exposure', tests: ['not_null'] },
     assigned_at: { type: 'timestamptz', description: 'First exposure', tests: ['not_null'] },
+    variant_count: { type: 'integer', description: 'Distinct variants this user was assigned under any of their identities; above 1 the user saw two variants and is excluded from analysis (and counted)', tests: ['not_null'] },
   },
   build: (knex, { ref }) =>
     knex.raw(`
-      select distinct on (a.experiment, coalesce(u.user_key, n.user_key))
-             a.experiment, coalesce(u.user_key, n.user_key) as user_key, a.variant, a.assigned_at
-      from ${ref('staging.stg_experiment_assignments')} a
-      left join ${ref('core.user_identity_map')} u on u.identity = a.user_id
-      left join ${ref('core.user_identity_map')} n on n.identity = a.anonymous_id
-      where coalesce(u.user_key, n.user_key) is not null
-      order by a.experiment, coalesce(u.user_key, n.user_key), a.assigned_at, a.variant, a.user_id, a.anonymous_id`),
+      with resolved as (
+        select a.experiment, coalesce(u.user_key, n.user_key) as user_key, a.variant, a.assigned_at, a.user_id, a.anonymous_id, a.variants_seen
+        from ${ref('staging.stg_experiment_assignments')} a
+        left join ${ref('core.user_identity_map')} u on u.identity = a.user_id
+        left join ${ref('core.user_identity_map')} n on n.identity = a.anonymous_id
+        where coalesce(u.user_key, n.user_key) is not null
+      ),
+      variants as (
+        select experiment, user_key, count(distinct seen)::int as variant_count
+        from resolved cross join lateral unnest(variants_seen) as seen
+        group by 1, 2
+      ),
+      first_exposure as (
+        select distinct on (experiment, user_key) experiment, user_key, variant, assigned_at
+        from resolved
+        order by experiment, user_key, assigned_at, variant, user_id, anonymous_id
+      )
+      select f.experiment, f.user_key, f.variant, f.assigned_at, v.variant_count
+      from first_exposure f join variants v using (experiment, user_key)`),
 });

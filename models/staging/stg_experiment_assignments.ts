@@ -14,6 +14,7 @@ export default defineModel({
     anonymous_id: { type: 'text', description: 'Anonymous id, when assigned before identification' },
     assigned_at: { type: 'timestamptz', description: 'First exposure', tests: ['not_null'] },
     subject_id: { type: 'text', description: 'Who was assigned: the user id, or the anonymous id when the user was not known', tests: ['not_null'] },
+    variants_seen: { type: 'text[]', description: 'Every distinct variant this subject was ever assigned, sorted: more than one means the subject saw two variants and experiment analysis excludes it', tests: ['not_null'] },
   },
   build: (knex, { ref }) =>
     knex.raw(`
@@ -23,6 +24,12 @@ export default defineModel({
                row_number() over (partition by trim(experiment), coalesce(nullif(trim(user_id), ''), trim(anonymous_id)) order by assigned_at, variant, user_id, anonymous_id, experiment) as exposure_number
         from ${ref('raw.experiment_assignments')}
         where coalesce(nullif(trim(user_id), ''), nullif(trim(anonymous_id), '')) is not null
+      ),
+      seen as (
+        select experiment, coalesce(user_id, anonymous_id) as subject_id, array_agg(distinct variant order by variant) as variants_seen
+        from ranked group by 1, 2
       )
-      select experiment, variant, user_id, anonymous_id, assigned_at, coalesce(user_id, anonymous_id) as subject_id from ranked where exposure_number = 1`),
+      select r.experiment, r.variant, r.user_id, r.anonymous_id, r.assigned_at, s.subject_id, s.variants_seen
+      from ranked r join seen s on s.experiment = r.experiment and s.subject_id = coalesce(r.user_id, r.anonymous_id)
+      where r.exposure_number = 1`),
 });

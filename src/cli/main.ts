@@ -27,6 +27,8 @@ const COMMAND_GROUPS: [names: string[], load: () => Promise<Register>][] = [
   [['db'], async () => (await import('./commands/db-command.ts')).registerDbCommands],
   [['bench'], async () => (await import('./commands/bench-command.ts')).registerBenchCommand],
   [['batches', 'quarantine'], async () => (await import('./commands/batch-commands.ts')).registerBatchCommands],
+  [['stats'], async () => (await import('./commands/stats-command.ts')).registerStatsCommands],
+  [['experiments'], async () => (await import('./commands/experiment-commands.ts')).registerExperimentCommands],
   [['debug'], async () => (await import('./commands/debug-command.ts')).registerDebugCommand],
 ];
 

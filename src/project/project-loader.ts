@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import type { Config } from '../config.ts';
 import { UserError } from '../errors/user-error.js';
 import { loadFunnelDefinitions } from '../funnels/funnel-files.ts';
+import { loadExperimentDefinitions } from '../experiments/experiment-files.ts';
 import { importModelModules, validateModels } from '../models/model-discovery.ts';
 import { modelSchema } from '../models/model-definition.ts';
 import { catalogFromColumns, FEATURES_MODEL } from '../segments/feature-catalog.ts';
@@ -27,12 +28,16 @@ export async function loadProject(config: Config): Promise<Project> {
     throw new ProjectError(`${config.SEGLAYER_SEGMENTS_DIR}/ holds segment definitions, but ${config.SEGLAYER_MODELS_DIR}/ has no ${FEATURES_MODEL} model to check their features against: add it, or point SEGLAYER_SEGMENTS_DIR elsewhere`);
   }
   const segments = existsSync(segmentsDir) ? loadSegmentDefinitions(segmentsDir, featureCatalog.catalog, config.projectRoot) : [];
+  const experimentsDir = resolve(config.projectRoot, config.SEGLAYER_EXPERIMENTS_DIR);
   const funnelsDir = resolve(config.projectRoot, config.SEGLAYER_FUNNELS_DIR);
   const content: ProjectContent = {
     segments,
     // Funnels build on the segment layer (breakdowns, segments.membership): a project without segment definitions has none.
     funnels: existsSync(segmentsDir) && existsSync(funnelsDir) ? loadFunnelDefinitions(funnelsDir, segments.map((s) => s.name), config.projectRoot) : [],
     featureCatalog,
+    // Experiments break down by segments and are analysed by models that need the features model; a
+    // project without it (fixture models in tests, say) has nothing to analyse them with, so experiments/ is not read.
+    experiments: features?.success && existsSync(experimentsDir) ? loadExperimentDefinitions(experimentsDir, new Set(segments.map((d) => d.name)), config.projectRoot) : [],
     settings: {
       minSegmentSize: config.SEGLAYER_MIN_SEGMENT_SIZE,
       orders: { types: config.SEGLAYER_ORDER_TYPES.split(','), needsRevenue: config.SEGLAYER_ORDER_NEEDS_REVENUE === 'true' },

@@ -9,6 +9,7 @@
  */
 import type { Config } from '../config.ts';
 import type { FunnelDefinition } from '../funnels/funnel-definition.ts';
+import type { ExperimentDefinition } from '../experiments/experiment-definition.ts';
 import type { Model } from '../models/model-discovery.ts';
 import type { Feature } from '../segments/feature-catalog.ts';
 import type { FeatureCatalog } from '../segments/rule-compiler.ts';
@@ -22,6 +23,8 @@ export interface ProjectContent {
   funnels: FunnelDefinition[];
   /** The features a segment rule may use, from the features model's declared columns. */
   featureCatalog: { catalog: FeatureCatalog; features: Feature[] };
+  /** Every experiment in the experiments directory, validated against the segment definitions it breaks down by. */
+  experiments: ExperimentDefinition[];
   settings: {
     /** SEGLAYER_MIN_SEGMENT_SIZE: below it a segment is too small to read. */
     minSegmentSize: number;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-const PARTS = ['loader', 'build', 'segments', 'marts', 'api', 'cli'] as const;
+const PARTS = ['loader', 'build', 'segments', 'marts', 'experiments', 'api', 'cli'] as const;
 
 export function registerBenchCommand(program: Command): void {
   program
@@ -29,6 +29,10 @@ export function registerBenchCommand(program: Command): void {
       if (runs('marts')) {
         const { runMartsBench } = await import('../../bench/marts-bench.ts');
         await runMartsBench(options);
+      }
+      if (runs('experiments')) {
+        const { runExperimentsBench } = await import('../../bench/experiments-bench.ts');
+        await runExperimentsBench(options);
       }
       if (runs('cli')) {
         const { runCliBench } = await import('../../bench/cli-bench.ts');

@@ -13,6 +13,10 @@ export const table: Materialization = {
     const { temp } = relationsOf(model.name);
     await db.raw(`drop table if exists ${temp} cascade`);
     const created = await db.raw(`create table ${temp} as ${sql}`);
+    // Planner statistics now, not when autovacuum gets round to it: the next model in the
+    // same build joins this table, and a never-analysed table is estimated at a handful of
+    // rows, which turns hash joins into nested loops that rescan their inner side per row.
+    await db.raw(`analyze ${temp}`);
     try {
       const tests = await verify(db, model, temp);
       const existing = await relationKind(db, model.name);

@@ -20,6 +20,7 @@ import {
   ratioInterval,
   summarizeBinomial,
   summarizeMean,
+  summarizeRatio,
   wilsonInterval,
 } from '../../../src/stats/index.ts';
 
@@ -57,12 +58,12 @@ function meanStatistics(rng: SeededRandom, n: number, draw: (rng: SeededRandom) 
   return { n, sum, sum_squares: sumSquares };
 }
 
-/** Users with 1 + Poisson(3) sessions, each converting with the user's own rate ~ U(0.1, 0.5): E[M]/E[D] = 0.3. */
-function ratioStatistics(rng: SeededRandom, n: number): RatioStatistics {
+/** Users with 1 + Poisson(3) sessions, each converting with the user's own rate ~ U(0.1, 0.5) + shift: E[M]/E[D] = 0.3 + shift. */
+function ratioStatistics(rng: SeededRandom, n: number, shift = 0): RatioStatistics {
   const s = { n, m: { sum: 0, sum_squares: 0 }, d: { sum: 0, sum_squares: 0 }, m_d_sum_of_products: 0 };
   for (let i = 0; i < n; i++) {
     const d = 1 + rng.poisson(3);
-    const rate = rng.uniform(0.1, 0.5);
+    const rate = rng.uniform(0.1, 0.5) + shift;
     let m = 0;
     for (let k = 0; k < d; k++) if (rng.next() < rate) m++;
     s.m.sum += m;
@@ -143,6 +144,22 @@ describe('95% intervals cover the truth in 93–97% of simulated datasets', () =
     );
   });
 
+  it('difference of ratio metrics 0.30 → 0.35 per session on 300 users each (delta method)', () => {
+    within(
+      coverage('difference of ratios (delta method), 0.30 → 0.35, n = 300', 111, 0.05, (rng) =>
+        compare(summarizeRatio(ratioStatistics(rng, 300)), summarizeRatio(ratioStatistics(rng, 300, 0.05))),
+      ),
+    );
+  });
+
+  it('relative lift of ratio metrics 0.30 → 0.35 per session on 300 users each', () => {
+    within(
+      coverage('relative lift of ratios, 0.30 → 0.35, n = 300', 112, 0.05 / 0.3, (rng) =>
+        compare(summarizeRatio(ratioStatistics(rng, 300)), summarizeRatio(ratioStatistics(rng, 300, 0.05)), { scale: 'relative' }),
+      ),
+    );
+  });
+
   it('CUPED-adjusted absolute difference (effect 0.5, 200 users each)', () => {
     let reduction = 0;
     within(
@@ -176,6 +193,7 @@ describe('multiple testing across 20 null segments', () => {
     let bhFamilies = 0;
     let holmFamilies = 0;
     let rawFamilies = 0;
+    let bhRejections = 0;
     for (let f = 0; f < families; f++) {
       const pValues: number[] = [];
       for (let segment = 0; segment < 20; segment++) {
@@ -183,15 +201,20 @@ describe('multiple testing across 20 null segments', () => {
         const treatment = summarizeMean(meanStatistics(rng, 30, (r) => r.normal(0, 1)));
         pValues.push(compare(control, treatment).p_value);
       }
-      if (benjaminiHochberg(pValues).some((p) => p <= alpha)) bhFamilies++;
+      const adjusted = benjaminiHochberg(pValues);
+      bhRejections += adjusted.filter((p) => p <= alpha).length;
+      if (adjusted.some((p) => p <= alpha)) bhFamilies++;
       if (holm(pValues).some((p) => p <= alpha)) holmFamilies++;
       if (pValues.some((p) => p <= alpha)) rawFamilies++;
     }
     const tolerance = 3 * Math.sqrt((alpha * (1 - alpha)) / families);
     report.push(
       `  families with ≥ 1 false positive (20 nulls, ${families} families): unadjusted ${((100 * rawFamilies) / families).toFixed(1)}%, ` +
-        `BH ${((100 * bhFamilies) / families).toFixed(1)}%, Holm ${((100 * holmFamilies) / families).toFixed(1)}%`,
+        `BH ${((100 * bhFamilies) / families).toFixed(1)}%, Holm ${((100 * holmFamilies) / families).toFixed(1)}%; ` +
+        `null segments BH flags: ${((100 * bhRejections) / (20 * families)).toFixed(2)}%`,
     );
+    // Per segment, the share of null segments BH calls significant is far below α (no tolerance needed).
+    expect(bhRejections / (20 * families)).toBeLessThanOrEqual(alpha);
     expect(bhFamilies / families).toBeLessThanOrEqual(alpha + tolerance);
     expect(holmFamilies / families).toBeLessThanOrEqual(alpha + tolerance);
     expect(rawFamilies / families).toBeGreaterThan(0.5); // 1 − 0.95²⁰ = 64%: the correction is doing work
