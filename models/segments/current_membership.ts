@@ -18,7 +18,9 @@ export default (project: ProjectContent) => defineModel({
   },
   build: (knex, { ref }) => {
     const features = ref('features.user_features').toQuery();
-    const rules = project.segments.filter((d): d is RuleSegment => d.kind === 'rule').map((d) => ruleMembers(d, features, project.featureCatalog.catalog));
+    // Event predicates read events and outcomes up to the features' reference time (as_of_at).
+    const sources = { events: ref('core.fct_events').toQuery(), outcomes: ref('core.fct_outcomes').toQuery() };
+    const rules = project.segments.filter((d): d is RuleSegment => d.kind === 'rule').map((d) => ruleMembers(d, features, project.featureCatalog.catalog, sources));
     const parts = [
       ...rules,
       { sql: `select user_key, definition, band as segment, version from ${ref('segments.rfm_scores').toQuery()} where band is not null`, bindings: [] },
