@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../errors/user-error.js';
 import { registerDbCommands } from './commands/db-command.ts';
+import { registerEventCommands } from './commands/event-commands.ts';
 import { registerDemoCommand } from './commands/demo-command.ts';
 import { registerLoadCommand } from './commands/load-command.ts';
 import { registerMigrateCommand } from './commands/migrate-command.ts';
@@ -26,6 +27,7 @@ export async function main(argv: string[]): Promise<void> {
   registerDemoCommand(program);
   registerModelCommands(program);
   registerSegmentCommands(program);
+  registerEventCommands(program);
   registerServeCommands(program);
   registerDbCommands(program);
   registerBenchCommand(program);

@@ -84,6 +84,24 @@ describe('the first build', () => {
     expect(members.map((m) => m.user_key)).toEqual([...truth.firstWeekBreadth.userIds].sort());
     expect(new Set(members.map((m) => m.version))).toEqual(new Set([1]));
   });
+
+  it('finds the same planted users with an event predicate written in YAML only (first_week_breadth_events)', async () => {
+    const definition = project.segments.find((d) => d.name === 'first_week_breadth_events');
+    // No feature column: the rule names events and a property, nothing of features.user_features.
+    expect(definition?.kind === 'rule' && definition.rule).toBe("performed('feature_used', distinct: feature) >= 3 in first 7 days after signup");
+    const members = await rows<{ user_key: string }>(`select user_key from segments.membership where definition = 'first_week_breadth_events' order by 1`);
+    expect(members.map((m) => m.user_key)).toEqual([...truth.firstWeekBreadth.userIds].sort());
+  });
+
+  it('catalogs every event with its properties, and knows every event the rules name', async () => {
+    const catalog = await rows<{ event: string; events: string }>(`select event, events from core.event_catalog order by event`);
+    const independent = await rows<{ event: string; events: string }>(`select event, count(*) as events from core.fct_events group by event order by event`);
+    expect(catalog).toEqual(independent);
+    const feature = await rows<{ json_type: string; events: string }>(`select json_type, events from core.event_properties where event = 'feature_used' and property = 'feature'`);
+    expect(feature.map((f) => ({ ...f, events: Number(f.events) }))).toEqual([{ json_type: 'string', events: Number(await one(`select count(*) from core.fct_events where event = 'feature_used' and jsonb_typeof(properties -> 'feature') = 'string'`)) }]);
+    expect(await rows(`select * from segments.rule_event_references where not known`)).toEqual([]);
+    expect(await one(`select count(*)::int from segments.rule_event_references where definition = 'first_week_breadth_events' and property = 'feature'`)).toBe(1);
+  });
 });
 
 describe('the current plan', () => {

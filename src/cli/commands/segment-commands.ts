@@ -4,6 +4,8 @@ import { loadConfig } from '../../config.ts';
 import { UserError } from '../../errors/user-error.js';
 import type { Project } from '../../project/project.ts';
 import { loadProject } from '../../project/project-loader.ts';
+import { checkEventReferences, eventCatalogBuilt } from '../../segments/event-references.ts';
+import { SegmentDefinitionError } from '../../segments/segment-files.ts';
 import { segmentMembers } from '../../segments/segment-sql.ts';
 import { SEGMENT_CUBE_FILE, segmentCubeIsCurrent, writeSegmentCube } from '../../segments/segment-cube.ts';
 import type { SegmentDefinition } from '../../segments/segment-definition.ts';
@@ -46,8 +48,15 @@ export function registerSegmentCommands(program: Command): void {
   segments.command('validate').description('check every definition, then that the generated Cube model is current').action(async () => {
     const config = loadConfig();
     // Loading the project validates every definition first (all problems, file:line:column).
-    const definitions = (await loadProject(config)).segments;
+    const { segments: definitions, featureCatalog } = await loadProject(config);
     say(`${green('✓')} ${definitions.length} segment definitions valid in ${config.SEGLAYER_SEGMENTS_DIR}/`);
+    // Event and property names need the warehouse's event catalog: checked when one is built.
+    await withSession(async ({ knex }) => {
+      if (!(await eventCatalogBuilt(knex))) return say(dim('event names not checked: core.event_catalog is not built yet'));
+      const issues = await checkEventReferences(knex, definitions, featureCatalog.catalog, config.projectRoot);
+      if (issues.length > 0) throw new SegmentDefinitionError(issues);
+      say(`${green('✓')} every event and property the rules name is in core.event_catalog`);
+    });
     if (!segmentCubeIsCurrent(config.projectRoot, definitions)) {
       throw new SegmentCommandError(`${SEGMENT_CUBE_FILE} does not match segments/: run \`npm run seglayer -- segments cube\` (or build) and commit it`);
     }
