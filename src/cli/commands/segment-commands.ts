@@ -76,7 +76,7 @@ export function registerSegmentCommands(program: Command): void {
 
   segments
     .command('preview <name>')
-    .description('size and sample members of a segment, computed now from features.user_features, without materializing')
+    .description('size, sample members and SQL of a segment, computed now from features.user_features (and the events, for event predicates), without materializing')
     .option('--sample <n>', 'sample users to show', (v) => Number(v), 5)
     .action(async (name: string, flags: { sample: number }) => {
       await withSession(async ({ knex, config }) => {
@@ -84,6 +84,10 @@ export function registerSegmentCommands(program: Command): void {
         const d = find(definitions, name);
         const { rows: ready } = await knex.raw(`select to_regclass('features.user_features') is not null as ok`);
         if (!ready[0].ok) throw new SegmentCommandError('features.user_features is not built yet: run `npm run seglayer -- build +features.user_features`');
+        if (await eventCatalogBuilt(knex)) {
+          const issues = await checkEventReferences(knex, [d], featureCatalog.catalog, config.projectRoot);
+          if (issues.length > 0) throw new SegmentDefinitionError(issues);
+        }
         const { sql, bindings } = segmentMembers(d, 'features.user_features', featureCatalog.catalog);
         const { rows: total } = await knex.raw(`select count(*)::int as n from features.user_features`);
         const { rows: sizes } = await knex.raw(`select segment, count(*)::int as n from (${sql}) m group by 1 order by 1`, bindings);
@@ -95,6 +99,10 @@ export function registerSegmentCommands(program: Command): void {
         say(bold(`${d.name}`) + dim(` (${d.kind}) of ${count(total[0].n)} users`));
         say(table([['segment', 'members', 'share'], ...sizes.map((s: { segment: string; n: number }) => [s.segment, count(s.n), `${((100 * s.n) / Math.max(1, total[0].n)).toFixed(1)}%`])]));
         if (sample.length) say(`\n${table([Object.keys(sample[0]), ...sample.map((r: Record<string, unknown>) => Object.values(r).map((v) => (v === null ? '' : String(v))))])}`);
+        // The SQL it ran (event predicates included: their scans of core.fct_events / core.fct_outcomes), values bound.
+        say(bold('\nSQL') + dim(' (values are bindings)'));
+        say(sql.replace(/^\s*\n/, ''));
+        say(dim(`bindings: ${JSON.stringify(bindings)}`));
       });
     });
 }
