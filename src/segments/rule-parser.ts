@@ -274,13 +274,14 @@ export function parseRule(source: string): RuleNode {
       call.span = span();
       expect('"," then "in M of the last P periods"', isOp(','));
       expect('"in"', isWord('in'));
+      const periodsAt = peek().at;
       const periods = whole('how many periods', 1, 52);
       expect('"of"', isWord('of'));
       expect('"the"', isWord('the'));
       expect('"last"', isWord('last'));
       const of = whole('how many periods', 1, 52);
       expect('"periods"', isWord('periods') || isWord('period'));
-      if (periods > of) throw new RuleSyntaxError(`in ${periods} of the last ${of} periods: ${periods} is more than ${of}`, at);
+      if (periods > of) throw new RuleSyntaxError(`in ${periods} of the last ${of} periods: ${periods} is more than ${of}`, periodsAt);
       call.regular = { times, periods, of, at };
     }
     while (!isOp(')')) {
