@@ -16,6 +16,7 @@ import type { DemoTruth } from '../../src/demo/demo-truth.ts';
 import { loadFile } from '../../src/load/batch-loader.ts';
 import type { Model } from '../../src/models/model-discovery.ts';
 import { runModels, type RunOptions, type RunSummary } from '../../src/models/model-runner.ts';
+import { membersAsOf } from '../../src/segments/membership-as-of.ts';
 import type { ClusterSegment } from '../../src/segments/segment-definition.ts';
 import type { Project } from '../../src/project/project.ts';
 import { csv, fixture } from '../support/fixture-files.ts';
@@ -377,6 +378,29 @@ describe('membership history across builds', () => {
     expect(transitions.filter((t) => buyers.some((u) => t.k.startsWith(`${u}|rfm|`)))).toEqual([]);
     // the change of data did move RFM bands (more customers shift the quintiles)
     expect(expectedMoves.some((m) => m.includes('|rfm|'))).toBe(true);
+  });
+
+  it('answers membership at a past time from the history: as of the first build, as it was then; as of now, as it is', async () => {
+    const keys = async (definition: string, at: string) => {
+      const { sql, bindings } = membersAsOf(definition, at);
+      return (await rows<{ user_key: string; segment: string; version: number }>(sql, bindings)).map((r) => `${r.user_key}|${definition}|${r.segment}|${r.version}`).sort();
+    };
+    // As text: the builds' times have microseconds, which a JS Date would drop.
+    const times = (await rows<{ t: string }>(`select distinct changed_at::text as t from segments.membership_history order by 1`)).map((r) => r.t);
+    const justBefore = async (t: string) => one<string>(`select (?::timestamptz - interval '1 microsecond')::text`, [t]);
+    expect(times).toHaveLength(2);
+    const now = await currentMembership();
+    for (const definition of ['paying_customers', 'dormant', 'rfm', 'first_week_breadth_events']) {
+      const then = [...before.membership].filter((k) => k.split('|')[1] === definition).sort();
+      expect(await keys(definition, times[0]!), definition).toEqual(then);
+      expect(await keys(definition, await justBefore(times[1]!)), definition).toEqual(then);
+      expect(await keys(definition, times[1]!), definition).toEqual([...now].filter((k) => k.split('|')[1] === definition).sort());
+      expect(await keys(definition, await justBefore(times[0]!)), definition).toEqual([]);
+    }
+    // The buyers were not paying customers as of the first build, and are now.
+    const paying = (at: string) => keys('paying_customers', at).then((ks) => ks.map((k) => k.split('|')[0]!));
+    expect((await paying(times[0]!)).filter((u) => buyers.includes(u))).toEqual([]);
+    expect((await paying(times[1]!)).filter((u) => buyers.includes(u)).sort()).toEqual([...buyers].sort());
   });
 
   it('a build with no change in the data appends nothing and keeps membership as it was', async () => {

@@ -6,6 +6,7 @@ import type { Project } from '../../project/project.ts';
 import { loadProject } from '../../project/project-loader.ts';
 import { checkEventReferences, eventCatalogBuilt } from '../../segments/event-references.ts';
 import { SegmentDefinitionError } from '../../segments/segment-files.ts';
+import { asOfInstant, membersAsOf } from '../../segments/membership-as-of.ts';
 import { segmentMembers } from '../../segments/segment-sql.ts';
 import { SEGMENT_CUBE_FILE, segmentCubeIsCurrent, writeSegmentCube } from '../../segments/segment-cube.ts';
 import type { SegmentDefinition } from '../../segments/segment-definition.ts';
@@ -73,6 +74,31 @@ export function registerSegmentCommands(program: Command): void {
     const { featureCatalog } = await project();
     say(table([['feature', 'type', 'description'], ...featureCatalog.features.map((f) => [f.name, f.type, f.description])]));
   });
+
+  segments
+    .command('members <name>')
+    .description('members of a segment now, or at a past time from the membership history (--as-of 2026-03-01 or a timestamp)')
+    .option('--as-of <time>', 'a date (after every build of that day, UTC) or a timestamp')
+    .option('--limit <n>', 'members to list', (v) => Number(v), 20)
+    .action(async (name: string, flags: { asOf?: string; limit: number }) => {
+      await withSession(async ({ knex, config }) => {
+        const d = find((await loadProject(config)).segments, name);
+        let at: string;
+        try {
+          at = flags.asOf ? asOfInstant(flags.asOf) : 'infinity';
+        } catch (error) {
+          throw new SegmentCommandError((error as Error).message);
+        }
+        const { rows: ready } = await knex.raw(`select to_regclass('segments.membership_history') is not null as ok`);
+        if (!ready[0].ok) throw new SegmentCommandError('segments.membership_history is not built yet: run `npm run seglayer -- build`');
+        const { sql, bindings } = membersAsOf(d.name, at);
+        const { rows: sizes } = await knex.raw(`select segment, count(*)::int as n from (${sql}) m group by 1 order by 1`, bindings);
+        const { rows: list } = await knex.raw(`select segment, user_key, since from (${sql}) m order by segment, user_key limit ?`, [...bindings, flags.limit]);
+        say(bold(d.name) + dim(flags.asOf ? ` as of ${at} (from segments.membership_history)` : ' now (from segments.membership_history)'));
+        say(table([['segment', 'members'], ...sizes.map((s: { segment: string; n: number }) => [s.segment, count(s.n)])]));
+        if (list.length) say(`\n${table([['segment', 'user_key', 'in since'], ...list.map((r: { segment: string; user_key: string; since: Date }) => [r.segment, r.user_key, r.since.toISOString()])])}`);
+      });
+    });
 
   segments
     .command('preview <name>')
