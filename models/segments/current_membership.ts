@@ -1,6 +1,7 @@
 import { defineModel } from '../../src/models/model-definition.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
 import { ruleMembers } from '../../src/segments/segment-sql.ts';
+import { segmentFeatures } from '../../src/segments/trait-definitions.ts';
 import type { RuleSegment } from '../../src/segments/segment-definition.ts';
 
 /** A function of the project: the segment definitions decide its SQL. */
@@ -19,7 +20,7 @@ export default (project: ProjectContent) => defineModel({
     version: { type: 'integer', description: 'Definition version', tests: ['not_null'] },
   },
   build: (knex, { ref }) => {
-    const features = ref('features.user_features').toQuery();
+    const features = segmentFeatures(project.traits, (name) => ref(name).toQuery());
     // Event predicates read events and outcomes up to the features' reference time (as_of_at).
     const sources = { events: ref('core.fct_events').toQuery(), outcomes: ref('core.fct_outcomes').toQuery() };
     const rules = project.segments.filter((d): d is RuleSegment => d.kind === 'rule').map((d) => ruleMembers(d, features, project.featureCatalog.catalog, sources));

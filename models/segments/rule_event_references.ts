@@ -15,6 +15,7 @@ export default (project: ProjectContent) => {
     description: 'Every event (and event property, with the type it is read as) a segment rule names, and whether core.event_catalog knows it.',
     owner: 'data-platform',
     tags: ['segments', 'catalog'],
+    tests: [{ unique_combination: ['definition', 'event', 'property', 'read_as'] }],
     columns: {
       definition: { type: 'text', description: 'Segment definition', tests: ['not_null'] },
       event: { type: 'text', description: 'Event name the rule names', tests: ['not_null'] },

@@ -8,6 +8,7 @@ import { checkEventReferences, eventCatalogBuilt } from '../../segments/event-re
 import { SegmentDefinitionError } from '../../segments/segment-files.ts';
 import { asOfInstant, membersAsOf } from '../../segments/membership-as-of.ts';
 import { segmentMembers } from '../../segments/segment-sql.ts';
+import { segmentFeatures } from '../../segments/trait-definitions.ts';
 import { SEGMENT_CUBE_FILE, segmentCubeIsCurrent, writeSegmentCube } from '../../segments/segment-cube.ts';
 import type { SegmentDefinition } from '../../segments/segment-definition.ts';
 import { withSession } from '../session.ts';
@@ -33,14 +34,14 @@ export function registerSegmentCommands(program: Command): void {
   });
 
   segments.command('show <name>').description('a definition in full, with the SQL it compiles to').action(async (name: string) => {
-    const { segments: definitions, featureCatalog } = await project();
+    const { segments: definitions, featureCatalog, traits } = await project();
     const d = find(definitions, name);
     say(`${bold(d.name)} (${d.kind}, ${d.family}, version ${d.version}) ${dim(d.file)}`);
     for (const [label, value] of [['title', d.title], ['owner', d.owner], ['description', d.description], ['hypothesis', d.hypothesis]] as const) say(`  ${label.padEnd(12)} ${value}`);
     if (d.kind === 'rule') say(`  ${'rule'.padEnd(12)} ${d.rule}`);
     if (d.kind === 'rfm') for (const band of d.rfm.bands) say(`  band ${band.name.padEnd(20)} ${band.rule}`);
     if (d.kind === 'cluster') say(`  ${'cluster'.padEnd(12)} k=${d.cluster.k} seed=${d.cluster.seed} iterations=${d.cluster.iterations} over ${d.cluster.features.join(', ')}`);
-    const { sql, bindings } = segmentMembers(d, 'features.user_features', featureCatalog.catalog);
+    const { sql, bindings } = segmentMembers(d, segmentFeatures(traits, (relation) => relation), featureCatalog.catalog);
     say(bold('\nSQL') + dim(' (values are bindings)'));
     say(sql.replace(/^\s*\n/, ''));
     say(dim(`bindings: ${JSON.stringify(bindings)}`));
@@ -106,15 +107,15 @@ export function registerSegmentCommands(program: Command): void {
     .option('--sample <n>', 'sample users to show', (v) => Number(v), 5)
     .action(async (name: string, flags: { sample: number }) => {
       await withSession(async ({ knex, config }) => {
-        const { segments: definitions, featureCatalog } = await loadProject(config);
+        const { segments: definitions, featureCatalog, traits } = await loadProject(config);
         const d = find(definitions, name);
-        const { rows: ready } = await knex.raw(`select to_regclass('features.user_features') is not null as ok`);
-        if (!ready[0].ok) throw new SegmentCommandError('features.user_features is not built yet: run `npm run seglayer -- build +features.user_features`');
+        const { rows: ready } = await knex.raw(`select to_regclass('features.user_features') is not null and to_regclass('features.user_traits') is not null as ok`);
+        if (!ready[0].ok) throw new SegmentCommandError('features.user_features is not built yet: run `npm run seglayer -- build +features.user_features +features.user_traits`');
         if (await eventCatalogBuilt(knex)) {
           const issues = await checkEventReferences(knex, [d], featureCatalog.catalog, config.projectRoot);
           if (issues.length > 0) throw new SegmentDefinitionError(issues);
         }
-        const { sql, bindings } = segmentMembers(d, 'features.user_features', featureCatalog.catalog);
+        const { sql, bindings } = segmentMembers(d, segmentFeatures(traits, (relation) => relation), featureCatalog.catalog);
         const { rows: total } = await knex.raw(`select count(*)::int as n from features.user_features`);
         const { rows: sizes } = await knex.raw(`select segment, count(*)::int as n from (${sql}) m group by 1 order by 1`, bindings);
         const { rows: sample } = await knex.raw(
