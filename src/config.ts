@@ -54,6 +54,8 @@ const configSchema = z.object({
   SEGLAYER_API_BODY_LIMIT: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(64 * 1024),
   /** Segment definitions, relative to the project root (read once by src/project/project-loader.ts). */
   SEGLAYER_SEGMENTS_DIR: z.string().min(1).default('segments'),
+  /** Survey answers as features (features.user_traits), relative to the project root; optional. */
+  SEGLAYER_TRAITS_FILE: z.string().min(1).default('traits.yml'),
   /** Segments with fewer members are flagged too small to read in segments.summary. */
   SEGLAYER_MIN_SEGMENT_SIZE: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(100),
   // --- what cube.js reads (SEGLAYER_GOVERNANCE_FILE, CUBEJS_PRE_AGGREGATIONS_SCHEMA, SEGLAYER_REFRESH_SECONDS,

@@ -23,7 +23,7 @@ export async function loadProject(config: Config): Promise<Project> {
   const features = modules.map((m) => modelSchema.safeParse(m.exported)).find((parsed) => parsed.success && parsed.data.name === FEATURES_MODEL);
   const declared = catalogFromColumns(features?.success ? features.data.columns : {});
   // Traits (traits.yml) join the catalog: rules read them as features (segmentFeatures joins them in).
-  const traits = loadTraits(config.projectRoot, new Set(declared.catalog.keys()));
+  const traits = loadTraits(config.projectRoot, config.SEGLAYER_TRAITS_FILE, new Set(declared.catalog.keys()));
   const traitFeatures = traits.map((t) => ({ name: t.name, type: TRAIT_FEATURE_TYPES[t.type], description: `${t.description} (trait, traits.yml)` }));
   const featureCatalog = {
     catalog: new Map([...declared.catalog, ...traitFeatures.map((f) => [f.name, f.type] as const)]),

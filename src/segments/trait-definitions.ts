@@ -12,13 +12,11 @@
  *       description: Survey: primary goal (psychographic), latest answer
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors/user-error.js';
 import { issuesInYaml, parseYamlFile } from '../errors/yaml-location.js';
 import type { FeatureType } from './rule-compiler.ts';
-
-export const TRAITS_FILE = 'traits.yml';
 
 const trait = z
   .object({
@@ -36,9 +34,10 @@ export type Trait = z.infer<typeof trait>;
 /** The rule-language type of each trait type. */
 export const TRAIT_FEATURE_TYPES: Record<Trait['type'], FeatureType> = { text: 'text', integer: 'number', numeric: 'number', boolean: 'boolean' };
 
-/** The traits of the project at `root` (none without a traits.yml); names must not clash with `taken`. */
-export function loadTraits(root: string, taken: ReadonlySet<string>): Trait[] {
-  const path = join(root, TRAITS_FILE);
+/** The traits in `file` (relative to `root`; none when it does not exist); names must not clash with `taken`. */
+export function loadTraits(root: string, file: string, taken: ReadonlySet<string>): Trait[] {
+  const TRAITS_FILE = relative(root, resolve(root, file));
+  const path = resolve(root, file);
   if (!existsSync(path)) return [];
   const { doc, lineCounter, issues } = parseYamlFile(readFileSync(path, 'utf8'), TRAITS_FILE);
   if (issues.length > 0) throw new UserError(issues, { heading: `invalid ${TRAITS_FILE}` });
