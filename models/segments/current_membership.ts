@@ -22,7 +22,7 @@ export default (project: ProjectContent) => defineModel({
   build: (knex, { ref }) => {
     const features = segmentFeatures(project.traits, (name) => ref(name).toQuery());
     // Event predicates read events and outcomes up to the features' reference time (as_of_at).
-    const sources = { events: ref('core.fct_events').toQuery(), outcomes: ref('core.fct_outcomes').toQuery() };
+    const sources = { events: ref('core.fct_events').toQuery(), outcomes: ref('core.fct_outcomes').toQuery(), identities: ref('core.user_identity_map').toQuery() };
     const rules = project.segments.filter((d): d is RuleSegment => d.kind === 'rule').map((d) => ruleMembers(d, features, project.featureCatalog.catalog, sources));
     const parts = [
       ...rules,

@@ -19,8 +19,23 @@ export interface Sql {
 export interface EventSources {
   events: string;
   outcomes: string;
+  /**
+   * core.user_identity_map, when given: each event's user is resolved again through it,
+   * so an identity merge reaches events an incremental fct_events build left under the
+   * old key (fct_events applies merges to older events only on --full-refresh).
+   */
+  identities?: string;
 }
-export const WAREHOUSE_EVENT_SOURCES: EventSources = { events: 'core.fct_events', outcomes: 'core.fct_outcomes' };
+export const WAREHOUSE_EVENT_SOURCES: EventSources = { events: 'core.fct_events', outcomes: 'core.fct_outcomes', identities: 'core.user_identity_map' };
+
+/** The events relation with user keys resolved through the identity map, as fct_events resolves them. */
+const resolvedEvents = (sources: EventSources) =>
+  sources.identities
+    ? `(select coalesce(iu.user_key, ia.user_key, x.user_key) as user_key, x.event, x.occurred_at, x.properties
+        from ${sources.events} x
+        left join ${sources.identities} iu on iu.identity = x.user_id
+        left join ${sources.identities} ia on ia.identity = x.anonymous_id and x.user_id is null)`
+    : sources.events;
 
 /** A population rule (RFM, clusters): features only, so it can sit in any query over the features. */
 const rule = (source: string | undefined, catalog: FeatureCatalog): CompiledRule => {
@@ -47,7 +62,7 @@ export function eventJoins(compiled: CompiledRule, features: string, sources: Ev
   if (events.length > 0) {
     const names = [...eventNames];
     ctes.push(`ev as (select e.user_key, ${events.map((c) => `${c.sql} as "${c.alias}"`).join(', ')}
-      from ${sources.events} e join ${features} r on r.user_key = e.user_key
+      from ${resolvedEvents(sources)} e join ${features} r on r.user_key = e.user_key
       where e.occurred_at < r.as_of_at and e.event in (${names.map(() => '?').join(', ')})
       group by e.user_key)`);
     bindings.push(...events.flatMap((c) => c.bindings), ...names);
@@ -62,7 +77,7 @@ export function eventJoins(compiled: CompiledRule, features: string, sources: Ev
     joins.push('left join oc on oc.user_key = f.user_key');
   }
   for (const s of sequences) {
-    ctes.push(`${s.alias} as (${s.sql.replace('{events}', sources.events).replace('{features}', features)})`);
+    ctes.push(`${s.alias} as (${s.sql.replace('{events}', resolvedEvents(sources)).replace('{features}', features)})`);
     bindings.push(...s.bindings);
     joins.push(`left join ${s.alias} on ${s.alias}.user_key = f.user_key`);
   }
