@@ -10,8 +10,6 @@ export default (project: ProjectContent) => defineModel({
   description: 'Who is in which segment as of this build: rule segments, RFM bands and clusters, one row per user and segment.',
   owner: 'data-platform',
   tags: ['segments'],
-  // Rules naming an unknown event or property stop here (that model's test fails).
-  dependsOn: ['segments.rule_event_references'],
   tests: [{ unique_combination: ['user_key', 'definition', 'segment'] }],
   columns: {
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null'] },

@@ -3,8 +3,8 @@
  * catalog the warehouse built (core.event_catalog, core.event_properties): an unknown
  * event, an unknown property, or a property read as a type it never arrived as is a
  * problem at the rule's file:line:column, with the nearest known name suggested.
- * Loading a project cannot do this (it has no warehouse); `segments validate` and the
- * segments.rule_event_references model (its test fails the build) do.
+ * Loading a project cannot do this (it has no warehouse); `segments validate` and
+ * `segments preview` do, and segments.rule_event_references lists every name with `known`.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
