@@ -6,8 +6,10 @@
  *
  * Comparisons (= != <> < <= > >=), and / or / not, parentheses, [not] in (...),
  * [not] between ... and ..., is [not] null, bare boolean features. Literals are
- * numbers, 'single-quoted strings' ('' escapes a quote), true and false. Nothing
- * else: no functions, no SQL, no operators on values. The parser works with loops,
+ * numbers, 'single-quoted strings' ('' escapes a quote), true and false, and the
+ * event predicates (performed(...), sequence(...), purchased(...), ...; see
+ * event-predicates.ts) with their windows. Nothing else: no other functions, no SQL,
+ * no operators on values. The parser works with loops,
  * not recursion, over and/or lists, so a rule of 10k terms parses; nesting of
  * parentheses is bounded.
  */
