@@ -23,6 +23,7 @@ const COMMAND_GROUPS: [names: string[], load: () => Promise<Register>][] = [
   [['build', 'test', 'ls', 'compile'], async () => (await import('./commands/model-commands.ts')).registerModelCommands],
   [['segments'], async () => (await import('./commands/segment-commands.ts')).registerSegmentCommands],
   [['segments'], async () => (await import('./commands/segment-export-commands.ts')).registerSegmentExportCommands],
+  [['events'], async () => (await import('./commands/event-commands.ts')).registerEventCommands],
   [['serve', 'token'], async () => (await import('./commands/serve-command.ts')).registerServeCommands],
   [['db'], async () => (await import('./commands/db-command.ts')).registerDbCommands],
   [['bench'], async () => (await import('./commands/bench-command.ts')).registerBenchCommand],
