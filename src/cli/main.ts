@@ -10,6 +10,7 @@ import { registerLoadCommand } from './commands/load-command.ts';
 import { registerMigrateCommand } from './commands/migrate-command.ts';
 import { registerStartCommand } from './commands/start-command.ts';
 import { registerBenchCommand } from './commands/bench-command.ts';
+import { registerBiCommands } from './commands/bi-commands.ts';
 import { registerModelCommands } from './commands/model-commands.ts';
 import { registerSegmentCommands } from './commands/segment-commands.ts';
 import { registerServeCommands } from './commands/serve-command.ts';
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<void> {
   registerServeCommands(program);
   registerDbCommands(program);
   registerBenchCommand(program);
+  registerBiCommands(program);
   try {
     await program.parseAsync(argv);
   } catch (error) {
