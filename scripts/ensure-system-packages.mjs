@@ -17,10 +17,12 @@ const NEEDED = [
   { pkg: 'python3-psycopg2', present: () => python('import psycopg2') },
 ];
 
+/** @param {string} command */
 function which(command) {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
+/** @param {string} code */
 function python(code) {
   return existsSync('/usr/bin/python3') && spawnSync('/usr/bin/python3', ['-c', code], { stdio: 'ignore' }).status === 0;
 }

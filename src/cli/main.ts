@@ -11,6 +11,7 @@ import { registerMigrateCommand } from './commands/migrate-command.ts';
 import { registerStartCommand } from './commands/start-command.ts';
 import { registerBenchCommand } from './commands/bench-command.ts';
 import { registerBiCommands } from './commands/bi-commands.ts';
+import { registerReportCommands } from './commands/report-commands.ts';
 import { registerModelCommands } from './commands/model-commands.ts';
 import { registerSegmentCommands } from './commands/segment-commands.ts';
 import { registerServeCommands } from './commands/serve-command.ts';
@@ -31,6 +32,7 @@ export async function main(argv: string[]): Promise<void> {
   registerDbCommands(program);
   registerBenchCommand(program);
   registerBiCommands(program);
+  registerReportCommands(program);
   try {
     await program.parseAsync(argv);
   } catch (error) {
