@@ -109,7 +109,7 @@ ${sizes.length > 0 ? htmlTable(['Segment', 'Members (n)', 'Share of users (%)'],
   writeFileSync(index, htmlPage('seglayer docs', `${nav('root')}
 <h1>seglayer project docs</h1>
 <p class="meta">${options.models.length} models, ${options.segments.length} segment definitions, ${views.length} served Cube views.</p>
-<figure data-chart="lineage">${chart.svg}<figcaption>${escapeHtml(chart.title)} — ${escapeHtml(chart.sampleSize)}</figcaption></figure>
+<figure class="wide" data-chart="lineage">${chart.svg}<figcaption>${escapeHtml(chart.title)} — ${escapeHtml(chart.sampleSize)}</figcaption></figure>
 <h2>Models</h2>${byLayer.join('\n')}
 <h2>Served views (Cube)</h2>
 ${views.map((v) => `<section id="view-${escapeHtml(v.name)}"><h3>${escapeHtml(v.title ?? v.name)} <code>${escapeHtml(v.name)}</code></h3><p>${escapeHtml(v.description ?? '')}</p><p>Reads: ${lineage.upstream(nodeId('view', v.name)).map((c) => escapeHtml(c.replace('cube:', 'cube '))).join(', ')}</p></section>`).join('\n')}`));

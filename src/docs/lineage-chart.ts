@@ -17,10 +17,10 @@ export function lineageChart(lineage: Lineage): Chart {
   }
   const rows = Math.max(...[...columns.values()].map((c) => c.length));
   const depth = Math.max(...columns.keys());
-  const width = Math.max(900, 190 * (depth + 1));
-  const height = Math.max(420, 110 + rows * 24);
+  const width = Math.max(900, 230 * (depth + 1));
+  const height = Math.max(420, 120 + rows * 30);
   const position = new Map<string, [number, number]>();
-  for (const [d, ids] of columns) ids.forEach((id, i) => position.set(id, [60 + (d * (width - 200)) / Math.max(depth, 1), 90 + i * 24]));
+  for (const [d, ids] of columns) ids.forEach((id, i) => position.set(id, [60 + (d * (width - 200)) / Math.max(depth, 1), 90 + i * 30]));
   return renderChart('Lineage: raw tables → models → segments → Cube cubes → served views', `${lineage.nodes.length} nodes, ${lineage.edges.length} edges`, {
     legend: { top: 50, data: KINDS.map((k) => k.name) },
     series: [{

@@ -16,6 +16,7 @@ body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1100px; pa
 nav a { margin-right: 1rem; } h1 { margin-bottom: .2rem; } .meta { color: #444; }
 section { border-top: 1px solid #ccc; margin-top: 2rem; padding-top: .5rem; }
 figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
+figure.wide { overflow-x: auto; } figure.wide svg { max-width: none; }
 table { border-collapse: collapse; margin: .75rem 0; font-size: .9rem; } caption { text-align: left; font-weight: 600; padding: .25rem 0; }
 th, td { border: 1px solid #ccc; padding: .2rem .5rem; text-align: left; vertical-align: top; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .not-available { background: #fff4d6; border-left: 4px solid #E69F00; padding: .5rem 1rem; }

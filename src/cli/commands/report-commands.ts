@@ -14,21 +14,28 @@ import { reportApi } from '../../report/report-api.ts';
 import { writeReport, type ReportResult } from '../../report/report-writer.ts';
 import { FEATURES_MODEL } from '../../segments/feature-catalog.ts';
 import { segmentColumns } from '../../segments/segment-cube.ts';
-import { startApiServer } from '../../serve/api-server.ts';
+import { startApiServer, type ApiServer } from '../../serve/api-server.ts';
 import { mintToken } from '../../serve/token-minter.ts';
 import { green, say } from '../../terminal/terminal-output.ts';
 import { withSession } from '../session.ts';
 
 export class ReportCommandError extends UserError {}
 
-/** Writes the report with a token (or claims, minted locally) through an API on a free port. */
-export async function reportOnWarehouse(config: Config, databaseUrl: string, outDir: string, auth: { token?: string; claims?: Record<string, unknown> }): Promise<ReportResult> {
+type ReportAuth = { token?: string; claims?: Record<string, unknown> };
+
+/** Writes the report through a running API, with a token (or claims, minted with the API's key). */
+export async function reportFromServer(config: Config, server: ApiServer, outDir: string, auth: ReportAuth): Promise<ReportResult> {
   const project = await loadProject(config);
+  const claims = auth.claims ?? { role: 'admin' };
+  const token = auth.token ?? (await mintToken(server.jwt, { claims, expiresIn: '1h' }));
+  return writeReport({ api: reportApi(server.apiUrl, token), segmentColumns: segmentColumns(project.segments), outDir, audience: auth.token ? 'the holder of the given token' : `claims ${JSON.stringify(claims)}` });
+}
+
+/** The same through an API started on a free port for the purpose. */
+export async function reportOnWarehouse(config: Config, databaseUrl: string, outDir: string, auth: ReportAuth): Promise<ReportResult> {
   const server = await startApiServer(config, { databaseUrl, port: 0, refreshSeconds: 0, log: () => {} });
   try {
-    const claims = auth.claims ?? { role: 'admin' };
-    const token = auth.token ?? (await mintToken(server.jwt, { claims, expiresIn: '1h' }));
-    return await writeReport({ api: reportApi(server.apiUrl, token), segmentColumns: segmentColumns(project.segments), outDir, audience: auth.token ? 'the holder of the given token' : `claims ${JSON.stringify(claims)}` });
+    return await reportFromServer(config, server, outDir, auth);
   } finally {
     await server.close();
   }

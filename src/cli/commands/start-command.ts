@@ -12,6 +12,8 @@ import { TABLE_CONTRACTS } from '../../load/table-contracts.ts';
 import { startApiServer } from '../../serve/api-server.ts';
 import { mintToken } from '../../serve/token-minter.ts';
 import { serveUntilStopped } from './serve-command.ts';
+import { docsOnWarehouse, reportFromServer } from './report-commands.ts';
+import { resolve } from 'node:path';
 import { withSession, type Session } from '../session.ts';
 import { bold, count, dim, green, say } from '../../terminal/terminal-output.ts';
 
@@ -64,6 +66,10 @@ export function registerStartCommand(program: Command): void {
         say(`  npm run seglayer -- token --claims '{"role":"admin"}'  ${dim('# mint a token; roles and row rules are in governance.yml')}`);
         say(bold('\nserving'));
         const server = await startApiServer(config, { databaseUrl: warehouse.url });
+        const docs = await docsOnWarehouse(config, knex, resolve(config.homeDir, 'docs'));
+        say(`${green('✓')} docs (models, lineage, segments): ${bold(docs.index)}`);
+        const report = await reportFromServer(config, server, resolve(config.homeDir, 'report'), { claims: { role: 'admin' } });
+        say(`${green('✓')} report (charts from the API as role admin; \`seglayer report --claims\` for others): ${bold(report.file)}`);
         const token = await mintToken(server.jwt, { claims: { role: 'analyst', region: 'CA' }, expiresIn: '24h' });
         await serveUntilStopped(server, token);
       });
