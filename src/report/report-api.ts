@@ -2,6 +2,8 @@
  * The report reads only the semantic API, with a token: it sees what the token's holder
  * may see (rows by claim, hidden members absent from /v1/meta), like any consumer.
  */
+import { UserError } from '../errors/user-error.js';
+
 export interface MetaMember {
   name: string;
   title: string;
@@ -30,7 +32,8 @@ export interface CubeQuery {
   limit?: number;
 }
 
-export class ReportApiError extends Error {}
+/** The API refused a query (a token it rejects, claims it refuses): printed without a stack. */
+export class ReportApiError extends UserError {}
 
 export interface ReportApi {
   meta(): Promise<Map<string, MetaView>>;

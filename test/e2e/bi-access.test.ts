@@ -14,6 +14,7 @@ import { checkBiDrift } from '../../src/bi/bi-drift.ts';
 import { grantBiLogin, listBiLogins, refreshBiViews, revokeBiLogin } from '../../src/bi/bi-logins.ts';
 import { loadAccessPolicy, type AccessPolicy } from '../../src/governance/access-policy.js';
 import { runModels } from '../../src/models/model-runner.ts';
+import { spawnCli } from '../support/cli-process.ts';
 import { startApiFixture, type ApiFixture } from '../support/api-fixture.ts';
 import { PROJECT_ROOT } from '../support/test-database.ts';
 import { loadTestProject } from '../support/test-project.ts';
@@ -193,7 +194,16 @@ describe('drift check (seglayer bi check)', () => {
 
     await api.sql(`alter view bi.dim_users reset (security_barrier)`);
     expect((await checkBiDrift(api.db.url, policy)).problems).toEqual([expect.stringMatching(/^view bi\.dim_users has options null/)]);
-    await refreshBiViews(api.db.url, policy);
+    const env = { DATABASE_URL: api.db.url, CUBEJS_API_SECRET: 'bi-access-test-secret-0123456789abcdef' };
+    const failing = await spawnCli(['bi', 'check'], env).done;
+    expect(failing.code).toBe(1);
+    expect(failing.output).toMatch(/view bi\.dim_users has options/);
+    expect((await spawnCli(['bi', 'refresh'], env).done).code).toBe(0);
     expect(await checkBiDrift(api.db.url, policy)).toMatchObject({ ok: true });
+    const passing = await spawnCli(['bi', 'check'], env).done;
+    expect(passing.output).toMatch(/views and \d+ logins agree with governance\.yml/);
+    expect(passing.code).toBe(0);
+    const ls = await spawnCli(['bi', 'ls'], env).done;
+    expect(ls.output).toContain(ANALYST);
   });
 });

@@ -15,6 +15,10 @@ import { reportApi } from '../../src/report/report-api.ts';
 import { writeReport } from '../../src/report/report-writer.ts';
 import { FEATURES_MODEL } from '../../src/segments/feature-catalog.ts';
 import { segmentColumns } from '../../src/segments/segment-cube.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { spawnCli } from '../support/cli-process.ts';
+import { TEST_API_SECRET } from '../support/api-fixture.ts';
 import { drawnCharts, figuresTable, launchChromium, openFile } from '../support/headless-browser.ts';
 import { startApiFixture, type ApiFixture } from '../support/api-fixture.ts';
 import { PROJECT_ROOT } from '../support/test-database.ts';
@@ -136,4 +140,20 @@ describe('seglayer docs', () => {
     expect(number(size[0]![1]!)).toBe(n);
     expect(await figuresTable(segments.page, 'segment-power_users')).toEqual([[expect.any(String), 'rule', 'product', '1', 'active_days >= 20 and sessions >= 30', expect.stringContaining('Heavy users')]]);
   });
+});
+
+describe('the commands', () => {
+  it('seglayer report and seglayer docs write their files and say where', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'seglayer-report-cli-'));
+    const env = { DATABASE_URL: api.db.url, SEGLAYER_HOME: home, CUBEJS_API_SECRET: TEST_API_SECRET };
+    const report = await spawnCli(['report', '--claims', '{"role":"analyst","region":"nowhere"}'], env).done;
+    expect(report.output).toContain(`report: ${join(home, 'report/index.html')}`);
+    expect(report.code).toBe(0);
+    const docs = await spawnCli(['docs', '--out', join(home, 'site')], env).done;
+    expect(docs.output).toContain(`docs: ${join(home, 'site/index.html')}`);
+    expect(docs.code).toBe(0);
+    const refused = await spawnCli(['report', '--claims', '{"role":"analyst"}'], env).done;
+    expect(refused.code).toBe(1);
+    expect(refused.output).toMatch(/must carry one of the claims "region"/);
+  }, 300_000); // three CLI processes, one starting Cube: slow on a shared 2-core machine
 });

@@ -14,7 +14,8 @@ import { reportApi } from '../../report/report-api.ts';
 import { writeReport, type ReportResult } from '../../report/report-writer.ts';
 import { FEATURES_MODEL } from '../../segments/feature-catalog.ts';
 import { segmentColumns } from '../../segments/segment-cube.ts';
-import { startApiServer, type ApiServer } from '../../serve/api-server.ts';
+import { governanceFile, startApiServer, type ApiServer } from '../../serve/api-server.ts';
+import { AccessDenied, accessFor, loadAccessPolicy } from '../../governance/access-policy.js';
 import { mintToken } from '../../serve/token-minter.ts';
 import { green, say } from '../../terminal/terminal-output.ts';
 import { withSession } from '../session.ts';
@@ -74,11 +75,21 @@ export function registerReportCommands(program: Command): void {
         if (!claims || typeof claims !== 'object' || Array.isArray(claims)) throw new ReportCommandError('--claims must be a JSON object');
       }
       await withSession(async ({ config, warehouse }) => {
+        if (claims) {
+          try {
+            accessFor(loadAccessPolicy(governanceFile(config)), claims);
+          } catch (error) {
+            if (error instanceof AccessDenied) throw new ReportCommandError(`the API would refuse these claims: ${error.message}`);
+            throw error;
+          }
+        }
         const result = await reportOnWarehouse(config, warehouse.url, resolve(flags.out ?? resolve(config.homeDir, 'report')), { token: flags.token, claims });
         const missing = result.sections.filter((s) => s.status === 'not_available');
         say(`${green('✓')} report: ${result.file}  (${result.sections.length - missing.length} sections${missing.length ? `; not available yet: ${missing.map((s) => s.title).join(', ')}` : ''})`);
         if (flags.open) openFile(result.file);
       });
+      // Cube 0.33 keeps timers after its server is closed, which would hold the process open.
+      process.exit(0);
     });
 
   program

@@ -20,13 +20,13 @@ export const dailyTrends: ReportSection = {
       timeDimensions: [{ dimension: 'user_activity.occurred_at', granularity: 'day' }],
       order: { 'user_activity.occurred_at': 'desc' }, limit: DAYS,
     })).reverse();
-    const [overall] = await api.load({ measures: ['user_activity.active_users'], timeDimensions: [{ dimension: 'user_activity.occurred_at', dateRange: [day(activity[0]?.['user_activity.occurred_at.day']), day(activity.at(-1)?.['user_activity.occurred_at.day'])] }] });
-    const users = num(overall?.['user_activity.active_users']);
-    const days = activity.map((r) => day(r['user_activity.occurred_at.day']));
     if (activity.length === 0) {
       output.notes.push('No events for this token.');
       return output;
     }
+    const [overall] = await api.load({ measures: ['user_activity.active_users'], timeDimensions: [{ dimension: 'user_activity.occurred_at', dateRange: [day(activity[0]?.['user_activity.occurred_at.day']), day(activity.at(-1)?.['user_activity.occurred_at.day'])] }] });
+    const users = num(overall?.['user_activity.active_users']);
+    const days = activity.map((r) => day(r['user_activity.occurred_at.day']));
     output.charts.push(renderChart('Active users per day', `n = ${count(users)} distinct active users over ${count(days.length)} days`, {
       grid: { left: 80, right: 40, top: 80, bottom: 60 },
       xAxis: { type: 'category', data: days, name: 'Day (UTC)', nameLocation: 'middle', nameGap: 35 },
