@@ -155,5 +155,5 @@ describe('the commands', () => {
     const refused = await spawnCli(['report', '--claims', '{"role":"analyst"}'], env).done;
     expect(refused.code).toBe(1);
     expect(refused.output).toMatch(/must carry one of the claims "region"/);
-  }, 300_000); // three CLI processes, one starting Cube: slow on a shared 2-core machine
+  }, 480_000); // three CLI processes, one starting Cube: slow on a shared 2-core machine
 });
