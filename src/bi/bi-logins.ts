@@ -164,8 +164,8 @@ export async function grantBiLogin(ownerUrl: string, policy: AccessPolicy, login
   });
 }
 
-/** Removes a BI login: its grants, its stored claims and the role itself. */
-export async function revokeBiLogin(ownerUrl: string, login: string, reserved: string[]): Promise<boolean> {
+/** Removes a BI login: its grants, its stored claims and the role itself; the views lose columns only it could read. */
+export async function revokeBiLogin(ownerUrl: string, policy: AccessPolicy, login: string, reserved: string[]): Promise<boolean> {
   checkLoginName(login, reserved);
   return withOwner(ownerUrl, async (db) => {
     const { rowCount } = await db.query(`delete from ${ident(POLICY_SCHEMA)}.logins where login = $1`, [login]);
@@ -178,6 +178,7 @@ export async function revokeBiLogin(ownerUrl: string, login: string, reserved: s
     // A login granted in another database of the cluster keeps its role there.
     const { rows: [other] } = await db.query<{ n: number }>(`select count(*)::int as n from pg_shdepend d join pg_roles r on r.oid = d.refobjid where r.rolname = $1`, [login]);
     if (other!.n === 0) await db.query(`drop role ${name}`);
+    await syncViews(db, policy);
     return true;
   });
 }

@@ -50,7 +50,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const login of [ANALYST, VIEWER]) await revokeBiLogin(api.db.url, login, RESERVED).catch(() => {});
+  for (const login of [ANALYST, VIEWER]) await revokeBiLogin(api.db.url, policy, login, RESERVED).catch(() => {});
   await api?.close();
 });
 
@@ -172,7 +172,7 @@ describe('what each login may read, from governance.yml', () => {
     expect((await psql(admin, 'select count(email) from bi.dim_users')).rows).toEqual([[String(n)]]);
     expect((await psql(ANALYST, 'select count(email) from bi.dim_users')).error).toMatch(/permission denied for view dim_users/);
     expect(await checkBiDrift(api.db.url, policy)).toMatchObject({ ok: true });
-    await revokeBiLogin(api.db.url, admin, RESERVED);
+    await revokeBiLogin(api.db.url, policy, admin, RESERVED);
     expect((await psql(ANALYST, 'select count(email) from bi.dim_users')).error).toMatch(/column "email" does not exist/);
   });
 
@@ -185,7 +185,7 @@ describe('what each login may read, from governance.yml', () => {
     urls[login] = url.toString();
     expect((await psql(login, 'select count(*) from bi.dim_users')).rows).toEqual([['0']]);
     expect((await api.sql(`select count(*)::int as n from bi_policy.logins`))[0]).toEqual({ n: 3 }); // the two above and this one
-    await revokeBiLogin(api.db.url, login, RESERVED);
+    await revokeBiLogin(api.db.url, policy, login, RESERVED);
     expect(await api.sql(`select 1 from pg_roles where rolname = ?`, [login])).toEqual([]);
   });
 });
@@ -224,5 +224,5 @@ describe('drift check (seglayer bi check)', () => {
     expect(passing.code).toBe(0);
     const ls = await spawnCli(['bi', 'ls'], env).done;
     expect(ls.output).toContain(ANALYST);
-  });
+  }, 480_000); // four CLI processes: slow on a shared 2-core machine
 });

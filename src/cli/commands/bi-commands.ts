@@ -47,7 +47,7 @@ export function registerBiCommands(program: Command): void {
     .description('remove a BI login and everything it was granted')
     .action(async (login: string) => {
       await withSession(async ({ config, warehouse }) => {
-        const removed = await revokeBiLogin(warehouse.url, login, reserved(config));
+        const removed = await revokeBiLogin(warehouse.url, loadAccessPolicy(governanceFile(config)), login, reserved(config));
         if (!removed) throw new BiAccessError(`${login} is not a BI login of this database (see \`seglayer bi ls\`)`);
         say(`${green('✓')} ${login} revoked`);
       });
