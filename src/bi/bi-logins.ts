@@ -159,7 +159,11 @@ export async function grantBiLogin(ownerUrl: string, policy: AccessPolicy, login
     }
     const views = await syncViews(db, policy);
     const visible = visibleTo(policy, claims, views);
-    const hiddenColumns = views.reduce((n, v) => n + v.columns.length, 0) - visible.reduce((n, v) => n + v.columns.length, 0);
+    // Counted against every column the catalog offers, not the views (which leave out what no login may read).
+    const { sources, userColumns } = await readBiSources(db);
+    const all = planViews(sources, policy.row_filters, userColumns);
+    const readable = visibleTo(policy, claims, all);
+    const hiddenColumns = all.filter((v) => readable.some((r) => r.view === v.name)).reduce((n, v) => n + v.columns.length, 0) - readable.reduce((n, v) => n + v.columns.length, 0);
     return { login, password, views: visible.length, hiddenColumns };
   });
 }
