@@ -73,6 +73,8 @@ const configSchema = z.object({
   SEGLAYER_FUNNELS_DIR: z.string().min(1).default('funnels'),
   /** Experiment definitions, relative to the project root (read once by src/project/project-loader.ts). */
   SEGLAYER_EXPERIMENTS_DIR: z.string().min(1).default('experiments'),
+  /** Survey answers as features (features.user_traits), relative to the project root; optional. */
+  SEGLAYER_TRAITS_FILE: z.string().min(1).default('traits.yml'),
   /** Segments with fewer members are flagged too small to read in segments.summary. */
   SEGLAYER_MIN_SEGMENT_SIZE: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(100),
   /** Outcome types that count as orders (comma-separated) for order features, first purchase and RFM. */

@@ -29,7 +29,7 @@ export default defineModel({
     first_os: { type: 'text', description: 'OS of the first event' },
     first_browser: { type: 'text', description: 'Browser of the first event' },
     locale: { type: 'text', description: 'Locale of the first event' },
-    email: { type: 'text', description: 'Email (PII)' },
+    email: { type: 'text', description: 'Email (PII)', pii: true },
   },
   build: (knex, { ref }) =>
     knex.raw(`

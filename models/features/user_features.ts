@@ -64,8 +64,6 @@ export default defineModel({
     acquisition_channel: { type: 'text', description: 'Acquisition channel' },
     first_device_type: { type: 'text', description: 'Device type of the first event' },
     first_os: { type: 'text', description: 'OS of the first event' },
-    primary_goal: { type: 'text', description: 'Survey: primary goal (psychographic), latest answer' },
-    tech_savviness: { type: 'integer', description: 'Survey: self-rated tech savviness 1–5 (psychographic), latest answer' },
   },
   build: (knex, { ref }) =>
     knex.raw(`
@@ -110,12 +108,6 @@ export default defineModel({
         where e.occurred_at >= u.signed_up_at and e.occurred_at < u.signed_up_at + interval '${FIRST_WEEK}'
         group by e.user_key
       ),
-      survey as (
-        select user_key,
-               (array_agg(answer order by responded_at desc, answer) filter (where question = 'primary_goal'))[1] as primary_goal,
-               (array_agg(answer order by responded_at desc, answer) filter (where question = 'tech_savviness' and answer ~ '^[0-9]+$'))[1]::int as tech_savviness
-        from ${ref('core.user_survey')} group by user_key
-      ),
       medians as (
         select user_key, percentile_cont(0.5) within group (order by minutes) as median_session_minutes from session_lengths group by user_key
       ),
@@ -138,8 +130,7 @@ export default defineModel({
                coalesce(v.has_churned, false) as has_churned,
                u.is_identified, u.signed_up_at, u.cohort_month, u.first_seen_month, u.first_order_month, u.plan, u.birth_year,
                extract(year from a.as_of_at at time zone 'UTC')::int - u.birth_year as age,
-               u.gender, u.country, u.region, u.city, u.locale, u.acquisition_channel, u.first_device_type, u.first_os,
-               s.primary_goal, s.tech_savviness
+               u.gender, u.country, u.region, u.city, u.locale, u.acquisition_channel, u.first_device_type, u.first_os
         from ${ref('core.dim_users')} u
         cross join as_of a
         left join value v using (user_key)
@@ -147,7 +138,6 @@ export default defineModel({
         left join activity act using (user_key)
         left join first_week w using (user_key)
         left join medians m using (user_key)
-        left join survey s using (user_key)
       )
       select * from final`),
 });

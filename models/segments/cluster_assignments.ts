@@ -1,4 +1,5 @@
 import { defineModel } from '../../src/models/model-definition.ts';
+import { segmentFeatures } from '../../src/segments/trait-definitions.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
 import { kmeansAssignments } from '../../src/segments/segment-sql.ts';
 import type { ClusterSegment } from '../../src/segments/segment-definition.ts';
@@ -17,7 +18,7 @@ export default (project: ProjectContent) => defineModel({
     segment: { type: 'text', description: 'cluster_1 .. cluster_k, numbered by the centroid on the first feature', tests: ['not_null'] },
   },
   build: (knex, { ref }) => {
-    const parts = project.segments.filter((d): d is ClusterSegment => d.kind === 'cluster').map((d) => kmeansAssignments(d, ref('features.user_features').toQuery(), project.featureCatalog.catalog));
+    const parts = project.segments.filter((d): d is ClusterSegment => d.kind === 'cluster').map((d) => kmeansAssignments(d, segmentFeatures(project.traits, (name) => ref(name).toQuery()), project.featureCatalog.catalog));
     if (parts.length === 0) return knex.raw(`select null::text as user_key, null::text as definition, null::int as version, null::text as segment where false`);
     return knex.raw(parts.map((p) => `(${p.sql})`).join('\nunion all\n'), parts.flatMap((p) => p.bindings));
   },

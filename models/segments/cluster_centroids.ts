@@ -1,4 +1,5 @@
 import { defineModel } from '../../src/models/model-definition.ts';
+import { segmentFeatures } from '../../src/segments/trait-definitions.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
 import type { ClusterSegment } from '../../src/segments/segment-definition.ts';
 
@@ -19,7 +20,7 @@ export default (project: ProjectContent) => defineModel({
     description: { type: 'text', description: 'Features at least 0.5 SD above or below the population, e.g. "high sessions, low monetary_usd"' },
   },
   build: (knex, { ref }) => {
-    const features = ref('features.user_features').toQuery();
+    const features = segmentFeatures(project.traits, (name) => ref(name).toQuery());
     const assignments = ref('segments.cluster_assignments').toQuery();
     const parts = project.segments
       .filter((d): d is ClusterSegment => d.kind === 'cluster')

@@ -1,6 +1,7 @@
 import { defineModel } from '../../src/models/model-definition.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
 import { ruleMembers } from '../../src/segments/segment-sql.ts';
+import { segmentFeatures } from '../../src/segments/trait-definitions.ts';
 import type { RuleSegment } from '../../src/segments/segment-definition.ts';
 
 /** A function of the project: the segment definitions decide its SQL. */
@@ -18,8 +19,10 @@ export default (project: ProjectContent) => defineModel({
   },
   build: (knex, { ref }) => {
     ref('segments.definition_versions'); // after it: a definition changed under an old version stops membership there
-    const features = ref('features.user_features').toQuery();
-    const rules = project.segments.filter((d): d is RuleSegment => d.kind === 'rule').map((d) => ruleMembers(d, features, project.featureCatalog.catalog));
+    const features = segmentFeatures(project.traits, (name) => ref(name).toQuery());
+    // Event predicates read events and outcomes up to the features' reference time (as_of_at).
+    const sources = { events: ref('core.fct_events').toQuery(), outcomes: ref('core.fct_outcomes').toQuery(), identities: ref('core.user_identity_map').toQuery() };
+    const rules = project.segments.filter((d): d is RuleSegment => d.kind === 'rule').map((d) => ruleMembers(d, features, project.featureCatalog.catalog, sources));
     const parts = [
       ...rules,
       { sql: `select user_key, definition, band as segment, version from ${ref('segments.rfm_scores').toQuery()} where band is not null`, bindings: [] },

@@ -1,4 +1,5 @@
 import { defineModel } from '../../src/models/model-definition.ts';
+import { segmentFeatures } from '../../src/segments/trait-definitions.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
 import { rfmScores } from '../../src/segments/segment-sql.ts';
 import type { RfmSegment } from '../../src/segments/segment-definition.ts';
@@ -23,7 +24,7 @@ export default (project: ProjectContent) => defineModel({
     band: { type: 'text', description: 'First band whose rule holds; null when none does' },
   },
   build: (knex, { ref }) => {
-    const parts = project.segments.filter((d): d is RfmSegment => d.kind === 'rfm').map((d) => rfmScores(d, ref('features.user_features').toQuery(), project.featureCatalog.catalog, ref('core.reference_time').toQuery()));
+    const parts = project.segments.filter((d): d is RfmSegment => d.kind === 'rfm').map((d) => rfmScores(d, segmentFeatures(project.traits, (name) => ref(name).toQuery()), project.featureCatalog.catalog, ref('core.reference_time').toQuery()));
     if (parts.length === 0) {
       return knex.raw(`select null::text as user_key, null::text as definition, null::int as version, null::numeric as recency_value, null::numeric as frequency_value,
         null::numeric as monetary_value, null::int as r, null::int as f, null::int as m, null::text as band where false`);

@@ -23,7 +23,7 @@ export default defineModel({
     region: { type: 'text', description: 'Region / state' },
     city: { type: 'text', description: 'City' },
     acquisition_channel: { type: 'text', description: 'Channel the user came from' },
-    email: { type: 'text', description: 'Email (PII)' },
+    email: { type: 'text', description: 'Email (PII)', pii: true },
     traits: { type: 'jsonb', description: 'All traits of the latest identify' },
     updated_at: { type: 'timestamptz', description: 'When the latest traits were observed' },
   },

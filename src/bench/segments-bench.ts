@@ -17,6 +17,7 @@ import { quoteRelation } from '../models/model-compiler.ts';
 import { loadProject } from '../project/project-loader.ts';
 import { runModels } from '../models/model-runner.ts';
 import { demoFiles, elapsed } from './build-bench.ts';
+import { runEventPredicateBench } from './event-predicates-bench.ts';
 
 export interface SegmentsBenchOptions {
   users: number;
@@ -65,9 +66,17 @@ export async function runSegmentsBench(options: SegmentsBenchOptions): Promise<v
       [`features + segments${summary!.ok ? '' : ' (FAILED)'}`, segmentSeconds.toFixed(1), (segmentSeconds / coreSeconds).toFixed(2)],
       ...summary!.results.map((r) => [`  ${r.model}${r.status === 'success' ? '' : ` (${r.status})`}`, r.seconds.toFixed(1), (r.seconds / coreSeconds).toFixed(2)]),
     ]));
+    say(dim(`event predicates: a rule of 50 vs the same question by hand ...`));
+    const predicates = await runEventPredicateBench(knex);
+    say(bold(`\none rule of ${predicates.predicates} event predicates over ${count(predicates.events)} events (${count(predicates.members)} users selected by both)`));
+    say(table([
+      ['run', 'seconds', 'ratio to by hand'],
+      ['compiled rule (one grouped scan of events, one of outcomes)', predicates.compiledSeconds.toFixed(2), (predicates.compiledSeconds / predicates.byHandSeconds).toFixed(2)],
+      ['by hand (a CTE per predicate, user_key in (...))', predicates.byHandSeconds.toFixed(2), '1.00'],
+    ]));
     say(dim('2 cores, noisy machine: compare ratios, not seconds, between runs.'));
     writeFileSync(join(config.homeDir, 'bench', `segments-${options.users}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
-      JSON.stringify({ ...benchStamp(), users: options.users, events, coreSeconds, segmentSeconds, models: summary!.results.map((r) => ({ model: r.model, seconds: r.seconds, status: r.status })) }, null, 2));
+      JSON.stringify({ ...benchStamp(), users: options.users, events, coreSeconds, segmentSeconds, eventPredicates: predicates, models: summary!.results.map((r) => ({ model: r.model, seconds: r.seconds, status: r.status })) }, null, 2));
   } finally {
     await knex.destroy();
     await warehouse.close();

@@ -23,12 +23,15 @@ const COMMAND_GROUPS: [names: string[], load: () => Promise<Register>][] = [
   [['build', 'test', 'ls', 'compile'], async () => (await import('./commands/model-commands.ts')).registerModelCommands],
   [['segments'], async () => (await import('./commands/segment-commands.ts')).registerSegmentCommands],
   [['segments'], async () => (await import('./commands/segment-export-commands.ts')).registerSegmentExportCommands],
+  [['events'], async () => (await import('./commands/event-commands.ts')).registerEventCommands],
   [['serve', 'token'], async () => (await import('./commands/serve-command.ts')).registerServeCommands],
   [['db'], async () => (await import('./commands/db-command.ts')).registerDbCommands],
   [['bench'], async () => (await import('./commands/bench-command.ts')).registerBenchCommand],
   [['batches', 'quarantine'], async () => (await import('./commands/batch-commands.ts')).registerBatchCommands],
   [['stats'], async () => (await import('./commands/stats-command.ts')).registerStatsCommands],
   [['experiments'], async () => (await import('./commands/experiment-commands.ts')).registerExperimentCommands],
+  [['bi'], async () => (await import('./commands/bi-commands.ts')).registerBiCommands],
+  [['report', 'docs'], async () => (await import('./commands/report-commands.ts')).registerReportCommands],
   [['debug'], async () => (await import('./commands/debug-command.ts')).registerDebugCommand],
 ];
 

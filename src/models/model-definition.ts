@@ -34,6 +34,8 @@ export const columnSchema = z
     type: z.string().min(1).optional(),
     description: z.string().min(1),
     tests: z.array(columnTestSchema).default([]),
+    /** Personal data (an email, a name): marked in the docs; governance.yml decides who may query it. */
+    pii: z.boolean().optional(),
   })
   .strict();
 

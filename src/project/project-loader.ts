@@ -14,6 +14,7 @@ import { importModelModules, validateModels } from '../models/model-discovery.ts
 import { modelSchema } from '../models/model-definition.ts';
 import { catalogFromColumns, FEATURES_MODEL } from '../segments/feature-catalog.ts';
 import { loadSegmentDefinitions } from '../segments/segment-files.ts';
+import { loadTraits, TRAIT_FEATURE_TYPES } from '../segments/trait-definitions.ts';
 import type { Project, ProjectContent } from './project.ts';
 
 export class ProjectError extends UserError {}
@@ -22,7 +23,14 @@ export async function loadProject(config: Config): Promise<Project> {
   const modules = await importModelModules(config.projectRoot, config.modelsDir);
   // The catalog comes from the features model as declared (a plain model, not a factory).
   const features = modules.map((m) => modelSchema.safeParse(m.exported)).find((parsed) => parsed.success && parsed.data.name === FEATURES_MODEL);
-  const featureCatalog = catalogFromColumns(features?.success ? features.data.columns : {});
+  const declared = catalogFromColumns(features?.success ? features.data.columns : {});
+  // Traits (traits.yml) join the catalog: rules read them as features (segmentFeatures joins them in).
+  const traits = loadTraits(config.projectRoot, config.SEGLAYER_TRAITS_FILE, new Set(declared.catalog.keys()));
+  const traitFeatures = traits.map((t) => ({ name: t.name, type: TRAIT_FEATURE_TYPES[t.type], description: `${t.description} (trait, traits.yml)` }));
+  const featureCatalog = {
+    catalog: new Map([...declared.catalog, ...traitFeatures.map((f) => [f.name, f.type] as const)]),
+    features: [...declared.features, ...traitFeatures],
+  };
   const segmentsDir = resolve(config.projectRoot, config.SEGLAYER_SEGMENTS_DIR);
   if (!features?.success && existsSync(segmentsDir)) {
     throw new ProjectError(`${config.SEGLAYER_SEGMENTS_DIR}/ holds segment definitions, but ${config.SEGLAYER_MODELS_DIR}/ has no ${FEATURES_MODEL} model to check their features against: add it, or point SEGLAYER_SEGMENTS_DIR elsewhere`);
@@ -38,6 +46,7 @@ export async function loadProject(config: Config): Promise<Project> {
     // Experiments break down by segments and are analysed by models that need the features model; a
     // project without it (fixture models in tests, say) has nothing to analyse them with, so experiments/ is not read.
     experiments: features?.success && existsSync(experimentsDir) ? loadExperimentDefinitions(experimentsDir, new Set(segments.map((d) => d.name)), config.projectRoot) : [],
+    traits,
     settings: {
       minSegmentSize: config.SEGLAYER_MIN_SEGMENT_SIZE,
       orders: { types: config.SEGLAYER_ORDER_TYPES.split(','), needsRevenue: config.SEGLAYER_ORDER_NEEDS_REVENUE === 'true' },

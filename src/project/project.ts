@@ -14,6 +14,7 @@ import type { Model } from '../models/model-discovery.ts';
 import type { Feature } from '../segments/feature-catalog.ts';
 import type { FeatureCatalog } from '../segments/rule-compiler.ts';
 import type { SegmentDefinition } from '../segments/segment-definition.ts';
+import type { Trait } from '../segments/trait-definitions.ts';
 
 /** What models may depend on besides other models: a model file exporting a function receives it. */
 export interface ProjectContent {
@@ -25,6 +26,8 @@ export interface ProjectContent {
   featureCatalog: { catalog: FeatureCatalog; features: Feature[] };
   /** Every experiment in the experiments directory, validated against the segment definitions it breaks down by. */
   experiments: ExperimentDefinition[];
+  /** Survey answers as features (traits.yml): columns of features.user_traits, in the feature catalog. */
+  traits: Trait[];
   settings: {
     /** SEGLAYER_MIN_SEGMENT_SIZE: below it a segment is too small to read. */
     minSegmentSize: number;

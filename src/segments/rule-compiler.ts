@@ -3,6 +3,7 @@
  * against a catalog (name → type) and quoted; every value is a binding. Types are
  * checked so `plan > 3` or `age = 'old'` fail before anything runs.
  */
+import { emptyEventParts, eventPredicateSql, type EventParts } from './event-predicates.ts';
 import { parseRule, RuleSyntaxError, type Operand, type RuleNode } from './rule-parser.ts';
 
 export type FeatureType = 'number' | 'text' | 'boolean' | 'time';
@@ -14,6 +15,8 @@ export interface CompiledRule {
   bindings: (string | number | boolean)[];
   /** Features the rule reads. */
   features: string[];
+  /** What the rule's event predicates need computed (columns ev.pN, oc.pN, sN.hit); empty without them. */
+  eventParts: EventParts;
 }
 
 /** Most bindings one rule may carry (PostgreSQL allows 65,535 per statement). */
@@ -24,6 +27,12 @@ export function compileRule(source: string, catalog: FeatureCatalog, qualifier =
   const bindings: (string | number | boolean)[] = [];
   const features = new Set<string>();
   const prefix = qualifier ? `${qualifier}.` : '';
+  const eventParts = emptyEventParts();
+  const bind = (value: string | number | boolean) => {
+    if (bindings.length >= MAX_RULE_VALUES) throw new RuleSyntaxError(`the rule has more than ${MAX_RULE_VALUES} values`, 0);
+    bindings.push(value);
+    return '?';
+  };
 
   const typeOf = (operand: Operand): FeatureType | 'string' => {
     if (operand.kind === 'feature') {
@@ -83,18 +92,23 @@ export function compileRule(source: string, catalog: FeatureCatalog, qualifier =
         if (type !== 'boolean') throw new RuleSyntaxError(`${label(node.operand, type)} is not a condition: compare it (e.g. ${node.operand.kind === 'feature' ? node.operand.name : 'x'} > 0)`, node.operand.at);
         return `(${emit(node.operand)} is true)`;
       }
+      case 'event':
+        return eventPredicateSql(node, eventParts, bind, prefix);
     }
   };
   const sql = visit(tree);
-  return { sql, bindings, features: [...features] };
+  const eventValues = [...eventParts.events, ...eventParts.outcomes, ...eventParts.sequences].reduce((n, c) => n + c.bindings.length, 0);
+  if (bindings.length + eventValues > MAX_RULE_VALUES) throw new RuleSyntaxError(`the rule has more than ${MAX_RULE_VALUES} values`, 0);
+  return { sql, bindings, features: [...features], eventParts };
 }
 
 function label(operand: Operand, type: string): string {
   return operand.kind === 'feature' ? `${operand.name} (${type})` : `${operand.kind === 'string' ? `'${operand.value}'` : String(operand.value)} (${type === 'string' ? 'text' : type})`;
 }
 
-function suggest(name: string, catalog: FeatureCatalog): string {
-  const close = [...catalog.keys()].filter((known) => (name.length > 2 && (known.includes(name) || name.includes(known))) || (distance(known, name) <= 2 && distance(known, name) < name.length));
+/** "; did you mean a, b?" for the known names nearest to `name`, or ''. */
+export function suggest(name: string, catalog: ReadonlyMap<string, unknown> | Iterable<string>): string {
+  const close = [...(catalog instanceof Map ? catalog.keys() : (catalog as Iterable<string>))].filter((known) => (name.length > 2 && (known.includes(name) || name.includes(known))) || (distance(known, name) <= 2 && distance(known, name) < name.length));
   return close.length > 0 ? `; did you mean ${close.slice(0, 3).join(', ')}?` : '';
 }
 

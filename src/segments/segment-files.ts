@@ -25,6 +25,10 @@ export class SegmentDefinitionError extends UserError {
 /** Scores r, f and m run 1–5: the catalog of RFM band rules. */
 export const RFM_SCORES: FeatureCatalog = new Map([['r', 'number'], ['f', 'number'], ['m', 'number']]);
 
+/** Populations of RFM and clusters are over features only (event predicates are for rule segments). */
+const featuresOnly = ({ eventParts: p }: ReturnType<typeof compileRule>) =>
+  p.events.length + p.outcomes.length + p.sequences.length > 0 ? 'event predicates are for rule segments; a population uses features' : undefined;
+
 export function loadSegmentDefinitions(segmentsDir: string, catalog: FeatureCatalog, projectRoot = process.cwd()): SegmentDefinition[] {
   const files = readdirSync(segmentsDir).filter((f) => /\.ya?ml$/.test(f)).sort();
   const problems: Issue[] = [];
@@ -84,7 +88,7 @@ export function loadSegmentDefinitions(segmentsDir: string, catalog: FeatureCata
         if (definition.rfm.reference !== undefined && catalog.get(definition.rfm.recency) !== 'time') {
           problem(['rfm', 'reference'], `reference applies to a time recency feature (e.g. last_order_at); "${definition.rfm.recency}" is already measured to as_of_at`);
         }
-        if (definition.rfm.population !== undefined) checkRule(['rfm', 'population'], definition.rfm.population, catalog);
+        if (definition.rfm.population !== undefined) checkRule(['rfm', 'population'], definition.rfm.population, catalog, featuresOnly);
         const bands = new Set<string>();
         definition.rfm.bands.forEach((band, i) => {
           if (bands.has(band.name)) problem(['rfm', 'bands', i, 'name'], `duplicate band "${band.name}"`);
@@ -100,7 +104,7 @@ export function loadSegmentDefinitions(segmentsDir: string, catalog: FeatureCata
           if (catalog.get(feature) !== 'number') problem(['cluster', 'features', i], catalog.has(feature) ? `feature "${feature}" is not numeric` : `unknown feature "${feature}"`);
         });
         if (new Set(definition.cluster.features).size !== definition.cluster.features.length) problem(['cluster', 'features'], 'a feature is listed twice');
-        if (definition.cluster.population !== undefined) checkRule(['cluster', 'population'], definition.cluster.population, catalog);
+        if (definition.cluster.population !== undefined) checkRule(['cluster', 'population'], definition.cluster.population, catalog, featuresOnly);
       }
       if (definition.claim) {
         const segments = definition.kind === 'rule' ? [definition.name] : definition.kind === 'rfm' ? definition.rfm.bands.map((b) => b.name) : Array.from({ length: definition.cluster.k }, (_, i) => `cluster_${i + 1}`);

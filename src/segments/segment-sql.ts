@@ -4,7 +4,9 @@
  * feature catalog it is given (the project's); the models in models/segments/ put them
  * together.
  */
+import { emptyEventParts } from './event-predicates.ts';
 import { compileRule, type CompiledRule, type FeatureCatalog } from './rule-compiler.ts';
+import { RuleSyntaxError } from './rule-parser.ts';
 import { RFM_SCORES } from './segment-files.ts';
 import { rfmScorings, type ClusterSegment, type RfmSegment, type RuleSegment, type SegmentDefinition } from './segment-definition.ts';
 
@@ -13,15 +15,82 @@ export interface Sql {
   bindings: (string | number | boolean)[];
 }
 
-const rule = (source: string | undefined, catalog: FeatureCatalog): CompiledRule => (source ? compileRule(source, catalog, 'f') : { sql: 'true', bindings: [], features: [] });
+/** Where event predicates read from: relations (SQL text from ref(), or schema.table). */
+export interface EventSources {
+  events: string;
+  outcomes: string;
+  /**
+   * core.user_identity_map, when given: each event's user is resolved again through it,
+   * so an identity merge reaches events an incremental fct_events build left under the
+   * old key (fct_events applies merges to older events only on --full-refresh).
+   */
+  identities?: string;
+}
+export const WAREHOUSE_EVENT_SOURCES: EventSources = { events: 'core.fct_events', outcomes: 'core.fct_outcomes', identities: 'core.user_identity_map' };
+
+/** The events relation with user keys resolved through the identity map, as fct_events resolves them. */
+const resolvedEvents = (sources: EventSources) =>
+  sources.identities
+    ? `(select coalesce(iu.user_key, ia.user_key, x.user_key) as user_key, x.event, x.occurred_at, x.properties
+        from ${sources.events} x
+        left join ${sources.identities} iu on iu.identity = x.user_id
+        left join ${sources.identities} ia on ia.identity = x.anonymous_id and x.user_id is null)`
+    : sources.events;
+
+/** A population rule (RFM, clusters): features only, so it can sit in any query over the features. */
+const rule = (source: string | undefined, catalog: FeatureCatalog): CompiledRule => {
+  if (!source) return { sql: 'true', bindings: [], features: [], eventParts: emptyEventParts() };
+  const compiled = compileRule(source, catalog, 'f');
+  if (hasEventPredicates(compiled)) throw new RuleSyntaxError('event predicates are for rule segments; a population uses features', 0);
+  return compiled;
+};
 const q = (identifier: string) => `"${identifier}"`;
 
+export const hasEventPredicates = (compiled: CompiledRule) =>
+  compiled.eventParts.events.length + compiled.eventParts.outcomes.length + compiled.eventParts.sequences.length > 0;
+
+/**
+ * The CTEs and joins a rule's event predicates need: one grouped scan of the events
+ * (pre-filtered to the named events), one of the outcomes, one windowed scan per
+ * sequence; each left-joined to the features row `f`, so users without events stay.
+ */
+export function eventJoins(compiled: CompiledRule, features: string, sources: EventSources): { with: string; joins: string; bindings: (string | number | boolean)[] } {
+  const { events, outcomes, sequences, eventNames } = compiled.eventParts;
+  const ctes: string[] = [];
+  const joins: string[] = [];
+  const bindings: (string | number | boolean)[] = [];
+  if (events.length > 0) {
+    const names = [...eventNames];
+    ctes.push(`ev as (select e.user_key, ${events.map((c) => `${c.sql} as "${c.alias}"`).join(', ')}
+      from ${resolvedEvents(sources)} e join ${features} r on r.user_key = e.user_key
+      where e.occurred_at < r.as_of_at and e.event in (${names.map(() => '?').join(', ')})
+      group by e.user_key)`);
+    bindings.push(...events.flatMap((c) => c.bindings), ...names);
+    joins.push('left join ev on ev.user_key = f.user_key');
+  }
+  if (outcomes.length > 0) {
+    ctes.push(`oc as (select o.user_key, ${outcomes.map((c) => `${c.sql} as "${c.alias}"`).join(', ')}
+      from ${sources.outcomes} o join ${features} r on r.user_key = o.user_key
+      where o.occurred_at < r.as_of_at
+      group by o.user_key)`);
+    bindings.push(...outcomes.flatMap((c) => c.bindings));
+    joins.push('left join oc on oc.user_key = f.user_key');
+  }
+  for (const s of sequences) {
+    ctes.push(`${s.alias} as (${s.sql.replace('{events}', resolvedEvents(sources)).replace('{features}', features)})`);
+    bindings.push(...s.bindings);
+    joins.push(`left join ${s.alias} on ${s.alias}.user_key = f.user_key`);
+  }
+  return { with: ctes.length ? `with ${ctes.join(',\n')}\n` : '', joins: joins.join(' '), bindings };
+}
+
 /** user_key, definition, segment, version of the users a rule selects. */
-export function ruleMembers(definition: RuleSegment, features: string, catalog: FeatureCatalog): Sql {
-  const where = rule(definition.rule, catalog);
+export function ruleMembers(definition: RuleSegment, features: string, catalog: FeatureCatalog, sources: EventSources = WAREHOUSE_EVENT_SOURCES): Sql {
+  const where = compileRule(definition.rule, catalog, 'f');
+  const from = eventJoins(where, features, sources);
   return {
-    sql: `select f.user_key, ?::text as definition, ?::text as segment, ?::int as version from ${features} f where ${where.sql}`,
-    bindings: [definition.name, definition.name, definition.version, ...where.bindings],
+    sql: `${from.with}select f.user_key, ?::text as definition, ?::text as segment, ?::int as version from ${features} f ${from.joins} where ${where.sql}`,
+    bindings: [...from.bindings, definition.name, definition.name, definition.version, ...where.bindings],
   };
 }
 
@@ -180,8 +249,8 @@ export function kmeansAssignments(definition: ClusterSegment, features: string, 
  * Members of any definition computed straight from the features (user_key, segment, ...),
  * for a preview; the models read the materialized RFM scores and clusters instead.
  */
-export function segmentMembers(definition: SegmentDefinition, features: string, catalog: FeatureCatalog): Sql {
-  if (definition.kind === 'rule') return ruleMembers(definition, features, catalog);
+export function segmentMembers(definition: SegmentDefinition, features: string, catalog: FeatureCatalog, sources: EventSources = WAREHOUSE_EVENT_SOURCES): Sql {
+  if (definition.kind === 'rule') return ruleMembers(definition, features, catalog, sources);
   if (definition.kind === 'cluster') return kmeansAssignments(definition, features, catalog);
   const scored = rfmScores(definition, features, catalog, 'core.reference_time');
   return { sql: `select user_key, band as segment from (${scored.sql}) s where band is not null`, bindings: scored.bindings };

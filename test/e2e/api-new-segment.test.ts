@@ -23,7 +23,7 @@ let root: string;
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'seglayer-project-'));
   for (const copied of ['schema', 'segments', 'cube.js']) cpSync(join(PROJECT_ROOT, copied), join(root, copied), { recursive: true });
-  for (const linked of ['src', 'models', 'migrations', 'seeds', 'mappings', 'node_modules', 'package.json', 'governance.yml']) symlinkSync(join(PROJECT_ROOT, linked), join(root, linked));
+  for (const linked of ['src', 'models', 'migrations', 'seeds', 'mappings', 'node_modules', 'package.json', 'governance.yml', 'traits.yml']) symlinkSync(join(PROJECT_ROOT, linked), join(root, linked));
   api = await startApiFixture({ users: 200, projectRoot: root });
 });
 afterAll(() => api?.close());

@@ -16,6 +16,7 @@ import type { DemoTruth } from '../../src/demo/demo-truth.ts';
 import { loadFile } from '../../src/load/batch-loader.ts';
 import type { Model } from '../../src/models/model-discovery.ts';
 import { runModels, type RunOptions, type RunSummary } from '../../src/models/model-runner.ts';
+import { membersAsOf } from '../../src/segments/membership-as-of.ts';
 import type { ClusterSegment } from '../../src/segments/segment-definition.ts';
 import type { Project } from '../../src/project/project.ts';
 import { csv, fixture } from '../support/fixture-files.ts';
@@ -83,6 +84,24 @@ describe('the first build', () => {
     // Every demo user is identified, so the canonical user_key is the user id (u000123).
     expect(members.map((m) => m.user_key)).toEqual([...truth.firstWeekBreadth.userIds].sort());
     expect(new Set(members.map((m) => m.version))).toEqual(new Set([1]));
+  });
+
+  it('finds the same planted users with an event predicate written in YAML only (first_week_breadth_events)', async () => {
+    const definition = project.segments.find((d) => d.name === 'first_week_breadth_events');
+    // No feature column: the rule names events and a property, nothing of features.user_features.
+    expect(definition?.kind === 'rule' && definition.rule).toBe("performed('feature_used', distinct: feature) >= 3 in first 7 days after signup");
+    const members = await rows<{ user_key: string }>(`select user_key from segments.membership where definition = 'first_week_breadth_events' order by 1`);
+    expect(members.map((m) => m.user_key)).toEqual([...truth.firstWeekBreadth.userIds].sort());
+  });
+
+  it('catalogs every event with its properties, and knows every event the rules name', async () => {
+    const catalog = await rows<{ event: string; events: string }>(`select event, events from core.event_catalog order by event`);
+    const independent = await rows<{ event: string; events: string }>(`select event, count(*) as events from core.fct_events group by event order by event`);
+    expect(catalog).toEqual(independent);
+    const feature = await rows<{ json_type: string; events: string }>(`select json_type, events from core.event_properties where event = 'feature_used' and property = 'feature'`);
+    expect(feature.map((f) => ({ ...f, events: Number(f.events) }))).toEqual([{ json_type: 'string', events: Number(await one(`select count(*) from core.fct_events where event = 'feature_used' and jsonb_typeof(properties -> 'feature') = 'string'`)) }]);
+    expect(await rows(`select * from segments.rule_event_references where not known`)).toEqual([]);
+    expect(await one(`select count(*)::int from segments.rule_event_references where definition = 'first_week_breadth_events' and property = 'feature'`)).toBe(1);
   });
 });
 
@@ -391,6 +410,29 @@ describe('membership history across builds', () => {
     expect(transitions.filter((t) => buyers.some((u) => t.k.startsWith(`${u}|rfm|`)))).toEqual([]);
     // the change of data did move RFM bands (more customers shift the quintiles)
     expect(expectedMoves.some((m) => m.includes('|rfm|'))).toBe(true);
+  });
+
+  it('answers membership at a past time from the history: as of the first build, as it was then; as of now, as it is', async () => {
+    const keys = async (definition: string, at: string) => {
+      const { sql, bindings } = membersAsOf(definition, at);
+      return (await rows<{ user_key: string; segment: string; version: number }>(sql, bindings)).map((r) => `${r.user_key}|${definition}|${r.segment}|${r.version}`).sort();
+    };
+    // As text: the builds' times have microseconds, which a JS Date would drop.
+    const times = (await rows<{ t: string }>(`select distinct changed_at::text as t from segments.membership_history order by 1`)).map((r) => r.t);
+    const justBefore = async (t: string) => one<string>(`select (?::timestamptz - interval '1 microsecond')::text`, [t]);
+    expect(times).toHaveLength(2);
+    const now = await currentMembership();
+    for (const definition of ['paying_customers', 'dormant', 'rfm', 'first_week_breadth_events']) {
+      const then = [...before.membership].filter((k) => k.split('|')[1] === definition).sort();
+      expect(await keys(definition, times[0]!), definition).toEqual(then);
+      expect(await keys(definition, await justBefore(times[1]!)), definition).toEqual(then);
+      expect(await keys(definition, times[1]!), definition).toEqual([...now].filter((k) => k.split('|')[1] === definition).sort());
+      expect(await keys(definition, await justBefore(times[0]!)), definition).toEqual([]);
+    }
+    // The buyers were not paying customers as of the first build, and are now.
+    const paying = (at: string) => keys('paying_customers', at).then((ks) => ks.map((k) => k.split('|')[0]!));
+    expect((await paying(times[0]!)).filter((u) => buyers.includes(u))).toEqual([]);
+    expect((await paying(times[1]!)).filter((u) => buyers.includes(u)).sort()).toEqual([...buyers].sort());
   });
 
   it('a build with no change in the data appends nothing and keeps membership as it was', async () => {

@@ -40,11 +40,11 @@ export async function publishExtras(trx: Knex.Transaction, request: MaterializeR
 }
 
 /** Views that read `name` directly, with definitions printed fully qualified. */
-async function dependentViews(trx: Knex.Transaction, name: string): Promise<{ name: string; definition: string }[]> {
+async function dependentViews(trx: Knex.Transaction, name: string): Promise<{ name: string; definition: string; options: string[] | null }[]> {
   const [schema, table] = splitName(name);
   await trx.raw(`set local search_path = ''`);
   const { rows } = await trx.raw(
-    `select distinct vn.nspname || '.' || v.relname as name, pg_get_viewdef(v.oid) as definition, v.oid
+    `select distinct vn.nspname || '.' || v.relname as name, pg_get_viewdef(v.oid) as definition, v.reloptions as options, v.oid
      from pg_depend d
      join pg_rewrite r on r.oid = d.objid
      join pg_class v on v.oid = r.ev_class and v.relkind = 'v'
@@ -71,6 +71,17 @@ async function grantsOf(trx: Knex.Transaction, name: string, target: string): Pr
   return (rows as { privilege: string; grantee: string }[]).map((r) => `grant ${r.privilege} on ${target} to ${r.grantee}`);
 }
 
+/** ` with (key = 'value', ...)` for a view's reloptions (as the catalog prints them), or ''. */
+function viewOptions(options: string[] | null): string {
+  if (!options?.length) return '';
+  const pairs = options.map((option) => {
+    const [key, ...value] = option.split('=');
+    if (!/^[a-z_]+$/.test(key!)) throw new Error(`unexpected view option ${option}`);
+    return `${key} = '${value.join('=').replace(/'/g, "''")}'`;
+  });
+  return ` with (${pairs.join(', ')})`;
+}
+
 /**
  * Puts the temporary table in the published one's place. Views reading the
  * old table hold its OID, so they are re-created on the new one, its grants
@@ -90,7 +101,8 @@ export async function swapIn(trx: Knex.Transaction, modelName: string, existing:
   await trx.raw(`alter table ${target} rename to ${quoteRelation(OLD_PREFIX + table)}`);
   await trx.raw(`alter table ${temp} rename to ${quoteRelation(table)}`);
   for (const view of views) {
-    await trx.raw(`create or replace view ${quoteRelation(view.name)} as ${view.definition.replace(/;\s*$/, '')}`).catch((error: Error) => {
+    // Options such as security_barrier (the bi views) are kept: CREATE OR REPLACE resets them.
+    await trx.raw(`create or replace view ${quoteRelation(view.name)}${viewOptions(view.options)} as ${view.definition.replace(/;\s*$/, '')}`).catch((error: Error) => {
       throw new Error(`dependent view ${view.name} no longer fits the new ${modelName}: ${error.message}`);
     });
   }
