@@ -69,3 +69,18 @@ export async function writeExperimentResults(knex: Knex, experiments: readonly E
   });
   return results;
 }
+
+/**
+ * After a build: when it built the experiments' sufficient statistics, write the final
+ * results from them (every path that builds — `build`, `start`, the test fixtures — calls
+ * this, so the experiment_results view never points at a missing table). Returns the rows
+ * written, or undefined when the statistics were not built.
+ */
+export async function writeExperimentResultsAfterBuild(
+  knex: Knex,
+  experiments: readonly ExperimentDefinition[],
+  summary: { results: readonly { model: string; status: string }[] },
+): Promise<ResultRow[] | undefined> {
+  if (!summary.results.some((r) => r.model === STATISTICS_MODEL && r.status === 'success')) return undefined;
+  return writeExperimentResults(knex, experiments);
+}

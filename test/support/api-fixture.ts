@@ -14,6 +14,7 @@ import { loadFile } from '../../src/load/batch-loader.ts';
 import { readMappingFile } from '../../src/load/mapping-file.ts';
 import { discoverModels } from '../../src/models/model-discovery.ts';
 import { runModels } from '../../src/models/model-runner.ts';
+import { writeExperimentResultsAfterBuild } from '../../src/experiments/experiment-results-writer.ts';
 import { startApiServer, type ApiServer } from '../../src/serve/api-server.ts';
 import { mintToken } from '../../src/serve/token-minter.ts';
 import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from './test-database.ts';
@@ -62,8 +63,11 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
     const demo = await writeDemoFiles({ users: options.users ?? 400, seed: options.seed ?? 5, outDir: mkdtempSync(join(tmpdir(), 'seglayer-api-')) });
     for (const file of demo.files) await loadFile(db.url, file.path, { into: file.into });
   }
-  const build = await runModels(db.knex, db.url, (await loadTestProject({}, options.projectRoot)).models);
+  const project = await loadTestProject({}, options.projectRoot);
+  const build = await runModels(db.knex, db.url, project.models);
   if (!build.ok) throw new Error(`models did not build: ${build.results.filter((r) => r.status !== 'success').map((r) => `${r.model}: ${r.error}`).join('; ')}`);
+  // As `build` and `start` do: the experiment_results view reads the table written from the statistics.
+  await writeExperimentResultsAfterBuild(db.knex, project.experiments, build);
   const config = loadConfig(
     {
       SEGLAYER_HOME: mkdtempSync(join(tmpdir(), 'seglayer-home-')),

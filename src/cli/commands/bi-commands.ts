@@ -7,7 +7,7 @@ import { checkBiDrift } from '../../bi/bi-drift.ts';
 import { grantBiLogin, listBiLogins, refreshBiViews, revokeBiLogin, BiAccessError } from '../../bi/bi-logins.ts';
 import type { Config } from '../../config.ts';
 import { loadAccessPolicy } from '../../governance/access-policy.js';
-import { governanceFile } from '../../serve/api-server.ts';
+import { governanceFile } from '../../serve/api-settings.ts';
 import { bold, dim, green, red, say, table } from '../../terminal/terminal-output.ts';
 import { withSession } from '../session.ts';
 

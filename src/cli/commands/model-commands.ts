@@ -8,7 +8,7 @@ import { runQualityChecks } from '../../quality/quality-checks.ts';
 import { printQuality } from '../quality-output.ts';
 import { compileModel } from '../../models/model-compiler.ts';
 import { refreshServingGrants, servingAccess } from '../../database/serving-role.ts';
-import { RESULTS_TABLE, STATISTICS_MODEL, writeExperimentResults } from '../../experiments/experiment-results-writer.ts';
+import { RESULTS_TABLE, writeExperimentResultsAfterBuild } from '../../experiments/experiment-results-writer.ts';
 import { buildGraph, runModels, type RunEvent, type RunSummary } from '../../models/model-runner.ts';
 import { loadConfig } from '../../config.ts';
 import { SEGMENT_CUBE_FILE, SEGMENT_MODEL, writeSegmentCube } from '../../segments/segment-cube.ts';
@@ -79,10 +79,8 @@ export function registerModelCommands(program: Command): void {
         const summary = await runModels(knex, warehouse.url, project.models, { ...options, select: [...selectors, ...(options.select ?? [])], onEvent: printEvent });
         if (!options.json) printSummary(summary);
         // Final experiment statistics are computed in TypeScript from the sufficient statistics just built.
-        if (summary.results.some((r) => r.model === STATISTICS_MODEL && r.status === 'success')) {
-          const results = await writeExperimentResults(knex, project.experiments);
-          (options.json ? progress : say)(`${green('✓')} ${RESULTS_TABLE}: ${results.length} rows for ${project.experiments.length} experiment(s)`);
-        }
+        const results = await writeExperimentResultsAfterBuild(knex, project.experiments, summary);
+        if (results) (options.json ? progress : say)(`${green('✓')} ${RESULTS_TABLE}: ${results.length} rows for ${project.experiments.length} experiment(s)`);
         // A schema this build created is readable by the API role from now on.
         await refreshServingGrants(warehouse.url, servingAccess(config));
         if (!(await qualityChecksPass(knex, config, summary, options))) process.exitCode = 1;

@@ -14,7 +14,9 @@ import { reportApi } from '../../report/report-api.ts';
 import { writeReport, type ReportResult } from '../../report/report-writer.ts';
 import { FEATURES_MODEL } from '../../segments/feature-catalog.ts';
 import { segmentColumns } from '../../segments/segment-cube.ts';
-import { governanceFile, startApiServer, type ApiServer } from '../../serve/api-server.ts';
+// Cube loads only when a report is actually written (`seglayer --help` must not import it).
+import type { ApiServer } from '../../serve/api-server.ts';
+import { governanceFile } from '../../serve/api-settings.ts';
 import { AccessDenied, accessFor, loadAccessPolicy } from '../../governance/access-policy.js';
 import { mintToken } from '../../serve/token-minter.ts';
 import { green, say } from '../../terminal/terminal-output.ts';
@@ -34,6 +36,7 @@ export async function reportFromServer(config: Config, server: ApiServer, outDir
 
 /** The same through an API started on a free port for the purpose. */
 export async function reportOnWarehouse(config: Config, databaseUrl: string, outDir: string, auth: ReportAuth): Promise<ReportResult> {
+  const { startApiServer } = await import('../../serve/api-server.ts');
   const server = await startApiServer(config, { databaseUrl, port: 0, refreshSeconds: 0, log: () => {} });
   try {
     return await reportFromServer(config, server, outDir, auth);
