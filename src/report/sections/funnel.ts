@@ -1,6 +1,6 @@
 /**
  * Funnel per segment (view funnel_steps, issue 14): users reaching each step, per segment
- * of the funnel's breakdown. Member names follow issue 14's description.
+ * of the funnel's breakdown. Members as the funnel_steps view names them.
  */
 import { renderChart } from '../chart-svg.ts';
 import { count, num, queryOf, type ReportSection, type SectionOutput } from '../report-section.ts';
@@ -11,13 +11,13 @@ export const funnelSteps: ReportSection = {
   id: 'funnel',
   title: 'Funnel per segment',
   description: 'Users reaching each step of each funnel, by segment.',
-  requires: ['funnel', 'step_number', 'step', 'segment', 'users'].map(m),
+  requires: ['funnel', 'step_number', 'step_title', 'segment', 'users'].map(m),
   async render({ api, meta }): Promise<SectionOutput> {
-    const rows = await api.load(queryOf(meta, [m('funnel'), m('step_number'), m('step'), m('segment'), m('users')], { limit: 5000 }));
+    const rows = await api.load(queryOf(meta, [m('funnel'), m('step_number'), m('step_title'), m('segment'), m('users')], { limit: 5000 }));
     const output: SectionOutput = { charts: [], tables: [], notes: [] };
     for (const funnel of [...new Set(rows.map((r) => String(r[m('funnel')])))]) {
       const own = rows.filter((r) => String(r[m('funnel')]) === funnel);
-      const steps = [...new Map(own.map((r) => [num(r[m('step_number')]), String(r[m('step')])])).entries()].sort((a, b) => a[0] - b[0]);
+      const steps = [...new Map(own.map((r) => [num(r[m('step_number')]), String(r[m('step_title')])])).entries()].sort((a, b) => a[0] - b[0]);
       const segments = [...new Set(own.map((r) => String(r[m('segment')])))];
       const usersAt = (segment: string, step: number) => num(own.find((r) => String(r[m('segment')]) === segment && num(r[m('step_number')]) === step)?.[m('users')]);
       const entered = segments.reduce((n, s) => n + usersAt(s, steps[0]![0]), 0);
