@@ -14,12 +14,12 @@ import { ensureDatabase, openWarehouse } from '../database/warehouse-connection.
 import { analyzeExperiment, type StatisticsRow } from '../experiments/experiment-analysis.ts';
 import { type ExperimentDefinition, experimentSchema } from '../experiments/experiment-definition.ts';
 import { experimentStatisticsSql } from '../experiments/experiment-statistics-sql.ts';
-import { loadFile } from '../load/batch-loader.ts';
 import { runModels } from '../models/model-runner.ts';
 import { loadProject } from '../project/project-loader.ts';
 import { bold, count, dim, say, table } from '../terminal/terminal-output.ts';
+import { loadDemoOnce } from './bench-demo-data.ts';
 import { benchStamp, describeStamp } from './bench-stamp.ts';
-import { demoFiles, elapsed } from './build-bench.ts';
+import { elapsed } from './build-bench.ts';
 
 export interface ExperimentsBenchOptions {
   users: number;
@@ -57,12 +57,7 @@ export async function runExperimentsBench(options: ExperimentsBenchOptions): Pro
     const { models } = await loadProject(config);
     await migrateLatest(knex, config.projectRoot);
     // Data and the models the analysis reads are built once per user count and kept: reruns measure the analysis only.
-    const loaded = Number((await knex.raw(`select count(*) from ops.load_batches where status = 'loaded'`)).rows[0].count) > 0;
-    if (!loaded) {
-      const manifest = await demoFiles(config.homeDir, options.users);
-      say(dim(`loading ${manifest.files.length} demo files for ${count(options.users)} users ...`));
-      for (const file of manifest.files) await loadFile(url, file.path, { into: file.into });
-    }
+    await loadDemoOnce(knex, url, config.homeDir, options.users);
     const built = (await knex.raw(`select to_regclass('segments.current_membership') is not null and to_regclass('core.fct_experiment_assignments') is not null as ok`)).rows[0].ok;
     if (!built) {
       say(dim('building core, features and segments once ...'));

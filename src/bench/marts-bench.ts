@@ -10,13 +10,13 @@ import { loadConfig } from '../config.ts';
 import { createKnex } from '../database/knex-client.ts';
 import { migrateLatest } from '../database/migrator.ts';
 import { ensureDatabase, openWarehouse } from '../database/warehouse-connection.ts';
-import { loadFile } from '../load/batch-loader.ts';
 import { quoteRelation } from '../models/model-compiler.ts';
 import { runModels } from '../models/model-runner.ts';
 import { loadProject } from '../project/project-loader.ts';
 import { bold, count, dim, say, table } from '../terminal/terminal-output.ts';
+import { loadDemoOnce } from './bench-demo-data.ts';
 import { benchStamp, describeStamp } from './bench-stamp.ts';
-import { demoFiles, elapsed } from './build-bench.ts';
+import { elapsed } from './build-bench.ts';
 
 export interface MartsBenchOptions {
   users: number;
@@ -31,12 +31,7 @@ export async function runMartsBench(options: MartsBenchOptions): Promise<void> {
     const { models } = await loadProject(config);
     await migrateLatest(knex, config.projectRoot);
     // The data is loaded once per user count and kept: reruns measure the builds only.
-    const loaded = Number((await knex.raw(`select count(*) from ops.load_batches where status = 'loaded'`)).rows[0].count) > 0;
-    if (!loaded) {
-      const manifest = await demoFiles(config.homeDir, options.users);
-      say(dim(`loading ${manifest.files.length} demo files for ${count(options.users)} users ...`));
-      for (const file of manifest.files) await loadFile(url, file.path, { into: file.into });
-    }
+    await loadDemoOnce(knex, url, config.homeDir, options.users);
     const events = Number((await knex.raw('select count(*) from raw.events')).rows[0].count);
     const upstream = ['features', 'segments'];
     const core = models.filter((m) => !upstream.includes(m.layer) && m.layer !== 'marts').map((m) => m.name);

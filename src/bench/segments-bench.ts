@@ -4,6 +4,7 @@
  * segment model, each timed; the segment part is reported as time and as a ratio of the
  * core build.
  */
+import { loadDemoOnce } from './bench-demo-data.ts';
 import { benchStamp, describeStamp } from './bench-stamp.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,11 +13,10 @@ import { bold, count, dim, say, table } from '../terminal/terminal-output.ts';
 import { createKnex } from '../database/knex-client.ts';
 import { migrateLatest } from '../database/migrator.ts';
 import { ensureDatabase, openWarehouse } from '../database/warehouse-connection.ts';
-import { loadFile } from '../load/batch-loader.ts';
 import { quoteRelation } from '../models/model-compiler.ts';
 import { loadProject } from '../project/project-loader.ts';
 import { runModels } from '../models/model-runner.ts';
-import { demoFiles, elapsed } from './build-bench.ts';
+import { elapsed } from './build-bench.ts';
 import { runEventPredicateBench } from './event-predicates-bench.ts';
 
 export interface SegmentsBenchOptions {
@@ -32,12 +32,7 @@ export async function runSegmentsBench(options: SegmentsBenchOptions): Promise<v
     const { models } = await loadProject(config);
     await migrateLatest(knex, config.projectRoot);
     // The data is loaded once per user count and kept: reruns measure the builds only.
-    const loaded = Number((await knex.raw(`select count(*) from ops.load_batches where status = 'loaded'`)).rows[0].count) > 0;
-    if (!loaded) {
-      const manifest = await demoFiles(config.homeDir, options.users);
-      say(dim(`loading ${manifest.files.length} demo files for ${count(options.users)} users ...`));
-      for (const file of manifest.files) await loadFile(url, file.path, { into: file.into });
-    }
+    await loadDemoOnce(knex, url, config.homeDir, options.users);
     const events = Number((await knex.raw('select count(*) from raw.events')).rows[0].count);
     const layers = ['features', 'segments'];
     const core = models.filter((m) => !layers.includes(m.layer)).map((m) => m.name);
