@@ -7,17 +7,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../config.ts';
-import { createKnex } from '../database/knex-client.ts';
-import { migrateLatest } from '../database/migrator.ts';
-import { ensureDatabase, openWarehouse } from '../database/warehouse-connection.ts';
 import { analyzeExperiment, type StatisticsRow } from '../experiments/experiment-analysis.ts';
 import { type ExperimentDefinition, experimentSchema } from '../experiments/experiment-definition.ts';
 import { experimentStatisticsSql } from '../experiments/experiment-statistics-sql.ts';
 import { runModels } from '../models/model-runner.ts';
-import { loadProject } from '../project/project-loader.ts';
 import { bold, count, dim, say, table } from '../terminal/terminal-output.ts';
-import { loadDemoOnce } from './bench-demo-data.ts';
+import { withDemoBenchDatabase } from './bench-demo-data.ts';
 import { benchStamp, describeStamp } from './bench-stamp.ts';
 import { elapsed } from './build-bench.ts';
 
@@ -49,15 +44,8 @@ const EXPERIMENT: ExperimentDefinition = {
 const RELATIONS = { assignments: 'core.fct_experiment_assignments', outcomes: 'core.fct_outcomes', events: 'core.fct_events', membership: 'segments.current_membership' };
 
 export async function runExperimentsBench(options: ExperimentsBenchOptions): Promise<void> {
-  const config = loadConfig();
-  const warehouse = await openWarehouse(config);
-  const url = await ensureDatabase(warehouse.url, `seglayer_bench_experiments_${options.users}`);
-  const knex = createKnex(url, { workMem: config.SEGLAYER_WORK_MEM, max: 6 });
-  try {
-    const { models } = await loadProject(config);
-    await migrateLatest(knex, config.projectRoot);
-    // Data and the models the analysis reads are built once per user count and kept: reruns measure the analysis only.
-    await loadDemoOnce(knex, url, config.homeDir, options.users);
+  // Data and the models the analysis reads are built once per user count and kept: reruns measure the analysis only.
+  await withDemoBenchDatabase('experiments', options.users, async ({ config, url, knex, models }) => {
     const built = (await knex.raw(`select to_regclass('segments.current_membership') is not null and to_regclass('core.fct_experiment_assignments') is not null as ok`)).rows[0].ok;
     if (!built) {
       say(dim('building core, features and segments once ...'));
@@ -107,8 +95,5 @@ export async function runExperimentsBench(options: ExperimentsBenchOptions): Pro
     say(dim('2 cores, noisy machine: compare ratios, not seconds, between runs.'));
     writeFileSync(join(config.homeDir, 'bench', `experiments-${options.users}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
       JSON.stringify({ ...benchStamp(), users: options.users, exposed, joinedRows, floorRuns, statisticsRuns, analysisRuns, statisticsRows: rows.length, results: results.length }, null, 2));
-  } finally {
-    await knex.destroy();
-    await warehouse.close();
-  }
+  });
 }

@@ -6,15 +6,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../config.ts';
-import { createKnex } from '../database/knex-client.ts';
-import { migrateLatest } from '../database/migrator.ts';
-import { ensureDatabase, openWarehouse } from '../database/warehouse-connection.ts';
 import { quoteRelation } from '../models/model-compiler.ts';
 import { runModels } from '../models/model-runner.ts';
-import { loadProject } from '../project/project-loader.ts';
 import { bold, count, dim, say, table } from '../terminal/terminal-output.ts';
-import { loadDemoOnce } from './bench-demo-data.ts';
+import { withDemoBenchDatabase } from './bench-demo-data.ts';
 import { benchStamp, describeStamp } from './bench-stamp.ts';
 import { elapsed } from './build-bench.ts';
 
@@ -23,15 +18,8 @@ export interface MartsBenchOptions {
 }
 
 export async function runMartsBench(options: MartsBenchOptions): Promise<void> {
-  const config = loadConfig();
-  const warehouse = await openWarehouse(config);
-  const url = await ensureDatabase(warehouse.url, `seglayer_bench_marts_${options.users}`);
-  const knex = createKnex(url, { workMem: config.SEGLAYER_WORK_MEM, max: 6 });
-  try {
-    const { models } = await loadProject(config);
-    await migrateLatest(knex, config.projectRoot);
-    // The data is loaded once per user count and kept: reruns measure the builds only.
-    await loadDemoOnce(knex, url, config.homeDir, options.users);
+  // The data is loaded once per user count and kept: reruns measure the builds only.
+  await withDemoBenchDatabase('marts', options.users, async ({ config, url, knex, models }) => {
     const events = Number((await knex.raw('select count(*) from raw.events')).rows[0].count);
     const upstream = ['features', 'segments'];
     const core = models.filter((m) => !upstream.includes(m.layer) && m.layer !== 'marts').map((m) => m.name);
@@ -65,8 +53,5 @@ export async function runMartsBench(options: MartsBenchOptions): Promise<void> {
     say(dim('2 cores, noisy machine: compare ratios, not seconds, between runs. Per-model times overlap: the runner builds independent marts in parallel, so they add up to more than the marts line.'));
     writeFileSync(join(config.homeDir, 'bench', `marts-${options.users}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
       JSON.stringify({ ...benchStamp(), users: options.users, events, coreSeconds, martSeconds, models: summary!.results.map((r) => ({ model: r.model, seconds: r.seconds, status: r.status })) }, null, 2));
-  } finally {
-    await knex.destroy();
-    await warehouse.close();
-  }
+  });
 }

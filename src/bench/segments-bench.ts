@@ -4,17 +4,12 @@
  * segment model, each timed; the segment part is reported as time and as a ratio of the
  * core build.
  */
-import { loadDemoOnce } from './bench-demo-data.ts';
+import { withDemoBenchDatabase } from './bench-demo-data.ts';
 import { benchStamp, describeStamp } from './bench-stamp.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../config.ts';
 import { bold, count, dim, say, table } from '../terminal/terminal-output.ts';
-import { createKnex } from '../database/knex-client.ts';
-import { migrateLatest } from '../database/migrator.ts';
-import { ensureDatabase, openWarehouse } from '../database/warehouse-connection.ts';
 import { quoteRelation } from '../models/model-compiler.ts';
-import { loadProject } from '../project/project-loader.ts';
 import { runModels } from '../models/model-runner.ts';
 import { elapsed } from './build-bench.ts';
 import { runEventPredicateBench } from './event-predicates-bench.ts';
@@ -24,15 +19,8 @@ export interface SegmentsBenchOptions {
 }
 
 export async function runSegmentsBench(options: SegmentsBenchOptions): Promise<void> {
-  const config = loadConfig();
-  const warehouse = await openWarehouse(config);
-  const url = await ensureDatabase(warehouse.url, `seglayer_bench_segments_${options.users}`);
-  const knex = createKnex(url, { workMem: config.SEGLAYER_WORK_MEM, max: 6 });
-  try {
-    const { models } = await loadProject(config);
-    await migrateLatest(knex, config.projectRoot);
-    // The data is loaded once per user count and kept: reruns measure the builds only.
-    await loadDemoOnce(knex, url, config.homeDir, options.users);
+  // The data is loaded once per user count and kept: reruns measure the builds only.
+  await withDemoBenchDatabase('segments', options.users, async ({ config, url, knex, models }) => {
     const events = Number((await knex.raw('select count(*) from raw.events')).rows[0].count);
     const layers = ['features', 'segments'];
     const core = models.filter((m) => !layers.includes(m.layer)).map((m) => m.name);
@@ -72,8 +60,5 @@ export async function runSegmentsBench(options: SegmentsBenchOptions): Promise<v
     say(dim('2 cores, noisy machine: compare ratios, not seconds, between runs.'));
     writeFileSync(join(config.homeDir, 'bench', `segments-${options.users}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
       JSON.stringify({ ...benchStamp(), users: options.users, events, coreSeconds, segmentSeconds, eventPredicates: predicates, models: summary!.results.map((r) => ({ model: r.model, seconds: r.seconds, status: r.status })) }, null, 2));
-  } finally {
-    await knex.destroy();
-    await warehouse.close();
-  }
+  });
 }
