@@ -4,15 +4,13 @@
  * table), and nothing for a region-scoped caller (results span every region).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeExperimentResults } from '../../src/experiments/experiment-results-writer.ts';
 import { type ApiFixture, startApiFixture } from '../support/api-fixture.ts';
-import { loadTestProject } from '../support/test-project.ts';
 
 let api: ApiFixture;
 
 beforeAll(async () => {
+  // The fixture builds as `build` does, experiment results included.
   api = await startApiFixture({ users: 400 });
-  await writeExperimentResults(api.db.knex, (await loadTestProject()).experiments);
 }, 600_000);
 afterAll(() => api?.close());
 

@@ -35,7 +35,7 @@ segments:
   );
 }
 
-const buildOnce = async () => runModels(db.knex, db.url, (await loadTestProject({ SEGLAYER_SEGMENTS_DIR: segmentsDir, SEGLAYER_FUNNELS_DIR: join(segmentsDir, 'no-funnels') })).models);
+const buildOnce = async () => runModels(db.knex, db.url, (await loadTestProject({ SEGLAYER_SEGMENTS_DIR: segmentsDir })).models);
 const historyRows = async () => Number((await db.knex.raw(`select count(*) from segments.membership_history`)).rows[0].count);
 
 beforeAll(async () => {

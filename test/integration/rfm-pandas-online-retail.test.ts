@@ -58,7 +58,7 @@ beforeAll(async () => {
   writeFileSync(join(segmentsDir, 'rfm_classic.yml'), DEFINITION);
   const mapping = readMappingFile(join(PROJECT_ROOT, 'mappings/online_retail.yml'));
   await loadFile(db.url, ONLINE_RETAIL_FILE, { into: mapping.into, timezone: mapping.timezone, mapping: mapping.mapping });
-  build = await runModels(db.knex, db.url, (await loadTestProject({ SEGLAYER_SEGMENTS_DIR: segmentsDir, SEGLAYER_FUNNELS_DIR: join(segmentsDir, 'no-funnels') })).models);
+  build = await runModels(db.knex, db.url, (await loadTestProject({ SEGLAYER_SEGMENTS_DIR: segmentsDir })).models);
   lines = await readRetailLines();
   const [gbp] = (await db.knex.raw(`select usd_per_unit::text as rate from core.fx_rates where currency = 'GBP'`)).rows;
   gbpUnits = scaled(gbp.rate, 2);
