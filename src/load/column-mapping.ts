@@ -47,7 +47,7 @@ export interface ColumnMapping {
   set: Record<string, string>;
   ignore: string[];
   /** user trait -> source column (raw.outcomes only); see the schema above */
-  user_traits?: Partial<Record<'country' | 'region' | 'city' | 'acquisition_channel', string>>;
+  user_traits?: z.infer<typeof columnMappingSchema>['user_traits'];
   where?: Record<string, string | string[]>;
   where_not?: Record<string, string | string[]>;
   /**
