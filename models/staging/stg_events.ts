@@ -53,7 +53,7 @@ export default defineModel({
       with ranked as (
         select *, row_number() over (${FIRST_RECEIVED}) as copy_number
         from ${ref('raw.events')} r
-        ${incremental ? `where r.occurred_at >= ?::timestamptz
+        ${incremental?.since ? `where r.occurred_at >= ?::timestamptz
           and not exists (select 1 from ${incremental.this} t where t.message_id = trim(r.message_id) and t.occurred_at < ?::timestamptz)` : ''}
       ),
       final as (
@@ -77,7 +77,7 @@ export default defineModel({
         where copy_number = 1
       )
       select * from final`,
-      incremental ? [incremental.since.toISOString(), incremental.since.toISOString()] : [],
+      incremental?.since ? [incremental.since.toISOString(), incremental.since.toISOString()] : [],
     ),
   quarantine: (knex, { ref }) =>
     knex.raw(`
