@@ -21,6 +21,8 @@ export default defineModel({
   tags: ['events'],
   materialized: 'incremental',
   incremental: { windowColumn: 'occurred_at', uniqueKey: 'message_id', lookback: '3 days', newBatchesOf: { table: 'raw.events', windowColumn: 'occurred_at' } },
+  // The window and key deletes, and dim_users / user_features reading only the touched users' events.
+  indexes: [['occurred_at'], ['message_id'], ['user_key']],
   columns: {
     message_id: { type: 'text', description: 'Event id', tests: ['not_null', 'unique'] },
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null', { relationships: { to: 'core.user_identity_map', field: 'user_key' } }] },

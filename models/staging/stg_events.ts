@@ -26,6 +26,8 @@ export default defineModel({
   tags: ['events'],
   materialized: 'incremental',
   incremental: { windowColumn: 'occurred_at', lookback: '3 days', newBatchesOf: { table: 'raw.events', windowColumn: 'occurred_at' } },
+  // The window delete, the anti-join on message_id, and core models reading only the rows of new batches.
+  indexes: [['occurred_at'], ['message_id'], ['load_batch_id']],
   columns: {
     message_id: { type: 'text', description: 'Producer-assigned event id', tests: ['not_null', 'unique'] },
     anonymous_id: { type: 'text', description: 'Device / cookie id, when sent' },

@@ -107,6 +107,12 @@ export const modelSchema = z
     /** Upstream models read without ref() (rare: ref() records dependencies itself). */
     dependsOn: z.array(z.string()).default([]),
     incremental: incrementalSchema.optional(),
+    /**
+     * Indexes on a table, incremental or append model, one list of columns each, e.g.
+     * [['user_key'], ['occurred_at']]: what an incremental build's window delete, key
+     * delete and per-user reads need. Built with the table, before it is swapped in.
+     */
+    indexes: z.array(z.array(z.string().regex(identifier)).min(1)).default([]),
     /** Table-level tests: expressions over the whole relation, e.g. unique combinations. */
     tests: z.array(z.object({ unique_combination: z.array(z.string().regex(identifier)).min(2) }).strict()).default([]),
     columns: z.record(z.string().regex(identifier, 'a snake_case column name'), columnSchema).refine((c) => Object.keys(c).length > 0, 'at least one column'),

@@ -6,6 +6,7 @@
  * an incremental run (first build, --full-refresh) it builds like a table.
  */
 import type { Knex } from 'knex';
+import { ensureIndexes } from './indexes.ts';
 import type { Materialization } from './materialization.ts';
 import { insertDelta } from './publish.ts';
 import { relationsOf } from './relations.ts';
@@ -17,6 +18,7 @@ export const incremental: Materialization = {
     if (!run) return table.materialize(request);
     const { target } = relationsOf(request.model.name);
     const { windowColumn, uniqueKey } = request.model.incremental!;
+    await ensureIndexes(request.db, request.model);
     return insertDelta(
       request,
       async (trx) => {
