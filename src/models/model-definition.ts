@@ -120,9 +120,18 @@ export const modelSchema = z
     /**
      * Optional rows to put in ops.quarantine when the model publishes (e.g.
      * conflicting duplicates): a query returning batch_id, row_number,
-     * raw_payload, reason, field. Replaced on every build of the model.
+     * raw_payload, reason, field. Replaced on every build of the model, or, on an
+     * incremental run of a model with `quarantineReplaces`, only those of its rows.
      */
     quarantine: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function').optional(),
+    /**
+     * Lets an incremental run check only what its new batches touch: a query returning the
+     * batch_id, row_number of every source row whose quarantine verdict they can change. The
+     * model's earlier quarantine rows for those rows are replaced by what `quarantine` (which
+     * then receives `incremental` and should cover just those rows) returns; the rest stay.
+     * Not used on a full build, nor after a batch the model took in was reverted.
+     */
+    quarantineReplaces: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function').optional(),
     /**
      * Optional reasons to refuse building the model: a query returning `reason` rows, run
      * before the build; any row fails the model with those reasons (and skips what depends on it).

@@ -88,6 +88,15 @@ function describeError(error: unknown): string {
   return `${message}${e.detail ? ` (${e.detail})` : ''}${e.hint ? ` hint: ${e.hint}` : ''}`;
 }
 
+/** A batch `model` took in has been reverted since: what it touched is gone from raw. */
+async function tookInRevertedBatch(knex: Knex, model: string): Promise<boolean> {
+  const { rows } = await knex.raw(
+    `select exists (select 1 from ops.load_batches b join ops.model_batches m on m.batch_id = b.batch_id and m.model = ? where b.status = 'reverted') as any`,
+    [model],
+  );
+  return rows[0].any;
+}
+
 /** Committed batches (of this run's `batches`) that `model` has not taken in yet. */
 async function newBatchesOf(knex: Knex, model: string, batches: number[]): Promise<number[]> {
   const { rows } = await knex.raw(
@@ -111,13 +120,7 @@ async function incrementalContext(knex: Knex, model: Model, batches: number[]): 
   const { windowColumn, lookback, newBatchesOf: source } = model.incremental!;
   const newBatches = await newBatchesOf(knex, model.name, batches);
   const context = { this: knex.raw(quoteRelation(model.name)), newBatches };
-  if (!windowColumn) {
-    const reverted = await knex.raw(
-      `select exists (select 1 from ops.load_batches b join ops.model_batches m on m.batch_id = b.batch_id and m.model = ? where b.status = 'reverted') as any`,
-      [model.name],
-    );
-    return reverted.rows[0].any ? undefined : context;
-  }
+  if (!windowColumn) return (await tookInRevertedBatch(knex, model.name)) ? undefined : context;
   const { rows } = await knex.raw(`select max(??) - ?::interval as since from ${quoteRelation(model.name)}`, [windowColumn, lookback!]);
   let since: Date | undefined = rows[0].since ?? undefined;
   if (source) {
@@ -263,8 +266,13 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             if (reasons.length) throw new ModelRefused(reasons);
           }
           const compiled = compileModel(model, known, { incremental, appendTo, knex });
+          // The quarantine checks only what new batches touch when the model says which rows that is.
+          const scoped = incremental && model.quarantine && model.quarantineReplaces && !(await tookInRevertedBatch(knex, name)) ? incremental : undefined;
           const quarantineSql = model.quarantine
-            ? compileModel({ ...model, build: model.quarantine }, known, { incremental, knex }).sql
+            ? compileModel({ ...model, build: model.quarantine }, known, { incremental: scoped, knex }).sql
+            : undefined;
+          const quarantineReplacesSql = scoped && model.quarantineReplaces
+            ? compileModel({ ...model, build: model.quarantineReplaces }, known, { incremental: scoped, knex }).sql
             : undefined;
           const staleKeysSql = incremental && model.staleKeys
             ? compileModel({ ...model, build: model.staleKeys }, known, { incremental, knex }).sql
@@ -276,6 +284,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             model,
             sql: compiled.sql,
             quarantineSql,
+            quarantineReplacesSql,
             incremental: incremental && { since: incremental.since, staleKeysSql },
             appendToExisting: appendTo !== undefined,
             onPublish: async (trx) => {

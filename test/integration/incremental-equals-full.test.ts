@@ -6,7 +6,9 @@
  * rows (every column) after rounds of new users and events, late events (older
  * than the last build), an anonymous id linked to its user afterwards, an
  * anonymous id whose earlier link hands it to another user, two known users
- * merged by an alias, and purchases and costs. The rounds are checked to move
+ * merged by an alias, purchases, and conflicting copies of a message id (whose
+ * quarantine rows, checked for the new batches only, must equal a full check's).
+ * The rounds are checked to move
  * those tables, and the last one (no change of reference time) to be built
  * incrementally for the touched users only.
  */
@@ -56,7 +58,12 @@ const build = async (db: TestDatabase, options: RunOptions = {}): Promise<Map<st
 };
 const rowsOf = async (db: TestDatabase, table: string) =>
   ((await db.knex.raw(`select t::text as row from ${table} t order by ??`, [COMPARED[table]!])).rows as { row: string }[]).map((r) => r.row);
-const snapshot = async (db: TestDatabase) => Object.fromEntries(await Promise.all(Object.keys(COMPARED).map(async (t) => [t, await rowsOf(db, t)] as const)));
+const quarantined = async (db: TestDatabase) =>
+  ((await db.knex.raw(`select batch_id || '/' || row_number || ' ' || raw_payload || ' ' || reason as row from ops.quarantine where source = 'model:staging.stg_events' order by batch_id, row_number`)).rows as { row: string }[]).map((r) => r.row);
+const snapshot = async (db: TestDatabase): Promise<Record<string, string[]>> => ({
+  ...Object.fromEntries(await Promise.all(Object.keys(COMPARED).map(async (t) => [t, await rowsOf(db, t)] as const))),
+  quarantine: await quarantined(db),
+});
 
 /** Builds both databases (incremental, full refresh), checks them equal and returns the incremental run's results. */
 const buildAndCompare = async () => {
@@ -64,7 +71,7 @@ const buildAndCompare = async () => {
   const results = await build(incremental);
   await build(full, { fullRefresh: true });
   const [a, b] = [await snapshot(incremental), await snapshot(full)];
-  for (const table of Object.keys(COMPARED)) expect(a[table], table).toEqual(b[table]);
+  for (const table of [...Object.keys(COMPARED), 'quarantine']) expect(a[table], table).toEqual(b[table]);
   return { results, before, after: a };
 };
 const keyOf = async (identity: string) =>
@@ -99,6 +106,8 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   await load('events', [
     ...[1, 2, 6, USERS].map((u) => event({ user: `u${u}` }, 'feature_used', day(21, 10, u), 'exports')),
     event({ anon: 'visitor-1' }, 'page_viewed', day(21, 11)), // an anonymous visitor nobody knows yet
+    `r1-a,u1,,feature_used,${day(21, 10, 30)},{}`,
+    `r1-b,u2,,feature_used,${day(21, 10, 40)},{}`,
   ]);
   await load('outcomes', [`o3,u6,purchase,${day(21, 12)},50.00,USD`]);
   const { before, after } = await buildAndCompare();
@@ -106,9 +115,17 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   expect(after['features.user_features']).not.toEqual(before['features.user_features']);
 });
 
-it('late events, older than the last build, reach the users who had them', async () => {
-  await load('events', [2, 7, 9].flatMap((u) => ['reports', 'alerts', 'api'].map((f) => event({ user: `u${u}` }, 'feature_used', day(1, 15, u), f))));
+// Same receipt time (none): the copy that sorts first by content is kept, so r1-b's new copy
+// displaces the stored one, which becomes the conflicting copy.
+const CONFLICTING = [`r1-a,u1,,zz_changed,${day(21, 10, 30)},{}`, `r1-b,u2,,aa_changed,${day(21, 10, 40)},{}`];
+
+it('late events, older than the last build, reach the users who had them; conflicting copies are flagged', async () => {
+  await load('events', [
+    ...[2, 7, 9].flatMap((u) => ['reports', 'alerts', 'api'].map((f) => event({ user: `u${u}` }, 'feature_used', day(1, 15, u), f))),
+    ...CONFLICTING,
+  ]);
   const { before, after } = await buildAndCompare();
+  expect(after.quarantine!.length).toBe(before.quarantine!.length + 2);
   const features = (rows: string[]) => rows.filter((r) => /^\(u7,/.test(r));
   expect(features(after['features.user_features']!)).not.toEqual(features(before['features.user_features']!));
 });
@@ -133,7 +150,9 @@ it('identity merges: an anonymous id linked later, one handed to another user by
 it('a batch that leaves the reference time alone is built for the touched users only', async () => {
   await load('events', [event({ user: 'u13' }, 'feature_used', day(10, 16), 'api'), event({ user: 'u16', anon: 'a15' }, 'signed_in', day(21, 8))]);
   await load('outcomes', [`o4,u14,purchase,${day(15, 12)},12.50,USD`]);
+  await load('events', CONFLICTING); // loaded again: flagged once, not twice
   const { results, before, after } = await buildAndCompare();
+  expect(after.quarantine).toEqual(before.quarantine);
   for (const model of ['core.user_identity_map', 'core.dim_users', 'features.user_features']) {
     const action = results.get(model)!.action!;
     expect(action, model).toMatch(/^incremental: \d+ rows by /);

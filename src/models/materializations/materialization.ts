@@ -17,6 +17,8 @@ export interface MaterializeRequest {
   sql: string;
   /** Rows to put in ops.quarantine when the model publishes (replacing the model's previous ones). */
   quarantineSql?: string;
+  /** batch_id, row_number of the source rows whose quarantine rows quarantineSql replaces; unset: all of the model's. */
+  quarantineReplacesSql?: string;
   /**
    * Incremental models on an incremental run (unset means a full build): the query's
    * rows replace the window (windowColumn >= since), the published rows with the same
