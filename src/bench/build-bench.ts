@@ -50,7 +50,8 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<void> {
     const schemas = [...new Set(models.map((m) => m.name.split('.')[0]!))];
     const dropModels = () => knex.raw(schemas.map((s) => `drop schema if exists ${quoteRelation(s)} cascade;`).join('\n'));
     await dropModels();
-    await knex.raw('drop schema if exists raw cascade; drop schema if exists ops cascade');
+    // Every schema the migrations create, so they run again from the start (bi_policy survived and failed them).
+    await knex.raw('drop schema if exists raw cascade; drop schema if exists ops cascade; drop schema if exists serving cascade; drop schema if exists bi_policy cascade');
     await migrateLatest(knex, config.projectRoot);
     const manifest = await demoFiles(config.homeDir, options.users);
     for (const file of manifest.files) await loadFile(url, file.path, { into: file.into });
