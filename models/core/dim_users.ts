@@ -45,10 +45,17 @@ export default defineModel({
   staleKeys: (knex, { ref, incremental }) =>
     knex.raw(`select t.user_key from ${incremental!.this} t where not exists (select 1 from ${ref('core.user_identity_map')} m where m.user_key = t.user_key)`),
   build: (knex, { ref, incremental }) => {
-    // An incremental build reads the touched users' rows only (subqueries, not CTEs, so a full build reads the tables themselves).
-    const ofTouched = (relation: string) => (incremental ? `(select * from ${ref(relation)} where user_key in (select user_key from touched))` : `${ref(relation)}`);
+    // An incremental build reads the touched users' rows only (subqueries, not CTEs, so a full build reads the tables
+    // themselves); `= any(array(...))` makes index lookups, where `in (select ...)` planned merge joins over whole tables.
+    const ofTouched = (relation: string) => (incremental ? `(select * from ${ref(relation)} where user_key = any(array(select user_key from touched)))` : `${ref(relation)}`);
     const identityMap = ofTouched('core.user_identity_map');
     const fctEvents = ofTouched('core.fct_events');
+    // Staging views by user id: their window filters are estimated at a handful of rows, which planned a nested loop of
+    // every user against the touched ones; filtered on the partition column, the filter goes inside the window instead.
+    const ofTouchedIds = (relation: string) =>
+      incremental
+        ? `(select * from ${ref(relation)} where user_id in (select identity from ${ref('core.user_identity_map')} where user_key = any(array(select user_key from touched))))`
+        : `${ref(relation)}`;
     return knex.raw(`
       with ${incremental ? `touched as (${touchedUserKeys(ref, batchArray(knex, incremental.newBatches))}),` : ''}
       keys as (
@@ -66,7 +73,7 @@ export default defineModel({
       ),
       user_outcomes as (   -- staging, not core.fct_outcomes: that model's user_key is tested against this one
         select m.user_key, o.outcome_id, o.occurred_at, o.is_order, o.user_traits
-        from ${ref('staging.stg_outcomes')} o join ${identityMap} m on m.identity = o.user_id
+        from ${ofTouchedIds('staging.stg_outcomes')} o join ${identityMap} m on m.identity = o.user_id
       ),
       outcome_activity as (
         select user_key, min(occurred_at) as first_outcome_at, max(occurred_at) as last_outcome_at,
@@ -83,13 +90,13 @@ export default defineModel({
       ),
       plan_changes as (   -- the latest upgrade, downgrade or churn decides the current plan
         select distinct on (user_key) user_key, case when outcome_type = 'churn' then 'churned' else plan end as plan
-        from ${ref('staging.stg_outcomes')} o join ${identityMap} m on m.identity = o.user_id
+        from ${ofTouchedIds('staging.stg_outcomes')} o join ${identityMap} m on m.identity = o.user_id
         where outcome_type in ('upgrade', 'downgrade', 'churn') and (plan is not null or outcome_type = 'churn')
         order by user_key, occurred_at desc, outcome_type, plan   -- not outcome_id: a derived one names the batch
       ),
       profiles as (   -- several user ids merged by aliases: the canonical id's traits win
         select distinct on (m.user_key) m.user_key, u.*
-        from ${ref('staging.stg_users')} u join ${identityMap} m on m.identity = u.user_id
+        from ${ofTouchedIds('staging.stg_users')} u join ${identityMap} m on m.identity = u.user_id
         order by m.user_key, (u.user_id = m.user_key) desc, u.updated_at desc nulls last, u.user_id
       ),
       final as (

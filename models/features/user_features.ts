@@ -78,8 +78,9 @@ export default defineModel({
   staleKeys: (knex, { ref, incremental }) =>
     knex.raw(`select t.user_key from ${incremental!.this} t where not exists (select 1 from ${ref('core.dim_users')} u where u.user_key = t.user_key)`),
   build: (knex, { ref, incremental }) => {
-    // An incremental build reads the touched users' rows only (subqueries, not CTEs, so a full build reads the tables themselves).
-    const ofTouched = (relation: string) => (incremental ? `(select * from ${ref(relation)} where user_key in (select user_key from touched))` : `${ref(relation)}`);
+    // An incremental build reads the touched users' rows only (subqueries, not CTEs, so a full build reads the tables
+    // themselves); `= any(array(...))` makes index lookups, where `in (select ...)` planned merge joins over whole tables.
+    const ofTouched = (relation: string) => (incremental ? `(select * from ${ref(relation)} where user_key = any(array(select user_key from touched)))` : `${ref(relation)}`);
     const fctEvents = ofTouched('core.fct_events');
     return knex.raw(`
       with as_of as (

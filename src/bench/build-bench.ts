@@ -68,6 +68,8 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<void> {
       script.push(`create ${kind} ${quoteRelation(name)} as ${compileModel(model, known).sql};`);
       // The indexes the runner builds with the table (for incremental deletes and per-user reads) are part of the same work.
       for (const columns of kind === 'table' ? model.indexes : []) script.push(`create index on ${quoteRelation(name)} (${columns.map((c) => quoteRelation(c)).join(', ')});`);
+      // As the runner does: without statistics the next statement plans nested loops over a table it takes for tiny.
+      if (kind === 'table') script.push(`analyze ${quoteRelation(name)};`);
     }
     const scriptPath = join(config.homeDir, 'bench', 'build-by-hand.sql');
     mkdirSync(join(config.homeDir, 'bench'), { recursive: true });
@@ -88,6 +90,7 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<void> {
     // day's data, which moves the reference time; minus a day: late data, which does not).
     const newEvents = Math.round(events / 100);
     const referenceTime = async (): Promise<string> => (await knex.raw(`select as_of_at::text as t from core.reference_time`)).rows[0].t;
+    let round = 0; // each round's copies get their own message ids
     const incrementalRound = async (label: string, shift: string) => {
       await knex.raw(`
         with batch as (insert into ops.load_batches (source, format, target_tables, status, rows_in, rows_loaded, started_at, finished_at)
@@ -98,7 +101,7 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<void> {
                device_type, os, browser, country, region, city, locale, utm_source, utm_medium, utm_campaign, context,
                (select batch_id from batch), row_number() over ()
         from (select * from raw.events where message_id not like 'bench-%' order by occurred_at desc limit ?) recent`,
-        [`bench: ${label}`, newEvents, newEvents, `bench-${shift.replace(/\W/g, '')}-`, shift, shift, newEvents]);
+        [`bench: ${label}`, newEvents, newEvents, `bench-${++round}-`, shift, shift, newEvents]);
       const before = await referenceTime();
       await knex.raw('checkpoint');
       let results: ModelResult[] = [];
