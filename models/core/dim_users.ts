@@ -51,11 +51,13 @@ export default defineModel({
     const identityMap = ofTouched('core.user_identity_map');
     const fctEvents = ofTouched('core.fct_events');
     // Staging views by user id: their window filters are estimated at a handful of rows, which planned a nested loop of
-    // every user against the touched ones; filtered on the partition column, the filter goes inside the window instead.
-    const ofTouchedIds = (relation: string) =>
-      incremental
-        ? `(select * from ${ref(relation)} where user_id in (select identity from ${ref('core.user_identity_map')} where user_key = any(array(select user_key from touched))))`
-        : `${ref(relation)}`;
+    // every user against the touched ones; an array filter on the partition column is pushed inside the window instead
+    // (an `in (select ...)` is not). Linear in the array, so this stays the costliest step for large touched sets.
+    const ofTouchedIds = (relation: string, insideWindow = false) => {
+      const ids = `select identity from ${ref('core.user_identity_map')} where user_key = any(array(select user_key from touched))`;
+      if (!incremental) return `${ref(relation)}`;
+      return `(select * from ${ref(relation)} where user_id ${insideWindow ? `= any(array(${ids}))` : `in (${ids})`})`;
+    };
     return knex.raw(`
       with ${incremental ? `touched as (${touchedUserKeys(ref, batchArray(knex, incremental.newBatches))}),` : ''}
       keys as (
@@ -96,7 +98,7 @@ export default defineModel({
       ),
       profiles as (   -- several user ids merged by aliases: the canonical id's traits win
         select distinct on (m.user_key) m.user_key, u.*
-        from ${ofTouchedIds('staging.stg_users')} u join ${identityMap} m on m.identity = u.user_id
+        from ${ofTouchedIds('staging.stg_users', true)} u join ${identityMap} m on m.identity = u.user_id
         order by m.user_key, (u.user_id = m.user_key) desc, u.updated_at desc nulls last, u.user_id
       ),
       final as (

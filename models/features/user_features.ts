@@ -79,8 +79,12 @@ export default defineModel({
     knex.raw(`select t.user_key from ${incremental!.this} t where not exists (select 1 from ${ref('core.dim_users')} u where u.user_key = t.user_key)`),
   build: (knex, { ref, incremental }) => {
     // An incremental build reads the touched users' rows only (subqueries, not CTEs, so a full build reads the tables
-    // themselves); `= any(array(...))` makes index lookups, where `in (select ...)` planned merge joins over whole tables.
-    const ofTouched = (relation: string) => (incremental ? `(select * from ${ref(relation)} where user_key = any(array(select user_key from touched)))` : `${ref(relation)}`);
+    // themselves). Tables indexed on user_key: `= any(array(...))`, index lookups (`in (select ...)` planned merge joins
+    // over whole tables); the others: `in (select ...)`, a hashed semi-join (an array is compared linearly per row).
+    const ofTouched = (relation: string, indexed = true) =>
+      incremental
+        ? `(select * from ${ref(relation)} where user_key ${indexed ? '= any(array(select user_key from touched))' : 'in (select user_key from touched)'})`
+        : `${ref(relation)}`;
     const fctEvents = ofTouched('core.fct_events');
     return knex.raw(`
       with as_of as (
@@ -94,7 +98,7 @@ export default defineModel({
       ),` : ''}
       outcomes as (   -- is_order: the configured notion of an order line (core.fct_outcomes)
         select o.*, a.as_of_at
-        from ${ofTouched('core.fct_outcomes')} o cross join as_of a where o.user_key is not null
+        from ${ofTouched('core.fct_outcomes', false)} o cross join as_of a where o.user_key is not null
       ),
       value as (
         select user_key,
@@ -110,7 +114,7 @@ export default defineModel({
         from outcomes group by user_key
       ),
       costs as (
-        select user_key, sum(cost_usd) as cost_to_serve_usd from ${ofTouched('core.fct_costs')} c where user_key is not null group by user_key
+        select user_key, sum(cost_usd) as cost_to_serve_usd from ${ofTouched('core.fct_costs', false)} c where user_key is not null group by user_key
       ),
       session_lengths as (
         select user_key, session_id, extract(epoch from max(occurred_at) - min(occurred_at)) / 60.0 as minutes
