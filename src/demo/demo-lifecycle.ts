@@ -10,15 +10,17 @@
  *    weeks. Paying users who never cancel mostly keep using the product.
  *  - A user's last session falls just before they lapse, so last_seen tells
  *    when they stopped, not when their sparse sessions happened to end.
- *  - Purchases: a per-user propensity with a heavy tail (most users never buy,
- *    some buy once, a few buy often), scaled with how long the user stays, so
- *    loyal buyers and lapsed frequent buyers (at risk) both exist.
+ *  - Purchases: a quarter of free users and most paying users buy add-ons, each
+ *    at their own rate, within a buying window that may start weeks after signup
+ *    (late first orders: new customers) and often ends before the user stops
+ *    using the product (frequent buyers who stopped buying: at risk), so orders
+ *    per customer spread from one to many (RFM frequency scores 1–5 all occur).
  *
  * Everything is drawn from the user's own PRNG (demo-user.ts) after the
  * first-week and upgrade draws, so every planted truth decided before stays
  * as it was; grow_revenue's purchase multiplier still scales the expected count.
  */
-import { DAY_MS } from './demo-catalog.ts';
+import { DAY_MS, HOUR_MS } from './demo-catalog.ts';
 import type { SeededRandom } from './seeded-random.ts';
 
 /** Share of free users who become habitual at average engagement (1). */
@@ -55,20 +57,33 @@ export function lastVisitDay(rng: SeededRandom, from: number, end: number): numb
 const FREE_BUYER_SHARE = 0.25;
 const PAID_BUYER_SHARE = 0.75;
 /** Purchases a year by a buyer of average engagement and propensity. */
-const PURCHASES_PER_YEAR = 4;
-/** Purchases a buyer makes however short their stay (the first days' burst). */
-const BASE_PURCHASES = 1.6;
+const PURCHASES_PER_YEAR = 6;
+/** Purchases a buyer makes however short their buying window. */
+const BASE_PURCHASES = 2.5;
 /** Log-scale sigma of a buyer's purchase propensity. */
 const PROPENSITY_SIGMA = 0.6;
 
+/** Mean wait from signup to a buyer's first buying day (some buy at once, some discover add-ons late). */
+const BUYING_START_MS = 90 * DAY_MS;
+/** Mean length of a buyer's buying period: many stop buying while they still use the product (at risk). */
+const BUYING_SPAN_MS = 200 * DAY_MS;
+
+/** When a user buys: [from, until) within signup … activity end, at least a day long. */
+export function buyingWindow(rng: SeededRandom, signupAt: number, activityEnd: number): { from: number; until: number } {
+  const earliest = signupAt + HOUR_MS;
+  const from = earliest + Math.floor(Math.min(rng.exponential(BUYING_START_MS), Math.max(0, activityEnd - earliest - DAY_MS)));
+  const until = Math.max(from + DAY_MS, Math.min(activityEnd, from + DAY_MS + Math.floor(rng.exponential(BUYING_SPAN_MS))));
+  return { from, until };
+}
+
 /**
- * Expected one-time purchases of a user over `lifeMs` (signup to activity end):
- * zero for users who never buy, else proportional to the buyer's propensity,
- * √engagement and the planted goal multiplier, and growing with the time they stay.
+ * Expected one-time purchases of a user over their buying window (`windowMs`
+ * long): zero for users who never buy, else proportional to the buyer's
+ * propensity, √engagement and the planted goal multiplier, and growing with the window.
  */
-export function purchaseRate(rng: SeededRandom, upgraded: boolean, engagement: number, goalMultiplier: number, lifeMs: number): number {
+export function purchaseRate(rng: SeededRandom, upgraded: boolean, engagement: number, goalMultiplier: number, windowMs: number): number {
   const buyer = rng.chance(upgraded ? PAID_BUYER_SHARE : FREE_BUYER_SHARE);
   const propensity = rng.logNormal(1, PROPENSITY_SIGMA);
   if (!buyer) return 0;
-  return (BASE_PURCHASES + PURCHASES_PER_YEAR * (lifeMs / (365 * DAY_MS))) * propensity * Math.sqrt(engagement) * goalMultiplier;
+  return (BASE_PURCHASES + PURCHASES_PER_YEAR * (windowMs / (365 * DAY_MS))) * propensity * Math.sqrt(engagement) * goalMultiplier;
 }

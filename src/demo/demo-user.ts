@@ -19,7 +19,7 @@ import {
 } from './demo-catalog.ts';
 import type { OutcomeType, Variant } from './demo-truth.ts';
 import { simulateJourneys } from './demo-journeys.ts';
-import { freeActivityEnd, lastVisitDay, PAID_LIFE_MS, purchaseRate } from './demo-lifecycle.ts';
+import { buyingWindow, freeActivityEnd, lastVisitDay, PAID_LIFE_MS, purchaseRate } from './demo-lifecycle.ts';
 import { hex8, mix32, SeededRandom, WeightedTable } from './seeded-random.ts';
 
 // ---- planted effects ------------------------------------------------------
@@ -421,9 +421,10 @@ export function simulateUser(world: DemoWorld, index: number): DemoUser {
   // users whose primary goal is grow_revenue buy 1.5× as often, so their mean
   // spend is ~1.5× (the goal is drawn independently of everything else, and
   // only survey respondents reveal it).
-  const purchases = rng.poisson(purchaseRate(rng, upgraded, engagement, goal === 'grow_revenue' ? GROW_REVENUE_MULTIPLIER : 1, activityEnd - signupAt));
+  const buying = buyingWindow(rng, signupAt, activityEnd);
+  const purchases = rng.poisson(purchaseRate(rng, upgraded, engagement, goal === 'grow_revenue' ? GROW_REVENUE_MULTIPLIER : 1, buying.until - buying.from));
   for (let p = 0; p < purchases; p++) {
-    const at = signupAt + HOUR_MS + Math.floor(rng.uniform(0, Math.max(DAY_MS, activityEnd - signupAt - HOUR_MS)));
+    const at = buying.from + Math.floor(rng.uniform(0, buying.until - buying.from));
     if (at >= ACTIVITY_UNTIL) continue;
     const product = rng.weighted(PRODUCTS);
     const quantity = rng.int(1, product.maxQuantity);
