@@ -60,6 +60,8 @@ export interface CubeAdapter {
    * (queryRewrite applied), without going through HTTP, where /v1/sql is for operators only.
    */
   planOf(query: Record<string, unknown>, claims: Record<string, unknown>): Promise<QueryPlan>;
+  /** The data model's version: changes when a file under schema/ does (Cube then recompiles). */
+  modelVersion(): string;
   /** Builds every pre-aggregation now (what the scheduler does in the background). */
   refreshPreAggregations(): Promise<void>;
   close(): Promise<void>;
@@ -86,6 +88,7 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
   const nodeEnv = process.env.NODE_ENV;
   process.env.NODE_ENV = 'production';
   const drivers: { release(): Promise<void> }[] = [];
+  const modelVersion = schemaFingerprint(resolve(options.projectRoot, config.schemaPath ?? 'schema'));
   const core = new CubejsServerCore(
     {
       ...config,
@@ -102,7 +105,7 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
         req.securityContext = options.claimsOf(req);
       },
       // Recompile when a file under schema/ changes (e.g. a build wrote new segments).
-      schemaVersion: schemaFingerprint(resolve(options.projectRoot, config.schemaPath ?? 'schema')),
+      schemaVersion: modelVersion,
       devServer: false,
       telemetry: false,
       cacheAndQueueDriver: 'memory',
@@ -148,6 +151,7 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
         });
       });
     },
+    modelVersion,
     userErrorsOf(req) {
       return ((req as Request & { context?: Record<PropertyKey, unknown> }).context?.[USER_ERRORS] as string[] | undefined) ?? [];
     },
@@ -186,6 +190,9 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
     },
     async close() {
       await sqlApi.stop();
+      // shutdown() alone leaves the compiler-cache prune interval running, which kept
+      // every process that had started Cube alive after close (`npm run bench -- --only api`).
+      await core.beforeShutdown();
       await core.shutdown();
       await Promise.all(drivers.map((driver) => driver.release()));
     },
