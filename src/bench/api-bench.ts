@@ -7,10 +7,11 @@
  *  (a) the query as a dashboard sends it: Cube answers it from the `value_by_segment` rollup;
  *  (b) the same numbers through a filter on a member the rollup lacks (city is set or
  *      not set: always true), so Cube runs SQL on core.dim_users and its joins.
- * Cube 0.33 keeps results in memory until the refresh key changes and has no
- * per-request way to skip that cache, so each variant is timed twice: the same query
- * repeated (mostly cache hits) and distinct queries (differing only in `limit`,
- * above any row count), which Cube must compile and run afresh.
+ * Each variant is timed three ways: the same query repeated (after the first, the
+ * gateway's answer cache answers), the same query past that cache (`cache=no-cache`:
+ * Cube's own in-memory result cache answers, as every repeated query did before), and
+ * distinct queries (differing only in `limit`, above any row count), which Cube must
+ * compile and run afresh (Cube 0.33 has no per-request way to skip its own cache).
  *
  * The load (autocannon, or a pg.Pool) comes from a child process running this file,
  * so it does not share the API's event loop.
@@ -39,6 +40,8 @@ export interface ApiBenchOptions {
 }
 
 const CLIENTS = [1, 10, 50];
+/** Contenders per client count and variant. */
+const CONTENDER_COUNT = 4;
 /** The client count the targets are judged at. */
 const TARGET_CLIENTS = 10;
 const DEFAULT_SECONDS = 10;
@@ -70,6 +73,8 @@ interface HttpJob {
   url: string;
   token: string;
   query: Record<string, unknown>;
+  /** Ask Cube every time (`cache=no-cache`), past the gateway's answer cache. */
+  bypassAnswerCache?: boolean;
   /** Next `limit` for distinct queries; absent: the same query every time. */
   distinctFrom?: number;
   expectRows: number;
@@ -113,7 +118,8 @@ function summarize(latencies: number[], failures: Record<string, number>, second
   return { answers: latencies.length, ok: latencies.length - failed, failures, seconds, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), ...extra };
 }
 
-const loadPath = (query: Record<string, unknown>) => `/cubejs-api/v1/load?query=${encodeURIComponent(JSON.stringify(query))}`;
+/** `cache=no-cache` passes the gateway's answer cache by (Cube 0.33 ignores it): Cube's own result cache answers. */
+const loadPath = (query: Record<string, unknown>, bypassAnswerCache?: boolean) => `/cubejs-api/v1/load?query=${encodeURIComponent(JSON.stringify(query))}${bypassAnswerCache ? '&cache=no-cache' : ''}`;
 
 async function cannon(job: HttpJob, seconds: number, state: { distinct?: number }): Promise<Measured> {
   const latencies: number[] = [];
@@ -121,7 +127,7 @@ async function cannon(job: HttpJob, seconds: number, state: { distinct?: number 
   const fail = (kind: string) => (failures[kind] = (failures[kind] ?? 0) + 1);
   const request: autocannon.Request = {
     method: 'GET',
-    path: loadPath(job.query),
+    path: loadPath(job.query, job.bypassAnswerCache),
     onResponse: (status, body) => {
       let answer: { error?: string; data?: unknown[] } = {};
       try {
@@ -137,7 +143,7 @@ async function cannon(job: HttpJob, seconds: number, state: { distinct?: number 
   if (state.distinct !== undefined) {
     request.setupRequest = (req) => {
       if (state.distinct! > DISTINCT_LIMITS.last) state.distinct = DISTINCT_LIMITS.first; // wraps: repeats from here on
-      return { ...req, path: loadPath({ ...job.query, limit: state.distinct!++ }) };
+      return { ...req, path: loadPath({ ...job.query, limit: state.distinct!++ }, job.bypassAnswerCache) };
     };
   }
   return new Promise((done, failed) => {
@@ -270,7 +276,7 @@ interface Variant {
 
 interface Row {
   variant: Variant['key'];
-  contender: 'sql' | 'api-repeated' | 'api-distinct';
+  contender: 'sql' | 'api-repeated' | 'api-repeated-cube' | 'api-distinct';
   clients: number;
   measured: Measured;
 }
@@ -278,6 +284,7 @@ interface Row {
 const CONTENDERS: Record<Row['contender'], string> = {
   sql: 'direct SQL via pg (baseline)',
   'api-repeated': 'API, same query repeated',
+  'api-repeated-cube': 'API, same query, answer cache bypassed',
   'api-distinct': 'API, distinct queries',
 };
 
@@ -387,14 +394,15 @@ export async function runApiBench(options: ApiBenchOptions): Promise<TargetResul
 
       const rows: Row[] = [];
       const distinctNext: Record<Variant['key'], number> = { a: DISTINCT_LIMITS.first, b: DISTINCT_LIMITS.first };
-      const runs = CLIENTS.length * 2 * 3;
+      const runs = CLIENTS.length * 2 * CONTENDER_COUNT;
       say(dim(`${runs} runs of ${WARMUP_SECONDS} s warm-up + ${seconds} s each (about ${Math.ceil((runs * (WARMUP_SECONDS + seconds + 1)) / 60)} min)`));
       for (const clients of CLIENTS) {
         for (const v of [a, b]) {
           for (const contender of Object.keys(CONTENDERS) as Row['contender'][]) {
             const job: Job = contender === 'sql'
               ? { kind: 'pg', databaseUrl: url, sql: v.sql, params: v.params, expectRows: v.rows.length, clients, seconds }
-              : { kind: 'http', url: api.url, token, query: v.query, expectRows: v.rows.length, clients, seconds, distinctFrom: contender === 'api-distinct' ? distinctNext[v.key] : undefined };
+              : { kind: 'http', url: api.url, token, query: v.query, expectRows: v.rows.length, clients, seconds, bypassAnswerCache: contender === 'api-repeated-cube',
+                  distinctFrom: contender === 'api-distinct' ? distinctNext[v.key] : undefined };
             const ran = { start: 0, end: 0 };
             const total = { start: 0, end: 0 };
             const measured = await inChild(job, (phase) => {
@@ -526,7 +534,8 @@ function report(users: number, events: number, seconds: number, variants: Varian
   say(`  (a) ${JSON.stringify(variants[0]!.query)}: /v1/sql lists the pre-aggregation ${variants[0]!.preAggregations.join(', ')}`);
   say(`  (b) the same plus ${JSON.stringify(RAW_QUERY.filters)}: a filter that holds for every row, on a member the rollup lacks; /v1/sql lists no pre-aggregation, the answer is the same rows and numbers as (a)`);
   say(`  direct SQL: the statement /v1/sql gives for the variant, with its parameters (for (a) on the rollup's current table; checked to be the statement Cube runs), from a pg.Pool with one connection per client`);
-  say(`  "same query repeated": Cube keeps answers in memory until the refresh key changes (the rollup's, or every 10 s for raw SQL), so these are mostly cache hits: no SQL runs`);
+  say(`  "same query repeated": after the first, answered by the gateway's answer cache (src/serve/answer-cache.ts: keyed by the query as the access policy rewrote it, the claims, the newest build and rollups, kept 10 s) once the token, rate limit, query guard and member checks passed`);
+  say(`  "answer cache bypassed": the same query with cache=no-cache, so Cube answers it: from its in-memory result cache until the refresh key changes (the rollup's, or every 10 s for raw SQL), so mostly no SQL runs; this is what every repeated query cost before the answer cache`);
   say(`  "distinct queries": identical but for limit (${count(DISTINCT_LIMITS.first)}-${count(DISTINCT_LIMITS.last)}, above any row count), so each is compiled and its SQL run; Cube 0.33 has no per-request cache switch (the REST "cache" option, e.g. "no-cache", came with later Cube versions; 0.33 ignores it, and renewQuery only re-checks refresh keys)`);
   say(`  "SQL run": the query's SQL statements Cube sent to PostgreSQL in the timed window, per API answer (counted at Cube's pg driver); the other answers came from Cube's in-memory result cache`);
   say(`  "stmts/req": every statement Cube sent per API answer (the query's SQL, SET TIME ZONE and SET statement_timeout before each, refresh-key and pre-aggregation checks)`);
