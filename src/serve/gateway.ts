@@ -182,7 +182,15 @@ export async function createGateway(options: GatewayOptions): Promise<express.Ex
       if (req.baseUrl !== LOAD_ROUTE || !answers?.enabled || wantsFresh) return next();
       // The access policy's rewrite (row filters) runs here on every request and makes the key.
       const claims = req.caller!.claims;
-      const key = await answers.keyOf({ queries: queries.map((query) => rewriteQuery(options.policy, query, claims)), queryType: parsed.data.queryType }, claims);
+      const rewritten = queries.map((query) => rewriteQuery(options.policy, query, claims));
+      let key: string;
+      try {
+        key = await answers.keyOf({ queries: rewritten, queryType: parsed.data.queryType }, claims);
+      } catch (error) {
+        // Without the build stamp no kept answer is safe to use or keep: Cube answers.
+        log(`answer cache: could not read the newest build (${(error as Error).message}); asking Cube`);
+        return next();
+      }
       const answer = answers.get(key);
       if (answer !== undefined) {
         res.setHeader(ANSWER_SOURCE_HEADER, 'cache');
