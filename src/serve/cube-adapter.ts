@@ -89,7 +89,7 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
   process.env.NODE_ENV = 'production';
   const drivers: { release(): Promise<void> }[] = [];
   const modelVersion = schemaFingerprint(resolve(options.projectRoot, config.schemaPath ?? 'schema'));
-  const core = new CubejsServerCore(
+  const { value: core, intervals } = capturingIntervals(() => new CubejsServerCore(
     {
       ...config,
       schemaPath,
@@ -115,7 +115,7 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
       },
     },
     { isCubeConfigEmpty: false },
-  );
+  ));
   if (nodeEnv === undefined) delete process.env.NODE_ENV;
   else process.env.NODE_ENV = nodeEnv;
   const backgroundContext = { securityContext: {}, requestId: 'seglayer-internal' };
@@ -190,13 +190,35 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
     },
     async close() {
       await sqlApi.stop();
-      // shutdown() alone leaves the compiler-cache prune interval running, which kept
-      // every process that had started Cube alive after close (`npm run bench -- --only api`).
+      // shutdown() alone leaves the compiler-cache prune interval running, and nothing in
+      // 0.33 clears the one its constructor starts to log request counts every minute: both
+      // kept every process that had started Cube alive after close (`npm run bench -- --only api`).
       await core.beforeShutdown();
       await core.shutdown();
+      for (const interval of intervals) clearInterval(interval);
       await Promise.all(drivers.map((driver) => driver.release()));
     },
   };
+}
+
+/**
+ * Runs `construct` and returns the intervals it started with the global setInterval: Cube
+ * 0.33's constructor starts one it keeps no handle to (request counts, every minute), so
+ * close() could not stop it otherwise.
+ */
+function capturingIntervals<T>(construct: () => T): { value: T; intervals: ReturnType<typeof setInterval>[] } {
+  const original = globalThis.setInterval;
+  const intervals: ReturnType<typeof setInterval>[] = [];
+  globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => {
+    const interval = original(...args);
+    intervals.push(interval);
+    return interval;
+  }) as typeof setInterval;
+  try {
+    return { value: construct(), intervals };
+  } finally {
+    globalThis.setInterval = original;
+  }
 }
 
 /**
