@@ -352,6 +352,7 @@ export async function runApiBench(options: ApiBenchOptions): Promise<TargetResul
   await withDemoBenchDatabase('api', options.users, async ({ config, url, knex, project }) => {
     const events = await buildOnce(knex, url, project, config.CUBEJS_PRE_AGGREGATIONS_SCHEMA);
     let server: ApiServer | undefined;
+    let cubeSql: ReturnType<typeof watchCubeStatements> | undefined;
     let closing = false;
     try {
       let apiLogLines = 0;
@@ -360,7 +361,8 @@ export async function runApiBench(options: ApiBenchOptions): Promise<TargetResul
         if (++apiLogLines <= 10) say(dim(`  api: ${line}`));
         else if (apiLogLines === 11) say(dim('  api: (further API log lines counted, not shown)'));
       };
-      const cubeSql = watchCubeStatements();
+      const statements = watchCubeStatements();
+      cubeSql = statements;
       const api = await startApiServer({ ...config, SEGLAYER_API_RATE_LIMIT: RATE_LIMIT }, { databaseUrl: url, port: 0, refreshSeconds: 0, log });
       server = api;
       say(dim(`API at ${api.apiUrl} (scheduled refresh off; rate limit raised to ${count(RATE_LIMIT)} requests/min per token for the benchmark)`));
@@ -406,8 +408,8 @@ export async function runApiBench(options: ApiBenchOptions): Promise<TargetResul
             const ran = { start: 0, end: 0 };
             const total = { start: 0, end: 0 };
             const measured = await inChild(job, (phase) => {
-              ran[phase] = cubeSql.ran(v.sql);
-              total[phase] = cubeSql.total();
+              ran[phase] = statements.ran(v.sql);
+              total[phase] = statements.total();
             });
             if (contender !== 'sql') {
               measured.sqlRuns = ran.end - ran.start;
@@ -435,6 +437,9 @@ export async function runApiBench(options: ApiBenchOptions): Promise<TargetResul
       say(dim(`results: ${file}`));
     } finally {
       closing = true;
+      // Queries the load generator gave up on may still run in Cube's queue: let them end
+      // before its pools close and the warehouse stops under them.
+      if (cubeSql) await settled(cubeSql.total);
       await server?.close();
     }
   });

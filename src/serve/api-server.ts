@@ -88,6 +88,9 @@ export async function startApiServer(config: Config, options: ApiServerOptions):
   }
   // Which build is newest, read as the API's own role (it may read serving.model_freshness).
   const freshness = new pg.Pool({ connectionString: serving.url, max: 1, application_name: 'seglayer-api-freshness' });
+  // An idle connection lost (a database restart) is an event on the pool: without a listener
+  // it would end the process. The next read opens a new connection.
+  freshness.on('error', (error) => log(`answer cache: lost its database connection (${error.message})`));
   const answers = createAnswerCache({
     entries: config.SEGLAYER_API_ANSWER_CACHE,
     freshnessMs: config.SEGLAYER_API_FRESHNESS_MS,
