@@ -82,8 +82,8 @@ export function registerSegmentCommands(program: Command): void {
 
   segments
     .command('members <name>')
-    .description('members of a segment now, or at a past time from the membership history (--as-of 2026-03-01 or a timestamp)')
-    .option('--as-of <time>', 'a date (after every build of that day, UTC) or a timestamp')
+    .description('members of a segment now, or as of a past reference time from the membership history (--as-of 2026-03-01 or a timestamp)')
+    .option('--as-of <time>', 'a date (every build whose reference time is on or before that day, UTC) or a timestamp')
     .option('--limit <n>', 'members to list', (v) => Number(v), 20)
     .action(async (name: string, flags: { asOf?: string; limit: number }) => {
       await withSession(async ({ knex, config }) => {
