@@ -14,6 +14,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadFile } from '../../src/load/batch-loader.ts';
 import { runModels, type RunOptions } from '../../src/models/model-runner.ts';
 import type { Project } from '../../src/project/project.ts';
+import { spawnCli } from '../support/cli-process.ts';
 import { csv, fixture } from '../support/fixture-files.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { loadTestProject } from '../support/test-project.ts';
@@ -30,6 +31,7 @@ const day = (d: number, h = 0) => new Date(Date.UTC(2025, 0, 1 + d, h)).toISOStr
 
 let db: TestDatabase;
 let project: Project;
+let cliEnv: Record<string, string>;
 let seq = 0;
 let seed = 7;
 const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
@@ -59,6 +61,8 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'segments', 'behavioural.yml'), `segments:\n${Object.entries(RULES).map(([name, rule]) =>
     `  - {name: ${name}, title: ${name}, description: d, owner: o, hypothesis: h, version: 1, kind: rule, refresh: incremental, rule: ${JSON.stringify(rule)}}\n`).join('')}`);
   project = await loadTestProject({ SEGLAYER_SEGMENTS_DIR: join(dir, 'segments') });
+  for (const none of ['no-funnels', 'no-experiments']) mkdirSync(join(dir, none));
+  cliEnv = { DATABASE_URL: db.url, SEGLAYER_SEGMENTS_DIR: join(dir, 'segments'), SEGLAYER_FUNNELS_DIR: join(dir, 'no-funnels'), SEGLAYER_EXPERIMENTS_DIR: join(dir, 'no-experiments') };
   await loadFile(db.url, fixture('refresh-users.csv', csv('user_id,signed_up_at,plan,updated_at', ...Array.from({ length: USERS }, (_, u) => `u${u},${day(0, u % 12)},free,${day(0)}`))), { into: 'users' });
   const rows: string[] = [];
   for (let u = 0; u < USERS; u++) {
@@ -75,6 +79,18 @@ beforeAll(async () => {
   await build({ fullRefresh: true });
 });
 afterAll(() => db?.drop());
+
+it('segments ls, show and preview show the refresh policy', async () => {
+  const ls = await spawnCli(['segments', 'ls'], cliEnv).done;
+  expect(ls.code, ls.output).toBe(0);
+  expect(ls.output).toMatch(/refresh/);
+  for (const name of Object.keys(RULES)) expect(ls.output).toMatch(new RegExp(`${name}\\b.*\\bincremental\\b`));
+  const show = await spawnCli(['segments', 'show', 'recent'], cliEnv).done;
+  expect(show.output).toMatch(/refresh\s+incremental/);
+  const preview = await spawnCli(['segments', 'preview', 'recent'], cliEnv).done;
+  expect(preview.code, preview.output).toBe(0);
+  expect(preview.output).toContain('refresh: incremental');
+});
 
 it('late events (the reference time stays): the incremental build equals a full rebuild, and moves memberships', async () => {
   const first = await membership();
