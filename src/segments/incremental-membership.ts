@@ -18,8 +18,9 @@
  *     costs or experiment assignments are not traced to users here, so such a batch
  *     means a full recompute. A reverted batch means one too (the runner withholds the
  *     previous version).
- * The users touched are those of the new batches' rows, under every key they may have
- * (mapped user id, mapped anonymous id, anon:<id>): a superset is harmless, since
+ * The users touched are those of the new batches' rows, and of older rows sharing an event
+ * or outcome id with them (de-duplication may let a new row displace another user's), under
+ * every key they may have (mapped user id, mapped anonymous id, anon:<id>): a superset is harmless, since
  * recomputing an unchanged user gives the same answer. Reused rows are kept only for
  * users still in the features.
  *
@@ -32,12 +33,16 @@ import type { FeatureCatalog } from './rule-compiler.ts';
 import type { RuleSegment } from './segment-definition.ts';
 import { ruleMembers, type EventSources, type Sql } from './segment-sql.ts';
 
-/** Raw tables whose rows name their user, with the columns that do. */
+/**
+ * Raw tables whose rows name their user: the columns that do, and the key staging
+ * de-duplicates on across users (a new row can displace another user's row with the same
+ * key, so every row sharing a key with a new one counts as touched).
+ */
 const TRACED_TABLES = {
-  events: ['user_id', 'anonymous_id'],
-  outcomes: ['user_id'],
-  users: ['user_id'],
-  survey_responses: ['user_id'],
+  events: { users: ['user_id', 'anonymous_id'], key: 'message_id' },
+  outcomes: { users: ['user_id'], key: 'outcome_id' },
+  users: { users: ['user_id'], key: undefined },
+  survey_responses: { users: ['user_id'], key: undefined },
 } as const;
 type TracedTable = keyof typeof TRACED_TABLES;
 
@@ -56,16 +61,25 @@ export interface PreviousMembership {
 
 /** user_key, definition, segment, version of the rule's members: the touched users recomputed, the others reused. */
 export function incrementalRuleMembers(definition: RuleSegment, features: string, catalog: FeatureCatalog, sources: EventSources, previous: PreviousMembership): Sql {
-  const batches = `?::bigint[]`;
+  const batchArray = `{${previous.newBatches.join(',')}}`;
   const touched: string[] = [];
-  for (const [table, columns] of Object.entries(TRACED_TABLES) as [TracedTable, readonly string[]][]) {
-    for (const column of columns) {
-      touched.push(`select m.user_key from ${previous.raw[table]} r join ${previous.identities} m on m.identity = r.${column} where r.load_batch_id = any(${batches})`);
+  const touchedBindings: string[] = [];
+  for (const [table, traced] of Object.entries(TRACED_TABLES) as [TracedTable, (typeof TRACED_TABLES)[TracedTable]][]) {
+    const relation = previous.raw[table];
+    const rows = traced.key
+      ? `(r.load_batch_id = any(?::bigint[]) or trim(r.${traced.key}) in (select trim(n.${traced.key}) from ${relation} n where n.load_batch_id = any(?::bigint[])))`
+      : `r.load_batch_id = any(?::bigint[])`;
+    for (const column of traced.users) {
+      touched.push(`select m.user_key from ${relation} r join ${previous.identities} m on m.identity = r.${column} where ${rows}`);
+      touchedBindings.push(...(traced.key ? [batchArray, batchArray] : [batchArray]));
     }
   }
   // Events of an anonymous id no identity maps are keyed anon:<id> (as core.fct_events keys them).
-  touched.push(`select 'anon:' || r.anonymous_id from ${previous.raw.events} r where r.load_batch_id = any(${batches}) and r.anonymous_id is not null`);
-  const batchArray = `{${previous.newBatches.join(',')}}`;
+  touched.push(
+    `select 'anon:' || r.anonymous_id from ${previous.raw.events} r
+     where r.anonymous_id is not null and (r.load_batch_id = any(?::bigint[]) or trim(r.message_id) in (select trim(n.message_id) from ${previous.raw.events} n where n.load_batch_id = any(?::bigint[])))`,
+  );
+  touchedBindings.push(batchArray, batchArray);
   const tracedTables = Object.keys(TRACED_TABLES).map((t) => `raw.${t}`);
   const recomputed = `(select ff.* from ${features} ff where ff.user_key in (select user_key from recompute))`;
   const fresh = ruleMembers(definition, recomputed, catalog, sources);
@@ -74,7 +88,7 @@ export function incrementalRuleMembers(definition: RuleSegment, features: string
       with refresh_state as (
         select (select max(p.reference_at) from ${previous.relation} p) = (select as_of_at from ${previous.referenceTime})
            and exists (select 1 from ${previous.relation} p where p.definition = ? and p.version = ?)
-           and not exists (select 1 from ops.load_batches b where b.batch_id = any(${batches}) and not (b.target_tables <@ ?::text[]))
+           and not exists (select 1 from ops.load_batches b where b.batch_id = any(?::bigint[]) and not (b.target_tables <@ ?::text[]))
            as reuse
       ),
       touched as (${touched.join('\n        union ')}),
@@ -94,7 +108,7 @@ export function incrementalRuleMembers(definition: RuleSegment, features: string
       definition.version,
       batchArray,
       `{${tracedTables.join(',')}}`,
-      ...touched.map(() => batchArray),
+      ...touchedBindings,
       ...fresh.bindings,
       definition.name,
     ],

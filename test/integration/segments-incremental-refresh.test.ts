@@ -95,8 +95,11 @@ it('segments ls, show and preview show the refresh policy', async () => {
 it('late events (the reference time stays): the incremental build equals a full rebuild, and moves memberships', async () => {
   const first = await membership();
   const reference = await referenceTime();
-  // First-week breadth for users 4 and 5, and recent use for 8 and 9, all before the last activity.
+  // First-week breadth for users 4 and 5, and recent use for 8 and 9, all before the last activity; and a
+  // row for u11 re-using the message id of one of u10's recent events (de-duplication decides whose it is).
+  const { rows: [taken] } = await db.knex.raw(`select message_id from raw.events where user_id = 'u10' and event = 'feature_used' order by occurred_at desc limit 1`);
   await loadEvents([
+    `${taken.message_id},u11,,feature_used,${day(39, 1)},"{""feature"":""api""}"`,
     ...[4, 5].flatMap((u) => FEATURES.map((f) => event({ user: `u${u}` }, 'feature_used', day(2, 20), f))),
     ...[8, 9].flatMap((u) => [event({ user: `u${u}` }, 'feature_used', day(38, 9), 'api'), event({ user: `u${u}` }, 'feature_used', day(39, 9), 'api')]),
   ]);
