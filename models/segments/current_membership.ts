@@ -1,6 +1,6 @@
 import { defineModel } from '../../src/models/model-definition.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
-import { incrementalRuleMembers } from '../../src/segments/incremental-membership.ts';
+import { incrementalRuleMembers, TOUCHED_USERS, touchedUsers } from '../../src/segments/incremental-membership.ts';
 import { ruleMembers } from '../../src/segments/segment-sql.ts';
 import { segmentFeatures } from '../../src/segments/trait-definitions.ts';
 import { refreshPolicy, type RuleSegment } from '../../src/segments/segment-definition.ts';
@@ -37,18 +37,22 @@ export default (project: ProjectContent) => defineModel({
       identities: sources.identities,
       raw: { events: ref('raw.events').toQuery(), outcomes: ref('raw.outcomes').toQuery(), users: ref('raw.users').toQuery(), survey_responses: ref('raw.survey_responses').toQuery() },
     };
-    const rules = project.segments
-      .filter((d): d is RuleSegment => d.kind === 'rule')
-      .map((d) => (reuse && refreshPolicy(d) === 'incremental' ? incrementalRuleMembers(d, features, project.featureCatalog.catalog, sources, reuse) : ruleMembers(d, features, project.featureCatalog.catalog, sources)));
+    const ruleSegments = project.segments.filter((d): d is RuleSegment => d.kind === 'rule');
+    const incremental = reuse && ruleSegments.some((d) => refreshPolicy(d) === 'incremental') ? reuse : undefined;
+    const rules = ruleSegments.map((d) =>
+      incremental && refreshPolicy(d) === 'incremental' ? incrementalRuleMembers(d, features, project.featureCatalog.catalog, sources, incremental) : ruleMembers(d, features, project.featureCatalog.catalog, sources),
+    );
+    // The users the new batches touch, found once for every incremental segment.
+    const touched = incremental ? touchedUsers(incremental) : undefined;
     const parts = [
       ...rules,
       { sql: `select user_key, definition, band as segment, version from ${ref('segments.rfm_scores').toQuery()} where band is not null`, bindings: [] },
       { sql: `select user_key, definition, segment, version from ${ref('segments.cluster_assignments').toQuery()}`, bindings: [] },
     ];
     return knex.raw(
-      `select m.user_key, m.definition, m.segment, m.version, (select as_of_at from ${referenceTime}) as reference_at
+      `${touched ? `with ${TOUCHED_USERS} as materialized (${touched.sql})\n` : ''}select m.user_key, m.definition, m.segment, m.version, (select as_of_at from ${referenceTime}) as reference_at
        from (${parts.map((p) => `(${p.sql})`).join('\nunion all\n')}) m`,
-      parts.flatMap((p) => p.bindings),
+      [...(touched?.bindings ?? []), ...parts.flatMap((p) => p.bindings)],
     );
   },
 });

@@ -59,27 +59,39 @@ export interface PreviousMembership {
   raw: Record<TracedTable, string>;
 }
 
-/** user_key, definition, segment, version of the rule's members: the touched users recomputed, the others reused. */
-export function incrementalRuleMembers(definition: RuleSegment, features: string, catalog: FeatureCatalog, sources: EventSources, previous: PreviousMembership): Sql {
+/** The relation name incremental segment queries read the touched users from (a CTE of the membership query). */
+export const TOUCHED_USERS = 'refresh_touched_users';
+
+/**
+ * Every user key the new batches touch, computed once for all incremental segments: one
+ * scan of each raw table for the new rows and the rows sharing their de-duplication key.
+ */
+export function touchedUsers(previous: PreviousMembership): Sql {
   const batchArray = `{${previous.newBatches.join(',')}}`;
-  const touched: string[] = [];
-  const touchedBindings: string[] = [];
+  const parts: string[] = [];
+  const bindings: string[] = [];
   for (const [table, traced] of Object.entries(TRACED_TABLES) as [TracedTable, (typeof TRACED_TABLES)[TracedTable]][]) {
     const relation = previous.raw[table];
     const rows = traced.key
-      ? `(r.load_batch_id = any(?::bigint[]) or trim(r.${traced.key}) in (select trim(n.${traced.key}) from ${relation} n where n.load_batch_id = any(?::bigint[])))`
-      : `r.load_batch_id = any(?::bigint[])`;
-    for (const column of traced.users) {
-      touched.push(`select m.user_key from ${relation} r join ${previous.identities} m on m.identity = r.${column} where ${rows}`);
-      touchedBindings.push(...(traced.key ? [batchArray, batchArray] : [batchArray]));
-    }
+      ? `select ${traced.users.join(', ')} from ${relation} r
+         where r.load_batch_id = any(?::bigint[]) or trim(r.${traced.key}) in (select trim(n.${traced.key}) from ${relation} n where n.load_batch_id = any(?::bigint[]))`
+      : `select ${traced.users.join(', ')} from ${relation} r where r.load_batch_id = any(?::bigint[])`;
+    bindings.push(...(traced.key ? [batchArray, batchArray] : [batchArray]));
+    const alias = `touched_${table}`;
+    const keys = traced.users.map((column) => `select m.user_key from ${alias} t join ${previous.identities} m on m.identity = t.${column}`);
+    // Events of an anonymous id no identity maps are keyed anon:<id> (as core.fct_events keys them).
+    if (table === 'events') keys.push(`select 'anon:' || t.anonymous_id from ${alias} t where t.anonymous_id is not null`);
+    parts.push(`select user_key from (with ${alias} as materialized (${rows}) ${keys.join(' union ')}) k`);
   }
-  // Events of an anonymous id no identity maps are keyed anon:<id> (as core.fct_events keys them).
-  touched.push(
-    `select 'anon:' || r.anonymous_id from ${previous.raw.events} r
-     where r.anonymous_id is not null and (r.load_batch_id = any(?::bigint[]) or trim(r.message_id) in (select trim(n.message_id) from ${previous.raw.events} n where n.load_batch_id = any(?::bigint[])))`,
-  );
-  touchedBindings.push(batchArray, batchArray);
+  return { sql: parts.join('\n union '), bindings };
+}
+
+/**
+ * user_key, definition, segment, version of the rule's members: the touched users
+ * (TOUCHED_USERS, a CTE the caller defines with touchedUsers) recomputed, the others reused.
+ */
+export function incrementalRuleMembers(definition: RuleSegment, features: string, catalog: FeatureCatalog, sources: EventSources, previous: PreviousMembership): Sql {
+  const batchArray = `{${previous.newBatches.join(',')}}`;
   const tracedTables = Object.keys(TRACED_TABLES).map((t) => `raw.${t}`);
   const recomputed = `(select ff.* from ${features} ff where ff.user_key in (select user_key from recompute))`;
   const fresh = ruleMembers(definition, recomputed, catalog, sources);
@@ -91,9 +103,8 @@ export function incrementalRuleMembers(definition: RuleSegment, features: string
            and not exists (select 1 from ops.load_batches b where b.batch_id = any(?::bigint[]) and not (b.target_tables <@ ?::text[]))
            as reuse
       ),
-      touched as (${touched.join('\n        union ')}),
       recompute as (
-        select user_key from touched where (select reuse from refresh_state)
+        select user_key from ${TOUCHED_USERS} where (select reuse from refresh_state)
         union all
         select user_key from ${features} a where not (select reuse from refresh_state)
       )
@@ -103,14 +114,6 @@ export function incrementalRuleMembers(definition: RuleSegment, features: string
       where (select reuse from refresh_state) and p.definition = ?
         and not exists (select 1 from recompute c where c.user_key = p.user_key)
         and exists (select 1 from ${features} f where f.user_key = p.user_key)`,
-    bindings: [
-      definition.name,
-      definition.version,
-      batchArray,
-      `{${tracedTables.join(',')}}`,
-      ...touchedBindings,
-      ...fresh.bindings,
-      definition.name,
-    ],
+    bindings: [definition.name, definition.version, batchArray, `{${tracedTables.join(',')}}`, ...fresh.bindings, definition.name],
   };
 }
