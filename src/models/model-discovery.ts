@@ -123,6 +123,7 @@ export function validateModels(modules: ModelModule[], content?: ProjectContent)
     if (definition.name.split('.')[1] !== expected) problems.push({ code: 'name_mismatch', path: ['name'], message: `"${definition.name}" must end in the file name "${expected}"`, file });
     const materialized = definition.materialized ?? LAYER_DEFAULTS[layer];
     if (!materialized) problems.push({ code: 'required', path: ['materialized'], message: `required outside the known layers (${Object.keys(LAYER_DEFAULTS).join(', ')})`, file });
+    if (definition.readsPrevious && materialized !== 'table') problems.push({ code: 'invalid_option', path: ['readsPrevious'], message: 'only a table model can reuse its previous version', file });
     if (materialized === 'incremental' && !definition.incremental) problems.push({ code: 'required', path: ['incremental'], message: 'required when materialized is "incremental"', file });
     const previous = seen.get(definition.name);
     if (previous) problems.push({ code: 'duplicate_name', path: ['name'], message: `"${definition.name}" is already defined in ${previous}`, file });

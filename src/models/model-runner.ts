@@ -14,6 +14,7 @@ import { enforceContract } from './column-contract.ts';
 import { compileTests, runTests } from './column-tests.ts';
 import { compileModel, quoteRelation } from './model-compiler.ts';
 import type { Model } from './model-discovery.ts';
+import type { BuildContext } from './model-definition.ts';
 import { ModelGraph } from './model-graph.ts';
 import { dropLeftovers, failedTestsSummary, materialize, ModelTestFailure, relationExists, type TestOutcome } from './materializer.ts';
 
@@ -119,6 +120,29 @@ async function incrementalSince(knex: Knex, model: Model, batches: number[]): Pr
   const undone: Date | null = reverted.rows[0].earliest;
   if (undone && (!since || undone < since)) since = undone;
   return since;
+}
+
+/**
+ * What a `readsPrevious` model may reuse: its published version, when it has every
+ * declared column (a version built before a column was added is not reused) and no batch
+ * it took in has been reverted since (those rows are gone; rebuild), with the committed
+ * batches it has not taken in yet.
+ */
+async function previousVersion(knex: Knex, model: Model, batches: number[]): Promise<BuildContext['previous']> {
+  const [schema, table] = model.name.split('.') as [string, string];
+  const { rows: columns } = await knex.raw(`select count(*)::int as n from information_schema.columns where table_schema = ? and table_name = ? and column_name = any(?)`, [schema, table, Object.keys(model.columns)]);
+  if (columns[0].n !== Object.keys(model.columns).length) return undefined;
+  const { rows: reverted } = await knex.raw(
+    `select exists (select 1 from ops.model_batches m join ops.load_batches b using (batch_id) where m.model = ? and b.status = 'reverted') as any`,
+    [model.name],
+  );
+  if (reverted[0].any) return undefined;
+  const { rows } = await knex.raw(
+    `select coalesce(array_agg(b.batch_id order by b.batch_id), '{}') as ids from unnest(?::bigint[]) as b(batch_id)
+     where not exists (select 1 from ops.model_batches m where m.model = ? and m.batch_id = b.batch_id)`,
+    [batches, model.name],
+  );
+  return { this: knex.raw(quoteRelation(model.name)), newBatches: (rows[0].ids as string[]).map(Number) };
 }
 
 /** Records, in the publishing transaction, that `model` has taken in `batches`. */
@@ -239,16 +263,17 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           const incremental = since ? { since, this: knex.raw(quoteRelation(name)) } : undefined;
           // Append models are history: --full-refresh does not start them over.
           const appendTo = model.materialized === 'append' && (await relationExists(knex, name)) ? knex.raw(quoteRelation(name)) : undefined;
+          const previous = model.readsPrevious && !options.fullRefresh && (await relationExists(knex, name)) ? await previousVersion(knex, model, batches) : undefined;
           if (model.refuse) {
             const refusal = compileModel({ ...model, build: model.refuse }, known, { incremental, appendTo, knex }).sql;
             const reasons: string[] = (await knex.raw(refusal)).rows.map((row: { reason: string }) => row.reason);
             if (reasons.length) throw new ModelRefused(reasons);
           }
-          const compiled = compileModel(model, known, { incremental, appendTo, knex });
+          const compiled = compileModel(model, known, { incremental, appendTo, previous, knex });
           const quarantineSql = model.quarantine
             ? compileModel({ ...model, build: model.quarantine }, known, { incremental, knex }).sql
             : undefined;
-          const tracksBatches = model.materialized === 'incremental' && model.incremental?.newBatchesOf !== undefined;
+          const tracksBatches = (model.materialized === 'incremental' && model.incremental?.newBatchesOf !== undefined) || model.readsPrevious === true;
           const done = await materialize({
             db: knex,
             model,
