@@ -91,9 +91,9 @@ export function changeStatisticsSql(change: ChangeDefinition, relations: ChangeR
       where u.first_seen_at < ${preStart}::timestamptz
     )`;
 
-  // Per user and week (week_back −1 = the post window), one column per metric, each read from its source.
+  // Per user and week (week_back −1 = the post window; a week includes its start: released_at − 7 d is week 0), one column per metric.
   const weekBack = sql`case when r.occurred_at >= ${change.released_at}::timestamptz then -1
-      else floor(extract(epoch from (${change.released_at}::timestamptz - r.occurred_at)) / 604800)::int end`;
+      else ceil(extract(epoch from (${change.released_at}::timestamptz - r.occurred_at)) / 604800)::int - 1 end`;
   const sourceCte = (source: 'outcomes' | 'events', relation: string): SqlPart => {
     const columns = change.metrics.map((m, i) =>
       ('outcomes' in m.measure) === (source === 'outcomes') ? sql`${aggregate(m.measure, 'true', [])}::float8 as v_${raw(String(i))}` : raw(`0::float8 as v_${i}`),
