@@ -30,7 +30,13 @@ const identifier = z.string().regex(/^[a-z][a-z0-9_]{0,40}$/, 'a snake_case name
 const releaseTime = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/, 'a date (YYYY-MM-DD) or a timestamp with its offset (2025-10-01T09:00:00Z)')
-  .refine((text) => !Number.isNaN(Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text)), 'not a real date')
+  .refine((text) => {
+    // Date.parse rolls 2025-02-30 over to March: the calendar date must survive the round trip.
+    if (!/^\d{4}-\d{2}-\d{2}/.test(text)) return true; // the format's own message says what is wrong
+    const [y, m, d] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+    const day = new Date(Date.UTC(y, m - 1, d));
+    return !Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === text.slice(0, 10) && !Number.isNaN(Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text));
+  }, 'not a real date')
   .transform((text) => new Date(text.length === 10 ? `${text}T00:00:00Z` : text).toISOString());
 
 /** A segment: `definition` from segments/*.yml, `segment` within it (a rule definition's one segment is its own name). */
