@@ -15,6 +15,7 @@ import {
   parallelTrendsBySlope,
   StatisticsError,
 } from '../stats/index.ts';
+import { UserError } from '../errors/user-error.js';
 import type { ChangeDefinition, ChangeMetric } from './change-definition.ts';
 
 /** A row of marts.change_statistics. */
@@ -145,7 +146,7 @@ export function analyzeChange(change: ChangeDefinition, rows: readonly ChangeSta
   return change.metrics.map((metric) => {
     const find = (group: ChangeStatisticsRow['group']) => {
       const found = rows.find((r) => r.metric === metric.name && r.group === group);
-      if (!found) throw new Error(`marts.change_statistics has no ${group} row for ${change.name}.${metric.name}: rebuild it`);
+      if (!found) throw new UserError(`marts.change_statistics has no ${group} row for ${change.name}.${metric.name} (changes/ edited since the build): run \`npm run seglayer -- build +marts.change_statistics\``);
       return found;
     };
     return analyzeMetric(change, metric, find('exposed'), find('comparison'));

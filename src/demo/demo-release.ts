@@ -9,7 +9,8 @@
  *    users who signed up on mobile share in a week with probability 40%.
  *    Desktop and tablet users are unchanged (the comparison group).
  *
- * A share happens only while the user is active (first seen ≤ t < activityEnd).
+ * A share happens only while the user is active: first seen ≤ t < the user's last
+ * other event (so it never ends a user's path, and the planted paths stay as they were).
  * The truth reports the effect in the units of the change's metric
  * (changes/mobile_share_sheet.yml: shared a report in the 28 days after the
  * release): over the exposed panel (mobile users first seen before the pre
@@ -53,16 +54,16 @@ export interface ReleaseExposure {
   wouldHaveSharedAfter: boolean;
 }
 
-/** The report_shared events of one user active in [firstSeenAt, activityEnd), signup device `device`. */
-export function simulateRelease(seed: number, index: number, firstSeenAt: number, activityEnd: number, device: DeviceType): { events: ReleaseEvent[]; exposure: ReleaseExposure } {
+/** The report_shared events of one user active in [firstSeenAt, activeUntil), signup device `device`. */
+export function simulateRelease(seed: number, index: number, firstSeenAt: number, activeUntil: number, device: DeviceType): { events: ReleaseEvent[]; exposure: ReleaseExposure } {
   const rng = new SeededRandom(seed, index, STREAM_RELEASE);
   const events: ReleaseEvent[] = [];
   const postEnd = RELEASE.releasedAt + RELEASE.postDays * DAY_MS;
   const exposure: ReleaseExposure = { inPanel: firstSeenAt < RELEASE.releasedAt - RELEASE.preDays * DAY_MS, sharedAfter: false, wouldHaveSharedAfter: false };
-  for (let week = Math.floor((firstSeenAt - RELEASE.releasedAt) / WEEK_MS); RELEASE.releasedAt + week * WEEK_MS < activityEnd; week++) {
+  for (let week = Math.floor((firstSeenAt - RELEASE.releasedAt) / WEEK_MS); RELEASE.releasedAt + week * WEEK_MS < activeUntil; week++) {
     const draw = rng.next();
     const t = RELEASE.releasedAt + week * WEEK_MS + Math.floor(rng.next() * WEEK_MS);
-    if (t < firstSeenAt || t >= activityEnd) continue;
+    if (t < firstSeenAt || t >= activeUntil) continue;
     const released = t >= RELEASE.releasedAt;
     const shared = draw < RELEASE.weeklyProbability + (released ? RELEASE.weeklyEffect[device] : 0);
     if (shared) events.push({ t, received: t + 20 + Math.floor(rng.exponential(800)), name: RELEASE.event, props: JSON.stringify({ channel: device === 'mobile' && released ? 'share_sheet' : 'link' }) });

@@ -442,7 +442,9 @@ export function simulateUser(world: DemoWorld, index: number): DemoUser {
     survey = { respondedAt, techSavviness: Math.min(5, Math.max(1, Math.round(rng.normal(2.8 + lean, 1)))) };
   }
 
-  const release = simulateRelease(world.seed, index, events.reduce((first, e) => Math.min(first, e.t), signupAt), activityEnd, primary.type);
+  // Shares fall before the user's last other event, so a stalled user's path still ends where it did (marts.segment_paths).
+  const lastEventAt = events.reduce((last, e) => Math.max(last, e.t), signupAt);
+  const release = simulateRelease(world.seed, index, events.reduce((first, e) => Math.min(first, e.t), signupAt), Math.min(activityEnd, lastEventAt), primary.type);
   for (const e of release.events) events.push({ ...e, ids: userIds, device: 0, utm: false, conflictable: false, feature: -1 });
 
   const journeys = simulateJourneys(world.seed, index, signupAt, primary.type, upgradeClickAt);
