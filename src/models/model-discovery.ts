@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { UserError, type Issue } from '../errors/user-error.js';
 import type { ProjectContent } from '../project/project.ts';
 import { describeImportFailure, type ImportFailure } from './import-failure.ts';
+import { importBundledModels } from './model-bundle.ts';
 import { modelSchema, type ModelDefinition } from './model-definition.ts';
 
 /** Materialization when a model does not say: set per layer folder, as dbt projects do. */
@@ -69,14 +70,17 @@ export async function importModelModules(projectRoot: string, modelsDir = join(p
   if (!existsSync(modelsDir)) {
     throw new UserError(`no models directory at ${modelsDir}: run seglayer in the project root, or set SEGLAYER_MODELS_DIR`, { code: 'no_models_dir' });
   }
+  const paths = modelFiles(modelsDir);
+  const where = (path: string) => ({ path, file: relative(projectRoot, path), layer: relative(modelsDir, path).split('/')[0]! });
+  // One bundled import when the files allow it (see model-bundle.ts); else one file at a time.
+  const bundled = await importBundledModels(paths);
+  if (bundled) return paths.map((path, i) => ({ ...where(path), exported: bundled[i] }));
   const modules: ModelModule[] = [];
-  for (const path of modelFiles(modelsDir)) {
-    const file = relative(projectRoot, path);
-    const layer = relative(modelsDir, path).split('/')[0]!;
+  for (const path of paths) {
     try {
-      modules.push({ path, file, layer, exported: ((await import(pathToFileURL(path).href)) as { default?: unknown }).default });
+      modules.push({ ...where(path), exported: ((await import(pathToFileURL(path).href)) as { default?: unknown }).default });
     } catch (error) {
-      modules.push({ path, file, layer, exported: undefined, failure: describeImportFailure(error, path) });
+      modules.push({ ...where(path), exported: undefined, failure: describeImportFailure(error, path) });
     }
   }
   return modules;
