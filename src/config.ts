@@ -77,6 +77,8 @@ const configSchema = z.object({
   SEGLAYER_FUNNELS_DIR: z.string().min(1).default('funnels'),
   /** Experiment definitions, relative to the project root (read once by src/project/project-loader.ts). */
   SEGLAYER_EXPERIMENTS_DIR: z.string().min(1).default('experiments'),
+  /** Changes that were not randomised (changes/*.yml), relative to the project root; absent directory means none. */
+  SEGLAYER_CHANGES_DIR: z.string().min(1).default('changes'),
   /** Survey answers as features (features.user_traits), relative to the project root; optional. */
   SEGLAYER_TRAITS_FILE: z.string().min(1).default('traits.yml'),
   /** Segments with fewer members are flagged too small to read in segments.summary. */

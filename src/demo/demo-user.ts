@@ -9,7 +9,8 @@
  *  - the onboarding_checklist treatment adds 10 points of upgrade probability on mobile only;
  *  - anonymous-first users, some with a second device linked only through an event;
  *  - grow_revenue users make 1.5× as many purchases;
- *  - the onboarding funnel drop-off on tablets and the path to upgrade (demo-journeys.ts, own PRNG stream).
+ *  - the onboarding funnel drop-off on tablets and the path to upgrade (demo-journeys.ts, own PRNG stream);
+ *  - the mobile share sheet release, a change that was not randomised (demo-release.ts, own PRNG stream).
  */
 import {
   ACTIVITY_UNTIL, APP_PAGES, BROWSER_BY_OS, CHANNELS, COUNTRIES, DAY_MS, DEVICE_TYPE, FEATURE_ACTIONS, FEATURES, GENDERS, HOUR_MS,
@@ -20,6 +21,7 @@ import {
 import type { OutcomeType, Variant } from './demo-truth.ts';
 import { simulateJourneys } from './demo-journeys.ts';
 import { buyingWindow, freeActivityEnd, lastVisitDay, PAID_LIFE_MS, purchaseRate } from './demo-lifecycle.ts';
+import { type ReleaseExposure, simulateRelease } from './demo-release.ts';
 import { hex8, mix32, SeededRandom, WeightedTable } from './seeded-random.ts';
 
 // ---- planted effects ------------------------------------------------------
@@ -134,6 +136,8 @@ export interface DemoUser {
   survey: { respondedAt: number; techSavviness: number } | undefined;
   /** Last moment of activity (exclusive). */
   activityEnd: number;
+  /** The planted release (demo-release.ts): in its panel, shared after it, would have without it. */
+  release: ReleaseExposure;
 }
 
 /** Per-run constants shared by all users. */
@@ -448,6 +452,11 @@ export function simulateUser(world: DemoWorld, index: number): DemoUser {
     survey = { respondedAt, techSavviness: Math.min(5, Math.max(1, Math.round(rng.normal(2.8 + lean, 1)))) };
   }
 
+  // Shares fall before the user's last other event, so a stalled user's path still ends where it did (marts.segment_paths).
+  const lastEventAt = events.reduce((last, e) => Math.max(last, e.t), signupAt);
+  const release = simulateRelease(world.seed, index, events.reduce((first, e) => Math.min(first, e.t), signupAt), Math.min(activityEnd, lastEventAt), primary.type);
+  for (const e of release.events) events.push({ ...e, ids: userIds, device: 0, utm: false, conflictable: false, feature: -1 });
+
   const journeys = simulateJourneys(world.seed, index, signupAt, primary.type, upgradeClickAt);
   for (const e of journeys.events) events.push({ ...e, ids: userIds, device: 0, utm: false, conflictable: false, feature: -1 });
 
@@ -455,6 +464,6 @@ export function simulateUser(world: DemoWorld, index: number): DemoUser {
   return {
     index, userId, email: `user${index}@example.com`, accountId: `acct-${hex8(mix32(index ^ world.salts.account))}`,
     signupAt, birthYear, gender, country, city, channel, utm, devices, variant, anonymousIds, events, breadth, upgraded, churned,
-    outcomes, goal, survey, activityEnd, onboardingSteps: journeys.onboardingSteps, upgradePath: journeys.upgradePath,
+    outcomes, goal, survey, activityEnd, onboardingSteps: journeys.onboardingSteps, upgradePath: journeys.upgradePath, release: release.exposure,
   };
 }
