@@ -52,6 +52,10 @@ const configSchema = z.object({
   SEGLAYER_API_RATE_LIMIT: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(600),
   /** Largest request body accepted, in bytes. */
   SEGLAYER_API_BODY_LIMIT: z.coerce.number({ error: 'a positive whole number' }).int('a positive whole number').positive('a positive whole number').default(64 * 1024),
+  /** Answers of /v1/load the gateway keeps for repeated queries (src/serve/answer-cache.ts); 0 keeps none. */
+  SEGLAYER_API_ANSWER_CACHE: z.coerce.number({ error: 'a whole number >= 0' }).int('a whole number >= 0').min(0, 'a whole number >= 0').default(1000),
+  /** Milliseconds the API may go without asking which build is newest (keys of kept answers); 0 asks on every request. */
+  SEGLAYER_API_FRESHNESS_MS: z.coerce.number({ error: 'a whole number >= 0' }).int('a whole number >= 0').min(0, 'a whole number >= 0').default(1000),
   /** Segment definitions, relative to the project root (read once by src/project/project-loader.ts). */
   SEGLAYER_SEGMENTS_DIR: z.string().min(1).default('segments'),
   // --- data-quality checks (src/quality/), run by `test` and at the end of `build` ---
@@ -73,6 +77,8 @@ const configSchema = z.object({
   SEGLAYER_FUNNELS_DIR: z.string().min(1).default('funnels'),
   /** Experiment definitions, relative to the project root (read once by src/project/project-loader.ts). */
   SEGLAYER_EXPERIMENTS_DIR: z.string().min(1).default('experiments'),
+  /** Changes that were not randomised (changes/*.yml), relative to the project root; absent directory means none. */
+  SEGLAYER_CHANGES_DIR: z.string().min(1).default('changes'),
   /** Survey answers as features (features.user_traits), relative to the project root; optional. */
   SEGLAYER_TRAITS_FILE: z.string().min(1).default('traits.yml'),
   /** Segments with fewer members are flagged too small to read in segments.summary. */

@@ -12,9 +12,9 @@ import { wilsonBoundsSql } from '../../src/stats/sql-intervals.ts';
  *   - 'now': the user's current segments (segments.current_membership);
  *   - 'cohort_start': the segments the user was in when they joined the cohort
  *     (their first activity), read from segments.membership_history — the latest
- *     change at or before that time is an entry. History starts with the first
- *     build, so for activity older than that this is empty until history is
- *     backfilled.
+ *     change whose reference time (reference_at) is at or before that time is an
+ *     entry. History starts with the first build's reference time, so for activity
+ *     older than that this is empty until history is backfilled.
  *   - 'all': everyone (segment_definition = segment = 'all').
  */
 const GRAINS = ['week', 'month'] as const;
@@ -73,8 +73,8 @@ export default defineModel({
       segment_at_start as (
         select distinct on (c.activity, c.cohort_grain, c.user_key, h.definition, h.segment)
                c.activity, c.cohort_grain, c.user_key, h.definition, h.segment, h.change
-        from cohorts c join ${ref('segments.membership_history')} h on h.user_key = c.user_key and h.changed_at <= c.joined_at
-        order by c.activity, c.cohort_grain, c.user_key, h.definition, h.segment, h.changed_at desc, (h.change = 'entered') desc
+        from cohorts c join ${ref('segments.membership_history')} h on h.user_key = c.user_key and h.reference_at <= c.joined_at
+        order by c.activity, c.cohort_grain, c.user_key, h.definition, h.segment, h.reference_at desc, h.changed_at desc, (h.change = 'entered') desc
       ),
       user_groups as (
         select activity, cohort_grain, user_key, 'all'::text as segment_as_of, 'all'::text as segment_definition, 'all'::text as segment from cohorts

@@ -5,8 +5,10 @@ import { meanBoundsSql, sampleVarianceSql } from '../../src/stats/sql-intervals.
  * Daily trends per segment. Members are those *as of the end of that day*, from
  * segments.membership_history (entered before the day ended and not left by
  * then), not today's members, so a trend is not rewritten by who is in the
- * segment now. Membership history starts at the first build: days before it
- * have no members (only the 'all' row, everyone signed up by then).
+ * segment now. Days are reference times (reference_at: the data's clock each build
+ * measured to), not build times. Membership history starts at the first build's
+ * reference time: days before it have no members (only the 'all' row, everyone
+ * signed up by then).
  *
  * Set-based in O(changes + active user-days): member counts are a running sum
  * of +1/−1 per entry/exit day, and cost to serve a running sum of ±daily rate
@@ -43,13 +45,13 @@ export default defineModel({
       with as_of as (select max(as_of_at) as as_of_at from ${ref('features.user_features')}),
       users as (select user_key, coalesce(signed_up_at, first_seen_at) as started_at from ${ref('features.user_features')}),
       changes as (
-        select user_key, definition, segment, change, changed_at,
-               lead(changed_at) over (partition by user_key, definition, segment order by changed_at, (change = 'entered')) as next_at
+        select user_key, definition, segment, change, reference_at,
+               lead(reference_at) over (partition by user_key, definition, segment order by reference_at, changed_at, (change = 'entered')) as next_at
         from ${ref('segments.membership_history')}
       ),
       -- Membership spells: [entered day, left day); the 'all' group from signup.
       spells as (
-        select user_key, definition, segment, (changed_at at time zone 'UTC')::date as from_day, (next_at at time zone 'UTC')::date as to_day
+        select user_key, definition, segment, (reference_at at time zone 'UTC')::date as from_day, (next_at at time zone 'UTC')::date as to_day
         from changes where change = 'entered'
         union all
         select user_key, 'all', 'all users', (started_at at time zone 'UTC')::date, null from users where started_at is not null

@@ -113,14 +113,14 @@ export default (project: ProjectContent) => {
         from users u left join outcomes o using (user_key) left join activity a using (user_key)
       ),
       history_reach as (
-        select h.definition, min(h.changed_at) <= (select window_start from windows where window_name = 'holdout') as reaches
+        select h.definition, min(h.reference_at) <= (select window_start from windows where window_name = 'holdout') as reaches
         from ${ref('segments.membership_history')} h group by 1
       ),
       history_members as (
         select distinct on (h.user_key, h.definition, h.segment) h.user_key, h.definition, h.segment, h.change
         from ${ref('segments.membership_history')} h
-        where h.changed_at <= (select window_start from windows where window_name = 'holdout')
-        order by h.user_key, h.definition, h.segment, h.changed_at desc, (h.change = 'entered') desc
+        where h.reference_at <= (select window_start from windows where window_name = 'holdout')
+        order by h.user_key, h.definition, h.segment, h.reference_at desc, h.changed_at desc, (h.change = 'entered') desc
       ),
       claim_members as (
         select c.definition, c.segment, coalesce(r.reaches, false) as from_history, m.user_key

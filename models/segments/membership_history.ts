@@ -4,10 +4,16 @@ import { defineModel } from '../../src/models/model-definition.ts';
  * Append-only: each build adds who entered and who left each segment since the
  * previous build. A new definition version counts as leaving the old version and
  * entering the new one. --full-refresh keeps this history.
+ *
+ * Two times per row: `reference_at` is the build's reference time (core.reference_time:
+ * the data's clock, what every window was measured to), so "as of D" questions read it
+ * and rebuilding the same data on another day records the same history; `changed_at` is
+ * the build's wall clock, kept as the order of builds (two builds can share a reference
+ * time) and for pollers of `segments changes --since`.
  */
 export default defineModel({
   name: 'segments.membership_history',
-  description: 'Every entry into and exit from a segment, one row per change, appended by each build.',
+  description: 'Every entry into and exit from a segment, one row per change, appended by each build, with the build\'s reference time.',
   owner: 'data-platform',
   tags: ['segments'],
   materialized: 'append',
@@ -19,12 +25,15 @@ export default defineModel({
     segment: { type: 'text', description: 'Segment', tests: ['not_null'] },
     version: { type: 'integer', description: 'Definition version', tests: ['not_null'] },
     change: { type: 'text', description: 'entered or left', tests: ['not_null', { accepted_values: ['entered', 'left'] }] },
-    changed_at: { type: 'timestamptz', description: 'Time of the build that saw the change', tests: ['not_null'] },
+    changed_at: { type: 'timestamptz', description: 'Wall-clock time of the build that saw the change (orders builds; what `segments changes --since` polls)', tests: ['not_null'] },
+    reference_at: { type: 'timestamptz', description: 'Reference time of the build that saw the change (core.reference_time.as_of_at): what membership as of a date reads', tests: ['not_null'] },
   },
   build: (knex, { ref, appendTo }) => {
     const current = ref('segments.current_membership');
+    const reference = `(select as_of_at from ${ref('core.reference_time').toQuery()})`;
+    const members = `select user_key, definition, segment, version from ${current.toQuery()}`;
     if (!appendTo) {
-      return knex.raw(`select user_key, definition, segment, version, 'entered'::text as change, now() as changed_at from ${current.toQuery()}`);
+      return knex.raw(`select user_key, definition, segment, version, 'entered'::text as change, now() as changed_at, ${reference} as reference_at from (${members}) c`);
     }
     return knex.raw(`
       with latest as (
@@ -33,12 +42,12 @@ export default defineModel({
         order by user_key, definition, segment, version, changed_at desc, change = 'entered'
       ),
       was as (select user_key, definition, segment, version from latest where change = 'entered'),
-      entered as (select * from ${current.toQuery()} except select * from was),
-      left_ as (select * from was except select * from ${current.toQuery()}),
+      entered as (${members} except select * from was),
+      left_ as (select * from was except ${members}),
       final as (
-        select user_key, definition, segment, version, 'entered'::text as change, now() as changed_at from entered
+        select user_key, definition, segment, version, 'entered'::text as change, now() as changed_at, ${reference} as reference_at from entered
         union all
-        select user_key, definition, segment, version, 'left'::text, now() from left_
+        select user_key, definition, segment, version, 'left'::text, now(), ${reference} from left_
       )
       select * from final`);
   },

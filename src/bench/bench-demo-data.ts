@@ -10,6 +10,7 @@ import { ensureDatabase, openWarehouse } from '../database/warehouse-connection.
 import { loadFile } from '../load/batch-loader.ts';
 import type { Model } from '../models/model-discovery.ts';
 import { loadProject } from '../project/project-loader.ts';
+import type { Project } from '../project/project.ts';
 import { count, dim, say } from '../terminal/terminal-output.ts';
 import { demoFiles } from './build-bench.ts';
 
@@ -18,6 +19,7 @@ export interface DemoBenchDatabase {
   url: string;
   knex: Knex;
   models: Model[];
+  project: Project;
 }
 
 /** Runs `work` against database seglayer_bench_<part>_<users>, migrated and holding the demo data; closes it after. */
@@ -27,10 +29,10 @@ export async function withDemoBenchDatabase(part: string, users: number, work: (
   const url = await ensureDatabase(warehouse.url, `seglayer_bench_${part}_${users}`);
   const knex = createKnex(url, { workMem: config.SEGLAYER_WORK_MEM, max: 6 });
   try {
-    const { models } = await loadProject(config);
+    const project = await loadProject(config);
     await migrateLatest(knex, config.projectRoot);
     await loadDemoOnce(knex, url, config.homeDir, users);
-    await work({ config, url, knex, models });
+    await work({ config, url, knex, models: project.models, project });
   } finally {
     await knex.destroy();
     await warehouse.close();

@@ -18,6 +18,7 @@ import { compileModel, quoteRelation } from '../models/model-compiler.ts';
 import { loadProject } from '../project/project-loader.ts';
 import { buildGraph, runModels, type ModelResult } from '../models/model-runner.ts';
 import { bold, count, dim, say, table } from '../terminal/terminal-output.ts';
+import { ratioTarget, type TargetResult } from './bench-target.ts';
 
 export interface BuildBenchOptions {
   /** Demo users; about 50 events each. */
@@ -40,7 +41,7 @@ export async function demoFiles(homeDir: string, users: number): Promise<DemoMan
   return manifest;
 }
 
-export async function runBuildBench(options: BuildBenchOptions): Promise<void> {
+export async function runBuildBench(options: BuildBenchOptions): Promise<TargetResult[]> {
   const config = loadConfig();
   const warehouse = await openWarehouse(config);
   const url = await ensureDatabase(warehouse.url, 'seglayer_bench_build');
@@ -143,6 +144,11 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<void> {
     say(`overhead over hand-run SQL: ${bold((full / byHand).toFixed(2))}x (target <= 1.15); incremental after +1% events: ${bold(((100 * incremental) / full).toFixed(0))}% of a full build (target <= 10%); after +1% late events: ${bold(((100 * rounds[1]!.seconds) / full).toFixed(0))}%`);
     writeFileSync(join(config.homeDir, 'bench', `build-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
       JSON.stringify({ ...benchStamp(), users: options.users, events, byHand, full, incremental, newEvents, fullOk, incrementalOk, consistent, incrementalRounds: rounds }, null, 2));
+    // A failed build has no meaningful time: its target reads as not met.
+    return [
+      ratioTarget('full build vs the same SQL by hand', fullOk ? full : Number.NaN, byHand, 's', '<=', 1.15),
+      ratioTarget('incremental build after +1% events vs full', incrementalOk && consistent ? incremental : Number.NaN, full, 's', '<=', 0.1),
+    ];
   } finally {
     await knex.destroy();
     await warehouse.close();

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchStamp, describeStamp } from './bench-stamp.ts';
 import { bold, dim, say, table } from '../terminal/terminal-output.ts';
+import type { TargetResult } from './bench-target.ts';
 
 const CPU_HOOK = `data:text/javascript,process.on('exit',()=>{const u=process.cpuUsage();process.stderr.write('SEGLAYER_CPU '+(u.user+u.system)+'\\n')})`;
 
@@ -33,7 +34,7 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-export async function runCliBench(options: { repeat: number }): Promise<void> {
+export async function runCliBench(options: { repeat: number }): Promise<TargetResult[]> {
   const root = process.cwd();
   const cli = join(root, 'scripts/seglayer.mjs');
   const env = { ...process.env, SEGLAYER_HOME: mkdtempSync(join(tmpdir(), 'seglayer-cli-bench-')) };
@@ -55,4 +56,5 @@ export async function runCliBench(options: { repeat: number }): Promise<void> {
   say(bold('\nCLI start-up'));
   say(table([['command', 'wall ms', 'cpu ms'], ...rows]));
   say(dim('2 cores, noisy machine: compare against the baselines rather than across runs.'));
+  return []; // no target in the issue: the figures are context
 }

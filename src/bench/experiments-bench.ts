@@ -12,6 +12,7 @@ import { type ExperimentDefinition, experimentSchema } from '../experiments/expe
 import { experimentStatisticsSql } from '../experiments/experiment-statistics-sql.ts';
 import { runModels } from '../models/model-runner.ts';
 import { bold, count, dim, say, table } from '../terminal/terminal-output.ts';
+import type { TargetResult } from './bench-target.ts';
 import { withDemoBenchDatabase } from './bench-demo-data.ts';
 import { benchStamp, describeStamp } from './bench-stamp.ts';
 import { elapsed } from './build-bench.ts';
@@ -43,7 +44,7 @@ const EXPERIMENT: ExperimentDefinition = {
 
 const RELATIONS = { assignments: 'core.fct_experiment_assignments', outcomes: 'core.fct_outcomes', events: 'core.fct_events', membership: 'segments.current_membership' };
 
-export async function runExperimentsBench(options: ExperimentsBenchOptions): Promise<void> {
+export async function runExperimentsBench(options: ExperimentsBenchOptions): Promise<TargetResult[]> {
   // Data and the models the analysis reads are built once per user count and kept: reruns measure the analysis only.
   await withDemoBenchDatabase('experiments', options.users, async ({ config, url, knex, models }) => {
     const built = (await knex.raw(`select to_regclass('segments.current_membership') is not null and to_regclass('core.fct_experiment_assignments') is not null as ok`)).rows[0].ok;
@@ -96,4 +97,5 @@ export async function runExperimentsBench(options: ExperimentsBenchOptions): Pro
     writeFileSync(join(config.homeDir, 'bench', `experiments-${options.users}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
       JSON.stringify({ ...benchStamp(), users: options.users, exposed, joinedRows, floorRuns, statisticsRuns, analysisRuns, statisticsRows: rows.length, results: results.length }, null, 2));
   });
+  return []; // no target in the issue: the figures are context
 }

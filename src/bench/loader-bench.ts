@@ -15,6 +15,7 @@ import { ensureDatabase, openWarehouse } from '../database/warehouse-connection.
 import { writeDemoFiles } from '../demo/demo-generator.ts';
 import { contractFor } from '../load/table-contracts.ts';
 import { bold, count, dim, say, table } from '../terminal/terminal-output.ts';
+import { absoluteTarget, ratioTarget, type TargetResult } from './bench-target.ts';
 
 export interface LoaderBenchOptions {
   /** Demo users; about 50 events each (100k users ≈ 5M events). */
@@ -77,7 +78,7 @@ function seglayerLoad(url: string, path: string): Promise<Run> {
   });
 }
 
-export async function runLoaderBench(options: LoaderBenchOptions): Promise<void> {
+export async function runLoaderBench(options: LoaderBenchOptions): Promise<TargetResult[]> {
   requirePsql();
   const config = loadConfig();
   const warehouse = await openWarehouse(config);
@@ -131,6 +132,11 @@ export async function runLoaderBench(options: LoaderBenchOptions): Promise<void>
     const file = join(resultsDir, `loader-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, JSON.stringify({ rows, psqlRuns, loaderRuns, smallRun, ratio, peakRssMb: peak }, null, 2));
     say(dim(`results: ${file}`));
+    return [
+      ratioTarget('loader rows/s vs psql \\copy', loaderRate, psqlRate, 'rows/s', '>=', 0.7),
+      absoluteTarget(`loader peak RSS, ${count(rows)} rows`, peak, 'MB', '<', 300),
+      absoluteTarget(`loader peak RSS, ${count(smallRun.rows)} rows`, smallRun.peakRssMb ?? Number.NaN, 'MB', '<', 300),
+    ];
   } finally {
     await knex.destroy();
     await warehouse.close();

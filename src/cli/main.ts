@@ -30,6 +30,7 @@ const COMMAND_GROUPS: [names: string[], load: () => Promise<Register>][] = [
   [['batches', 'quarantine'], async () => (await import('./commands/batch-commands.ts')).registerBatchCommands],
   [['stats'], async () => (await import('./commands/stats-command.ts')).registerStatsCommands],
   [['experiments'], async () => (await import('./commands/experiment-commands.ts')).registerExperimentCommands],
+  [['changes'], async () => (await import('./commands/change-commands.ts')).registerChangeCommands],
   [['bi'], async () => (await import('./commands/bi-commands.ts')).registerBiCommands],
   [['report', 'docs'], async () => (await import('./commands/report-commands.ts')).registerReportCommands],
   [['debug'], async () => (await import('./commands/debug-command.ts')).registerDebugCommand],

@@ -18,6 +18,7 @@ import {
 import { emptyEventTally, EVENT_COLUMNS, writeUserEvents, type NoiseRates } from './demo-event-rows.ts';
 import { csvLine, GzipLineWriter, writeJsonFile } from './demo-files.ts';
 import { isoDate, isoMs, monthStarts } from './demo-time.ts';
+import { ReleaseTally } from './demo-release.ts';
 import { ONBOARDING_DROP_OFF_DEVICE, ONBOARDING_EVENT, ONBOARDING_STEP_PROBABILITY, ONBOARDING_STEPS, UPGRADE_PATH, UPGRADE_PATH_SHARE } from './demo-journeys.ts';
 import type { CostType, DemoTruth, MoneyTotals, OutcomeType, UpgradeRate, Variant } from './demo-truth.ts';
 import {
@@ -297,6 +298,7 @@ class TruthTally {
   private costRows = 0;
   private activeUserMonths = 0;
   private readonly costs: Record<CostType, number> = { compute: 0, storage: 0, support: 0 };
+  private readonly release = new ReleaseTally();
 
   costUnits(result: { months: number; units: Record<CostType, number>; rows: number }): void {
     this.costRows += result.rows;
@@ -308,6 +310,7 @@ class TruthTally {
     this.users++;
     const device = user.devices[0].type;
     this.byDevice[device]++;
+    this.release.add(device, user.release);
     this.byChannel[user.channel]++;
     this.byCountry[user.country.code] = (this.byCountry[user.country.code] ?? 0) + 1;
 
@@ -444,6 +447,7 @@ class TruthTally {
         },
         upgradePath: { path: [...UPGRADE_PATH], plantedShare: UPGRADE_PATH_SHARE, upgradedUsers: this.upgradedUsers, withPath: this.upgradePathUsers },
       },
+      release: this.release.truth(),
       costs: {
         rows: this.costRows,
         activeUserMonths: this.activeUserMonths,

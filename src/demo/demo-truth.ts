@@ -213,6 +213,24 @@ export interface DemoTruth {
     };
   };
 
+  /** Planted (demo-release.ts): a change that was not randomised; changes/mobile_share_sheet.yml analyses it. */
+  release: {
+    name: string;
+    releasedAt: string;
+    preDays: number;
+    postDays: number;
+    event: string;
+    /** Weekly probability of the event while active, before the release and for unexposed users. */
+    weeklyProbability: number;
+    /** Added to it from the release on, per signup device. */
+    weeklyEffect: Record<DeviceType, number>;
+    exposedDevice: DeviceType;
+    /** Users first seen before the pre window opened, per signup device. */
+    panelUsers: Record<DeviceType, number>;
+    /** The effect on the exposed panel in the metric's units: share who did it in the post window minus share who would have without the release. */
+    effectOnExposed: number;
+  };
+
   costs: {
     /** Rows in costs.csv.gz. */
     rows: number;

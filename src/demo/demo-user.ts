@@ -9,7 +9,8 @@
  *  - the onboarding_checklist treatment adds 10 points of upgrade probability on mobile only;
  *  - anonymous-first users, some with a second device linked only through an event;
  *  - grow_revenue users make 1.5× as many purchases;
- *  - the onboarding funnel drop-off on tablets and the path to upgrade (demo-journeys.ts, own PRNG stream).
+ *  - the onboarding funnel drop-off on tablets and the path to upgrade (demo-journeys.ts, own PRNG stream);
+ *  - the mobile share sheet release, a change that was not randomised (demo-release.ts, own PRNG stream).
  */
 import {
   ACTIVITY_UNTIL, APP_PAGES, BROWSER_BY_OS, CHANNELS, COUNTRIES, DAY_MS, DEVICE_TYPE, FEATURE_ACTIONS, FEATURES, GENDERS, HOUR_MS,
@@ -19,6 +20,8 @@ import {
 } from './demo-catalog.ts';
 import type { OutcomeType, Variant } from './demo-truth.ts';
 import { simulateJourneys } from './demo-journeys.ts';
+import { buyingWindow, freeActivityEnd, lastVisitDay, PAID_LIFE_MS, purchaseRate } from './demo-lifecycle.ts';
+import { type ReleaseExposure, simulateRelease } from './demo-release.ts';
 import { hex8, mix32, SeededRandom, WeightedTable } from './seeded-random.ts';
 
 // ---- planted effects ------------------------------------------------------
@@ -51,6 +54,13 @@ const FIRST_WEEK_SHARE = 0.3;
 const ENGAGEMENT_SIGMA = 1.0;
 /** Corrects the budget for users whose active life is too short to spend it all (calibrated so the mean is ≈ eventsPerUser). */
 const BUDGET_CALIBRATION = 1.08;
+/**
+ * Share of the later budget spent when users stay long (demo-lifecycle.ts): most
+ * now stay past two months, so without it the mean would overshoot eventsPerUser.
+ * Applied after the first week only, so first-week behaviour (and the upgrades
+ * planted on it) stays as it was.
+ */
+const LATER_BUDGET_CALIBRATION = 0.87;
 const MEAN_EVENTS_PER_SESSION = 6;
 const SESSION_GAP_MS = 30 * MINUTE_MS;
 
@@ -126,6 +136,8 @@ export interface DemoUser {
   survey: { respondedAt: number; techSavviness: number } | undefined;
   /** Last moment of activity (exclusive). */
   activityEnd: number;
+  /** The planted release (demo-release.ts): in its panel, shared after it, would have without it. */
+  release: ReleaseExposure;
 }
 
 /** Per-run constants shared by all users. */
@@ -367,19 +379,21 @@ export function simulateUser(world: DemoWorld, index: number): DemoUser {
       outcome({ type: 'churn', t: churnAt, plan: currentPlan });
       activityEnd = churnAt + Math.floor(rng.uniform(0, 5 * DAY_MS));
     } else {
-      activityEnd = upgradeAt + 14 * DAY_MS + Math.floor(rng.exponential(200 * DAY_MS));
+      activityEnd = upgradeAt + 14 * DAY_MS + Math.floor(rng.exponential(PAID_LIFE_MS));
     }
   } else {
-    // Free users drift away; their churn is only visible as inactivity.
-    activityEnd = signupAt + WEEK_MS + Math.floor(rng.exponential(120 * DAY_MS));
+    // Free users stay (habitual) or drift away (demo-lifecycle.ts); their churn is only visible as inactivity.
+    activityEnd = freeActivityEnd(rng, signupAt + WEEK_MS, engagement);
   }
   activityEnd = Math.min(activityEnd, ACTIVITY_UNTIL);
 
-  // After the first week: sessions over the active life, denser early on.
+  // After the first week: sessions over the active life, denser early on, the
+  // last one shortly before the user lapses (or before the end of the demo period).
   const laterFrom = signupAt + WEEK_MS;
   const span = Math.max(0, activityEnd - laterFrom);
-  const laterSizes = sessionSizes(Math.round(budget * (1 - FIRST_WEEK_SHARE) * Math.min(1, span / (60 * DAY_MS))));
+  const laterSizes = sessionSizes(Math.round(budget * (1 - FIRST_WEEK_SHARE) * LATER_BUDGET_CALIBRATION * Math.min(1, span / (60 * DAY_MS))));
   const laterStarts = laterSizes.map(() => notBefore(localTime(Math.floor((laterFrom + span * rng.next() ** 1.5) / DAY_MS) * DAY_MS), laterFrom));
+  if (laterStarts.length > 0) laterStarts[laterStarts.length - 1] = notBefore(localTime(lastVisitDay(rng, laterFrom, activityEnd)), laterFrom);
   runSessions(laterStarts, laterSizes, Math.max(lastEnd, laterFrom - SESSION_GAP_MS), activityEnd, userIds, 0);
 
   // Planted truth 4, which identity resolution must recover: the second
@@ -411,10 +425,10 @@ export function simulateUser(world: DemoWorld, index: number): DemoUser {
   // users whose primary goal is grow_revenue buy 1.5× as often, so their mean
   // spend is ~1.5× (the goal is drawn independently of everything else, and
   // only survey respondents reveal it).
-  const purchaseRate = (upgraded ? 1.0 : 0.12) * Math.sqrt(engagement) * (goal === 'grow_revenue' ? GROW_REVENUE_MULTIPLIER : 1);
-  const purchases = rng.poisson(purchaseRate);
+  const buying = buyingWindow(rng, signupAt, activityEnd);
+  const purchases = rng.poisson(purchaseRate(rng, upgraded, engagement, goal === 'grow_revenue' ? GROW_REVENUE_MULTIPLIER : 1, buying.until - buying.from));
   for (let p = 0; p < purchases; p++) {
-    const at = signupAt + HOUR_MS + Math.floor(rng.uniform(0, Math.max(DAY_MS, activityEnd - signupAt - HOUR_MS)));
+    const at = buying.from + Math.floor(rng.uniform(0, buying.until - buying.from));
     if (at >= ACTIVITY_UNTIL) continue;
     const product = rng.weighted(PRODUCTS);
     const quantity = rng.int(1, product.maxQuantity);
@@ -438,6 +452,11 @@ export function simulateUser(world: DemoWorld, index: number): DemoUser {
     survey = { respondedAt, techSavviness: Math.min(5, Math.max(1, Math.round(rng.normal(2.8 + lean, 1)))) };
   }
 
+  // Shares fall before the user's last other event, so a stalled user's path still ends where it did (marts.segment_paths).
+  const lastEventAt = events.reduce((last, e) => Math.max(last, e.t), signupAt);
+  const release = simulateRelease(world.seed, index, events.reduce((first, e) => Math.min(first, e.t), signupAt), Math.min(activityEnd, lastEventAt), primary.type);
+  for (const e of release.events) events.push({ ...e, ids: userIds, device: 0, utm: false, conflictable: false, feature: -1 });
+
   const journeys = simulateJourneys(world.seed, index, signupAt, primary.type, upgradeClickAt);
   for (const e of journeys.events) events.push({ ...e, ids: userIds, device: 0, utm: false, conflictable: false, feature: -1 });
 
@@ -445,6 +464,6 @@ export function simulateUser(world: DemoWorld, index: number): DemoUser {
   return {
     index, userId, email: `user${index}@example.com`, accountId: `acct-${hex8(mix32(index ^ world.salts.account))}`,
     signupAt, birthYear, gender, country, city, channel, utm, devices, variant, anonymousIds, events, breadth, upgraded, churned,
-    outcomes, goal, survey, activityEnd, onboardingSteps: journeys.onboardingSteps, upgradePath: journeys.upgradePath,
+    outcomes, goal, survey, activityEnd, onboardingSteps: journeys.onboardingSteps, upgradePath: journeys.upgradePath, release: release.exposure,
   };
 }

@@ -4,10 +4,8 @@
  * pre-period makes sense) and reports every problem at once with
  * file:line:column and field. Nothing runs when a definition is wrong.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import { type Issue, UserError } from '../errors/user-error.js';
-import { issuesInYaml, parseYamlFile, yamlLocation } from '../errors/yaml-location.js';
+import { readDefinitionFiles } from '../project/definition-files.ts';
 import { type ExperimentDefinition, experimentSchema } from './experiment-definition.ts';
 
 export class ExperimentDefinitionError extends UserError {
@@ -18,24 +16,7 @@ export class ExperimentDefinitionError extends UserError {
 
 /** `segmentDefinitions`: names of the segment definitions an experiment may break down by. */
 export function loadExperimentDefinitions(dir: string, segmentDefinitions: ReadonlySet<string>, projectRoot = process.cwd()): ExperimentDefinition[] {
-  const problems: Issue[] = [];
-  const experiments: ExperimentDefinition[] = [];
-  const seen = new Map<string, string>();
-  for (const name of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
-    const shown = relative(projectRoot, join(dir, name));
-    const { doc, lineCounter, issues } = parseYamlFile(readFileSync(join(dir, name), 'utf8'), shown);
-    if (issues.length > 0) {
-      problems.push(...issues);
-      continue;
-    }
-    const parsed = experimentSchema.safeParse(doc.toJS());
-    if (!parsed.success) {
-      problems.push(...issuesInYaml(parsed.error.issues, { doc, lineCounter, file: shown }));
-      continue;
-    }
-    const experiment = { ...parsed.data, file: shown };
-    const problem = (path: (string | number)[], message: string, code = 'invalid_definition') =>
-      problems.push({ code, path, message: `${message} (experiment "${experiment.name}")`, file: shown, ...yamlLocation(doc, lineCounter, path) });
+  const { definitions, problems } = readDefinitionFiles(dir, experimentSchema, 'experiment', projectRoot, (experiment, problem) => {
     const variants = experiment.variants.map((v) => v.name);
     if (!variants.includes(experiment.control)) problem(['control'], `control "${experiment.control}" is not one of the variants (${variants.join(', ')})`);
     variants.forEach((v, i) => {
@@ -49,10 +30,7 @@ export function loadExperimentDefinitions(dir: string, segmentDefinitions: Reado
       if (!segmentDefinitions.has(s)) problem(['segments', i], `unknown segment definition "${s}"; known: ${[...segmentDefinitions].sort().join(', ')}`, 'unknown_segment');
       if (experiment.segments.indexOf(s) !== i) problem(['segments', i], `segment definition "${s}" is listed twice`, 'duplicate_name');
     });
-    if (seen.has(experiment.name)) problem(['name'], `duplicate experiment name, also in ${seen.get(experiment.name)}`, 'duplicate_name');
-    seen.set(experiment.name, shown);
-    experiments.push(experiment);
-  }
+  });
   if (problems.length > 0) throw new ExperimentDefinitionError(problems);
-  return experiments;
+  return definitions;
 }

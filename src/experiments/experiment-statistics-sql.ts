@@ -51,8 +51,8 @@ function measuresOf(metrics: ExperimentMetric[]): { key: string; measure: Measur
 
 const keyOf = (measure: Measure) => JSON.stringify(measure);
 
-/** One aggregate over joined rows `r` (outcomes or events) for the window `when`. */
-function aggregate(measure: Measure, when: string, whenBindings: unknown[]): SqlPart {
+/** One aggregate over joined rows `r` (outcomes or events) for the window `when` (changes/*.yml measure the same way). */
+export function aggregate(measure: Measure, when: string, whenBindings: unknown[]): SqlPart {
   if ('outcomes' in measure) {
     const filter = `r.outcome_type = any(?::text[]) and ${when}`;
     const bindings = [measure.outcomes, ...whenBindings];

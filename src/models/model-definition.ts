@@ -89,6 +89,13 @@ export interface BuildContext {
    * last build). The rows the query returns are appended.
    */
   appendTo?: Knex.Raw;
+  /**
+   * Set for a `table` model with `readsPrevious` whose published version has the
+   * declared columns (not on --full-refresh, nor after a batch it took in was reverted):
+   * that version, and the committed load batches it has not taken in yet, so the query
+   * can reuse rows the new batches cannot have changed.
+   */
+  previous?: { this: Knex.Raw; newBatches: number[] };
 }
 
 export type BuildResult = Knex.QueryBuilder | Knex.Raw;
@@ -113,6 +120,12 @@ export const modelSchema = z
      * delete and per-user reads need. Built with the table, before it is swapped in.
      */
     indexes: z.array(z.array(z.string().regex(identifier)).min(1)).default([]),
+    /**
+     * A table that may reuse its published version (segments refreshed incrementally): the
+     * build receives it as `previous` with the load batches taken in since, and the run
+     * records the batches it takes in (ops.model_batches), as for incremental models.
+     */
+    readsPrevious: z.boolean().optional(),
     /** Table-level tests: expressions over the whole relation, e.g. unique combinations. */
     tests: z.array(z.object({ unique_combination: z.array(z.string().regex(identifier)).min(2) }).strict()).default([]),
     columns: z.record(z.string().regex(identifier, 'a snake_case column name'), columnSchema).refine((c) => Object.keys(c).length > 0, 'at least one column'),

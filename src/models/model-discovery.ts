@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { UserError, type Issue } from '../errors/user-error.js';
 import type { ProjectContent } from '../project/project.ts';
 import { describeImportFailure, type ImportFailure } from './import-failure.ts';
+import { importBundledModels } from './model-bundle.ts';
 import { modelSchema, type ModelDefinition } from './model-definition.ts';
 
 /** Materialization when a model does not say: set per layer folder, as dbt projects do. */
@@ -69,14 +70,17 @@ export async function importModelModules(projectRoot: string, modelsDir = join(p
   if (!existsSync(modelsDir)) {
     throw new UserError(`no models directory at ${modelsDir}: run seglayer in the project root, or set SEGLAYER_MODELS_DIR`, { code: 'no_models_dir' });
   }
+  const paths = modelFiles(modelsDir);
+  const where = (path: string) => ({ path, file: relative(projectRoot, path), layer: relative(modelsDir, path).split('/')[0]! });
+  // One bundled import when the files allow it (see model-bundle.ts); else one file at a time.
+  const bundled = await importBundledModels(paths);
+  if (bundled) return paths.map((path, i) => ({ ...where(path), exported: bundled[i] }));
   const modules: ModelModule[] = [];
-  for (const path of modelFiles(modelsDir)) {
-    const file = relative(projectRoot, path);
-    const layer = relative(modelsDir, path).split('/')[0]!;
+  for (const path of paths) {
     try {
-      modules.push({ path, file, layer, exported: ((await import(pathToFileURL(path).href)) as { default?: unknown }).default });
+      modules.push({ ...where(path), exported: ((await import(pathToFileURL(path).href)) as { default?: unknown }).default });
     } catch (error) {
-      modules.push({ path, file, layer, exported: undefined, failure: describeImportFailure(error, path) });
+      modules.push({ ...where(path), exported: undefined, failure: describeImportFailure(error, path) });
     }
   }
   return modules;
@@ -119,6 +123,7 @@ export function validateModels(modules: ModelModule[], content?: ProjectContent)
     if (definition.name.split('.')[1] !== expected) problems.push({ code: 'name_mismatch', path: ['name'], message: `"${definition.name}" must end in the file name "${expected}"`, file });
     const materialized = definition.materialized ?? LAYER_DEFAULTS[layer];
     if (!materialized) problems.push({ code: 'required', path: ['materialized'], message: `required outside the known layers (${Object.keys(LAYER_DEFAULTS).join(', ')})`, file });
+    if (definition.readsPrevious && materialized !== 'table') problems.push({ code: 'invalid_option', path: ['readsPrevious'], message: 'only a table model can reuse its previous version', file });
     if (materialized === 'incremental' && !definition.incremental) problems.push({ code: 'required', path: ['incremental'], message: 'required when materialized is "incremental"', file });
     const previous = seen.get(definition.name);
     if (previous) problems.push({ code: 'duplicate_name', path: ['name'], message: `"${definition.name}" is already defined in ${previous}`, file });

@@ -13,7 +13,7 @@ import { runSchedule } from './build-scheduler.ts';
 import { enforceContract } from './column-contract.ts';
 import { compileTests, runTests } from './column-tests.ts';
 import { compileModel, quoteRelation } from './model-compiler.ts';
-import type { IncrementalContext } from './model-definition.ts';
+import type { BuildContext, IncrementalContext } from './model-definition.ts';
 import type { Model } from './model-discovery.ts';
 import { ModelGraph } from './model-graph.ts';
 import { dropLeftovers, failedTestsSummary, materialize, ModelTestFailure, relationExists, type TestOutcome } from './materializer.ts';
@@ -144,6 +144,29 @@ async function incrementalContext(knex: Knex, model: Model, batches: number[]): 
   return since ? { ...context, since } : undefined;
 }
 
+/**
+ * What a `readsPrevious` model may reuse: its published version, when it has every
+ * declared column (a version built before a column was added is not reused) and no batch
+ * it took in has been reverted since (those rows are gone; rebuild), with the committed
+ * batches it has not taken in yet.
+ */
+async function previousVersion(knex: Knex, model: Model, batches: number[]): Promise<BuildContext['previous']> {
+  const [schema, table] = model.name.split('.') as [string, string];
+  const { rows: columns } = await knex.raw(`select count(*)::int as n from information_schema.columns where table_schema = ? and table_name = ? and column_name = any(?)`, [schema, table, Object.keys(model.columns)]);
+  if (columns[0].n !== Object.keys(model.columns).length) return undefined;
+  const { rows: reverted } = await knex.raw(
+    `select exists (select 1 from ops.model_batches m join ops.load_batches b using (batch_id) where m.model = ? and b.status = 'reverted') as any`,
+    [model.name],
+  );
+  if (reverted[0].any) return undefined;
+  const { rows } = await knex.raw(
+    `select coalesce(array_agg(b.batch_id order by b.batch_id), '{}') as ids from unnest(?::bigint[]) as b(batch_id)
+     where not exists (select 1 from ops.model_batches m where m.model = ? and m.batch_id = b.batch_id)`,
+    [batches, model.name],
+  );
+  return { this: knex.raw(quoteRelation(model.name)), newBatches: (rows[0].ids as string[]).map(Number) };
+}
+
 /** Records, in the publishing transaction, that `model` has taken in `batches`. */
 async function consumeBatches(trx: Knex.Transaction, model: string, batches: number[]): Promise<void> {
   // Reverted batches the model had taken in are out of it once it publishes: forget them.
@@ -260,12 +283,13 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             : undefined;
           // Append models are history: --full-refresh does not start them over.
           const appendTo = model.materialized === 'append' && (await relationExists(knex, name)) ? knex.raw(quoteRelation(name)) : undefined;
+          const previous = model.readsPrevious && !options.fullRefresh && (await relationExists(knex, name)) ? await previousVersion(knex, model, batches) : undefined;
           if (model.refuse) {
             const refusal = compileModel({ ...model, build: model.refuse }, known, { incremental, appendTo, knex }).sql;
             const reasons: string[] = (await knex.raw(refusal)).rows.map((row: { reason: string }) => row.reason);
             if (reasons.length) throw new ModelRefused(reasons);
           }
-          const compiled = compileModel(model, known, { incremental, appendTo, knex });
+          const compiled = compileModel(model, known, { incremental, appendTo, previous, knex });
           // The quarantine checks only what new batches touch when the model says which rows that is.
           const scoped = incremental && model.quarantine && model.quarantineReplaces && !(await tookInRevertedBatch(knex, name)) ? incremental : undefined;
           const quarantineSql = model.quarantine
@@ -277,8 +301,8 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           const staleKeysSql = incremental && model.staleKeys
             ? compileModel({ ...model, build: model.staleKeys }, known, { incremental, knex }).sql
             : undefined;
-          // Every incremental model records the batches it took in: `newBatches` is what it has not.
-          const tracksBatches = model.materialized === 'incremental';
+          // Every incremental (and readsPrevious) model records the batches it took in: `newBatches` is what it has not.
+          const tracksBatches = model.materialized === 'incremental' || model.readsPrevious === true;
           const done = await materialize({
             db: knex,
             model,

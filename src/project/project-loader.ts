@@ -10,6 +10,7 @@ import type { Config } from '../config.ts';
 import { UserError } from '../errors/user-error.js';
 import { loadFunnelDefinitions } from '../funnels/funnel-files.ts';
 import { loadExperimentDefinitions } from '../experiments/experiment-files.ts';
+import { loadChangeDefinitions } from '../changes/change-files.ts';
 import { importModelModules, validateModels } from '../models/model-discovery.ts';
 import { modelSchema } from '../models/model-definition.ts';
 import { catalogFromColumns, FEATURES_MODEL } from '../segments/feature-catalog.ts';
@@ -38,6 +39,7 @@ export async function loadProject(config: Config): Promise<Project> {
   const segments = existsSync(segmentsDir) ? loadSegmentDefinitions(segmentsDir, featureCatalog.catalog, config.projectRoot) : [];
   const experimentsDir = resolve(config.projectRoot, config.SEGLAYER_EXPERIMENTS_DIR);
   const funnelsDir = resolve(config.projectRoot, config.SEGLAYER_FUNNELS_DIR);
+  const changesDir = resolve(config.projectRoot, config.SEGLAYER_CHANGES_DIR);
   const content: ProjectContent = {
     segments,
     // Funnels build on the segment layer (breakdowns, segments.membership): a project without segment definitions has none.
@@ -46,6 +48,8 @@ export async function loadProject(config: Config): Promise<Project> {
     // Experiments break down by segments and are analysed by models that need the features model; a
     // project without it (fixture models in tests, say) has nothing to analyse them with, so experiments/ is not read.
     experiments: features?.success && existsSync(experimentsDir) ? loadExperimentDefinitions(experimentsDir, new Set(segments.map((d) => d.name)), config.projectRoot) : [],
+    // Changes compare segments, so, like experiments, they need the features model (and so the segment layer).
+    changes: features?.success && existsSync(changesDir) ? loadChangeDefinitions(changesDir, segments, config.projectRoot) : [],
     traits,
     settings: {
       minSegmentSize: config.SEGLAYER_MIN_SEGMENT_SIZE,

@@ -9,6 +9,7 @@
  */
 import type { Config } from '../config.ts';
 import type { FunnelDefinition } from '../funnels/funnel-definition.ts';
+import type { ChangeDefinition } from '../changes/change-definition.ts';
 import type { ExperimentDefinition } from '../experiments/experiment-definition.ts';
 import type { Model } from '../models/model-discovery.ts';
 import type { Feature } from '../segments/feature-catalog.ts';
@@ -26,6 +27,8 @@ export interface ProjectContent {
   featureCatalog: { catalog: FeatureCatalog; features: Feature[] };
   /** Every experiment in the experiments directory, validated against the segment definitions it breaks down by. */
   experiments: ExperimentDefinition[];
+  /** Every change that was not randomised (changes/*.yml), validated against the segment definitions it compares. */
+  changes: ChangeDefinition[];
   /** Survey answers as features (traits.yml): columns of features.user_traits, in the feature catalog. */
   traits: Trait[];
   settings: {

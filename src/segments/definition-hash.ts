@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import type { SegmentDefinition } from './segment-definition.ts';
 
 /** Top-level keys that document a definition or identify it, rather than say what it computes. */
-const NOT_CONTENT = new Set(['name', 'version', 'file', 'title', 'description', 'owner', 'hypothesis', 'family']);
+// refresh says when membership is recomputed, not what it is: changing it keeps the version.
+const NOT_CONTENT = new Set(['name', 'version', 'file', 'title', 'description', 'owner', 'hypothesis', 'family', 'refresh']);
 /** Keys inside (bands) that only document. */
 const DOCUMENTATION = new Set(['title', 'description']);
 

@@ -12,11 +12,14 @@
  *       version: 1                  # bump when the rule changes meaning
  *       kind: rule                  # rule | rfm | cluster
  *       rule: first_week_features >= 3
+ *       refresh: each_build         # each_build | incremental (rule segments)
  */
 import { z } from 'zod';
 
 const identifier = z.string().regex(/^[a-z][a-z0-9_]{0,40}$/, 'a snake_case name (letters, digits, _; at most 41 characters)');
 export const FAMILIES = ['behavioural', 'demographic', 'geographic', 'psychographic', 'value'] as const;
+export const REFRESH_POLICIES = ['each_build', 'incremental'] as const;
+export type RefreshPolicy = (typeof REFRESH_POLICIES)[number];
 
 /** Metrics a segment's claim may name, measured per user in a time window (marts.segment_validation). */
 export const CLAIM_METRICS = ['upgrade_rate', 'conversion_rate', 'churn_rate', 'active_rate', 'revenue_per_user'] as const;
@@ -44,6 +47,13 @@ const common = {
   claim: claim.optional(),
   version: z.number().int().min(1),
   family: z.enum(FAMILIES).optional(),
+  /**
+   * each_build (the default): every build recomputes the segment for every user.
+   * incremental (rule segments): a build recomputes only the users its new load batches
+   * touch and reuses the rest, falling back to every user when the reference time moved
+   * (see src/segments/incremental-membership.ts for when and why).
+   */
+  refresh: z.enum(REFRESH_POLICIES).optional(),
 };
 
 const ruleSegment = z.object({ ...common, kind: z.literal('rule'), rule: z.string() }).strict();
@@ -134,3 +144,6 @@ export function rfmScorings(definition: RfmSegment): Record<'recency' | 'frequen
   return { recency: all ?? each.recency ?? 'rank', frequency: all ?? each.frequency ?? 'rank', monetary: all ?? each.monetary ?? 'rank' };
 }
 export type ClusterSegment = Extract<SegmentDefinition, { kind: 'cluster' }>;
+
+/** A definition's refresh policy, the default filled in. */
+export const refreshPolicy = (definition: Pick<SegmentDefinition, 'refresh'>): RefreshPolicy => definition.refresh ?? 'each_build';

@@ -5,6 +5,7 @@
  * of members holds one page in memory, not the segment.
  */
 import type { Knex } from 'knex';
+import { membersAsOf } from './membership-as-of.ts';
 
 /** Times leave with their microseconds: a poller sends the last one back as --since, and must not see it again. */
 const iso = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -18,7 +19,7 @@ export interface ExportQuery {
   columns: string[];
 }
 
-/** Current members (segments.membership), or members as of `asOf` (ISO text) rebuilt from segments.membership_history. */
+/** Current members (segments.membership), or members as of `asOf` (ISO text, a reference time) rebuilt from segments.membership_history. */
 export function membersQuery(definition: string, asOf?: string): ExportQuery {
   if (!asOf) {
     return {
@@ -27,14 +28,11 @@ export function membersQuery(definition: string, asOf?: string): ExportQuery {
       columns: ['user_key', 'definition', 'segment', 'version', 'since'],
     };
   }
+  const asOfMembers = membersAsOf(definition, asOf);
   return {
-    // A member at a time: the user's last change for that segment up to then was an entry.
-    sql: `select user_key, definition, segment, version, ${iso('changed_at')} as since from (
-            select distinct on (user_key, segment) user_key, definition, segment, version, change, changed_at
-            from segments.membership_history where definition = ? and changed_at <= ?::timestamptz
-            order by user_key, segment, changed_at desc, change
-          ) last where change = 'entered' order by segment, user_key`,
-    bindings: [definition, asOf],
+    // A member at a time: the user's last change for that segment up to then (in reference time) was an entry.
+    sql: `select user_key, ?::text as definition, segment, version, ${iso('since')} as since from (${asOfMembers.sql}) m order by segment, user_key`,
+    bindings: [definition, ...asOfMembers.bindings],
     columns: ['user_key', 'definition', 'segment', 'version', 'since'],
   };
 }

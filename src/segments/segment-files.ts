@@ -75,6 +75,9 @@ export function loadSegmentDefinitions(segmentsDir: string, catalog: FeatureCata
       if (seen.has(definition.name)) problem(['name'], `duplicate segment name, also in ${seen.get(definition.name)}`, undefined, 'duplicate_name');
       seen.set(definition.name, shown);
       if (definition.kind === 'rule') checkRule(['rule'], definition.rule, catalog);
+      if (definition.kind !== 'rule' && definition.refresh === 'incremental') {
+        problem(['refresh'], `refresh: incremental is for rule segments; ${definition.kind === 'rfm' ? 'RFM scores rank' : 'clusters are fitted over'} the whole population, so every build recomputes them (use each_build)`);
+      }
       if (definition.kind === 'rfm') {
         for (const key of ['recency', 'frequency', 'monetary'] as const) {
           const feature = definition.rfm[key];

@@ -13,6 +13,8 @@ import { cubeSettingsSchema, type CubeSettings } from './cube-settings.js';
 import { createGateway, API_BASE } from './gateway.ts';
 import { createJwtVerifier, type JwtSettings } from './jwt-verifier.ts';
 import { UserError } from '../errors/user-error.js';
+import pg from 'pg';
+import { createAnswerCache } from './answer-cache.ts';
 
 export interface ApiServerOptions {
   /** The owner's connection; the API itself connects as SEGLAYER_API_ROLE, which this provisions. */
@@ -84,9 +86,23 @@ export async function startApiServer(config: Config, options: ApiServerOptions):
       throw error;
     }
   }
+  // Which build is newest, read as the API's own role (it may read serving.model_freshness).
+  const freshness = new pg.Pool({ connectionString: serving.url, max: 1, application_name: 'seglayer-api-freshness' });
+  // An idle connection lost (a database restart) is an event on the pool: without a listener
+  // it would end the process. The next read opens a new connection.
+  freshness.on('error', (error) => log(`answer cache: lost its database connection (${error.message})`));
+  const answers = createAnswerCache({
+    entries: config.SEGLAYER_API_ANSWER_CACHE,
+    freshnessMs: config.SEGLAYER_API_FRESHNESS_MS,
+    // The newest successful model run, and the rollup tables Cube answers from (a rebuilt rollup is a new table).
+    readBuild: async () => (await freshness.query(`select coalesce((select max(last_success_run_id) from serving.model_freshness), 0)
+        || '/' || coalesce((select md5(string_agg(tablename, ',' order by tablename)) from pg_tables where schemaname = $1), '') as build`, [access.rollupSchema])).rows[0].build as string,
+    modelVersion: () => cube.modelVersion(),
+  });
   const app = await createGateway({
     cube,
     policy,
+    answers,
     verifyToken: createJwtVerifier(jwt),
     rateLimit: config.SEGLAYER_API_RATE_LIMIT,
     bodyLimit: config.SEGLAYER_API_BODY_LIMIT,
@@ -104,6 +120,7 @@ export async function startApiServer(config: Config, options: ApiServerOptions):
     });
   } catch (error) {
     await cube.close();
+    await freshness.end();
     if ((error as { code?: string }).code === 'EADDRINUSE') throw new CubeModelError(`port ${wanted} is in use: stop what runs there, or serve on another port (PORT=4001 or --port 4001)`);
     throw error;
   }
@@ -119,6 +136,7 @@ export async function startApiServer(config: Config, options: ApiServerOptions):
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
       await cube.close();
+      await freshness.end();
     },
   };
 }

@@ -60,6 +60,8 @@ export interface CubeAdapter {
    * (queryRewrite applied), without going through HTTP, where /v1/sql is for operators only.
    */
   planOf(query: Record<string, unknown>, claims: Record<string, unknown>): Promise<QueryPlan>;
+  /** The data model's version: changes when a file under schema/ does (Cube then recompiles). */
+  modelVersion(): string;
   /** Builds every pre-aggregation now (what the scheduler does in the background). */
   refreshPreAggregations(): Promise<void>;
   close(): Promise<void>;
@@ -86,7 +88,8 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
   const nodeEnv = process.env.NODE_ENV;
   process.env.NODE_ENV = 'production';
   const drivers: { release(): Promise<void> }[] = [];
-  const core = new CubejsServerCore(
+  const modelVersion = schemaFingerprint(resolve(options.projectRoot, config.schemaPath ?? 'schema'));
+  const { value: core, intervals } = capturingIntervals(() => new CubejsServerCore(
     {
       ...config,
       schemaPath,
@@ -102,7 +105,7 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
         req.securityContext = options.claimsOf(req);
       },
       // Recompile when a file under schema/ changes (e.g. a build wrote new segments).
-      schemaVersion: schemaFingerprint(resolve(options.projectRoot, config.schemaPath ?? 'schema')),
+      schemaVersion: modelVersion,
       devServer: false,
       telemetry: false,
       cacheAndQueueDriver: 'memory',
@@ -112,7 +115,7 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
       },
     },
     { isCubeConfigEmpty: false },
-  );
+  ));
   if (nodeEnv === undefined) delete process.env.NODE_ENV;
   else process.env.NODE_ENV = nodeEnv;
   const backgroundContext = { securityContext: {}, requestId: 'seglayer-internal' };
@@ -148,6 +151,7 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
         });
       });
     },
+    modelVersion,
     userErrorsOf(req) {
       return ((req as Request & { context?: Record<PropertyKey, unknown> }).context?.[USER_ERRORS] as string[] | undefined) ?? [];
     },
@@ -186,10 +190,35 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
     },
     async close() {
       await sqlApi.stop();
+      // shutdown() alone leaves the compiler-cache prune interval running, and nothing in
+      // 0.33 clears the one its constructor starts to log request counts every minute: both
+      // kept every process that had started Cube alive after close (`npm run bench -- --only api`).
+      await core.beforeShutdown();
       await core.shutdown();
+      for (const interval of intervals) clearInterval(interval);
       await Promise.all(drivers.map((driver) => driver.release()));
     },
   };
+}
+
+/**
+ * Runs `construct` and returns the intervals it started with the global setInterval: Cube
+ * 0.33's constructor starts one it keeps no handle to (request counts, every minute), so
+ * close() could not stop it otherwise.
+ */
+function capturingIntervals<T>(construct: () => T): { value: T; intervals: ReturnType<typeof setInterval>[] } {
+  const original = globalThis.setInterval;
+  const intervals: ReturnType<typeof setInterval>[] = [];
+  globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => {
+    const interval = original(...args);
+    intervals.push(interval);
+    return interval;
+  }) as typeof setInterval;
+  try {
+    return { value: construct(), intervals };
+  } finally {
+    globalThis.setInterval = original;
+  }
 }
 
 /**

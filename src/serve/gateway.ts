@@ -8,7 +8,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { MemoryStore, rateLimit } from 'express-rate-limit';
 import type { JWTPayload } from 'jose';
-import { AccessDenied, accessFor, isHidden, membersOf, refusalOfMembers, type AccessPolicy, type CallerAccess } from '../governance/access-policy.js';
+import { AccessDenied, accessFor, isHidden, membersOf, refusalOfMembers, rewriteQuery, type AccessPolicy, type CallerAccess } from '../governance/access-policy.js';
+import type { AnswerCache } from './answer-cache.ts';
 import type { CubeAdapter, VisibleMember } from './cube-adapter.ts';
 import { QueryRefused, checkQuery, jsonNestingDepth } from '../governance/query-guard.js';
 import { GraphqlRefused, checkGraphqlDocument } from './graphql-guard.ts';
@@ -25,6 +26,8 @@ export interface GatewayOptions {
   rateLimit: number;
   /** Largest body accepted, in bytes. */
   bodyLimit: number;
+  /** Answers of /v1/load kept for repeated queries (see answer-cache.ts); none when absent. */
+  answers?: AnswerCache;
   /** No token needed: every request runs with `devClaims`. Only when asked for. */
   dev?: { claims: Record<string, unknown> };
   log?: (line: string) => void;
@@ -40,6 +43,9 @@ type GatewayRequest = Request & { caller?: Caller; requestId?: string };
 
 /** Routes that take a Cube query, in the query string (GET) or the body (POST). */
 const QUERY_ROUTES = ['/v1/load', '/v1/sql', '/v1/dry-run'].map((p) => API_BASE + p);
+const LOAD_ROUTE = `${API_BASE}/v1/load`;
+/** Says whether an answer of /v1/load came from the gateway's answer cache ("cache") or from Cube ("cube"). */
+export const ANSWER_SOURCE_HEADER = 'x-seglayer-answer';
 const ROUTES: Record<string, string[]> = {
   '/livez': ['GET'],
   '/readyz': ['GET'],
@@ -157,7 +163,7 @@ export async function createGateway(options: GatewayOptions): Promise<express.Ex
   // Asked each time: Cube caches its compiled model, and recompiles after a build changes schema/.
   const visibleMembers = (): Promise<Map<string, VisibleMember>> => options.cube.visibleMembers();
 
-  app.use(QUERY_ROUTES, async (req: GatewayRequest, _res, next) => {
+  app.use(QUERY_ROUTES, async (req: GatewayRequest, res, next) => {
     try {
       const raw = req.method === 'GET' ? parseQueryString(req.query as Record<string, unknown>) : req.body;
       const parsed = loadRequest.safeParse(raw);
@@ -171,9 +177,36 @@ export async function createGateway(options: GatewayOptions): Promise<express.Ex
           if (isHidden(req.caller!.access, member)) throw new HttpError(403, refusalOfMembers(req.caller!.access.role, [member]));
         }
       }
+      const answers = options.answers;
+      const wantsFresh = parsed.data.cache === 'no-cache' || parsed.data.cache === 'must-revalidate' || queries.some((q) => q.renewQuery);
+      if (req.baseUrl !== LOAD_ROUTE || !answers?.enabled || wantsFresh) return next();
+      // The access policy's rewrite (row filters) runs here on every request and makes the key.
+      const claims = req.caller!.claims;
+      const rewritten = queries.map((query) => rewriteQuery(options.policy, query, claims));
+      let key: string;
+      try {
+        key = await answers.keyOf({ queries: rewritten, queryType: parsed.data.queryType }, claims);
+      } catch (error) {
+        // Without the build stamp no kept answer is safe to use or keep: Cube answers.
+        log(`answer cache: could not read the newest build (${(error as Error).message}); asking Cube`);
+        return next();
+      }
+      const answer = answers.get(key);
+      if (answer !== undefined) {
+        res.setHeader(ANSWER_SOURCE_HEADER, 'cache');
+        res.type('application/json').send(answer);
+        return;
+      }
+      res.setHeader(ANSWER_SOURCE_HEADER, 'cube');
+      const json = res.json.bind(res);
+      res.json = (body: any) => {
+        const result = json(body);
+        if (res.statusCode === 200 && body && typeof body === 'object' && !('error' in body) && !('stack' in body)) answers.set(key, JSON.stringify(body));
+        return result;
+      };
       next();
     } catch (error) {
-      next(error instanceof QueryRefused ? new HttpError(400, error.message) : error);
+      next(error instanceof QueryRefused ? new HttpError(400, error.message) : error instanceof AccessDenied ? new HttpError(403, error.message) : error);
     }
   });
 

@@ -67,3 +67,27 @@ export function parallelTrendsCheck(exposed: PanelStatistics, comparison: PanelS
   const placebo = differenceInDifferences(exposed, comparison, alpha).did;
   return { placebo, holds: placebo.p_value >= alpha };
 }
+
+export interface PreTrendSlopes {
+  /** Exposed minus comparison slope of the metric per week before the release, with its interval and p (Welch). */
+  slope_difference: Comparison;
+  /** No evidence against parallel trends at `alpha` (p ≥ alpha): the interval covers 0. */
+  holds: boolean;
+}
+
+/**
+ * Parallel trends as a slope check over K whole weeks before the release. Each
+ * user's least-squares slope of their weekly value y_k on the week k = 0 … K−1,
+ *
+ *   b_i = Σ_k (k − k̄)·y_ik / Σ_k (k − k̄)²,   Σ_k (k − k̄)² = K(K² − 1)/12,
+ *
+ * is linear in the user's values, so the mean of b_i over a group is the slope
+ * of that group's weekly mean, and the spread of b_i gives its standard error.
+ * The two groups' mean slopes are compared like any two means (Welch), from
+ * n, Σb and Σb² per group. A slope difference whose interval excludes 0 is
+ * evidence against parallel trends; one that covers 0 is not proof of them.
+ */
+export function parallelTrendsBySlope(exposed: MeanStatistics, comparison: MeanStatistics, alpha = DEFAULT_ALPHA): PreTrendSlopes {
+  const slope_difference = compare(summarizeMean(comparison, 'comparison'), summarizeMean(exposed, 'exposed'), { scale: 'absolute', alpha });
+  return { slope_difference, holds: slope_difference.p_value >= alpha };
+}

@@ -27,4 +27,7 @@ export { type SegmentLift, segmentLift } from './segment-lift.ts';
 export { type CupedComparison, compareCuped, cupedAdjustedSummary, cupedTheta } from './cuped.ts';
 export { DEFAULT_SRM_THRESHOLD, type SampleRatioMismatch, sampleRatioMismatch } from './sample-ratio-mismatch.ts';
 export { benjaminiHochberg, holm } from './multiple-testing.ts';
-export { changeStatistics, type DifferenceInDifferences, differenceInDifferences, type PanelStatistics, type ParallelTrendsCheck, parallelTrendsCheck } from './difference-in-differences.ts';
+export {
+  changeStatistics, type DifferenceInDifferences, differenceInDifferences, type PanelStatistics, type ParallelTrendsCheck, parallelTrendsCheck,
+  parallelTrendsBySlope, type PreTrendSlopes,
+} from './difference-in-differences.ts';

@@ -42,6 +42,15 @@ const rows = async <T = Record<string, unknown>>(sql: string, bindings: unknown[
 /** A deterministic share in [0, 1) of a user id and a salt, unrelated to anything the demo planted. */
 const share = (userId: string, salt: string) => createHash('sha256').update(`${salt}:${userId}`).digest().readUInt32BE(0) / 2 ** 32;
 
+/**
+ * Salt of fixture_null's split. Any fixed split of fixed data is one draw: BH over its 12
+ * tests flags something by chance about 5% of the time (random splits of this demo's
+ * desktop users give p < 0.05 on features_per_session 5.3% of the time). The demo's
+ * activity changed in issue 18 and the split salted 'null' became such a draw
+ * (desktop features_per_session, adjusted p 0.049), so the salt was changed.
+ */
+const NULL_SALT = 'null-v2';
+
 const FIXTURE_EXPERIMENT = (name: string, hypothesis: string) => `name: ${name}
 title: ${name}
 hypothesis: ${JSON.stringify(hypothesis)}
@@ -77,12 +86,12 @@ beforeAll(async () => {
   const at = (d: Date, plusMs = 0) => new Date(d.getTime() + plusMs).toISOString();
   for (const u of demoUsers) {
     lines.push(`fixture_srm,${share(u.user_id, 'srm') < 0.4 ? 'control' : 'treatment'},${u.user_id},,${at(u.signed_up_at)}`);
-    lines.push(`fixture_null,${share(u.user_id, 'null') < 0.5 ? 'control' : 'treatment'},${u.user_id},,${at(u.signed_up_at)}`);
+    lines.push(`fixture_null,${share(u.user_id, NULL_SALT) < 0.5 ? 'control' : 'treatment'},${u.user_id},,${at(u.signed_up_at)}`);
   }
   // 25 users see the other variant of fixture_null a day later.
   twoVariantUsers = demoUsers.filter((u) => share(u.user_id, 'twice') < 25 / demoUsers.length).map((u) => u.user_id);
   for (const u of demoUsers.filter((d) => twoVariantUsers.includes(d.user_id))) {
-    lines.push(`fixture_null,${share(u.user_id, 'null') < 0.5 ? 'treatment' : 'control'},${u.user_id},,${at(u.signed_up_at, 86_400_000)}`);
+    lines.push(`fixture_null,${share(u.user_id, NULL_SALT) < 0.5 ? 'treatment' : 'control'},${u.user_id},,${at(u.signed_up_at, 86_400_000)}`);
   }
   await loadFile(db.url, fixture('fixture-assignments.csv', csv('experiment,variant,user_id,anonymous_id,assigned_at', ...lines)), { into: 'raw.experiment_assignments' });
 

@@ -19,7 +19,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   await db.knex.raw(`create schema features; create schema core; create schema segments;
     create table features.user_features (user_key text, as_of_at timestamptz, signed_up_at timestamptz, first_seen_at timestamptz);
-    create table segments.membership_history (user_key text, definition text, segment text, version int, change text, changed_at timestamptz);
+    create table segments.membership_history (user_key text, definition text, segment text, version int, change text, changed_at timestamptz, reference_at timestamptz);
     create table core.fct_events (user_key text, occurred_at timestamptz);
     create table core.fct_outcomes (user_key text, occurred_at timestamptz, outcome_type text, revenue_usd numeric, is_revenue boolean);
     create table core.fct_costs (user_key text, period_start date, period_end date, cost_usd numeric)`);
@@ -30,9 +30,9 @@ beforeAll(async () => {
     { user_key: 'c', as_of_at: asOf, signed_up_at: '2025-01-01T09:00:00Z' },
   ]);
   await db.knex('segments.membership_history').insert([
-    { user_key: 'a', definition: 'd', segment: 's', version: 1, change: 'entered', changed_at: '2025-01-02T10:00:00Z' },
-    { user_key: 'a', definition: 'd', segment: 's', version: 1, change: 'left', changed_at: '2025-01-04T10:00:00Z' },
-    { user_key: 'b', definition: 'd', segment: 's', version: 1, change: 'entered', changed_at: '2025-01-03T00:00:00Z' },
+    { user_key: 'a', definition: 'd', segment: 's', version: 1, change: 'entered', changed_at: '2025-01-02T10:00:00Z', reference_at: '2025-01-02T10:00:00Z' },
+    { user_key: 'a', definition: 'd', segment: 's', version: 1, change: 'left', changed_at: '2025-01-04T10:00:00Z', reference_at: '2025-01-04T10:00:00Z' },
+    { user_key: 'b', definition: 'd', segment: 's', version: 1, change: 'entered', changed_at: '2025-01-03T00:00:00Z', reference_at: '2025-01-03T00:00:00Z' },
   ]);
   const events = [['a', '01', 2], ['a', '02', 3], ['a', '03', 1], ['b', '03', 5], ['c', '05', 1]] as const;
   await db.knex('core.fct_events').insert(events.flatMap(([u, day, n]) => Array.from({ length: n }, (_, i) => ({ user_key: u, occurred_at: `2025-01-${day}T1${i}:00:00Z` }))));

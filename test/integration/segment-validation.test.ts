@@ -54,7 +54,7 @@ beforeAll(async () => {
     create table features.user_features (user_key text, as_of_at timestamptz, signed_up_at timestamptz, first_seen_at timestamptz);
     create table core.fct_outcomes (user_key text, occurred_at timestamptz, outcome_type text, revenue_usd numeric, is_revenue boolean);
     create table core.fct_events (user_key text, occurred_at timestamptz);
-    create table segments.membership_history (user_key text, definition text, segment text, version int, change text, changed_at timestamptz);
+    create table segments.membership_history (user_key text, definition text, segment text, version int, change text, changed_at timestamptz, reference_at timestamptz);
     create table segments.membership (user_key text, definition text, segment text, version int, since timestamptz)`);
   const signup = (u: string) => Date.parse(SIGNUP[u[0] as 't' | 'h']);
   await db.knex('features.user_features').insert(USERS.map((u) => ({ user_key: u, as_of_at: '2025-02-01T00:00:00Z', signed_up_at: new Date(signup(u)) })));

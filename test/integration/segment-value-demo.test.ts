@@ -37,7 +37,7 @@ describe('segment value marts on demo data', () => {
   it('build, with every test passing', () => {
     expect(build.results.filter((r) => r.status !== 'success').map((r) => `${r.model}: ${r.error}`)).toEqual([]);
     expect(build.results.filter((r) => r.model.startsWith('marts.')).map((r) => r.model).sort()).toEqual(
-      ['marts.cohort_retention', 'marts.experiment_statistics', 'marts.funnel_steps', 'marts.segment_daily', 'marts.segment_paths', 'marts.segment_validation', 'marts.segment_value'],
+      ['marts.change_statistics', 'marts.cohort_retention', 'marts.experiment_statistics', 'marts.funnel_steps', 'marts.segment_daily', 'marts.segment_paths', 'marts.segment_validation', 'marts.segment_value'],
     );
   });
 
@@ -64,8 +64,8 @@ describe('segment value marts on demo data', () => {
 
   it('recover the planted path to upgrade as the top path of length 3 by lift', async () => {
     const { path, withPath, upgradedUsers } = truth.journeys.upgradePath;
-    const paths = await rows<{ path: string; converted_users: number; converted_total: number; share_converted: number; share_converted_ci_lower: number; lift: number | null; users: number }>(`
-      select path, converted_users::int, converted_total::int, share_converted, share_converted_ci_lower, lift, users::int
+    const paths = await rows<{ path: string; converted_users: number; converted_total: number; stalled_users: number; share_converted: number; share_converted_ci_lower: number; lift: number | null; users: number }>(`
+      select path, converted_users::int, converted_total::int, stalled_users::int, share_converted, share_converted_ci_lower, lift, users::int
       from marts.segment_paths where outcome = 'upgrade' and definition = 'all' and path_length = 3 order by path_rank`);
     const planted = paths.find((p) => p.path === path.join(' > '))!;
     expect(planted).toBeDefined();
@@ -75,8 +75,10 @@ describe('segment value marts on demo data', () => {
     // Another event may rarely fall between the planted ones, and a rare upgrader takes the path by chance: within 5%.
     expect(Math.abs(planted.converted_users - withPath)).toBeLessThanOrEqual(Math.ceil(0.05 * withPath));
     expect(planted.share_converted_ci_lower).toBeGreaterThan(0.3);
-    const withLift = paths.filter((p) => p.lift !== null && p.users >= 20);
-    expect(withLift.sort((a, b) => b.lift! - a.lift!)[0]!.path).toBe(planted.path);
+    // A path no stalled user took (share_stalled 0) has no finite lift (null): it ranks above every finite one.
+    const liftOf = (p: (typeof paths)[number]) => (p.lift === null && p.stalled_users === 0 && p.converted_users > 0 ? Infinity : p.lift);
+    const withLift = paths.filter((p) => liftOf(p) !== null && p.users >= 20);
+    expect(withLift.sort((a, b) => liftOf(b)! - liftOf(a)!)[0]!.path).toBe(planted.path);
   });
 
   it('find that first-week breadth upgrades more, in the training and the holdout window', async () => {

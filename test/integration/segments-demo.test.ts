@@ -310,7 +310,10 @@ describe('membership history across builds', () => {
     const times = [...new Set(history.map((h) => h.changed_at))];
     expect(times).toHaveLength(1);
     t1 = times[0]!;
-    expect(await rows(`select since::text as since, count(*)::int as n from segments.membership group by 1`)).toEqual([{ since: t1, n: membership.size }]);
+    // since is the build's reference time (the data's clock), not its wall clock.
+    const reference = await one<string>(`select as_of_at::text from core.reference_time`);
+    expect(await rows(`select since::text as since, count(*)::int as n from segments.membership group by 1`)).toEqual([{ since: reference, n: membership.size }]);
+    expect(await rows(`select reference_at::text as r, count(*)::int as n from segments.membership_history group by 1`)).toEqual([{ r: reference, n: membership.size }]);
   });
 
   it('after a build on changed data: exactly the changed memberships get "entered"/"left" rows at that build', async () => {
@@ -393,11 +396,13 @@ describe('membership history across builds', () => {
     expect(history.filter((h) => h.changed_at === t1)).toHaveLength(before.historyRows);
     expect(history.filter((h) => h.changed_at === t2).map((h) => h.k).sort()).toEqual([...expected].sort());
 
-    // membership.since: the second build's time for those who (re-)entered, the first's for everyone else
-    const entered = new Set([...expected].filter((k) => k.endsWith('|entered')).map((k) => k.slice(0, -'|entered'.length)));
+    // membership.since: the reference time of the build they (re-)entered at; the changes were late
+    // data (before the last activity), so both builds share one reference time and everyone has it.
+    const reference = await one<string>(`select as_of_at::text from core.reference_time`);
     const since = await rows<{ k: string; since: string }>(`select user_key || '|' || definition || '|' || segment || '|' || version as k, since::text as since from segments.membership`);
     expect(since.length).toBe(after.membership.size);
-    expect(since.filter((s) => s.since !== (entered.has(s.k) ? t2 : t1)).map((s) => `${s.k} since ${s.since}`)).toEqual([]);
+    expect(since.filter((s) => s.since !== reference).map((s) => `${s.k} since ${s.since}`)).toEqual([]);
+    expect(await rows(`select distinct reference_at::text as r from segments.membership_history`)).toEqual([{ r: reference }]);
 
     // transitions: one row per user whose RFM band / cluster changed from one to another, at t2
     const transitions = await rows<{ k: string }>(`select user_key || '|' || definition || '|' || from_segment || '>' || to_segment || '|' || (moved_at::text = ?) as k from segments.transitions`, [t2]);
@@ -412,27 +417,25 @@ describe('membership history across builds', () => {
     expect(expectedMoves.some((m) => m.includes('|rfm|'))).toBe(true);
   });
 
-  it('answers membership at a past time from the history: as of the first build, as it was then; as of now, as it is', async () => {
+  it('answers membership at a past reference time from the history: late data revises that time; before it, nobody', async () => {
     const keys = async (definition: string, at: string) => {
       const { sql, bindings } = membersAsOf(definition, at);
       return (await rows<{ user_key: string; segment: string; version: number }>(sql, bindings)).map((r) => `${r.user_key}|${definition}|${r.segment}|${r.version}`).sort();
     };
-    // As text: the builds' times have microseconds, which a JS Date would drop.
-    const times = (await rows<{ t: string }>(`select distinct changed_at::text as t from segments.membership_history order by 1`)).map((r) => r.t);
-    const justBefore = async (t: string) => one<string>(`select (?::timestamptz - interval '1 microsecond')::text`, [t]);
-    expect(times).toHaveLength(2);
+    // As text: microseconds count. Both builds measured to one reference time (the second load was late
+    // data, before the last activity), so as of it the later build's answer counts: the data as now known.
+    const reference = await one<string>(`select as_of_at::text from core.reference_time`);
+    const justBefore = await one<string>(`select (?::timestamptz - interval '1 microsecond')::text`, [reference]);
     const now = await currentMembership();
     for (const definition of ['paying_customers', 'dormant', 'rfm', 'first_week_breadth_events']) {
-      const then = [...before.membership].filter((k) => k.split('|')[1] === definition).sort();
-      expect(await keys(definition, times[0]!), definition).toEqual(then);
-      expect(await keys(definition, await justBefore(times[1]!)), definition).toEqual(then);
-      expect(await keys(definition, times[1]!), definition).toEqual([...now].filter((k) => k.split('|')[1] === definition).sort());
-      expect(await keys(definition, await justBefore(times[0]!)), definition).toEqual([]);
+      expect(await keys(definition, reference), definition).toEqual([...now].filter((k) => k.split('|')[1] === definition).sort());
+      expect(await keys(definition, 'infinity'), definition).toEqual([...now].filter((k) => k.split('|')[1] === definition).sort());
+      expect(await keys(definition, justBefore), definition).toEqual([]);
     }
-    // The buyers were not paying customers as of the first build, and are now.
-    const paying = (at: string) => keys('paying_customers', at).then((ks) => ks.map((k) => k.split('|')[0]!));
-    expect((await paying(times[0]!)).filter((u) => buyers.includes(u))).toEqual([]);
-    expect((await paying(times[1]!)).filter((u) => buyers.includes(u)).sort()).toEqual([...buyers].sort());
+    // The buyers are paying customers as of that reference time: their late purchases count.
+    const paying = (await keys('paying_customers', reference)).map((k) => k.split('|')[0]!);
+    expect(paying.filter((u) => buyers.includes(u)).sort()).toEqual([...buyers].sort());
+    expect([...before.membership].filter((k) => k.split('|')[1] === 'paying_customers' && buyers.includes(k.split('|')[0]!))).toEqual([]);
   });
 
   it('a build with no change in the data appends nothing and keeps membership as it was', async () => {

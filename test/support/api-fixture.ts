@@ -15,6 +15,7 @@ import { readMappingFile } from '../../src/load/mapping-file.ts';
 import { discoverModels } from '../../src/models/model-discovery.ts';
 import { runModels } from '../../src/models/model-runner.ts';
 import { writeExperimentResultsAfterBuild } from '../../src/experiments/experiment-results-writer.ts';
+import { writeChangeEffectsAfterBuild } from '../../src/changes/change-effects-writer.ts';
 import { startApiServer, type ApiServer } from '../../src/serve/api-server.ts';
 import { mintToken } from '../../src/serve/token-minter.ts';
 import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from './test-database.ts';
@@ -66,8 +67,9 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
   const project = await loadTestProject({}, options.projectRoot);
   const build = await runModels(db.knex, db.url, project.models);
   if (!build.ok) throw new Error(`models did not build: ${build.results.filter((r) => r.status !== 'success').map((r) => `${r.model}: ${r.error}`).join('; ')}`);
-  // As `build` and `start` do: the experiment_results view reads the table written from the statistics.
+  // As `build` and `start` do: the experiment_results and change_effects views read tables written from the statistics.
   await writeExperimentResultsAfterBuild(db.knex, project.experiments, build);
+  await writeChangeEffectsAfterBuild(db.knex, project.changes, build);
   const config = loadConfig(
     {
       SEGLAYER_HOME: mkdtempSync(join(tmpdir(), 'seglayer-home-')),

@@ -131,6 +131,41 @@ ${options}
     ]);
   });
 
+  it('refresh: each_build or incremental; an unknown policy, and incremental on RFM, are refused at the field', () => {
+    expect(problemsOf({ 'a.yml': HEADER + rule('x', 'frequency > 1') + '    refresh: incremental\n' })).toEqual([]);
+    expect(problemsOf({ 'a.yml': HEADER + rule('x', 'frequency > 1') + '    refresh: each_build\n' })).toEqual([]);
+    const [unknown, ...rest] = problemsOf({ 'a.yml': HEADER + rule('x', 'frequency > 1') + '    refresh: hourly\n' });
+    expect(rest).toEqual([]);
+    expect(unknown).toMatch(/^a\.yml:11:14 segments\.0\.refresh: .*each_build.*incremental/);
+    const rfm = `family: value
+segments:
+  - name: rfm
+    title: T
+    description: D
+    owner: o
+    hypothesis: H
+    version: 1
+    kind: rfm
+    refresh: incremental
+    rfm:
+      recency: recency_days
+      frequency: order_lines
+      monetary: monetary_usd
+      bands:
+        - name: all
+          description: d
+          rule: r >= 1
+`;
+    expect(problemsOf({ 'rfm.yml': rfm })).toEqual([
+      'rfm.yml:10:14 segments.0.refresh: refresh: incremental is for rule segments; RFM scores rank the whole population, so every build recomputes them (use each_build) (segment "rfm")',
+    ]);
+  });
+
+  it('the refresh policy is not part of the content hash: changing it keeps the version', () => {
+    const base = project.segments.find((d) => d.kind === 'rule')!;
+    expect(definitionHash({ ...base, refresh: 'incremental' })).toBe(definitionHash({ ...base, refresh: undefined }));
+  });
+
   it('the content hash follows what a definition computes, not its documentation', () => {
     const base = project.segments.find((d) => d.name === 'rfm')!;
     expect(base.kind).toBe('rfm');

@@ -9,6 +9,7 @@ import { printQuality } from '../quality-output.ts';
 import { compileModel } from '../../models/model-compiler.ts';
 import { refreshServingGrants, servingAccess } from '../../database/serving-role.ts';
 import { RESULTS_TABLE, writeExperimentResultsAfterBuild } from '../../experiments/experiment-results-writer.ts';
+import { EFFECTS_TABLE, writeChangeEffectsAfterBuild } from '../../changes/change-effects-writer.ts';
 import { buildGraph, runModels, type RunEvent, type RunSummary } from '../../models/model-runner.ts';
 import { loadConfig } from '../../config.ts';
 import { SEGMENT_CUBE_FILE, SEGMENT_MODEL, writeSegmentCube } from '../../segments/segment-cube.ts';
@@ -81,6 +82,8 @@ export function registerModelCommands(program: Command): void {
         // Final experiment statistics are computed in TypeScript from the sufficient statistics just built.
         const results = await writeExperimentResultsAfterBuild(knex, project.experiments, summary);
         if (results) (options.json ? progress : say)(`${green('✓')} ${RESULTS_TABLE}: ${results.length} rows for ${project.experiments.length} experiment(s)`);
+        const effects = await writeChangeEffectsAfterBuild(knex, project.changes, summary);
+        if (effects) (options.json ? progress : say)(`${green('✓')} ${EFFECTS_TABLE}: ${effects.length} rows for ${project.changes.length} change(s)`);
         // A schema this build created is readable by the API role from now on.
         await refreshServingGrants(warehouse.url, servingAccess(config));
         if (!(await qualityChecksPass(knex, config, summary, options))) process.exitCode = 1;

@@ -11,7 +11,7 @@ import { asOfInstant, membersAsOf } from '../../segments/membership-as-of.ts';
 import { segmentMembers } from '../../segments/segment-sql.ts';
 import { segmentFeatures } from '../../segments/trait-definitions.ts';
 import { SEGMENT_CUBE_FILE, segmentCubeIsCurrent, writeSegmentCube } from '../../segments/segment-cube.ts';
-import type { SegmentDefinition } from '../../segments/segment-definition.ts';
+import { refreshPolicy, type SegmentDefinition } from '../../segments/segment-definition.ts';
 import { withSession } from '../session.ts';
 import { bold, count, dim, green, say, table } from '../../terminal/terminal-output.ts';
 
@@ -31,14 +31,14 @@ export function registerSegmentCommands(program: Command): void {
 
   segments.command('ls').description('list the segment definitions').action(async () => {
     const definitions = (await project()).segments;
-    say(table([['name', 'kind', 'family', 'version', 'owner', 'title'], ...definitions.map((d) => [d.name, d.kind, d.family, d.version, d.owner, d.title])]));
+    say(table([['name', 'kind', 'family', 'version', 'refresh', 'owner', 'title'], ...definitions.map((d) => [d.name, d.kind, d.family, d.version, refreshPolicy(d), d.owner, d.title])]));
   });
 
   segments.command('show <name>').description('a definition in full, with the SQL it compiles to').action(async (name: string) => {
     const { segments: definitions, featureCatalog, traits } = await project();
     const d = find(definitions, name);
     say(`${bold(d.name)} (${d.kind}, ${d.family}, version ${d.version}) ${dim(d.file)}`);
-    for (const [label, value] of [['title', d.title], ['owner', d.owner], ['description', d.description], ['hypothesis', d.hypothesis]] as const) say(`  ${label.padEnd(12)} ${value}`);
+    for (const [label, value] of [['title', d.title], ['owner', d.owner], ['description', d.description], ['hypothesis', d.hypothesis], ['refresh', refreshPolicy(d)]] as const) say(`  ${label.padEnd(12)} ${value}`);
     if (d.kind === 'rule') say(`  ${'rule'.padEnd(12)} ${d.rule}`);
     if (d.kind === 'rfm') for (const band of d.rfm.bands) say(`  band ${band.name.padEnd(20)} ${band.rule}`);
     if (d.kind === 'cluster') say(`  ${'cluster'.padEnd(12)} k=${d.cluster.k} seed=${d.cluster.seed} iterations=${d.cluster.iterations} over ${d.cluster.features.join(', ')}`);
@@ -82,8 +82,8 @@ export function registerSegmentCommands(program: Command): void {
 
   segments
     .command('members <name>')
-    .description('members of a segment now, or at a past time from the membership history (--as-of 2026-03-01 or a timestamp)')
-    .option('--as-of <time>', 'a date (after every build of that day, UTC) or a timestamp')
+    .description('members of a segment now, or as of a past reference time from the membership history (--as-of 2026-03-01 or a timestamp)')
+    .option('--as-of <time>', 'a date (every build whose reference time is on or before that day, UTC) or a timestamp')
     .option('--limit <n>', 'members to list', (v) => Number(v), 20)
     .action(async (name: string, flags: { asOf?: string; limit: number }) => {
       await withSession(async ({ knex, config }) => {
@@ -127,7 +127,7 @@ export function registerSegmentCommands(program: Command): void {
            from (${sql}) m join features.user_features f using (user_key) order by md5(f.user_key) limit ?`,
           [...bindings, flags.sample],
         );
-        say(bold(`${d.name}`) + dim(` (${d.kind}) of ${count(total[0].n)} users`));
+        say(bold(`${d.name}`) + dim(` (${d.kind}, refresh: ${refreshPolicy(d)}) of ${count(total[0].n)} users`));
         say(table([['segment', 'members', 'share'], ...sizes.map((s: { segment: string; n: number }) => [s.segment, count(s.n), `${((100 * s.n) / Math.max(1, total[0].n)).toFixed(1)}%`])]));
         if (sample.length) say(`\n${table([Object.keys(sample[0]), ...sample.map((r: Record<string, unknown>) => Object.values(r).map((v) => (v === null ? '' : String(v))))])}`);
         // The SQL it ran (event predicates included: their scans of core.fct_events / core.fct_outcomes), values bound.

@@ -29,7 +29,7 @@ export function registerSegmentExportCommands(program: Command): void {
   segments.command('export <definition>')
     .description('members of a definition (every segment of it) as CSV or NDJSON on stdout, streamed')
     .option('--format <format>', 'csv | ndjson', 'csv')
-    .option('--as-of <time>', 'members at that time, from segments.membership_history (default: as of the last build)')
+    .option('--as-of <time>', 'members as of that reference time, from segments.membership_history (default: as of the last build)')
     .action(async (definition: string, flags: { format: string; asOf?: string }) => {
       const format = formatOf(flags.format);
       const asOf = flags.asOf === undefined ? undefined : timeOf(flags.asOf, '--as-of');
