@@ -1,4 +1,12 @@
+import { batchArray, touchedUserKeys } from '../../src/identity/touched-identities.ts';
 import { defineModel } from '../../src/models/model-definition.ts';
+
+/*
+ * Incremental by user: a build after new batches recomputes only the users they
+ * touch (touched-identities.ts: the keys of every id they name, and of the previous
+ * owners of anonymous ids that change hands), each from all its history, and deletes
+ * the keys a merge made disappear.
+ */
 
 export default defineModel({
   name: 'core.dim_users',
@@ -6,6 +14,9 @@ export default defineModel({
     'One row per canonical user: identified users, anonymous visitors, and users seen only in outcomes (e.g. customers of an order file). Attributes from the latest identify, else the latest outcome carrying mapped user traits, else the first event; device and acquisition from the first event. Cohorts are months of first activity of each kind, never of the build.',
   owner: 'data-platform',
   tags: ['users'],
+  materialized: 'incremental',
+  incremental: { uniqueKey: 'user_key' },
+  indexes: [['user_key']],
   columns: {
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null', 'unique'] },
     user_id: { type: 'text', description: 'Canonical user id (null for anonymous visitors)' },
@@ -31,24 +42,40 @@ export default defineModel({
     locale: { type: 'text', description: 'Locale of the first event' },
     email: { type: 'text', description: 'Email (PII)', pii: true },
   },
-  build: (knex, { ref }) =>
-    knex.raw(`
-      with keys as (
+  staleKeys: (knex, { ref, incremental }) =>
+    knex.raw(`select t.user_key from ${incremental!.this} t where not exists (select 1 from ${ref('core.user_identity_map')} m where m.user_key = t.user_key)`),
+  build: (knex, { ref, incremental }) => {
+    // An incremental build reads the touched users' rows only (subqueries, not CTEs, so a full build reads the tables
+    // themselves); `= any(array(...))` makes index lookups, where `in (select ...)` planned merge joins over whole tables.
+    const ofTouched = (relation: string) => (incremental ? `(select * from ${ref(relation)} where user_key = any(array(select user_key from touched)))` : `${ref(relation)}`);
+    const identityMap = ofTouched('core.user_identity_map');
+    const fctEvents = ofTouched('core.fct_events');
+    // Staging views by user id: their window filters are estimated at a handful of rows, which planned a nested loop of
+    // every user against the touched ones; an array filter on the partition column is pushed inside the window instead
+    // (an `in (select ...)` is not). Linear in the array, so this stays the costliest step for large touched sets.
+    const ofTouchedIds = (relation: string, insideWindow = false) => {
+      const ids = `select identity from ${ref('core.user_identity_map')} where user_key = any(array(select user_key from touched))`;
+      if (!incremental) return `${ref(relation)}`;
+      return `(select * from ${ref(relation)} where user_id ${insideWindow ? `= any(array(${ids}))` : `in (${ids})`})`;
+    };
+    return knex.raw(`
+      with ${incremental ? `touched as (${touchedUserKeys(ref, batchArray(knex, incremental.newBatches))}),` : ''}
+      keys as (
         select distinct user_key, min(identity) filter (where identity_type = 'user') over (partition by user_key) as user_id
-        from ${ref('core.user_identity_map')}
+        from ${identityMap} m
       ),
       first_events as (
         select distinct on (e.user_key) e.user_key, e.device_type, e.os, e.browser, e.country, s.region, s.city, s.locale, s.utm_source
-        from ${ref('core.fct_events')} e join ${ref('staging.stg_events')} s using (message_id)
+        from ${fctEvents} e join ${ref('staging.stg_events')} s using (message_id)
         order by e.user_key, e.occurred_at, e.message_id
       ),
       activity as (
         select user_key, min(occurred_at) as first_event_at, max(occurred_at) as last_event_at
-        from ${ref('core.fct_events')} group by user_key
+        from ${fctEvents} e group by user_key
       ),
       user_outcomes as (   -- staging, not core.fct_outcomes: that model's user_key is tested against this one
         select m.user_key, o.outcome_id, o.occurred_at, o.is_order, o.user_traits
-        from ${ref('staging.stg_outcomes')} o join ${ref('core.user_identity_map')} m on m.identity = o.user_id
+        from ${ofTouchedIds('staging.stg_outcomes')} o join ${identityMap} m on m.identity = o.user_id
       ),
       outcome_activity as (
         select user_key, min(occurred_at) as first_outcome_at, max(occurred_at) as last_outcome_at,
@@ -65,13 +92,13 @@ export default defineModel({
       ),
       plan_changes as (   -- the latest upgrade, downgrade or churn decides the current plan
         select distinct on (user_key) user_key, case when outcome_type = 'churn' then 'churned' else plan end as plan
-        from ${ref('staging.stg_outcomes')} o join ${ref('core.user_identity_map')} m on m.identity = o.user_id
+        from ${ofTouchedIds('staging.stg_outcomes')} o join ${identityMap} m on m.identity = o.user_id
         where outcome_type in ('upgrade', 'downgrade', 'churn') and (plan is not null or outcome_type = 'churn')
         order by user_key, occurred_at desc, outcome_type, plan   -- not outcome_id: a derived one names the batch
       ),
       profiles as (   -- several user ids merged by aliases: the canonical id's traits win
         select distinct on (m.user_key) m.user_key, u.*
-        from ${ref('staging.stg_users')} u join ${ref('core.user_identity_map')} m on m.identity = u.user_id
+        from ${ofTouchedIds('staging.stg_users', true)} u join ${identityMap} m on m.identity = u.user_id
         order by m.user_key, (u.user_id = m.user_key) desc, u.updated_at desc nulls last, u.user_id
       ),
       final as (
@@ -94,5 +121,6 @@ export default defineModel({
         left join profiles p using (user_key)
         left join plan_changes pc using (user_key)
       )
-      select * from final`),
+      select * from final`);
+  },
 });

@@ -8,8 +8,11 @@ import { defineModel } from '../../src/models/model-definition.ts';
  * keeps its id across builds: a session still open at the window's start (its
  * last stored event less than 30 minutes before it) is continued from the
  * stored row, whose session id the window's events inherit, however long ago
- * the session began. Identity merges that reach events older than the window
- * are applied by `seglayer build --full-refresh`.
+ * the session began.
+ * Identity merges: a stored event older than the window whose key the identity
+ * map now resolves differently is re-keyed, and every event of both its old and
+ * its new key is re-derived from the start (sessions of both users change), by
+ * message_id (uniqueKey), so the result equals a full rebuild.
  */
 export default defineModel({
   name: 'core.fct_events',
@@ -17,7 +20,9 @@ export default defineModel({
   owner: 'data-platform',
   tags: ['events'],
   materialized: 'incremental',
-  incremental: { windowColumn: 'occurred_at', lookback: '3 days', newBatchesOf: { table: 'raw.events', windowColumn: 'occurred_at' } },
+  incremental: { windowColumn: 'occurred_at', uniqueKey: 'message_id', lookback: '3 days', newBatchesOf: { table: 'raw.events', windowColumn: 'occurred_at' } },
+  // The window and key deletes, and dim_users / user_features reading only the touched users' events.
+  indexes: [['occurred_at'], ['message_id'], ['user_key']],
   columns: {
     message_id: { type: 'text', description: 'Event id', tests: ['not_null', 'unique'] },
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null', { relationships: { to: 'core.user_identity_map', field: 'user_key' } }] },
@@ -32,10 +37,11 @@ export default defineModel({
     anonymous_id: { type: 'text', description: 'Anonymous id sent with the event' },
     user_id: { type: 'text', description: 'User id sent with the event' },
   },
-  build: (knex, { ref, incremental }) =>
-    knex.raw(
+  build: (knex, { ref, incremental }) => {
+    const since = incremental?.since?.toISOString();
+    return knex.raw(
       `
-      with events as (
+      with resolved as (
         select e.message_id, coalesce(u.user_key, a.user_key, 'anon:' || e.anonymous_id) as user_key,
                e.event, e.occurred_at, e.properties, e.device_type, e.os, e.browser, e.country, e.anonymous_id, e.user_id,
                null::text as carried_session_id
@@ -43,17 +49,29 @@ export default defineModel({
         left join ${ref('core.user_identity_map')} u on u.identity = e.user_id
         left join ${ref('core.user_identity_map')} a on a.identity = e.anonymous_id and e.user_id is null
         where coalesce(e.user_id, e.anonymous_id) is not null
-          ${incremental ? `and e.occurred_at >= ?::timestamptz` : ''}
       ),
-      ${incremental ? `carried as (   -- per user, the last stored event within the gap before the window
+      ${since ? `rekeyed_users as (   -- stored keys the identity map now resolves differently: both sides start over
+        select k.user_key
+        from ${incremental!.this} t
+        join ${ref('core.user_identity_map')} m on m.identity = coalesce(t.user_id, t.anonymous_id),
+        lateral (values (t.user_key), (m.user_key)) k(user_key)
+        where t.occurred_at < :since::timestamptz and m.user_key <> t.user_key
+        group by k.user_key
+      ),
+      events as (
+        select * from resolved r
+        where r.occurred_at >= :since::timestamptz or r.user_key in (select user_key from rekeyed_users)
+      ),
+      carried as (   -- per user, the last stored event within the gap before the window
         select distinct on (t.user_key) t.message_id, t.user_key, null::text as event, t.occurred_at, null::jsonb as properties,
                null::text as device_type, null::text as os, null::text as browser, null::text as country,
                null::text as anonymous_id, null::text as user_id, t.session_id as carried_session_id
-        from ${incremental.this} t
-        where t.occurred_at >= ?::timestamptz - interval '30 minutes' and t.occurred_at < ?::timestamptz
+        from ${incremental!.this} t
+        where t.occurred_at >= :since::timestamptz - interval '30 minutes' and t.occurred_at < :since::timestamptz
+          and t.user_key not in (select user_key from rekeyed_users)
         order by t.user_key, t.occurred_at desc, t.message_id desc
       ),
-      timeline as (select * from events union all select * from carried),` : 'timeline as (select * from events),'}
+      timeline as (select * from events union all select * from carried),` : 'timeline as (select * from resolved),'}
       gaps as (
         select *, case when occurred_at - lag(occurred_at) over (partition by user_key order by occurred_at, message_id) <= interval '30 minutes'
                        then 0 else 1 end as starts_session
@@ -77,6 +95,7 @@ export default defineModel({
         where carried_session_id is null
       )
       select * from final`,
-      incremental ? [incremental.since.toISOString(), incremental.since.toISOString(), incremental.since.toISOString()] : [],
-    ),
+      since ? { since } : {},
+    );
+  },
 });

@@ -1,3 +1,5 @@
+import { batchArray, newBatchIdentities } from '../../src/identity/touched-identities.ts';
+import type { Knex } from 'knex';
 import { defineModel } from '../../src/models/model-definition.ts';
 
 /*
@@ -8,19 +10,32 @@ import { defineModel } from '../../src/models/model-definition.ts';
  * 2. an anonymous id belongs to the user it was first linked to (ties: smallest
  *    user id), so one shared device never merges two people;
  * 3. an anonymous id never linked to a user keeps its own key, prefixed "anon:".
+ *
+ * Incremental by identity: a build after new batches re-resolves only what they can
+ * change: the user ids they name or link to, closed over alias edges (whole
+ * components, so a merge re-keys every member), and the anonymous ids they name or
+ * that are linked to those users. Links only ever join (a revert rebuilds fully), so
+ * nothing else changes key. Whether an id is a user id is what the published map
+ * says, or what a new batch says.
  */
 export default defineModel({
   name: 'core.user_identity_map',
   description: 'Maps every user id and anonymous id seen to one canonical user key.',
   owner: 'data-platform',
   tags: ['identity'],
+  materialized: 'incremental',
+  incremental: { uniqueKey: 'identity' },
+  indexes: [['identity'], ['user_key']],
   columns: {
     identity: { type: 'text', description: 'A user id or anonymous id as it appears in sources', tests: ['not_null', 'unique'] },
     identity_type: { type: 'text', description: 'user or anonymous', tests: [{ accepted_values: ['user', 'anonymous'] }] },
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null'] },
   },
-  build: (knex, { ref }) =>
-    knex.raw(`
+  build: (knex, { ref, incremental }) => (incremental ? touchedMap(knex, ref, incremental.this, incremental.newBatches) : fullMap(knex, ref)),
+});
+
+function fullMap(knex: Knex, ref: (name: string) => Knex.Raw) {
+  return knex.raw(`
       with recursive user_ids as (
         select user_id from ${ref('staging.stg_users')}
         union select user_id from ${ref('staging.stg_events')} where user_id is not null
@@ -56,5 +71,63 @@ export default defineModel({
         union all select anonymous_id, 'anonymous', user_key from anonymous_owner
         union all select anonymous_id, 'anonymous', 'anon:' || anonymous_id from unlinked_anonymous
       )
-      select * from final`),
-});
+      select * from final`);
+}
+
+function touchedMap(knex: Knex, ref: (name: string) => Knex.Raw, published: Knex.Raw, newBatches: number[]) {
+  const links = ref('staging.stg_identity_links');
+  return knex.raw(`
+      with recursive named as (${newBatchIdentities(ref, batchArray(knex, newBatches))}),
+      user_ids as (   -- user ids among the ids that matter: published as such, or named so by a new batch
+        select identity as user_id from named where is_user_id
+        union select p.identity from ${published} p
+        where p.identity_type = 'user'
+          and (p.identity in (select identity from named) or p.identity in (select anonymous_id from ${links}))
+      ),
+      seeds as (   -- user ids a new batch names, and the users its ids are linked to
+        select user_id from user_ids where user_id in (select identity from named)
+        union select l.user_id from ${links} l where l.anonymous_id in (select identity from named)
+        union select l.anonymous_id from ${links} l join user_ids u on u.user_id = l.anonymous_id where l.user_id in (select identity from named)
+      ),
+      user_edges as (
+        select l.anonymous_id as a, l.user_id as b from ${links} l join user_ids u on u.user_id = l.anonymous_id
+        union select l.user_id, l.anonymous_id from ${links} l join user_ids u on u.user_id = l.anonymous_id
+      ),
+      component (user_id) as (   -- every user id joined to a seed by aliases
+        select user_id from seeds
+        union select e.b from component c join user_edges e on e.a = c.user_id
+      ),
+      reach (user_id, reachable) as (
+        select user_id, user_id from component
+        union
+        select r.user_id, e.b from reach r join user_edges e on e.a = r.reachable
+      ),
+      user_keys as (
+        select user_id, min(reachable) as user_key from reach group by user_id
+      ),
+      anonymous_ids as (   -- named by a new batch, or linked to a re-keyed user
+        select identity as anonymous_id from named where not is_user_id
+        union select l.anonymous_id from ${links} l join component c using (user_id)
+      ),
+      candidates as (
+        select a.anonymous_id from anonymous_ids a
+        where not exists (select 1 from user_ids u where u.user_id = a.anonymous_id)
+          and not exists (select 1 from component c where c.user_id = a.anonymous_id)
+          and not exists (select 1 from ${published} p where p.identity = a.anonymous_id and p.identity_type = 'user')
+      ),
+      anonymous_owner as (
+        select distinct on (l.anonymous_id) l.anonymous_id, coalesce(k.user_key, p.user_key) as user_key
+        from ${links} l
+        join candidates c using (anonymous_id)
+        left join user_keys k on k.user_id = l.user_id
+        left join ${published} p on p.identity = l.user_id
+        order by l.anonymous_id, l.first_linked_at nulls last, l.user_id
+      ),
+      final as (
+        select user_id as identity, 'user' as identity_type, user_key from user_keys
+        union all select anonymous_id, 'anonymous', user_key from anonymous_owner
+        union all select anonymous_id, 'anonymous', 'anon:' || anonymous_id from candidates c
+        where not exists (select 1 from anonymous_owner o where o.anonymous_id = c.anonymous_id)
+      )
+      select * from final`);
+}

@@ -1,3 +1,4 @@
+import { batchArray, touchedUserKeys } from '../../src/identity/touched-identities.ts';
 import { defineModel } from '../../src/models/model-definition.ts';
 
 /** RFM windows besides lifetime: one frequency and monetary column per window. */
@@ -16,12 +17,21 @@ const windowDocs = Object.fromEntries(
   ]),
 );
 
+/*
+ * Incremental by user, as core.dim_users: a build after new batches recomputes the
+ * users they touch. Recency, tenure, age and the RFM windows are measured to the
+ * reference time, so when it moves every user's row changes: the build then
+ * recomputes every user (the honest answer, in one delete and insert).
+ */
 export default defineModel({
   name: 'features.user_features',
   description:
     'One row per canonical user: recency / frequency / monetary value, first-week behaviour, lifetime activity, value and cost, and the user attributes segments are defined over. Times are measured to as_of_at (core.reference_time: midnight UTC after the last recorded activity, or SEGLAYER_REFERENCE_TIME), never now(), so features are reproducible. Order features count order lines as configured (staging.stg_outcomes.is_order).',
   owner: 'data-platform',
   tags: ['features', 'segments'],
+  materialized: 'incremental',
+  incremental: { uniqueKey: 'user_key' },
+  indexes: [['user_key']],
   columns: {
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null', 'unique', { relationships: { to: 'core.dim_users', field: 'user_key' } }] },
     as_of_at: { type: 'timestamptz', description: 'Reference time (core.reference_time): SEGLAYER_REFERENCE_TIME, else midnight UTC after the last event or outcome in the warehouse', tests: ['not_null'] },
@@ -65,14 +75,30 @@ export default defineModel({
     first_device_type: { type: 'text', description: 'Device type of the first event' },
     first_os: { type: 'text', description: 'OS of the first event' },
   },
-  build: (knex, { ref }) =>
-    knex.raw(`
+  staleKeys: (knex, { ref, incremental }) =>
+    knex.raw(`select t.user_key from ${incremental!.this} t where not exists (select 1 from ${ref('core.dim_users')} u where u.user_key = t.user_key)`),
+  build: (knex, { ref, incremental }) => {
+    // An incremental build reads the touched users' rows only (subqueries, not CTEs, so a full build reads the tables
+    // themselves). Tables indexed on user_key: `= any(array(...))`, index lookups (`in (select ...)` planned merge joins
+    // over whole tables); the others: `in (select ...)`, a hashed semi-join (an array is compared linearly per row).
+    const ofTouched = (relation: string, indexed = true) =>
+      incremental
+        ? `(select * from ${ref(relation)} where user_key ${indexed ? '= any(array(select user_key from touched))' : 'in (select user_key from touched)'})`
+        : `${ref(relation)}`;
+    const fctEvents = ofTouched('core.fct_events');
+    return knex.raw(`
       with as_of as (
         select as_of_at from ${ref('core.reference_time')}
       ),
+      ${incremental ? `touched as (
+        ${touchedUserKeys(ref, batchArray(knex, incremental.newBatches))}
+        union   -- the reference time moved: every user's time-relative features change
+        select u.user_key from ${ref('core.dim_users')} u
+        where (select as_of_at from as_of) is distinct from (select max(t.as_of_at) from ${incremental.this} t)
+      ),` : ''}
       outcomes as (   -- is_order: the configured notion of an order line (core.fct_outcomes)
         select o.*, a.as_of_at
-        from ${ref('core.fct_outcomes')} o cross join as_of a where o.user_key is not null
+        from ${ofTouched('core.fct_outcomes', false)} o cross join as_of a where o.user_key is not null
       ),
       value as (
         select user_key,
@@ -88,23 +114,23 @@ export default defineModel({
         from outcomes group by user_key
       ),
       costs as (
-        select user_key, sum(cost_usd) as cost_to_serve_usd from ${ref('core.fct_costs')} where user_key is not null group by user_key
+        select user_key, sum(cost_usd) as cost_to_serve_usd from ${ofTouched('core.fct_costs', false)} c where user_key is not null group by user_key
       ),
       session_lengths as (
         select user_key, session_id, extract(epoch from max(occurred_at) - min(occurred_at)) / 60.0 as minutes
-        from ${ref('core.fct_events')} group by user_key, session_id
+        from ${fctEvents} e group by user_key, session_id
       ),
       activity as (
         select e.user_key, count(*) as events, count(distinct e.session_id) as sessions,
                count(distinct (e.occurred_at at time zone 'UTC')::date) as active_days
-        from ${ref('core.fct_events')} e group by e.user_key
+        from ${fctEvents} e group by e.user_key
       ),
       first_week as (
         select e.user_key,
                count(distinct e.properties ->> 'feature') filter (where e.event = 'feature_used') as first_week_features,
                count(distinct e.session_id) as first_week_sessions,
                count(distinct floor(extract(epoch from e.occurred_at - u.signed_up_at) / 86400)) as first_week_active_days
-        from ${ref('core.fct_events')} e join ${ref('core.dim_users')} u using (user_key)
+        from ${fctEvents} e join ${ofTouched('core.dim_users')} u using (user_key)
         where e.occurred_at >= u.signed_up_at and e.occurred_at < u.signed_up_at + interval '${FIRST_WEEK}'
         group by e.user_key
       ),
@@ -131,7 +157,7 @@ export default defineModel({
                u.is_identified, u.signed_up_at, u.cohort_month, u.first_seen_month, u.first_order_month, u.plan, u.birth_year,
                extract(year from a.as_of_at at time zone 'UTC')::int - u.birth_year as age,
                u.gender, u.country, u.region, u.city, u.locale, u.acquisition_channel, u.first_device_type, u.first_os
-        from ${ref('core.dim_users')} u
+        from ${ofTouched('core.dim_users')} u
         cross join as_of a
         left join value v using (user_key)
         left join costs c using (user_key)
@@ -139,5 +165,6 @@ export default defineModel({
         left join first_week w using (user_key)
         left join medians m using (user_key)
       )
-      select * from final`),
+      select * from final`);
+  },
 });

@@ -1,3 +1,4 @@
+import { batchArray } from '../../src/identity/touched-identities.ts';
 import { defineModel } from '../../src/models/model-definition.ts';
 
 /** Fields that make two rows with one message_id "the same event". */
@@ -26,6 +27,8 @@ export default defineModel({
   tags: ['events'],
   materialized: 'incremental',
   incremental: { windowColumn: 'occurred_at', lookback: '3 days', newBatchesOf: { table: 'raw.events', windowColumn: 'occurred_at' } },
+  // The window delete, the anti-join on message_id, and core models reading only the rows of new batches.
+  indexes: [['occurred_at'], ['message_id'], ['load_batch_id']],
   columns: {
     message_id: { type: 'text', description: 'Producer-assigned event id', tests: ['not_null', 'unique'] },
     anonymous_id: { type: 'text', description: 'Device / cookie id, when sent' },
@@ -53,7 +56,7 @@ export default defineModel({
       with ranked as (
         select *, row_number() over (${FIRST_RECEIVED}) as copy_number
         from ${ref('raw.events')} r
-        ${incremental ? `where r.occurred_at >= ?::timestamptz
+        ${incremental?.since ? `where r.occurred_at >= ?::timestamptz
           and not exists (select 1 from ${incremental.this} t where t.message_id = trim(r.message_id) and t.occurred_at < ?::timestamptz)` : ''}
       ),
       final as (
@@ -77,9 +80,14 @@ export default defineModel({
         where copy_number = 1
       )
       select * from final`,
-      incremental ? [incremental.since.toISOString(), incremental.since.toISOString()] : [],
+      incremental?.since ? [incremental.since.toISOString(), incremental.since.toISOString()] : [],
     ),
-  quarantine: (knex, { ref }) =>
+  // New batches can change the verdict on every copy of the message ids they bring, and only those.
+  quarantineReplaces: (knex, { ref, incremental }) =>
+    knex.raw(`
+      select r.load_batch_id as batch_id, r.source_row_number as row_number from ${ref('raw.events')} r
+      where r.message_id in (select n.message_id from ${ref('raw.events')} n where n.load_batch_id = any(${batchArray(knex, incremental!.newBatches)}))`),
+  quarantine: (knex, { ref, incremental }) =>
     knex.raw(`
       with copies as (
         select load_batch_id, source_row_number, message_id, event, occurred_at, user_id, anonymous_id, properties,
@@ -87,6 +95,7 @@ export default defineModel({
                first_value(${PAYLOAD}) over (${FIRST_RECEIVED}) as first_hash,
                row_number() over (${FIRST_RECEIVED}) as copy_number
         from ${ref('raw.events')}
+        ${incremental ? `where message_id in (select n.message_id from ${ref('raw.events')} n where n.load_batch_id = any(${batchArray(knex, incremental.newBatches)}))` : ''}
       ),
       conflicts as (   -- a file loaded again repeats its conflicting copies: flag each distinct payload once
         select *, row_number() over (partition by message_id, payload_hash order by load_batch_id, source_row_number) as repeat_number

@@ -42,17 +42,36 @@ export const columnSchema = z
 export const incrementalSchema = z
   .object({
     /** Column that orders the data in time; the rebuilt window is measured on it. */
-    windowColumn: z.string().regex(identifier),
+    windowColumn: z.string().regex(identifier).optional(),
     /** How far back before the newest row to rebuild, to take in late data (a PostgreSQL interval). */
-    lookback: z.string().regex(/^\d+ (minutes?|hours?|days?)$/, 'an interval such as "3 days" or "12 hours"'),
+    lookback: z.string().regex(/^\d+ (minutes?|hours?|days?)$/, 'an interval such as "3 days" or "12 hours"').optional(),
     /**
      * The raw table whose new load batches feed this model: rows of batches
      * loaded since the last successful run widen the rebuilt window back to
      * their earliest time, however late they arrived.
      */
     newBatchesOf: z.object({ table: z.string().regex(/^raw\.[a-z_]+$/), windowColumn: z.string().regex(identifier) }).strict().optional(),
+    /**
+     * The column that identifies a row (as dbt's unique_key): an incremental build
+     * replaces every published row whose key the query returns, besides the window.
+     * A model with a key and no window recomputes only the keys its query selects
+     * (e.g. the users touched by new batches, `incremental.newBatches`).
+     */
+    uniqueKey: z.string().regex(identifier).optional(),
   })
-  .strict();
+  .strict()
+  .refine((i) => (i.windowColumn === undefined) === (i.lookback === undefined), 'windowColumn and lookback go together')
+  .refine((i) => i.windowColumn !== undefined || i.uniqueKey !== undefined, 'a windowColumn (with lookback), a uniqueKey, or both');
+
+/** What an incremental run of a model gets to select its rows. */
+export interface IncrementalContext {
+  /** The published table (quoted), e.g. to read rows kept from earlier builds. */
+  this: Knex.Raw;
+  /** Window models: select only rows with windowColumn >= since. Unset for key-only models. */
+  since?: Date;
+  /** Committed load batches this model has not taken in yet (ids of ops.load_batches). */
+  newBatches: number[];
+}
 
 /** What `build` receives besides Knex. */
 export interface BuildContext {
@@ -60,9 +79,10 @@ export interface BuildContext {
   ref(name: string): Knex.Raw;
   /**
    * Set on an incremental run (not on the first build nor --full-refresh): the
-   * model should select only rows with windowColumn >= `since`.
+   * model should select only the rows to replace (windowColumn >= `since`, or the
+   * keys its new batches touched).
    */
-  incremental?: { since: Date; this: Knex.Raw };
+  incremental?: IncrementalContext;
   /**
    * Set for an `append` model whose table exists: the published table, so the
    * query can select only what is new relative to it (e.g. changes since the
@@ -95,6 +115,12 @@ export const modelSchema = z
     dependsOn: z.array(z.string()).default([]),
     incremental: incrementalSchema.optional(),
     /**
+     * Indexes on a table, incremental or append model, one list of columns each, e.g.
+     * [['user_key'], ['occurred_at']]: what an incremental build's window delete, key
+     * delete and per-user reads need. Built with the table, before it is swapped in.
+     */
+    indexes: z.array(z.array(z.string().regex(identifier)).min(1)).default([]),
+    /**
      * A table that may reuse its published version (segments refreshed incrementally): the
      * build receives it as `previous` with the load batches taken in since, and the run
      * records the batches it takes in (ops.model_batches), as for incremental models.
@@ -107,13 +133,28 @@ export const modelSchema = z
     /**
      * Optional rows to put in ops.quarantine when the model publishes (e.g.
      * conflicting duplicates): a query returning batch_id, row_number,
-     * raw_payload, reason, field. Replaced on every build of the model.
+     * raw_payload, reason, field. Replaced on every build of the model, or, on an
+     * incremental run of a model with `quarantineReplaces`, only those of its rows.
      */
     quarantine: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function').optional(),
+    /**
+     * Lets an incremental run check only what its new batches touch: a query returning the
+     * batch_id, row_number of every source row whose quarantine verdict they can change. The
+     * model's earlier quarantine rows for those rows are replaced by what `quarantine` (which
+     * then receives `incremental` and should cover just those rows) returns; the rest stay.
+     * Not used on a full build, nor after a batch the model took in was reverted.
+     */
+    quarantineReplaces: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function').optional(),
     /**
      * Optional reasons to refuse building the model: a query returning `reason` rows, run
      * before the build; any row fails the model with those reasons (and skips what depends on it).
      */
+    /**
+     * Incremental models with a uniqueKey: keys of published rows that no longer exist
+     * (e.g. a user key merged into another), a query returning one column named as the
+     * key; deleted in the incremental build's transaction. Not run on a full build.
+     */
+    staleKeys: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function').optional(),
     refuse: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function').optional(),
   })
   .strict();

@@ -13,8 +13,8 @@ import { runSchedule } from './build-scheduler.ts';
 import { enforceContract } from './column-contract.ts';
 import { compileTests, runTests } from './column-tests.ts';
 import { compileModel, quoteRelation } from './model-compiler.ts';
+import type { BuildContext, IncrementalContext } from './model-definition.ts';
 import type { Model } from './model-discovery.ts';
-import type { BuildContext } from './model-definition.ts';
 import { ModelGraph } from './model-graph.ts';
 import { dropLeftovers, failedTestsSummary, materialize, ModelTestFailure, relationExists, type TestOutcome } from './materializer.ts';
 
@@ -88,38 +88,60 @@ function describeError(error: unknown): string {
   return `${message}${e.detail ? ` (${e.detail})` : ''}${e.hint ? ` hint: ${e.hint}` : ''}`;
 }
 
+/** A batch `model` took in has been reverted since: what it touched is gone from raw. */
+async function tookInRevertedBatch(knex: Knex, model: string): Promise<boolean> {
+  const { rows } = await knex.raw(
+    `select exists (select 1 from ops.load_batches b join ops.model_batches m on m.batch_id = b.batch_id and m.model = ? where b.status = 'reverted') as any`,
+    [model],
+  );
+  return rows[0].any;
+}
+
+/** Committed batches (of this run's `batches`) that `model` has not taken in yet. */
+async function newBatchesOf(knex: Knex, model: string, batches: number[]): Promise<number[]> {
+  const { rows } = await knex.raw(
+    `select coalesce(array_agg(b.batch_id order by b.batch_id), '{}') as ids from unnest(?::bigint[]) as b(batch_id)
+     where not exists (select 1 from ops.model_batches m where m.model = ? and m.batch_id = b.batch_id)`,
+    [batches, model],
+  );
+  return rows[0].ids.map(Number);
+}
+
 /**
- * Where an incremental run starts rebuilding: the lookback before the newest
- * row, or earlier if committed batches the model has not consumed yet hold
- * older (late) rows. "Not consumed" rather than "above a watermark": batch ids
- * are taken when a load starts, so a batch can commit after a later one.
+ * What an incremental run of `model` rebuilds, or undefined for a full build.
+ * Window models start at the lookback before the newest row, or earlier if
+ * committed batches the model has not consumed yet hold older (late) rows. "Not
+ * consumed" rather than "above a watermark": batch ids are taken when a load
+ * starts, so a batch can commit after a later one. Key-only models (uniqueKey, no
+ * window) select the keys their new batches touch; a reverted batch they took in
+ * sends them back to a full build, since its rows, and so the keys it touched, are gone.
  */
-async function incrementalSince(knex: Knex, model: Model, batches: number[]): Promise<Date | undefined> {
-  const { windowColumn, lookback, newBatchesOf } = model.incremental!;
-  const { rows } = await knex.raw(`select max(??) - ?::interval as since from ${quoteRelation(model.name)}`, [windowColumn, lookback]);
+async function incrementalContext(knex: Knex, model: Model, batches: number[]): Promise<IncrementalContext | undefined> {
+  const { windowColumn, lookback, newBatchesOf: source } = model.incremental!;
+  const newBatches = await newBatchesOf(knex, model.name, batches);
+  const context = { this: knex.raw(quoteRelation(model.name)), newBatches };
+  if (!windowColumn) return (await tookInRevertedBatch(knex, model.name)) ? undefined : context;
+  const { rows } = await knex.raw(`select max(??) - ?::interval as since from ${quoteRelation(model.name)}`, [windowColumn, lookback!]);
   let since: Date | undefined = rows[0].since ?? undefined;
-  if (!newBatchesOf) return since;
-  const late = await knex.raw(
-    `with pending as (
-       select b.batch_id from unnest(?::bigint[]) as b(batch_id)
-       where not exists (select 1 from ops.model_batches m where m.model = ? and m.batch_id = b.batch_id)
-     )
-     select min(r.??) as earliest from ${quoteRelation(newBatchesOf.table)} r where r.load_batch_id in (select batch_id from pending)`,
-    [batches, model.name, newBatchesOf.windowColumn],
-  );
-  const earliest: Date | null = late.rows[0].earliest;
-  if (earliest && (!since || earliest < since)) since = earliest;
-  // A reverted batch this model took in: its rows are gone from raw, so rebuild from the
-  // earliest of them (recorded by the revert) to take them out of the model too.
-  const reverted = await knex.raw(
-    `select min((b.reverted_window -> ? ->> ?)::timestamptz) as earliest
-     from ops.load_batches b join ops.model_batches m on m.batch_id = b.batch_id and m.model = ?
-     where b.status = 'reverted'`,
-    [newBatchesOf.table, newBatchesOf.windowColumn, model.name],
-  );
-  const undone: Date | null = reverted.rows[0].earliest;
-  if (undone && (!since || undone < since)) since = undone;
-  return since;
+  if (source) {
+    const late = await knex.raw(
+      `select min(r.??) as earliest from ${quoteRelation(source.table)} r where r.load_batch_id = any(?::bigint[])`,
+      [source.windowColumn, newBatches],
+    );
+    const earliest: Date | null = late.rows[0].earliest;
+    if (earliest && (!since || earliest < since)) since = earliest;
+    // A reverted batch this model took in: its rows are gone from raw, so rebuild from the
+    // earliest of them (recorded by the revert) to take them out of the model too.
+    const reverted = await knex.raw(
+      `select min((b.reverted_window -> ? ->> ?)::timestamptz) as earliest
+       from ops.load_batches b join ops.model_batches m on m.batch_id = b.batch_id and m.model = ?
+       where b.status = 'reverted'`,
+      [source.table, source.windowColumn, model.name],
+    );
+    const undone: Date | null = reverted.rows[0].earliest;
+    if (undone && (!since || undone < since)) since = undone;
+  }
+  return since ? { ...context, since } : undefined;
 }
 
 /**
@@ -256,11 +278,9 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           const failed = tests.some((t) => t.status === 'fail');
           result = { model: name, status: failed ? 'error' : 'success', rows: null, seconds: 0, tests, error: failed ? failedTestsSummary(tests) : undefined };
         } else {
-          let since: Date | undefined;
-          if (model.materialized === 'incremental' && !options.fullRefresh && (await relationExists(knex, name))) {
-            since = await incrementalSince(knex, model, batches);
-          }
-          const incremental = since ? { since, this: knex.raw(quoteRelation(name)) } : undefined;
+          const incremental = model.materialized === 'incremental' && !options.fullRefresh && (await relationExists(knex, name))
+            ? await incrementalContext(knex, model, batches)
+            : undefined;
           // Append models are history: --full-refresh does not start them over.
           const appendTo = model.materialized === 'append' && (await relationExists(knex, name)) ? knex.raw(quoteRelation(name)) : undefined;
           const previous = model.readsPrevious && !options.fullRefresh && (await relationExists(knex, name)) ? await previousVersion(knex, model, batches) : undefined;
@@ -270,16 +290,26 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             if (reasons.length) throw new ModelRefused(reasons);
           }
           const compiled = compileModel(model, known, { incremental, appendTo, previous, knex });
+          // The quarantine checks only what new batches touch when the model says which rows that is.
+          const scoped = incremental && model.quarantine && model.quarantineReplaces && !(await tookInRevertedBatch(knex, name)) ? incremental : undefined;
           const quarantineSql = model.quarantine
-            ? compileModel({ ...model, build: model.quarantine }, known, { incremental, knex }).sql
+            ? compileModel({ ...model, build: model.quarantine }, known, { incremental: scoped, knex }).sql
             : undefined;
-          const tracksBatches = (model.materialized === 'incremental' && model.incremental?.newBatchesOf !== undefined) || model.readsPrevious === true;
+          const quarantineReplacesSql = scoped && model.quarantineReplaces
+            ? compileModel({ ...model, build: model.quarantineReplaces }, known, { incremental: scoped, knex }).sql
+            : undefined;
+          const staleKeysSql = incremental && model.staleKeys
+            ? compileModel({ ...model, build: model.staleKeys }, known, { incremental, knex }).sql
+            : undefined;
+          // Every incremental (and readsPrevious) model records the batches it took in: `newBatches` is what it has not.
+          const tracksBatches = model.materialized === 'incremental' || model.readsPrevious === true;
           const done = await materialize({
             db: knex,
             model,
             sql: compiled.sql,
             quarantineSql,
-            incrementalSince: since,
+            quarantineReplacesSql,
+            incremental: incremental && { since: incremental.since, staleKeysSql },
             appendToExisting: appendTo !== undefined,
             onPublish: async (trx) => {
               lock.assertHeld();

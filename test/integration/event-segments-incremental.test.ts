@@ -2,7 +2,7 @@
  * Event-predicate segments after an incremental build equal a full rebuild: new
  * batches of recent events, late events that land in users' first week, and identity
  * merges (anonymous first-week activity linked to its user afterwards, older than
- * fct_events' incremental window, which it therefore does not re-key) all reach the
+ * fct_events' incremental window, which it re-keys) all reach the
  * membership the same way a --full-refresh does. The data also moves memberships, so
  * equality is not the trivial one.
  */
@@ -95,13 +95,10 @@ it('after identity merges a full rebuild gives the merged users their anonymous 
   for (const u of [0, 6, 12, 18]) expect(full).toContain(`breadth|u${u}`);
 });
 
-// Known limitation, outside the segment layer: an incremental core.fct_events build keeps
-// events older than its window under their old key ('anon:a0'), so after a merge its
-// relationships test to core.user_identity_map fails and the build stops (the previous
-// version stays published). Event predicates already re-resolve each event's user through
-// core.user_identity_map, so once fct_events accepts the merge incrementally this should pass:
-// it.fails turns red then, to be made a plain it.
-it.fails('an incremental build after identity merges equals a full rebuild (fails today in core.fct_events)', async () => {
+// An incremental core.fct_events build re-keys stored events (older than its window,
+// under 'anon:a3') whose identity the merge re-points, so the build passes its
+// relationships test and the memberships equal a full rebuild's.
+it('an incremental build after identity merges equals a full rebuild', async () => {
   // Anonymous first-week activity stored under 'anon:a3' / 'anon:a9' by a full build ...
   await loadFile(db.url, eventsFile([3, 9].flatMap((u) => FEATURES.map((f) => event({ anon: `a${u}` }, 'feature_used', day(1, 5), f)))), { into: 'events' });
   await build({ fullRefresh: true });

@@ -154,12 +154,9 @@ it('a definition changed to a new version is recomputed in full, not reused', as
   expect(rows).toEqual([{ version: 2 }]);
 });
 
-// An identity batch makes incremental segments recompute every user (src/segments/incremental-membership.ts),
-// but today the build stops before them: an incremental core.fct_events keeps events older than its window
-// under their old key, and its relationships test to core.user_identity_map fails (the known bug recorded in
-// event-segments-incremental.test.ts, being fixed in core.fct_events separately). Once that fix lands this
-// turns red: make it a plain `it`.
-it.fails('identity merges: the incremental build equals a full rebuild (fails today in core.fct_events)', async () => {
+// An identity batch makes incremental segments recompute every user (src/segments/incremental-membership.ts);
+// the incremental core.fct_events re-keys the stored events a merge re-points, so the build reaches them.
+it('identity merges: the incremental build equals a full rebuild', async () => {
   await loadEvents([3, 9].flatMap((u) => FEATURES.map((f) => event({ anon: `a${u}` }, 'feature_used', day(1, 5), f))));
   await build({ fullRefresh: true });
   await loadFile(db.url, fixture('refresh-identities.csv', csv('anonymous_id,user_id,linked_at,link_source', 'a3,u3,2025-02-14T00:00:00Z,alias', 'a9,u9,2025-02-14T00:00:00Z,alias', 'a0,u0,2025-02-14T00:00:00Z,alias')), { into: 'identities' });

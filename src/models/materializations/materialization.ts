@@ -17,8 +17,14 @@ export interface MaterializeRequest {
   sql: string;
   /** Rows to put in ops.quarantine when the model publishes (replacing the model's previous ones). */
   quarantineSql?: string;
-  /** Incremental models: rebuild only rows with windowColumn >= since; unset means a full build. */
-  incrementalSince?: Date;
+  /** batch_id, row_number of the source rows whose quarantine rows quarantineSql replaces; unset: all of the model's. */
+  quarantineReplacesSql?: string;
+  /**
+   * Incremental models on an incremental run (unset means a full build): the query's
+   * rows replace the window (windowColumn >= since), the published rows with the same
+   * uniqueKey, and the keys `staleKeysSql` returns.
+   */
+  incremental?: { since?: Date; staleKeysSql?: string };
   /** Append models: the table exists, so the query's rows are added to it; unset means a first build. */
   appendToExisting?: boolean;
   /**

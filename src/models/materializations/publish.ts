@@ -26,10 +26,15 @@ export async function verify(db: Knex | Knex.Transaction, model: Model, relation
 
 /** The model's quarantine rows and the caller's onPublish, in the publishing transaction. */
 export async function publishExtras(trx: Knex.Transaction, request: MaterializeRequest): Promise<void> {
-  const { model, quarantineSql } = request;
+  const { model, quarantineSql, quarantineReplacesSql } = request;
   if (quarantineSql) {
     const source = `model:${model.name}`;
-    await trx.raw(`delete from ops.quarantine where source = ?`, [source]);
+    if (quarantineReplacesSql) {
+      await trx.raw(
+        `delete from ops.quarantine q where q.source = ? and (q.batch_id, q.row_number) in (select r.batch_id, r.row_number from (${quarantineReplacesSql}) r)`,
+        [source],
+      );
+    } else await trx.raw(`delete from ops.quarantine where source = ?`, [source]);
     await trx.raw(
       `insert into ops.quarantine (source, batch_id, target_table, row_number, raw_payload, reason, field)
        select ?, q.batch_id, ?, q.row_number, q.raw_payload, q.reason, q.field from (${quarantineSql}) q`,

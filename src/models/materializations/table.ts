@@ -3,6 +3,7 @@
  * and tested there, then swapped in with one transaction. Also the first build
  * (and --full-refresh) of incremental models and the first build of append models.
  */
+import { indexTemporary, renameSwappedIndexes } from './indexes.ts';
 import type { Materialization } from './materialization.ts';
 import { publishExtras, swapIn, verify } from './publish.ts';
 import { relationKind, relationsOf } from './relations.ts';
@@ -13,6 +14,7 @@ export const table: Materialization = {
     const { temp } = relationsOf(model.name);
     await db.raw(`drop table if exists ${temp} cascade`);
     const created = await db.raw(`create table ${temp} as ${sql}`);
+    await indexTemporary(db, model);
     // Planner statistics now, not when autovacuum gets round to it: the next model in the
     // same build joins this table, and a never-analysed table is estimated at a handful of
     // rows, which turns hash joins into nested loops that rescan their inner side per row.
@@ -22,6 +24,7 @@ export const table: Materialization = {
       const existing = await relationKind(db, model.name);
       await db.transaction(async (trx) => {
         await swapIn(trx, model.name, existing);
+        await renameSwappedIndexes(trx, model);
         await publishExtras(trx, request);
       });
       return { rows: Number(created.rowCount), tests, action: existing === 'table' ? 'swapped' : 'created' };

@@ -1,0 +1,165 @@
+/**
+ * Incremental builds equal a full rebuild, row for row: one database is built
+ * incrementally after each round of new data, a second one loads the same files
+ * and is rebuilt with --full-refresh each round; core.user_identity_map,
+ * core.dim_users, core.fct_events and features.user_features must hold the same
+ * rows (every column) after rounds of new users and events, late events (older
+ * than the last build), an anonymous id linked to its user afterwards, an
+ * anonymous id whose earlier link hands it to another user, two known users
+ * merged by an alias, purchases, and conflicting copies of a message id (whose
+ * quarantine rows, checked for the new batches only, must equal a full check's).
+ * The rounds are checked to move
+ * those tables, and the last one (no change of reference time) to be built
+ * incrementally for the touched users only.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadFile } from '../../src/load/batch-loader.ts';
+import { runModels, type ModelResult, type RunOptions } from '../../src/models/model-runner.ts';
+import type { Project } from '../../src/project/project.ts';
+import { csv, fixture } from '../support/fixture-files.ts';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
+import { loadTestProject } from '../support/test-project.ts';
+
+const COMPARED: Record<string, string> = {
+  'core.user_identity_map': 'identity',
+  'core.dim_users': 'user_key',
+  'core.fct_events': 'message_id',
+  'features.user_features': 'user_key',
+};
+const USERS = 20;
+const day = (d: number, h = 0, m = 0) => new Date(Date.UTC(2025, 2, 1 + d, h, m)).toISOString();
+
+let incremental: TestDatabase;
+let full: TestDatabase;
+let project: Project;
+let seq = 0;
+let seed = 5;
+const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+
+type Who = { user?: string; anon?: string };
+const event = (who: Who, name: string, at: string, feature?: string) =>
+  `e${++seq},${who.user ?? ''},${who.anon ?? ''},${name},${at},${feature ? `"{""feature"":""${feature}""}"` : '{}'}`;
+const files = {
+  events: (rows: string[]) => fixture(`ief-events-${++seq}.csv`, csv('message_id,user_id,anonymous_id,event,occurred_at,properties', ...rows)),
+  users: (rows: string[]) => fixture(`ief-users-${++seq}.csv`, csv('user_id,signed_up_at,plan,country,updated_at', ...rows)),
+  identities: (rows: string[]) => fixture(`ief-identities-${++seq}.csv`, csv('anonymous_id,user_id,linked_at,link_source', ...rows)),
+  outcomes: (rows: string[]) => fixture(`ief-outcomes-${++seq}.csv`, csv('outcome_id,user_id,outcome_type,occurred_at,amount,currency', ...rows)),
+};
+
+/** Loads one file into both databases, in the same order (so batch ids agree too). */
+const load = async (into: keyof typeof files, rows: string[]) => {
+  const file = files[into](rows);
+  for (const db of [incremental, full]) await loadFile(db.url, file, { into });
+};
+const build = async (db: TestDatabase, options: RunOptions = {}): Promise<Map<string, ModelResult>> => {
+  const summary = await runModels(db.knex, db.url, project.models, options);
+  expect(summary.results.filter((r) => r.status !== 'success').map((r) => `${r.model}: ${r.error}`)).toEqual([]);
+  return new Map(summary.results.map((r) => [r.model, r]));
+};
+const rowsOf = async (db: TestDatabase, table: string) =>
+  ((await db.knex.raw(`select t::text as row from ${table} t order by ??`, [COMPARED[table]!])).rows as { row: string }[]).map((r) => r.row);
+const quarantined = async (db: TestDatabase) =>
+  ((await db.knex.raw(`select batch_id || '/' || row_number || ' ' || raw_payload || ' ' || reason as row from ops.quarantine where source = 'model:staging.stg_events' order by batch_id, row_number`)).rows as { row: string }[]).map((r) => r.row);
+const snapshot = async (db: TestDatabase): Promise<Record<string, string[]>> => ({
+  ...Object.fromEntries(await Promise.all(Object.keys(COMPARED).map(async (t) => [t, await rowsOf(db, t)] as const))),
+  quarantine: await quarantined(db),
+});
+
+/** Builds both databases (incremental, full refresh), checks them equal and returns the incremental run's results. */
+const buildAndCompare = async () => {
+  const before = await snapshot(incremental);
+  const results = await build(incremental);
+  await build(full, { fullRefresh: true });
+  const [a, b] = [await snapshot(incremental), await snapshot(full)];
+  for (const table of [...Object.keys(COMPARED), 'quarantine']) expect(a[table], table).toEqual(b[table]);
+  return { results, before, after: a };
+};
+const keyOf = async (identity: string) =>
+  (await incremental.knex.raw('select user_key from core.user_identity_map where identity = ?', [identity])).rows[0]?.user_key;
+
+beforeAll(async () => {
+  [incremental, full] = await Promise.all([createTestDatabase(), createTestDatabase()]);
+  project = await loadTestProject();
+  await load('users', Array.from({ length: USERS }, (_, u) => `u${u},${day(0, u % 10)},free,DE,${day(0)}`));
+  const rows: string[] = [];
+  for (let u = 0; u < USERS; u++) {
+    for (let d = 0; d < 20; d += 1 + Math.floor(random() * 3)) {
+      // Users 0, 5, 10, 15 browse anonymously first (a0, a5, ...), linked only later.
+      const who = u % 5 === 0 && d < 5 ? { anon: `a${u}` } : { user: `u${u}` };
+      rows.push(event(who, 'signed_in', day(d, 9, u)));
+      if (random() < 0.6) rows.push(event(who, 'feature_used', day(d, 9, u + 10), ['reports', 'alerts', 'api'][u % 3]));
+    }
+  }
+  // A device u3 signed in on (the event carries both ids: the link is observed), used before anonymously.
+  rows.push(event({ user: 'u3', anon: 'd3' }, 'signed_in', day(2, 7)), event({ anon: 'd3' }, 'page_viewed', day(2, 6)));
+  await load('events', rows);
+  await load('outcomes', [`o1,u1,purchase,${day(3, 12)},20.00,USD`, `o2,u2,purchase,${day(4, 12)},35.00,USD`]);
+  for (const db of [incremental, full]) await build(db, { fullRefresh: true });
+});
+afterAll(async () => {
+  await incremental?.drop();
+  await full?.drop();
+});
+
+it('new users, recent events and purchases: incremental equals a full rebuild', async () => {
+  await load('users', [`u${USERS},${day(21)},pro,FR,${day(21)}`, `u4,${day(0, 4)},pro,AT,${day(21)}`]);
+  await load('events', [
+    ...[1, 2, 6, USERS].map((u) => event({ user: `u${u}` }, 'feature_used', day(21, 10, u), 'exports')),
+    event({ anon: 'visitor-1' }, 'page_viewed', day(21, 11)), // an anonymous visitor nobody knows yet
+    `r1-a,u1,,feature_used,${day(21, 10, 30)},{}`,
+    `r1-b,u2,,feature_used,${day(21, 10, 40)},{}`,
+  ]);
+  await load('outcomes', [`o3,u6,purchase,${day(21, 12)},50.00,USD`]);
+  const { before, after } = await buildAndCompare();
+  expect(after['core.dim_users']!.length).toBe(before['core.dim_users']!.length + 2); // u20 and anon:visitor-1
+  expect(after['features.user_features']).not.toEqual(before['features.user_features']);
+});
+
+// Same receipt time (none): the copy that sorts first by content is kept, so r1-b's new copy
+// displaces the stored one, which becomes the conflicting copy.
+const CONFLICTING = [`r1-a,u1,,zz_changed,${day(21, 10, 30)},{}`, `r1-b,u2,,aa_changed,${day(21, 10, 40)},{}`];
+
+it('late events, older than the last build, reach the users who had them; conflicting copies are flagged', async () => {
+  await load('events', [
+    ...[2, 7, 9].flatMap((u) => ['reports', 'alerts', 'api'].map((f) => event({ user: `u${u}` }, 'feature_used', day(1, 15, u), f))),
+    ...CONFLICTING,
+  ]);
+  const { before, after } = await buildAndCompare();
+  expect(after.quarantine!.length).toBe(before.quarantine!.length + 2);
+  const features = (rows: string[]) => rows.filter((r) => /^\(u7,/.test(r));
+  expect(features(after['features.user_features']!)).not.toEqual(features(before['features.user_features']!));
+});
+
+it('identity merges: an anonymous id linked later, one handed to another user by an earlier link, two known users merged', async () => {
+  expect(await keyOf('a0')).toBe('anon:a0');
+  expect(await keyOf('d3')).toBe('u3');
+  await load('identities', [
+    `a0,u0,${day(21)},identify`, // anonymous first days become u0's
+    `a5,u5,${day(21)},identify`,
+    `d3,u8,${day(1)},identify`, // an earlier link than u3's event: d3 now belongs to u8, u3 loses its event
+    `u12,u11,${day(21)},alias`, // two known users merged: u11 is the canonical key
+  ]);
+  await load('events', [event({ user: 'u12' }, 'signed_in', day(21, 14))]);
+  const { after } = await buildAndCompare();
+  expect([await keyOf('a0'), await keyOf('a5'), await keyOf('d3'), await keyOf('u12')]).toEqual(['u0', 'u5', 'u8', 'u11']);
+  const keys = after['core.dim_users']!.map((r) => r.slice(1, r.indexOf(',')));
+  expect(keys).not.toContain('anon:a0');
+  expect(keys).not.toContain('u12');
+});
+
+it('a batch that leaves the reference time alone is built for the touched users only', async () => {
+  await load('events', [event({ user: 'u13' }, 'feature_used', day(10, 16), 'api'), event({ user: 'u16', anon: 'a15' }, 'signed_in', day(21, 8))]);
+  await load('outcomes', [`o4,u14,purchase,${day(15, 12)},12.50,USD`]);
+  await load('events', CONFLICTING); // loaded again: flagged once, not twice
+  const { results, before, after } = await buildAndCompare();
+  expect(after.quarantine).toEqual(before.quarantine);
+  for (const model of ['core.user_identity_map', 'core.dim_users', 'features.user_features']) {
+    const action = results.get(model)!.action!;
+    expect(action, model).toMatch(/^incremental: \d+ rows by /);
+    expect(Number(/(\d+) rows/.exec(action)![1]), model).toBeLessThan(after[model]!.length / 2);
+  }
+  // a15, u15's anonymous first days never linked, is linked to u16 by this event: anon:a15 goes.
+  expect(await keyOf('a15')).toBe('u16');
+  expect(after['core.dim_users']!.some((r) => r.startsWith('(anon:a15,'))).toBe(false);
+  expect(after['features.user_features']).not.toEqual(before['features.user_features']);
+});
