@@ -20,7 +20,7 @@ import { up as addReferenceAt } from '../../migrations/20261201000100_add_member
 import { spawnCli } from '../support/cli-process.ts';
 import { csv, fixture } from '../support/fixture-files.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
-import { loadTestProject } from '../support/test-project.ts';
+import { loadTestProject, ownSegmentsEnv } from '../support/test-project.ts';
 
 const DAY = 86_400_000;
 const USERS = 12;
@@ -39,9 +39,7 @@ writeFileSync(
   join(segmentsDir, 'segments', 'recent.yml'),
   `segments:\n  - {name: recent, title: Recent, description: d, owner: o, hypothesis: h, version: 1, kind: rule, rule: "performed('feature_used') >= 2 in last 7 days"}\n`,
 );
-mkdirSync(join(segmentsDir, 'no-funnels'));
-mkdirSync(join(segmentsDir, 'no-experiments'));
-const ENV = { SEGLAYER_SEGMENTS_DIR: join(segmentsDir, 'segments'), SEGLAYER_FUNNELS_DIR: join(segmentsDir, 'no-funnels'), SEGLAYER_EXPERIMENTS_DIR: join(segmentsDir, 'no-experiments') };
+const ENV = ownSegmentsEnv(join(segmentsDir, 'segments'));
 
 let seq = 0;
 const eventsFile = (window: { from: number; to: number }) =>

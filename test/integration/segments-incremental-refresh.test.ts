@@ -17,7 +17,7 @@ import type { Project } from '../../src/project/project.ts';
 import { spawnCli } from '../support/cli-process.ts';
 import { csv, fixture } from '../support/fixture-files.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
-import { loadTestProject } from '../support/test-project.ts';
+import { loadTestProject, ownSegmentsEnv } from '../support/test-project.ts';
 
 const RULES: Record<string, string> = {
   breadth: "performed('feature_used', distinct: feature) >= 3 in first 7 days after signup",
@@ -61,8 +61,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'segments', 'behavioural.yml'), `segments:\n${Object.entries(RULES).map(([name, rule]) =>
     `  - {name: ${name}, title: ${name}, description: d, owner: o, hypothesis: h, version: 1, kind: rule, refresh: incremental, rule: ${JSON.stringify(rule)}}\n`).join('')}`);
   project = await loadTestProject({ SEGLAYER_SEGMENTS_DIR: join(dir, 'segments') });
-  for (const none of ['no-funnels', 'no-experiments']) mkdirSync(join(dir, none));
-  cliEnv = { DATABASE_URL: db.url, SEGLAYER_SEGMENTS_DIR: join(dir, 'segments'), SEGLAYER_FUNNELS_DIR: join(dir, 'no-funnels'), SEGLAYER_EXPERIMENTS_DIR: join(dir, 'no-experiments') };
+  cliEnv = { DATABASE_URL: db.url, ...ownSegmentsEnv(join(dir, 'segments')) };
   await loadFile(db.url, fixture('refresh-users.csv', csv('user_id,signed_up_at,plan,updated_at', ...Array.from({ length: USERS }, (_, u) => `u${u},${day(0, u % 12)},free,${day(0)}`))), { into: 'users' });
   const rows: string[] = [];
   for (let u = 0; u < USERS; u++) {

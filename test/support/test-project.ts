@@ -12,10 +12,17 @@ import type { Project } from '../../src/project/project.ts';
 import { loadProject } from '../../src/project/project-loader.ts';
 import { PROJECT_ROOT } from './test-database.ts';
 
+/** The settings of a project whose segments live in `segmentsDir`: no funnels, experiments or changes (for CLI runs too). */
+export function ownSegmentsEnv(segmentsDir: string): Record<string, string> {
+  return {
+    SEGLAYER_SEGMENTS_DIR: segmentsDir,
+    SEGLAYER_FUNNELS_DIR: join(segmentsDir, 'no-funnels'),
+    SEGLAYER_EXPERIMENTS_DIR: join(segmentsDir, 'no-experiments'),
+    SEGLAYER_CHANGES_DIR: join(segmentsDir, 'no-changes'),
+  };
+}
+
 export function loadTestProject(env: Record<string, string> = {}, root = PROJECT_ROOT): Promise<Project> {
-  const ownSegments = env.SEGLAYER_SEGMENTS_DIR;
-  const defaults = ownSegments
-    ? { SEGLAYER_FUNNELS_DIR: join(ownSegments, 'no-funnels'), SEGLAYER_EXPERIMENTS_DIR: join(ownSegments, 'no-experiments'), SEGLAYER_CHANGES_DIR: join(ownSegments, 'no-changes') }
-    : {};
+  const defaults = env.SEGLAYER_SEGMENTS_DIR ? ownSegmentsEnv(env.SEGLAYER_SEGMENTS_DIR) : {};
   return loadProject(loadConfig({ ...defaults, ...env }, root));
 }
