@@ -1,20 +1,17 @@
-/** dbt-like verbs over the models in models/: build, test, ls, compile. */
+/**
+ * dbt-like verbs over the models in models/: build, test, ls, compile.
+ * What only build and test need (the database session, statistics writers, quality checks,
+ * grants) is imported inside their actions, so `ls` and `compile` start fast.
+ */
 import type { Command } from 'commander';
 import { UserError } from '../../errors/user-error.js';
 import { didYouMean } from '../../errors/nearest-name.ts';
 import type { Knex } from 'knex';
 import type { Config } from '../../config.ts';
-import { runQualityChecks } from '../../quality/quality-checks.ts';
-import { printQuality } from '../quality-output.ts';
 import { compileModel } from '../../models/model-compiler.ts';
-import { refreshServingGrants, servingAccess } from '../../database/serving-role.ts';
-import { RESULTS_TABLE, writeExperimentResultsAfterBuild } from '../../experiments/experiment-results-writer.ts';
-import { EFFECTS_TABLE, writeChangeEffectsAfterBuild } from '../../changes/change-effects-writer.ts';
 import { buildGraph, runModels, type RunEvent, type RunSummary } from '../../models/model-runner.ts';
 import { loadConfig } from '../../config.ts';
-import { SEGMENT_CUBE_FILE, SEGMENT_MODEL, writeSegmentCube } from '../../segments/segment-cube.ts';
 import { loadProject } from '../../project/project-loader.ts';
-import { withSession } from '../session.ts';
 import { bold, count, dim, green, progress, red, say, table, yellow } from '../../terminal/terminal-output.ts';
 
 interface SelectFlags {
@@ -54,6 +51,7 @@ interface OutputFlags {
 
 /** Source freshness and volume anomalies after a build or test run (printed, or with --json the whole run); false when one is an error. */
 async function qualityChecksPass(knex: Knex, config: Config, summary: RunSummary, flags: OutputFlags): Promise<boolean> {
+  const [{ runQualityChecks }, { printQuality }] = await Promise.all([import('../../quality/quality-checks.ts'), import('../quality-output.ts')]);
   const results = await runQualityChecks(knex, config, summary.runId);
   if (flags.json) say(JSON.stringify({ runId: summary.runId, ok: summary.ok && !results.some((r) => r.status === 'fail'), models: summary.results, quality: results }, null, 2));
   else printQuality(results);
@@ -75,6 +73,10 @@ export function registerModelCommands(program: Command): void {
     .option('--threads <n>', 'models run at once (default: number of cores)', (v) => Number(v))
     .option('--wait', 'queue behind a running build instead of exiting')
     .action(async (selectors: string[], options: SelectFlags & OutputFlags & { fullRefresh?: boolean; threads?: number; wait?: boolean }) => {
+      const [{ withSession }, { refreshServingGrants, servingAccess }, { RESULTS_TABLE, writeExperimentResultsAfterBuild }, { EFFECTS_TABLE, writeChangeEffectsAfterBuild }, { SEGMENT_CUBE_FILE, SEGMENT_MODEL, writeSegmentCube }] = await Promise.all([
+        import('../session.ts'), import('../../database/serving-role.ts'), import('../../experiments/experiment-results-writer.ts'),
+        import('../../changes/change-effects-writer.ts'), import('../../segments/segment-cube.ts'),
+      ]);
       await withSession(async ({ knex, warehouse, config }) => {
         const project = await loadProject(config);
         const summary = await runModels(knex, warehouse.url, project.models, { ...options, select: [...selectors, ...(options.select ?? [])], onEvent: printEvent });
@@ -98,6 +100,7 @@ export function registerModelCommands(program: Command): void {
     .option('--fail-fast', 'stop starting models after the first failure')
     .option('--json', 'print the run (models, tests, data-quality checks) as JSON on stdout')
     .action(async (selectors: string[], options: SelectFlags & OutputFlags) => {
+      const [{ withSession }, { refreshServingGrants, servingAccess }] = await Promise.all([import('../session.ts'), import('../../database/serving-role.ts')]);
       await withSession(async ({ knex, warehouse, config }) => {
         const { models } = await loadProject(config);
         const summary = await runModels(knex, warehouse.url, models, { ...options, select: [...selectors, ...(options.select ?? [])], testsOnly: true, wait: true, onEvent: printEvent });
