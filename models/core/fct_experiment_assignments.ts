@@ -21,17 +21,13 @@ export default defineModel({
         left join ${ref('core.user_identity_map')} u on u.identity = a.user_id
         left join ${ref('core.user_identity_map')} n on n.identity = a.anonymous_id
         where coalesce(u.user_key, n.user_key) is not null
-      ),
-      variants as (
-        select experiment, user_key, count(distinct seen)::int as variant_count
-        from resolved cross join lateral unnest(variants_seen) as seen
-        group by 1, 2
-      ),
-      first_exposure as (
-        select distinct on (experiment, user_key) experiment, user_key, variant, assigned_at
-        from resolved
-        order by experiment, user_key, assigned_at, variant, user_id, anonymous_id
       )
-      select f.experiment, f.user_key, f.variant, f.assigned_at, v.variant_count
-      from first_exposure f join variants v using (experiment, user_key)`),
+      -- One grouped pass over the unnested variants: the first exposure by the same order as
+      -- before, and the distinct variants seen under any identity.
+      select experiment, user_key,
+             (array_agg(variant order by assigned_at, variant, user_id, anonymous_id))[1] as variant,
+             min(assigned_at) as assigned_at,
+             count(distinct seen)::int as variant_count
+      from resolved cross join lateral unnest(variants_seen) as seen
+      group by experiment, user_key`),
 });

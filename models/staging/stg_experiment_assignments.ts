@@ -16,20 +16,24 @@ export default defineModel({
     subject_id: { type: 'text', description: 'Who was assigned: the user id, or the anonymous id when the user was not known', tests: ['not_null'] },
     variants_seen: { type: 'text[]', description: 'Every distinct variant this subject was ever assigned, sorted: more than one means the subject saw two variants and experiment analysis excludes it', tests: ['not_null'] },
   },
+  // One grouped pass: first exposure and every variant seen per subject come from the same
+  // group. (A self-join of ranked rows on experiment + subject was planned as a merge join on
+  // experiment alone: with one experiment, 20k × 20k comparisons, 200 s at 20k users.)
   build: (knex, { ref }) =>
     knex.raw(`
-      with ranked as (
+      with keyed as (
         select trim(experiment) as experiment, trim(variant) as variant, nullif(trim(user_id), '') as user_id,
-               nullif(trim(anonymous_id), '') as anonymous_id, assigned_at,
-               row_number() over (partition by trim(experiment), coalesce(nullif(trim(user_id), ''), trim(anonymous_id)) order by assigned_at, variant, user_id, anonymous_id, experiment) as exposure_number
+               nullif(trim(anonymous_id), '') as anonymous_id, assigned_at
         from ${ref('raw.experiment_assignments')}
         where coalesce(nullif(trim(user_id), ''), nullif(trim(anonymous_id), '')) is not null
-      ),
-      seen as (
-        select experiment, coalesce(user_id, anonymous_id) as subject_id, array_agg(distinct variant order by variant) as variants_seen
-        from ranked group by 1, 2
       )
-      select r.experiment, r.variant, r.user_id, r.anonymous_id, r.assigned_at, s.subject_id, s.variants_seen
-      from ranked r join seen s on s.experiment = r.experiment and s.subject_id = coalesce(r.user_id, r.anonymous_id)
-      where r.exposure_number = 1`),
+      select experiment,
+             (array_agg(variant order by assigned_at, variant, user_id, anonymous_id))[1] as variant,
+             (array_agg(user_id order by assigned_at, variant, user_id, anonymous_id))[1] as user_id,
+             (array_agg(anonymous_id order by assigned_at, variant, user_id, anonymous_id))[1] as anonymous_id,
+             min(assigned_at) as assigned_at,
+             coalesce(user_id, anonymous_id) as subject_id,
+             array_agg(distinct variant order by variant) as variants_seen
+      from keyed
+      group by experiment, coalesce(user_id, anonymous_id)`),
 });

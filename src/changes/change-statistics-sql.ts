@@ -57,7 +57,7 @@ function groupCtes(name: 'exposed' | 'comparison', group: Required<SegmentRefere
   const asOf = membersAsOf(group.definition, change.released_at, relations.history);
   return sql`
     ${raw(name)}_basis as (
-      select case when exists (select 1 from ${raw(relations.history)} where definition = ${group.definition}::text and changed_at <= ${change.released_at}::timestamptz)
+      select case when exists (select 1 from ${raw(relations.history)} where definition = ${group.definition}::text and reference_at <= ${change.released_at}::timestamptz)
              then 'as_of_release' else 'current' end as basis
     ),
     ${raw(name)}_members as (

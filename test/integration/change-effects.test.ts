@@ -109,7 +109,7 @@ beforeAll(async () => {
     create table core.fct_outcomes (user_key text, occurred_at timestamptz, outcome_type text, revenue_usd numeric);
     create table core.dim_users (user_key text, first_seen_at timestamptz);
     create table segments.current_membership (user_key text, definition text, segment text, version int);
-    create table segments.membership_history (user_key text, definition text, segment text, version int, change text, changed_at timestamptz)`);
+    create table segments.membership_history (user_key text, definition text, segment text, version int, change text, changed_at timestamptz, reference_at timestamptz)`);
   await db.knex('core.dim_users').insert(Object.keys(USERS).map((u) => ({ user_key: u, first_seen_at: u === 'L1' ? at(-10) : at(-100) })));
   await db.knex('core.fct_events').insert(Object.entries(USERS).flatMap(([u, { clicks }]) => [
     ...clicks.map((day) => ({ user_key: u, occurred_at: at(day), event: 'click' })),
@@ -124,7 +124,7 @@ beforeAll(async () => {
   const control = ['C1', 'C2', 'C3', 'C4', 'X1'];
   // Today (current_membership) E4 is treated again, but at the release it was not; lonely's history starts after the release.
   await db.knex('segments.current_membership').insert([...treated.map((u) => member(u, 'treated')), ...control.map((u) => member(u, 'control_group')), member('C2', 'lonely')]);
-  const history = (u: string, definition: string, change: string, day: number) => ({ ...member(u, definition), change, changed_at: at(day) });
+  const history = (u: string, definition: string, change: string, day: number) => ({ ...member(u, definition), change, changed_at: at(day), reference_at: at(day) });
   await db.knex('segments.membership_history').insert([
     ...treated.map((u) => history(u, 'treated', 'entered', -30)),
     history('E4', 'treated', 'left', -20),
