@@ -102,10 +102,18 @@ export default defineModel({
             then ((extract(year from l.last_start) - extract(year from s.cohort_start)) * 12 + extract(month from l.last_start) - extract(month from s.cohort_start))::int
             else (l.last_start - s.cohort_start) / 7 end) as p(period_number)
       ),
+      -- Grid and actives meet in one grouped pass rather than a left join: the join on seven
+      -- keys was planned as a merge join on three, filtering 36M row pairs at 20k users.
       counted as (
-        select g.cohort_grain, g.activity, g.cohort_start, g.period_number, g.segment_as_of, g.segment_definition, g.segment,
-               g.cohort_users, coalesce(a.active_users, 0) as active_users
-        from grid g left join actives a using (activity, cohort_grain, cohort_start, period_number, segment_as_of, segment_definition, segment)
+        select cohort_grain, activity, cohort_start, period_number, segment_as_of, segment_definition, segment,
+               max(cohort_users) as cohort_users, sum(active_users)::bigint as active_users
+        from (
+          select cohort_grain, activity, cohort_start, period_number, segment_as_of, segment_definition, segment, cohort_users, 0::bigint as active_users from grid
+          union all
+          select cohort_grain, activity, cohort_start, period_number, segment_as_of, segment_definition, segment, null::bigint, active_users from actives
+        ) cells
+        group by 1, 2, 3, 4, 5, 6, 7
+        having max(cohort_users) is not null
       ),
       final as (
         select *, active_users::float8 / cohort_users as retention_rate, ${rate.lower} as retention_ci_lower, ${rate.upper} as retention_ci_upper
