@@ -6,7 +6,7 @@
  * membership the same way a --full-refresh does. The data also moves memberships, so
  * equality is not the trivial one.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -14,18 +14,10 @@ import { loadFile } from '../../src/load/batch-loader.ts';
 import { runModels, type RunOptions } from '../../src/models/model-runner.ts';
 import type { Project } from '../../src/project/project.ts';
 import { csv, fixture } from '../support/fixture-files.ts';
+import { day, FEATURES, RULES, USERS, writeBehaviouralSegments } from '../support/behavioural-rules-fixture.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { loadTestProject } from '../support/test-project.ts';
 
-const RULES: Record<string, string> = {
-  breadth: "performed('feature_used', distinct: feature) >= 3 in first 7 days after signup",
-  recent: "performed('feature_used') >= 2 in last 7 days",
-  quick_start: "sequence('signed_in', 'feature_used', within: 1 hour) in first 7 days after signup",
-  lapsed: "stopped_performing('signed_in', 14 days)",
-};
-const USERS = 24;
-const FEATURES = ['dashboards', 'reports', 'alerts', 'api'];
-const day = (d: number, h = 0) => new Date(Date.UTC(2025, 0, 1 + d, h)).toISOString();
 
 let db: TestDatabase;
 let project: Project;
@@ -46,9 +38,7 @@ const membership = async () =>
 beforeAll(async () => {
   db = await createTestDatabase();
   const dir = mkdtempSync(join(tmpdir(), 'seglayer-inc-segments-'));
-  mkdirSync(join(dir, 'segments'));
-  writeFileSync(join(dir, 'segments', 'behavioural.yml'), `segments:\n${Object.entries(RULES).map(([name, rule]) =>
-    `  - {name: ${name}, title: ${name}, description: d, owner: o, hypothesis: h, version: 1, kind: rule, rule: ${JSON.stringify(rule)}}\n`).join('')}`);
+  writeBehaviouralSegments(dir);
   project = await loadTestProject({ SEGLAYER_SEGMENTS_DIR: join(dir, 'segments') });
   // Users sign up on Jan 1 (staggered by hours); events over 40 days.
   await loadFile(db.url, fixture('inc-users.csv', csv('user_id,signed_up_at,plan,updated_at', ...Array.from({ length: USERS }, (_, u) => `u${u},${day(0, u % 12)},free,${day(0)}`))), { into: 'users' });

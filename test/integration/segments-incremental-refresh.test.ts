@@ -16,18 +16,10 @@ import { runModels, type RunOptions } from '../../src/models/model-runner.ts';
 import type { Project } from '../../src/project/project.ts';
 import { spawnCli } from '../support/cli-process.ts';
 import { csv, fixture } from '../support/fixture-files.ts';
+import { day, FEATURES, RULES, USERS, writeBehaviouralSegments } from '../support/behavioural-rules-fixture.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { loadTestProject, ownSegmentsEnv } from '../support/test-project.ts';
 
-const RULES: Record<string, string> = {
-  breadth: "performed('feature_used', distinct: feature) >= 3 in first 7 days after signup",
-  recent: "performed('feature_used') >= 2 in last 7 days",
-  quick_start: "sequence('signed_in', 'feature_used', within: 1 hour) in first 7 days after signup",
-  lapsed: "stopped_performing('signed_in', 14 days)",
-};
-const USERS = 24;
-const FEATURES = ['dashboards', 'reports', 'alerts', 'api'];
-const day = (d: number, h = 0) => new Date(Date.UTC(2025, 0, 1 + d, h)).toISOString();
 
 let db: TestDatabase;
 let project: Project;
@@ -57,9 +49,7 @@ const incrementalThenFull = async () => {
 beforeAll(async () => {
   db = await createTestDatabase();
   const dir = mkdtempSync(join(tmpdir(), 'seglayer-refresh-'));
-  mkdirSync(join(dir, 'segments'));
-  writeFileSync(join(dir, 'segments', 'behavioural.yml'), `segments:\n${Object.entries(RULES).map(([name, rule]) =>
-    `  - {name: ${name}, title: ${name}, description: d, owner: o, hypothesis: h, version: 1, kind: rule, refresh: incremental, rule: ${JSON.stringify(rule)}}\n`).join('')}`);
+  writeBehaviouralSegments(dir, 'incremental');
   project = await loadTestProject({ SEGLAYER_SEGMENTS_DIR: join(dir, 'segments') });
   cliEnv = { DATABASE_URL: db.url, ...ownSegmentsEnv(join(dir, 'segments')) };
   await loadFile(db.url, fixture('refresh-users.csv', csv('user_id,signed_up_at,plan,updated_at', ...Array.from({ length: USERS }, (_, u) => `u${u},${day(0, u % 12)},free,${day(0)}`))), { into: 'users' });
