@@ -154,17 +154,8 @@ async function previousVersion(knex: Knex, model: Model, batches: number[]): Pro
   const [schema, table] = model.name.split('.') as [string, string];
   const { rows: columns } = await knex.raw(`select count(*)::int as n from information_schema.columns where table_schema = ? and table_name = ? and column_name = any(?)`, [schema, table, Object.keys(model.columns)]);
   if (columns[0].n !== Object.keys(model.columns).length) return undefined;
-  const { rows: reverted } = await knex.raw(
-    `select exists (select 1 from ops.model_batches m join ops.load_batches b using (batch_id) where m.model = ? and b.status = 'reverted') as any`,
-    [model.name],
-  );
-  if (reverted[0].any) return undefined;
-  const { rows } = await knex.raw(
-    `select coalesce(array_agg(b.batch_id order by b.batch_id), '{}') as ids from unnest(?::bigint[]) as b(batch_id)
-     where not exists (select 1 from ops.model_batches m where m.model = ? and m.batch_id = b.batch_id)`,
-    [batches, model.name],
-  );
-  return { this: knex.raw(quoteRelation(model.name)), newBatches: (rows[0].ids as string[]).map(Number) };
+  if (await tookInRevertedBatch(knex, model.name)) return undefined;
+  return { this: knex.raw(quoteRelation(model.name)), newBatches: await newBatchesOf(knex, model.name, batches) };
 }
 
 /** Records, in the publishing transaction, that `model` has taken in `batches`. */
