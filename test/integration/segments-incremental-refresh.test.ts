@@ -16,7 +16,7 @@ import { runModels, type RunOptions } from '../../src/models/model-runner.ts';
 import type { Project } from '../../src/project/project.ts';
 import { spawnCli } from '../support/cli-process.ts';
 import { csv, fixture } from '../support/fixture-files.ts';
-import { day, FEATURES, RULES, USERS, writeBehaviouralSegments } from '../support/behavioural-rules-fixture.ts';
+import { day, FEATURES, fortyDaysOfEvents, RULES, userLines, writeBehaviouralSegments } from '../support/behavioural-rules-fixture.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { loadTestProject, ownSegmentsEnv } from '../support/test-project.ts';
 
@@ -52,17 +52,8 @@ beforeAll(async () => {
   writeBehaviouralSegments(dir, 'incremental');
   project = await loadTestProject({ SEGLAYER_SEGMENTS_DIR: join(dir, 'segments') });
   cliEnv = { DATABASE_URL: db.url, ...ownSegmentsEnv(join(dir, 'segments')) };
-  await loadFile(db.url, fixture('refresh-users.csv', csv('user_id,signed_up_at,plan,updated_at', ...Array.from({ length: USERS }, (_, u) => `u${u},${day(0, u % 12)},free,${day(0)}`))), { into: 'users' });
-  const rows: string[] = [];
-  for (let u = 0; u < USERS; u++) {
-    const anonymousFirstWeek = u % 6 === 0; // first-week activity under an anonymous id, linked only later
-    for (let d = 0; d < 40; d += 1 + Math.floor(random() * 4)) {
-      const who = anonymousFirstWeek && d < 7 ? { anon: `a${u}` } : { user: `u${u}` };
-      rows.push(event(who, 'signed_in', day(d, 13)));
-      if (random() < 0.7) rows.push(event(who, 'feature_used', day(d, 13 + (random() < 0.5 ? 0 : 2)), FEATURES[Math.floor(random() * FEATURES.length)]));
-      if (d < 7 && anonymousFirstWeek) for (const f of FEATURES) rows.push(event(who, 'feature_used', day(d, 14), f));
-    }
-  }
+  await loadFile(db.url, fixture('refresh-users.csv', csv('user_id,signed_up_at,plan,updated_at', ...userLines())), { into: 'users' });
+  const rows = fortyDaysOfEvents(random, event);
   rows.push(event({ user: 'u23' }, 'signed_in', day(40, 23))); // the last activity: the reference time is day 41, 00:00
   await loadEvents(rows);
   await build({ fullRefresh: true });

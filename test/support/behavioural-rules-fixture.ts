@@ -1,8 +1,9 @@
 /**
  * The behavioural segments and fixture calendar that the incremental-membership tests share:
  * four event-predicate rules (first-week breadth, recent use, a quick sequence, lapsing),
- * 24 users signing up on 2025-01-01 and the four features they use. Each test writes its own
- * events; this file only keeps the definitions in one place.
+ * 24 users signing up on 2025-01-01 (staggered by hours), the four features they use, and
+ * their first 40 days of events. Each test brings its own seeded random and event-row format,
+ * and the later batches it loads.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,4 +26,27 @@ export function writeBehaviouralSegments(dir: string, refresh?: 'incremental' | 
   writeFileSync(join(segments, 'behavioural.yml'), `segments:\n${Object.entries(RULES).map(([name, rule]) =>
     `  - {name: ${name}, title: ${name}, description: d, owner: o, hypothesis: h, version: 1, kind: rule${refresh ? `, refresh: ${refresh}` : ''}, rule: ${JSON.stringify(rule)}}\n`).join('')}`);
   return segments;
+}
+
+/** users.csv lines (after the header `user_id,signed_up_at,plan,updated_at`) for the USERS users. */
+export const userLines = () => Array.from({ length: USERS }, (_, u) => `u${u},${day(0, u % 12)},free,${day(0)}`);
+
+export type EventLine = (who: { user?: string; anon?: string }, name: string, at: string, feature?: string) => string;
+
+/**
+ * 40 days of sign-ins and feature use per user, drawn from `random`: every sixth user's first
+ * week is under an anonymous id (linked to the user only later) and uses every feature.
+ */
+export function fortyDaysOfEvents(random: () => number, event: EventLine): string[] {
+  const rows: string[] = [];
+  for (let u = 0; u < USERS; u++) {
+    const anonymousFirstWeek = u % 6 === 0;
+    for (let d = 0; d < 40; d += 1 + Math.floor(random() * 4)) {
+      const who = anonymousFirstWeek && d < 7 ? { anon: `a${u}` } : { user: `u${u}` };
+      rows.push(event(who, 'signed_in', day(d, 13)));
+      if (random() < 0.7) rows.push(event(who, 'feature_used', day(d, 13 + (random() < 0.5 ? 0 : 2)), FEATURES[Math.floor(random() * FEATURES.length)]));
+      if (d < 7 && anonymousFirstWeek) for (const f of FEATURES) rows.push(event(who, 'feature_used', day(d, 14), f));
+    }
+  }
+  return rows;
 }
