@@ -34,6 +34,22 @@ export default defineModel({
   build: (knex, { ref, incremental }) => (incremental ? touchedMap(knex, ref, incremental.this, incremental.newBatches) : fullMap(knex, ref)),
 });
 
+/** user_edges: alias links between two user ids (both in user_ids), both directions. */
+const userEdges = (links: Knex.Raw) => `user_edges as (
+        select l.anonymous_id as a, l.user_id as b from ${links} l join user_ids u on u.user_id = l.anonymous_id
+        union select l.user_id, l.anonymous_id from ${links} l join user_ids u on u.user_id = l.anonymous_id
+      )`;
+
+/** user_keys: each user id of `from` keyed by the smallest user id it reaches through user_edges (one rule for full and incremental builds). */
+const userKeys = (from: string) => `reach (user_id, reachable) as (
+        select user_id, user_id from ${from}
+        union
+        select r.user_id, e.b from reach r join user_edges e on e.a = r.reachable
+      ),
+      user_keys as (
+        select user_id, min(reachable) as user_key from reach group by user_id
+      )`;
+
 function fullMap(knex: Knex, ref: (name: string) => Knex.Raw) {
   return knex.raw(`
       with recursive user_ids as (
@@ -42,18 +58,8 @@ function fullMap(knex: Knex, ref: (name: string) => Knex.Raw) {
         union select user_id from ${ref('staging.stg_identity_links')}
         union select user_id from ${ref('staging.stg_outcomes')} where user_id is not null
       ),
-      user_edges as (   -- alias links between two user ids, both directions
-        select l.anonymous_id as a, l.user_id as b from ${ref('staging.stg_identity_links')} l join user_ids u on u.user_id = l.anonymous_id
-        union select l.user_id, l.anonymous_id from ${ref('staging.stg_identity_links')} l join user_ids u on u.user_id = l.anonymous_id
-      ),
-      reach (user_id, reachable) as (
-        select user_id, user_id from user_ids
-        union
-        select r.user_id, e.b from reach r join user_edges e on e.a = r.reachable
-      ),
-      user_keys as (
-        select user_id, min(reachable) as user_key from reach group by user_id
-      ),
+      ${userEdges(ref('staging.stg_identity_links'))},
+      ${userKeys('user_ids')},
       anonymous_owner as (
         select distinct on (l.anonymous_id) l.anonymous_id, k.user_key
         from ${ref('staging.stg_identity_links')} l
@@ -89,22 +95,12 @@ function touchedMap(knex: Knex, ref: (name: string) => Knex.Raw, published: Knex
         union select l.user_id from ${links} l where l.anonymous_id in (select identity from named)
         union select l.anonymous_id from ${links} l join user_ids u on u.user_id = l.anonymous_id where l.user_id in (select identity from named)
       ),
-      user_edges as (
-        select l.anonymous_id as a, l.user_id as b from ${links} l join user_ids u on u.user_id = l.anonymous_id
-        union select l.user_id, l.anonymous_id from ${links} l join user_ids u on u.user_id = l.anonymous_id
-      ),
+      ${userEdges(links)},
       component (user_id) as (   -- every user id joined to a seed by aliases
         select user_id from seeds
         union select e.b from component c join user_edges e on e.a = c.user_id
       ),
-      reach (user_id, reachable) as (
-        select user_id, user_id from component
-        union
-        select r.user_id, e.b from reach r join user_edges e on e.a = r.reachable
-      ),
-      user_keys as (
-        select user_id, min(reachable) as user_key from reach group by user_id
-      ),
+      ${userKeys('component')},
       anonymous_ids as (   -- named by a new batch, or linked to a re-keyed user
         select identity as anonymous_id from named where not is_user_id
         union select l.anonymous_id from ${links} l join component c using (user_id)
