@@ -9,6 +9,7 @@
  * rows per change × metric, never a row per user.
  */
 import type { Knex } from 'knex';
+import { replaceTableRows } from '../database/replace-table-rows.ts';
 import { analyzeChange, type ChangeEffectRow, type ChangeStatisticsRow } from './change-analysis.ts';
 import type { ChangeDefinition } from './change-definition.ts';
 
@@ -43,19 +44,14 @@ export async function analyzeChangeEffects(knex: Knex, change: ChangeDefinition)
 export async function writeChangeEffects(knex: Knex, changes: readonly ChangeDefinition[]): Promise<ChangeEffectRow[]> {
   const effects: ChangeEffectRow[] = [];
   for (const change of changes) effects.push(...(await analyzeChangeEffects(knex, change)));
-  await knex.transaction(async (trx) => {
-    await trx.raw(CREATE_TABLE);
-    await trx.raw(`delete from ${EFFECTS_TABLE}`);
-    const clean = effects.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? null : v])));
-    if (clean.length > 0) await trx.batchInsert(EFFECTS_TABLE, clean, 500);
-  });
+  await replaceTableRows(knex, EFFECTS_TABLE, CREATE_TABLE, effects);
   return effects;
 }
 
 /**
- * After a build that built marts.change_statistics, write the effects (`build`, `start` and
- * the API fixture call this beside writeExperimentResultsAfterBuild, so the change_effects
- * view never points at a missing table). Returns the rows written, or undefined when the
+ * After a build that built marts.change_statistics, write the effects (every path that
+ * builds calls this through writeStatisticsAfterBuild, src/project/statistics-after-build.ts,
+ * so the change_effects view never points at a missing table). Returns the rows written, or undefined when the
  * statistics were not built.
  */
 export async function writeChangeEffectsAfterBuild(

@@ -15,6 +15,7 @@
  * `seglayer experiments analyze` runs it alone.
  */
 import type { Knex } from 'knex';
+import { replaceTableRows } from '../database/replace-table-rows.ts';
 import type { ExperimentDefinition } from './experiment-definition.ts';
 import { analyzeExperiment, type Exclusions, type ResultRow, type StatisticsRow } from './experiment-analysis.ts';
 
@@ -60,20 +61,14 @@ export async function analyze(knex: Knex, experiment: ExperimentDefinition): Pro
 export async function writeExperimentResults(knex: Knex, experiments: readonly ExperimentDefinition[]): Promise<ResultRow[]> {
   const results: ResultRow[] = [];
   for (const experiment of experiments) results.push(...(await analyze(knex, experiment)));
-  await knex.transaction(async (trx) => {
-    await trx.raw(CREATE_TABLE);
-    await trx.raw(`delete from ${RESULTS_TABLE}`);
-    // Non-finite numbers (an open one-sided bound) have no place in these two-sided results; null guards anyway.
-    const clean = results.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? null : v])));
-    if (clean.length > 0) await trx.batchInsert(RESULTS_TABLE, clean, 500);
-  });
+  await replaceTableRows(knex, RESULTS_TABLE, CREATE_TABLE, results);
   return results;
 }
 
 /**
  * After a build: when it built the experiments' sufficient statistics, write the final
- * results from them (every path that builds — `build`, `start`, the test fixtures — calls
- * this, so the experiment_results view never points at a missing table). Returns the rows
+ * results from them (every path that builds calls this through writeStatisticsAfterBuild,
+ * src/project/statistics-after-build.ts, so the experiment_results view never points at a missing table). Returns the rows
  * written, or undefined when the statistics were not built.
  */
 export async function writeExperimentResultsAfterBuild(
