@@ -455,7 +455,7 @@ async function buildOnce(knex: Knex, url: string, project: Project, rollupSchema
   const models = project.models;
   const { quoteRelation } = await import('../models/model-compiler.ts');
   const { runModels } = await import('../models/model-runner.ts');
-  const { writeExperimentResultsAfterBuild } = await import('../experiments/experiment-results-writer.ts');
+  const { writeStatisticsAfterBuild } = await import('../project/statistics-after-build.ts');
   const { elapsed } = await import('./build-bench.ts');
   await knex.raw(`drop schema if exists ${quoteRelation(rollupSchema)} cascade`);
   const events = Number((await knex.raw('select count(*) from raw.events')).rows[0].count);
@@ -475,8 +475,8 @@ async function buildOnce(knex: Knex, url: string, project: Project, rollupSchema
     });
   });
   if (!summary!.ok) throw new Error('the model build failed; `npm run seglayer -- build` on demo data shows why');
-  // As `build` does: the experiment_results view reads the table written from the statistics.
-  await writeExperimentResultsAfterBuild(knex, project.experiments, summary!);
+  // As `build` does: the experiment_results and change_effects views read tables written from the statistics.
+  await writeStatisticsAfterBuild(knex, project, summary!);
   say(dim(`models built in ${building.toFixed(1)} s`));
   return events;
 }

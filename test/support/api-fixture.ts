@@ -14,8 +14,7 @@ import { loadFile } from '../../src/load/batch-loader.ts';
 import { readMappingFile } from '../../src/load/mapping-file.ts';
 import { discoverModels } from '../../src/models/model-discovery.ts';
 import { runModels } from '../../src/models/model-runner.ts';
-import { writeExperimentResultsAfterBuild } from '../../src/experiments/experiment-results-writer.ts';
-import { writeChangeEffectsAfterBuild } from '../../src/changes/change-effects-writer.ts';
+import { writeStatisticsAfterBuild } from '../../src/project/statistics-after-build.ts';
 import { startApiServer, type ApiServer } from '../../src/serve/api-server.ts';
 import { mintToken } from '../../src/serve/token-minter.ts';
 import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from './test-database.ts';
@@ -68,8 +67,7 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
   const build = await runModels(db.knex, db.url, project.models);
   if (!build.ok) throw new Error(`models did not build: ${build.results.filter((r) => r.status !== 'success').map((r) => `${r.model}: ${r.error}`).join('; ')}`);
   // As `build` and `start` do: the experiment_results and change_effects views read tables written from the statistics.
-  await writeExperimentResultsAfterBuild(db.knex, project.experiments, build);
-  await writeChangeEffectsAfterBuild(db.knex, project.changes, build);
+  await writeStatisticsAfterBuild(db.knex, project, build);
   const config = loadConfig(
     {
       SEGLAYER_HOME: mkdtempSync(join(tmpdir(), 'seglayer-home-')),

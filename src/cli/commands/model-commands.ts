@@ -73,19 +73,15 @@ export function registerModelCommands(program: Command): void {
     .option('--threads <n>', 'models run at once (default: number of cores)', (v) => Number(v))
     .option('--wait', 'queue behind a running build instead of exiting')
     .action(async (selectors: string[], options: SelectFlags & OutputFlags & { fullRefresh?: boolean; threads?: number; wait?: boolean }) => {
-      const [{ withSession }, { refreshServingGrants, servingAccess }, { RESULTS_TABLE, writeExperimentResultsAfterBuild }, { EFFECTS_TABLE, writeChangeEffectsAfterBuild }, { SEGMENT_CUBE_FILE, SEGMENT_MODEL, writeSegmentCube }] = await Promise.all([
-        import('../session.ts'), import('../../database/serving-role.ts'), import('../../experiments/experiment-results-writer.ts'),
-        import('../../changes/change-effects-writer.ts'), import('../../segments/segment-cube.ts'),
+      const [{ withSession }, { refreshServingGrants, servingAccess }, { writeStatisticsAfterBuild }, { SEGMENT_CUBE_FILE, SEGMENT_MODEL, writeSegmentCube }] = await Promise.all([
+        import('../session.ts'), import('../../database/serving-role.ts'), import('../../project/statistics-after-build.ts'), import('../../segments/segment-cube.ts'),
       ]);
       await withSession(async ({ knex, warehouse, config }) => {
         const project = await loadProject(config);
         const summary = await runModels(knex, warehouse.url, project.models, { ...options, select: [...selectors, ...(options.select ?? [])], onEvent: printEvent });
         if (!options.json) printSummary(summary);
-        // Final experiment statistics are computed in TypeScript from the sufficient statistics just built.
-        const results = await writeExperimentResultsAfterBuild(knex, project.experiments, summary);
-        if (results) (options.json ? progress : say)(`${green('✓')} ${RESULTS_TABLE}: ${results.length} rows for ${project.experiments.length} experiment(s)`);
-        const effects = await writeChangeEffectsAfterBuild(knex, project.changes, summary);
-        if (effects) (options.json ? progress : say)(`${green('✓')} ${EFFECTS_TABLE}: ${effects.length} rows for ${project.changes.length} change(s)`);
+        // Final experiment and change statistics are computed in TypeScript from the sufficient statistics just built.
+        for (const w of await writeStatisticsAfterBuild(knex, project, summary)) (options.json ? progress : say)(`${green('✓')} ${w.table}: ${w.rows} rows for ${w.of}`);
         // A schema this build created is readable by the API role from now on.
         await refreshServingGrants(warehouse.url, servingAccess(config));
         if (!(await qualityChecksPass(knex, config, summary, options))) process.exitCode = 1;

@@ -6,9 +6,8 @@
 import type { Command } from 'commander';
 import { runDemo } from './demo-command.ts';
 import { printEvent, printSummary } from './model-commands.ts';
+import { writeStatisticsAfterBuild } from '../../project/statistics-after-build.ts';
 import { runModels } from '../../models/model-runner.ts';
-import { RESULTS_TABLE, writeExperimentResultsAfterBuild } from '../../experiments/experiment-results-writer.ts';
-import { EFFECTS_TABLE, writeChangeEffectsAfterBuild } from '../../changes/change-effects-writer.ts';
 import { loadProject } from '../../project/project-loader.ts';
 import { TABLE_CONTRACTS } from '../../load/table-contracts.ts';
 import { mintToken } from '../../serve/token-minter.ts';
@@ -51,10 +50,7 @@ export function registerStartCommand(program: Command): void {
           return;
         }
         say(`${green('✓')} models built: ${summary.results.map((r) => r.model).join(', ')}`);
-        const experimentResults = await writeExperimentResultsAfterBuild(knex, project.experiments, summary);
-        if (experimentResults) say(`${green('✓')} ${RESULTS_TABLE}: ${experimentResults.length} rows for ${project.experiments.length} experiment(s)`);
-        const changeEffects = await writeChangeEffectsAfterBuild(knex, project.changes, summary);
-        if (changeEffects) say(`${green('✓')} ${EFFECTS_TABLE}: ${changeEffects.length} rows for ${project.changes.length} change(s)`);
+        for (const w of await writeStatisticsAfterBuild(knex, project, summary)) say(`${green('✓')} ${w.table}: ${w.rows} rows for ${w.of}`);
         say(bold('\nraw tables'));
         for (const table of Object.keys(TABLE_CONTRACTS)) {
           const { rows } = await knex.raw(`select count(*)::int as n from ??`, [table]);
