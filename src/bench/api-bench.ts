@@ -31,12 +31,19 @@ import type { ApiServer } from '../serve/api-server.ts';
 import { withDemoBenchDatabase } from './bench-demo-data.ts';
 import { ratioTarget, absoluteTarget, type TargetResult } from './bench-target.ts';
 import { bold, count, dim, red, say, table } from '../terminal/terminal-output.ts';
+import { startCpuProfile, summarizeCpuProfile, type CpuProfile } from './cpu-profile.ts';
 
 export interface ApiBenchOptions {
   /** Demo users; about 50 events each. */
   users: number;
   /** Timed seconds per run (10 by default). */
   seconds?: number;
+  /**
+   * Directory for CPU profiles of the API process: only the pre-aggregated variant at the
+   * target's client count runs, and each API contender's timed window is profiled
+   * (`<dir>/api-<contender>.cpuprofile`, with its top frames printed).
+   */
+  profile?: string;
 }
 
 const CLIENTS = [1, 10, 50];
@@ -337,6 +344,18 @@ async function settled(total: () => number): Promise<number> {
   return (performance.now() - started) / 1000 - 1;
 }
 
+/** Writes the profile of one contender's timed window and prints where its CPU time went. */
+function reportProfile(dir: string, contender: Row['contender'], root: string, profile: CpuProfile): void {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${contender}.cpuprofile`);
+  writeFileSync(file, JSON.stringify(profile));
+  const summary = summarizeCpuProfile(profile, { top: 30, root });
+  const pct = (share: number) => `${(100 * share).toFixed(1)}%`;
+  say(bold(`\n  profile of the API process, ${CONTENDERS[contender]}: ${summary.totalMs.toFixed(0)} ms sampled, busy ${pct(summary.busyMs / summary.totalMs)} (${file})`));
+  say(table([['area', 'self ms', 'share'], ...summary.areas.map((a) => [a.name, a.ms.toFixed(0), pct(a.share)])]));
+  say(table([['frame (self time)', 'self ms', 'share'], ...summary.frames.map((f) => [f.name, f.ms.toFixed(0), pct(f.share)])]));
+}
+
 const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : '-');
 const ratio = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}x` : '-');
 const failedOf = (m: Measured) => Object.values(m.failures).reduce((x, y) => x + y, 0);
@@ -396,10 +415,11 @@ export async function runApiBench(options: ApiBenchOptions): Promise<TargetResul
 
       const rows: Row[] = [];
       const distinctNext: Record<Variant['key'], number> = { a: DISTINCT_LIMITS.first, b: DISTINCT_LIMITS.first };
-      const runs = CLIENTS.length * 2 * CONTENDER_COUNT;
+      const [clientCounts, variants] = options.profile ? [[TARGET_CLIENTS], [a]] : [CLIENTS, [a, b]];
+      const runs = clientCounts.length * variants.length * CONTENDER_COUNT;
       say(dim(`${runs} runs of ${WARMUP_SECONDS} s warm-up + ${seconds} s each (about ${Math.ceil((runs * (WARMUP_SECONDS + seconds + 1)) / 60)} min)`));
-      for (const clients of CLIENTS) {
-        for (const v of [a, b]) {
+      for (const clients of clientCounts) {
+        for (const v of variants) {
           for (const contender of Object.keys(CONTENDERS) as Row['contender'][]) {
             const job: Job = contender === 'sql'
               ? { kind: 'pg', databaseUrl: url, sql: v.sql, params: v.params, expectRows: v.rows.length, clients, seconds }
@@ -407,10 +427,17 @@ export async function runApiBench(options: ApiBenchOptions): Promise<TargetResul
                   distinctFrom: contender === 'api-distinct' ? distinctNext[v.key] : undefined };
             const ran = { start: 0, end: 0 };
             const total = { start: 0, end: 0 };
+            let profiling: Promise<{ stop(): Promise<CpuProfile> }> | undefined;
+            let profiled: Promise<CpuProfile> | undefined;
             const measured = await inChild(job, (phase) => {
               ran[phase] = statements.ran(v.sql);
               total[phase] = statements.total();
+              if (options.profile && contender !== 'sql') {
+                if (phase === 'start') profiling = startCpuProfile();
+                else profiled = profiling?.then((p) => p.stop());
+              }
             });
+            if (profiled) reportProfile(options.profile!, contender, config.projectRoot, await profiled);
             if (contender !== 'sql') {
               measured.sqlRuns = ran.end - ran.start;
               measured.statements = total.end - total.start;
@@ -427,6 +454,10 @@ export async function runApiBench(options: ApiBenchOptions): Promise<TargetResul
         }
       }
 
+      if (options.profile) {
+        say(dim(`profiles written to ${options.profile}; no targets are judged on a profiled run`));
+        return;
+      }
       targets = report(options.users, events, seconds, [a, b], rows);
       if (apiLogLines > 0) say(red(`the API logged ${count(apiLogLines)} error lines during the benchmark (the first 10 are above)`));
       const resultsDir = join(config.homeDir, 'bench');

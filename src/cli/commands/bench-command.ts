@@ -9,6 +9,7 @@ interface BenchOptions {
   repeat: number;
   only?: string;
   seconds: number;
+  profile?: string;
 }
 
 /** Each part runs its benchmark and returns its figures against their targets (none for parts without one). */
@@ -31,6 +32,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--repeat <n>', 'loader runs of each contender', (v) => Number(v), 2)
     .option('--seconds <n>', 'API: timed seconds per run', (v) => Number(v), 10)
     .option('--only <part>', PARTS.join(' | '))
+    .option('--profile <dir>', 'API: CPU profiles of the API process for the pre-aggregated query at 10 clients, written to <dir> (no targets judged)')
     .action(async (options: BenchOptions) => {
       if (options.only !== undefined && !(PARTS as readonly string[]).includes(options.only)) {
         program.error(`error: --only must be one of ${PARTS.join(', ')} (got "${options.only}")`);
