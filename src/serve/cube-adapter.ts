@@ -126,6 +126,7 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
     async mount(app) {
       await core.initApp(app);
       const apiGateway = core.apiGateway();
+      keepVisibleMetaPerModel(apiGateway);
       const handleError = apiGateway.handleError.bind(apiGateway);
       apiGateway.handleError = (args: { context?: Record<PropertyKey, unknown>; res: (body: any, options?: { status?: number }) => unknown }) =>
         handleError({
@@ -198,6 +199,26 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
       for (const interval of intervals) clearInterval(interval);
       await Promise.all(drivers.map((driver) => driver.release()));
     },
+  };
+}
+
+/**
+ * Cube 0.33's /v1/load filters the whole compiled model down to its visible members on
+ * every request, asking `getEnv('devMode')` once per member; each ask builds env-var's
+ * accessors and `require`s a module through a full path resolution. Profiled at 10
+ * clients that was half the API's CPU on a query Cube answered from its cache, and a
+ * third on distinct queries (docs/architecture.md). The filtered model depends only on
+ * the compiled model (the same array until Cube recompiles), dev mode (fixed for the
+ * process) and whether the request was signed with the playground secret (never: the
+ * gateway's tokens): it is kept per compiled model, and computed by Cube's own function.
+ */
+function keepVisibleMetaPerModel(apiGateway: { filterVisibleItemsInMeta(context: { signedWithPlaygroundAuthSecret?: boolean }, metaConfig: object): unknown }): void {
+  const filter = apiGateway.filterVisibleItemsInMeta.bind(apiGateway);
+  const kept = new WeakMap<object, unknown>();
+  apiGateway.filterVisibleItemsInMeta = (context, metaConfig) => {
+    if (context?.signedWithPlaygroundAuthSecret) return filter(context, metaConfig);
+    if (!kept.has(metaConfig)) kept.set(metaConfig, filter(context, metaConfig));
+    return kept.get(metaConfig);
   };
 }
 
