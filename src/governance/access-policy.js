@@ -51,8 +51,19 @@ export function loadAccessPolicy(file) {
   return /** @type {AccessPolicy} */ (parsed.data);
 }
 
+/** @type {Map<string, RegExp>} */
+const compiledPatterns = new Map();
+
 /** @param {string} pattern */
 function patternToRegExp(pattern) {
+  // Compiled once per pattern: accessFor runs on every request (gateway and queryRewrite).
+  let compiled = compiledPatterns.get(pattern);
+  if (!compiled) compiledPatterns.set(pattern, (compiled = compilePattern(pattern)));
+  return compiled;
+}
+
+/** @param {string} pattern */
+function compilePattern(pattern) {
   // Case-insensitive, as Cube's SQL API is with names.
   return new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.]/g, '\\.')).join('[A-Za-z0-9_]*')}$`, 'i');
 }

@@ -10,11 +10,17 @@ import { pathToFileURL } from 'node:url';
 import type { Express, Request } from 'express';
 import { createRequire } from 'node:module';
 import type { CubeSettings } from './cube-settings.js';
+import { SessionOncePostgresDriver } from './session-once-postgres-driver.ts';
 
 // Cube 0.33 ships CommonJS only.
 const require = createRequire(import.meta.url);
+// Loading server-core loads its playground templates, which install source-map-support as
+// the process's stack formatter: then every `.stack` read maps each frame through source
+// maps, and Cube reads one per query (promise-timeout builds its TimeoutError up front).
+// Node's own formatter (with tsx's source maps) is put back.
+const prepareStackTrace = Error.prepareStackTrace;
 const { CubejsServerCore } = require('@cubejs-backend/server-core');
-const { PostgresDriver } = require('@cubejs-backend/postgres-driver');
+Error.prepareStackTrace = prepareStackTrace;
 const native: { isSupported(): boolean } = require('@cubejs-backend/native');
 
 const USER_ERRORS = Symbol('seglayer user errors');
@@ -95,7 +101,7 @@ export async function createCubeAdapter(options: CubeAdapterOptions): Promise<Cu
       schemaPath,
       dbType: 'postgres',
       driverFactory: () => {
-        const driver = new PostgresDriver({ connectionString: options.databaseUrl, maxPoolSize: 8 });
+        const driver = new SessionOncePostgresDriver({ connectionString: options.databaseUrl, maxPoolSize: 8 });
         drivers.push(driver);
         return driver;
       },
