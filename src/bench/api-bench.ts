@@ -113,6 +113,12 @@ interface Measured {
   sqlRuns?: number;
   /** API only, filled in by the parent: every statement Cube sent to PostgreSQL in the timed window. */
   statements?: number;
+  /**
+   * API only, filled in by the parent: CPU time of the API's process (user + system) in the
+   * timed window. Per answer, it is the API's cost that other load on the machine does not
+   * inflate the way it inflates latencies (one event loop: at 10 clients p50 ≈ 10 × this).
+   */
+  cpuMs?: number;
   /** HTTP, distinct queries: the next unused limit. */
   distinctNext?: number;
 }
@@ -358,6 +364,7 @@ function reportProfile(dir: string, contender: Row['contender'], root: string, p
 
 const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : '-');
 const ratio = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}x` : '-');
+const cpuPerAnswer = (m: Measured) => (m.cpuMs !== undefined && m.answers ? m.cpuMs / m.answers : NaN);
 const failedOf = (m: Measured) => Object.values(m.failures).reduce((x, y) => x + y, 0);
 
 export async function runApiBench(options: ApiBenchOptions): Promise<TargetResult[]> {
@@ -427,11 +434,13 @@ export async function runApiBench(options: ApiBenchOptions): Promise<TargetResul
                   distinctFrom: contender === 'api-distinct' ? distinctNext[v.key] : undefined };
             const ran = { start: 0, end: 0 };
             const total = { start: 0, end: 0 };
+            const cpu = { start: process.cpuUsage(), end: process.cpuUsage() };
             let profiling: Promise<{ stop(): Promise<CpuProfile> }> | undefined;
             let profiled: Promise<CpuProfile> | undefined;
             const measured = await inChild(job, (phase) => {
               ran[phase] = statements.ran(v.sql);
               total[phase] = statements.total();
+              cpu[phase] = process.cpuUsage();
               if (options.profile && contender !== 'sql') {
                 if (phase === 'start') profiling = startCpuProfile();
                 else profiled = profiling?.then((p) => p.stop());
@@ -441,6 +450,7 @@ export async function runApiBench(options: ApiBenchOptions): Promise<TargetResul
             if (contender !== 'sql') {
               measured.sqlRuns = ran.end - ran.start;
               measured.statements = total.end - total.start;
+              measured.cpuMs = (cpu.end.user - cpu.start.user + cpu.end.system - cpu.start.system) / 1000;
             }
             if (measured.distinctNext !== undefined) distinctNext[v.key] = measured.distinctNext;
             // Requests the load generator gave up on may still sit in Cube's queue: let them drain before the next run.
@@ -448,7 +458,7 @@ export async function runApiBench(options: ApiBenchOptions): Promise<TargetResul
             if (waited >= 2) say(dim(`    (waited ${waited.toFixed(0)} s for Cube to finish queued SQL)`));
             rows.push({ variant: v.key, contender, clients, measured });
             const failed = failedOf(measured);
-            say(dim(`  ${`${v.label.slice(0, 3)} ${CONTENDERS[contender]}`.padEnd(38)} ${String(clients).padStart(2)} clients: ${count(Math.round(measured.ok / measured.seconds)).padStart(6)} ok/s, p50 ${ms(measured.p50)} ms, p95 ${ms(measured.p95)} ms${contender === 'sql' ? '' : `; Cube ran the query's SQL ${count(measured.sqlRuns ?? 0)} times, ${count(measured.statements ?? 0)} statements in all`}`) +
+            say(dim(`  ${`${v.label.slice(0, 3)} ${CONTENDERS[contender]}`.padEnd(38)} ${String(clients).padStart(2)} clients: ${count(Math.round(measured.ok / measured.seconds)).padStart(6)} ok/s, p50 ${ms(measured.p50)} ms, p95 ${ms(measured.p95)} ms${contender === 'sql' ? '' : `; Cube ran the query's SQL ${count(measured.sqlRuns ?? 0)} times, ${count(measured.statements ?? 0)} statements in all; API CPU ${ms(cpuPerAnswer(measured))} ms per answer`}`) +
               (failed ? red(`  ${count(failed)} FAILED`) : ''));
           }
         }
@@ -520,7 +530,7 @@ function report(users: number, events: number, seconds: number, variants: Varian
   say(dim(describeStamp(benchStamp())));
   say(bold(`\nsemantic API: ${count(users)} users (${count(events)} raw events), ${SEGMENT_QUERY.measures.length} measures by ${SEGMENT_QUERY.dimensions.map((d) => d.split('.')[1]).join(' x ')}, ` +
     `GET /cubejs-api/v1/load as ${JSON.stringify(CLAIMS)}; ${seconds} s per run after ${WARMUP_SECONDS} s warm-up`));
-  const header = ['variant', 'clients', 'p50 ms', 'p95 ms', 'p99 ms', 'req/s', 'failed', 'SQL run', 'stmts/req', 'p50 vs SQL', 'req/s vs SQL'];
+  const header = ['variant', 'clients', 'p50 ms', 'p95 ms', 'p99 ms', 'req/s', 'failed', 'SQL run', 'stmts/req', 'API CPU ms/req', 'p50 vs SQL', 'req/s vs SQL'];
   const lines: (string | number)[][] = [header];
   for (const v of variants) {
     for (const clients of CLIENTS) {
@@ -536,6 +546,7 @@ function report(users: number, events: number, seconds: number, variants: Varian
           failedOf(m) ? `${count(failedOf(m))} !!` : '0',
           isApi && m.answers ? `${Math.min(100, Math.round((100 * (m.sqlRuns ?? 0)) / m.answers))}%` : '-',
           isApi && m.answers ? ((m.statements ?? 0) / m.answers).toFixed(1) : '1.0',
+          isApi ? ms(cpuPerAnswer(m)) : '-',
           isApi ? ratio(m.p50 / base.p50) : '1.00x',
           isApi ? ratio(rate(m) / rate(base)) : '1.00x',
         ]);
@@ -574,7 +585,8 @@ function report(users: number, events: number, seconds: number, variants: Varian
   say(`  "answer cache bypassed": the same query with cache=no-cache, so Cube answers it: from its in-memory result cache until the refresh key changes (the rollup's, or every 10 s for raw SQL), so mostly no SQL runs; this is what every repeated query cost before the answer cache`);
   say(`  "distinct queries": identical but for limit (${count(DISTINCT_LIMITS.first)}-${count(DISTINCT_LIMITS.last)}, above any row count), so each is compiled and its SQL run; Cube 0.33 has no per-request cache switch (the REST "cache" option, e.g. "no-cache", came with later Cube versions; 0.33 ignores it, and renewQuery only re-checks refresh keys)`);
   say(`  "SQL run": the query's SQL statements Cube sent to PostgreSQL in the timed window, per API answer (counted at Cube's pg driver); the other answers came from Cube's in-memory result cache`);
-  say(`  "stmts/req": every statement Cube sent per API answer (the query's SQL, SET TIME ZONE and SET statement_timeout before each, refresh-key and pre-aggregation checks)`);
+  say(`  "API CPU ms/req": CPU time (user + system) of the API's process in the timed window, per answer: what one request costs the API, which other load on the machine inflates far less than latencies; with one event loop, p50 at ${TARGET_CLIENTS} clients is about ${TARGET_CLIENTS} times it`);
+  say(`  "stmts/req": every statement Cube sent per API answer (the query's SQL, refresh-key and pre-aggregation checks, and SET TIME ZONE / SET statement_timeout on a connection that has not had them yet: src/serve/session-once-postgres-driver.ts)`);
   say(`  Cube sends at most 2 queries at a time to PostgreSQL (the postgres driver's default concurrency; CUBEJS_CONCURRENCY changes it); the pg.Pool baseline runs one query per client at a time`);
   say(`  req/s counts good answers only; the load comes from a separate process (autocannon for the API, pg for the baseline); p50/p95/p99 from every answer's own time`);
   say(dim(`  rate limit raised to ${count(RATE_LIMIT)} requests/min per token for this benchmark (the default, SEGLAYER_API_RATE_LIMIT=600, would answer 429 within a second)`));
