@@ -61,7 +61,11 @@ it('a segment added and built while the API runs is answered by it, and equals S
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   expect(answer!.status).toBe(200);
-  const served = Number(((await answer!.json()) as { data: Record<string, unknown>[] }).data[0]!['user_value.count']);
+  const body = (await answer!.json()) as { data: Record<string, unknown>[]; annotation: { segments: Record<string, { title?: string }> } };
+  const served = Number(body.data[0]!['user_value.count']);
+  // Cube annotates from the visible members of the model it compiled; the adapter keeps
+  // those per compiled model (cube-adapter.ts), so the recompiled model's new member is there.
+  expect(body.annotation.segments['user_value.returning_buyers']?.title).toMatch(/returning buyers/i);
   const [expected] = await api.sql<{ n: number }>(`select count(*)::int as n from segments.membership m join core.dim_users u using (user_key)
     where m.definition = 'returning_buyers' and u.region = 'CA'`);
   expect(expected!.n).toBeGreaterThan(0);
