@@ -34,6 +34,8 @@ export function readFastLine(line: string, delimiter: string): FastLine | undefi
   const fields: string[] = [];
   let verbatim = line.indexOf('\r') === -1;
   let i = 0;
+  // The next quote at or after i, found once rather than per field.
+  let quote = line.indexOf('"');
   for (;;) {
     if (line.charCodeAt(i) === QUOTE) {
       let from = i + 1;
@@ -53,10 +55,10 @@ export function readFastLine(line: string, delimiter: string): FastLine | undefi
       fields.push(doubled ? value.replaceAll('""', '"') : value);
       if (after === n) return { fields, verbatim };
       i = after + 1;
+      quote = line.indexOf('"', i);
     } else {
       const next = line.indexOf(delimiter, i);
       const end = next === -1 ? n : next;
-      const quote = line.indexOf('"', i);
       if (quote !== -1 && quote < end) return undefined; // a quote inside an unquoted field
       fields.push(line.slice(i, end));
       if (next === -1) return { fields, verbatim };

@@ -204,7 +204,8 @@ class CsvSplitter {
       record.problem = { reason: problem.reason, field };
     } else if (fields.length !== width) {
       record.problem = { reason: `expected ${width} fields as in the header, found ${fields.length}` };
-    } else {
+    } else if (text.includes(INVALID_UTF8_MARK)) {
+      // The fields come from the row's text: one look at the text clears them all.
       for (let i = 0; i < width; i++) {
         if (fields[i]!.includes(INVALID_UTF8_MARK)) {
           record.problem = { reason: 'invalid UTF-8 byte sequence', field: header[i] };
