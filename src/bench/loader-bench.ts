@@ -89,6 +89,8 @@ export async function runLoaderBench(options: LoaderBenchOptions): Promise<Targe
   try {
     await knex.raw('drop schema if exists raw cascade');
     await knex.raw('drop schema if exists ops cascade');
+    // Its migration creates tables without "if not exists": left behind, a second bench run failed.
+    await knex.raw('drop schema if exists bi_policy cascade');
     await migrateLatest(knex, config.projectRoot);
     // psql \copy does not fill lineage columns; defaults keep its rows valid without changing the work.
     await knex.raw('alter table raw.events alter column load_batch_id set default 0, alter column source_row_number set default 0');
