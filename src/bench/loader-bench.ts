@@ -28,6 +28,8 @@ interface Run {
   rows: number;
   seconds: number;
   peakRssMb?: number;
+  /** The loader process's CPU seconds (all threads), start-up included. */
+  cpuSeconds?: number;
 }
 
 const median = (xs: number[]) => {
@@ -87,6 +89,8 @@ export async function runLoaderBench(options: LoaderBenchOptions): Promise<Targe
   try {
     await knex.raw('drop schema if exists raw cascade');
     await knex.raw('drop schema if exists ops cascade');
+    // Its migration creates tables without "if not exists": left behind, a second bench run failed.
+    await knex.raw('drop schema if exists bi_policy cascade');
     await migrateLatest(knex, config.projectRoot);
     // psql \copy does not fill lineage columns; defaults keep its rows valid without changing the work.
     await knex.raw('alter table raw.events alter column load_batch_id set default 0, alter column source_row_number set default 0');
@@ -105,7 +109,7 @@ export async function runLoaderBench(options: LoaderBenchOptions): Promise<Targe
         await reset();
         const run = contender === 'psql' ? await psqlCopy(url, big, columns) : await seglayerLoad(url, big);
         (contender === 'psql' ? psqlRuns : loaderRuns).push(run);
-        say(dim(`  ${contender.padEnd(8)} run ${i + 1}: ${count(run.rows)} rows in ${run.seconds.toFixed(1)} s${run.peakRssMb ? `, peak RSS ${run.peakRssMb.toFixed(0)} MB` : ''}`));
+        say(dim(`  ${contender.padEnd(8)} run ${i + 1}: ${count(run.rows)} rows in ${run.seconds.toFixed(1)} s${run.peakRssMb ? `, peak RSS ${run.peakRssMb.toFixed(0)} MB, ${run.cpuSeconds?.toFixed(1)} CPU s` : ''}`));
       }
     }
     await reset();
@@ -119,10 +123,10 @@ export async function runLoaderBench(options: LoaderBenchOptions): Promise<Targe
     say(dim(describeStamp(benchStamp())));
     say(bold(`\nloader: ${count(rows)} demo event rows (gzip CSV), median of ${options.repeat} runs each`));
     say(table([
-      ['contender', 'rows/s', 'seconds', 'peak RSS MB'],
-      ['psql \\copy (baseline)', Math.round(psqlRate), median(psqlRuns.map((r) => r.seconds)).toFixed(1), '-'],
-      ['seglayer load', Math.round(loaderRate), median(loaderRuns.map((r) => r.seconds)).toFixed(1), peak.toFixed(0)],
-      [`seglayer load, ${count(smallRun.rows)} rows`, Math.round(smallRun.rows / smallRun.seconds), smallRun.seconds.toFixed(1), (smallRun.peakRssMb ?? 0).toFixed(0)],
+      ['contender', 'rows/s', 'seconds', 'peak RSS MB', 'client CPU s'],
+      ['psql \\copy (baseline)', Math.round(psqlRate), median(psqlRuns.map((r) => r.seconds)).toFixed(1), '-', '-'],
+      ['seglayer load', Math.round(loaderRate), median(loaderRuns.map((r) => r.seconds)).toFixed(1), peak.toFixed(0), median(loaderRuns.map((r) => r.cpuSeconds ?? Number.NaN)).toFixed(1)],
+      [`seglayer load, ${count(smallRun.rows)} rows`, Math.round(smallRun.rows / smallRun.seconds), smallRun.seconds.toFixed(1), (smallRun.peakRssMb ?? 0).toFixed(0), (smallRun.cpuSeconds ?? Number.NaN).toFixed(1)],
     ]));
     const ratio = loaderRate / psqlRate;
     say(`throughput ratio seglayer/psql: ${bold(ratio.toFixed(2))} (target >= 0.70)`);

@@ -13,6 +13,7 @@ import { extname } from 'node:path';
 import pg from 'pg';
 import { planCsvColumns, planObjectColumns, type ColumnMapping } from './column-mapping.ts';
 import { copyLine, directCopyWriter, spoolingCopyWriter, type TableWriter } from './copy-writer.ts';
+import { csvCopyFormat, csvRowEncoder, type CsvCopyFormat } from './copy-csv.ts';
 import { readCsv } from './csv-source.ts';
 import type { LineTally } from './line-reader.ts';
 import { readNdjson } from './ndjson-source.ts';
@@ -100,6 +101,8 @@ interface Plan {
   tally: LineTally;
   /** False for rows a row filter leaves out. */
   keep?: (record: SourceRecord) => boolean;
+  /** Set when the (single) table is copied in CSV format, rows as the file wrote them (copy-csv.ts). */
+  csv?: CsvCopyFormat;
 }
 
 export function formatFromPath(path: string, into: string | undefined): LoadFormat {
@@ -127,10 +130,12 @@ async function plan(path: string, options: LoadOptions): Promise<Plan> {
   const contract = contractFor(options.into);
   const file = openSourceFile(path);
   if (format === 'csv') {
-    const { header, batches } = await readCsv(file, options.delimiter ?? (/\.tsv(\.gz)?$/i.test(path) ? '\t' : ','), tally);
+    const delimiter = options.delimiter ?? (/\.tsv(\.gz)?$/i.test(path) ? '\t' : ',');
+    const { header, batches } = await readCsv(file, delimiter, tally);
     const columns = planCsvColumns(contract, header, mapping, path);
     const builder = compileRowBuilder(contract, columns.getters, columns.extras, columns.conversions);
-    return { format, tables: [contract.table], file, batches, route: (r) => [{ builder, values: builder.build(r) }], tally, keep: columns.keep };
+    const csv = csvCopyFormat(columns.verbatimColumns, delimiter);
+    return { format, tables: [contract.table], file, batches, route: (r) => [{ builder, values: builder.build(r) }], tally, keep: columns.keep, ...(csv ? { csv } : {}) };
   }
   const columns = planObjectColumns(contract, mapping, path);
   const builder = compileRowBuilder(contract, columns.getters, columns.extras, columns.conversions);
@@ -140,7 +145,7 @@ async function plan(path: string, options: LoadOptions): Promise<Plan> {
 export async function loadFile(databaseUrl: string, path: string, options: LoadOptions = {}): Promise<LoadReport> {
   const started = Date.now();
   const source = options.source ?? path;
-  const { format, tables, file, batches, route, tally, keep } = await plan(path, options).catch((error: unknown) => {
+  const { format, tables, file, batches, route, tally, keep, csv } = await plan(path, options).catch((error: unknown) => {
     throw error instanceof SourceFileError ? new LoadError(error.message) : error;
   });
 
@@ -180,8 +185,10 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
     // The first table streams directly; the rest and the quarantine spool to disk.
     tables.forEach((table, i) => {
       const columns = [...contractFor(table).columns.map((c) => c.name), ...LINEAGE_COLUMNS];
-      writers.set(table, i === 0 ? directCopyWriter(client, table, columns) : spoolingCopyWriter(table, columns));
+      if (i === 0 && csv) writers.set(table, directCopyWriter(client, table, [...csv.columns, ...LINEAGE_COLUMNS], { csvDelimiter: csv.delimiter }));
+      else writers.set(table, i === 0 ? directCopyWriter(client, table, columns) : spoolingCopyWriter(table, columns));
     });
+    const csvLine = csv && csvRowEncoder(csv, contractFor(tables[0]!).columns.map((c) => c.name), batchId);
     quarantine = spoolingCopyWriter('ops.quarantine', QUARANTINE_COLUMNS);
     const every = options.progressEvery ?? 250_000;
     const quarantineRow = (record: SourceRecord, reason: string, field: string | undefined, quoted?: string) => {
@@ -207,9 +214,13 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
         } else {
           try {
             const routed = route(record);
-            const tail = `${suffix}${record.rowNumber}\n`;
-            for (const { builder, values } of routed) {
-              wait = writers.get(builder.table)!.push(copyLine(values, tail)) ?? wait;
+            if (csvLine) {
+              wait = writers.get(tables[0]!)!.push(csvLine(record, routed[0]!.values));
+            } else {
+              const tail = `${suffix}${record.rowNumber}\n`;
+              for (const { builder, values } of routed) {
+                wait = writers.get(builder.table)!.push(copyLine(values, tail)) ?? wait;
+              }
             }
           } catch (error) {
             if (!(error instanceof RowRejection)) throw error;

@@ -112,6 +112,12 @@ export interface ColumnPlan {
   extras?: (record: SourceRecord) => Record<string, unknown> | undefined;
   /** False for a row the filters leave out; absent when there are no filters. */
   keep?: (record: SourceRecord) => boolean;
+  /**
+   * CSV only: every file column is the table column of its own name, taken as
+   * written (no map, set, ignore, conversion, extras or traits). These are
+   * the table columns in file order, so a row can go to COPY as its own text.
+   */
+  verbatimColumns?: string[];
 }
 
 /** For CSV: source columns are the header; getters read fields by index. */
@@ -142,7 +148,10 @@ export function planCsvColumns(contract: TableContract, header: string[], mappin
   const extras = leftoverExtras(contract, leftovers, problems);
   const traits = traitSources(contract, mapping, problems, (column) => header.includes(column));
   if (problems.length) throw new MappingError(`${file}: cannot load into ${contract.table}:\n  ${problems.join('\n  ')}`);
-  if (!extras && traits.length === 0) return { getters, conversions, keep };
+  if (!extras && traits.length === 0) {
+    const asWritten = Object.keys(mapping.map).length + Object.keys(mapping.set).length + mapping.ignore.length + conversions.size === 0;
+    return { getters, conversions, keep, ...(asWritten ? { verbatimColumns: [...header] } : {}) };
+  }
   const indexes = (extras ?? []).map((name) => [name, header.indexOf(name)] as const);
   const traitIndexes = traits.map(([trait, column]) => [trait, header.indexOf(column)] as const);
   return {

@@ -32,33 +32,50 @@ export function copyLine(values: (string | null)[], tail = '\n'): string {
   return line + tail;
 }
 
-const copySql = (client: pg.Client, table: string, columns: string[]) => {
+/** COPY's text format, or its CSV format with this delimiter (copy-csv.ts). */
+export interface CopyFormat {
+  csvDelimiter?: string;
+}
+
+const copySql = (client: pg.Client, table: string, columns: string[], format: CopyFormat = {}) => {
   const [schema, name] = table.split('.');
+  const csv = format.csvDelimiter === undefined ? '' : ` with (format csv, delimiter ${client.escapeLiteral(format.csvDelimiter)})`;
   return `copy ${client.escapeIdentifier(schema!)}.${client.escapeIdentifier(name!)} (${columns
     .map((c) => client.escapeIdentifier(c))
-    .join(', ')}) from stdin`;
+    .join(', ')}) from stdin${csv}`;
 };
 
-/** Buffers lines and writes them in large chunks, honouring backpressure. */
+/**
+ * Encodes lines straight into a byte buffer and writes it in large chunks,
+ * honouring backpressure. Concatenating lines into one string and encoding
+ * that cost more than the encoding itself (flattening a rope of thousands of
+ * pieces).
+ */
 class LineBuffer {
-  private pending = '';
+  private buffer = Buffer.allocUnsafe(FLUSH_AT);
   private size = 0;
   lines = 0;
   constructor(protected readonly out: Writable) {}
 
   /** Returns a promise only when the destination asks us to wait. */
   push(line: string): Promise<void> | undefined {
-    this.pending += line;
-    this.size += line.length;
     this.lines++;
-    if (this.size < FLUSH_AT) return undefined;
-    return this.flush();
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (this.size + line.length * 3 > this.buffer.length) {
+      const wait = this.flush();
+      if (line.length * 3 > this.buffer.length) this.buffer = Buffer.allocUnsafe(line.length * 3);
+      this.size = this.buffer.write(line, 0, 'utf8');
+      return wait;
+    }
+    this.size += this.buffer.write(line, this.size, 'utf8');
+    return undefined;
   }
 
   flush(): Promise<void> | undefined {
     if (this.size === 0) return undefined;
-    const ok = this.out.write(Buffer.from(this.pending, 'utf8'));
-    this.pending = '';
+    // The stream keeps the bytes it was given: hand it this buffer, fill a new one.
+    const ok = this.out.write(this.buffer.subarray(0, this.size));
+    this.buffer = Buffer.allocUnsafe(FLUSH_AT);
     this.size = 0;
     return ok ? undefined : (once(this.out, 'drain') as Promise<unknown> as Promise<void>);
   }
@@ -78,8 +95,8 @@ export interface TableWriter {
 }
 
 /** Streams straight into a COPY running on `client`. */
-export function directCopyWriter(client: pg.Client, table: string, columns: string[]): TableWriter {
-  const stream = client.query(copyFrom(copySql(client, table, columns)));
+export function directCopyWriter(client: pg.Client, table: string, columns: string[], format: CopyFormat = {}): TableWriter {
+  const stream = client.query(copyFrom(copySql(client, table, columns, format)));
   // on, not once: a dying connection can report more than one error.
   const failed = new Promise<never>((_, reject) => stream.on('error', reject));
   failed.catch(() => {});

@@ -23,6 +23,7 @@
  * up to MAX_ROW_LINES lines, which also bounds memory and re-parsing.
  */
 import Papa from 'papaparse';
+import { readFastLine } from './csv-fast-line.ts';
 import { isBlank, type LineTally } from './line-reader.ts';
 import { SourceFileError, type SourceFile } from './source-file.ts';
 import { SourceRecord } from './source-record.ts';
@@ -57,11 +58,45 @@ const errorReason = (error: Papa.ParseError): string =>
 class CsvSplitter {
   header?: string[];
   newline?: '\n' | '\r\n';
+  /** Whether plain lines may skip Papa (csv-fast-line.ts): a one-character delimiter. */
+  private readonly fast: boolean;
 
   constructor(
     private readonly delimiter: string,
     private readonly tally: LineTally,
-  ) {}
+  ) {
+    this.fast = delimiter.length === 1 && !'"\r\n'.includes(delimiter);
+  }
+
+  /**
+   * Reads the leading plain lines of `text` (whole lines, see parse) without
+   * Papa; returns where the first line it cannot read starts (`done` when it
+   * read them all). With CRLF line ends a line without its \r (a bare LF, which
+   * Papa takes for a line break inside a field) stops it, and so does a \r at
+   * the end of a line of an LF file.
+   */
+  private parseFast(text: string, firstLine: number, out: SourceRecord[]): { offset: number; line: number; done?: true } {
+    const crlf = this.newline === '\r\n';
+    let offset = 0;
+    let line = firstLine;
+    for (;;) {
+      const nl = text.indexOf('\n', offset);
+      let end = nl === -1 ? text.length : nl;
+      if (nl !== -1 && crlf) {
+        if (text.charCodeAt(end - 1) !== 13) return { offset, line };
+        end--;
+      } else if (end > offset && text.charCodeAt(end - 1) === 13) return { offset, line };
+      const lineText = text.slice(offset, end);
+      const read = readFastLine(lineText, this.delimiter);
+      if (!read) return { offset, line };
+      const { fields } = read;
+      if (fields.length === 1 && isBlank(fields[0]!)) this.tally.blankLines++;
+      else this.push(out, fields, lineText, line, 1, undefined, read.verbatim);
+      line++;
+      if (nl === -1) return { offset, line, done: true };
+      offset = nl + 1;
+    }
+  }
 
   /**
    * Rows of `text` (whole lines, without the last line break), pushed to `out`.
@@ -76,6 +111,12 @@ class CsvSplitter {
     if (text === '') {
       this.tally.blankLines++; // one empty line; Papa returns no row at all for it
       return { next: firstLine + 1 };
+    }
+    if (this.fast) {
+      const rest = this.parseFast(text, firstLine, out);
+      if (rest.done) return { next: rest.line };
+      text = text.slice(rest.offset);
+      firstLine = rest.line;
     }
     const parsed = this.papa(text);
     const errors = new Map<number, Papa.ParseError>();
@@ -147,7 +188,7 @@ class CsvSplitter {
     return { data: parsed.data.slice(1), errors: parsed.errors.map((e) => ({ ...e, row: e.row === undefined ? undefined : e.row - 1 })) };
   }
 
-  private push(out: SourceRecord[], fields: string[], text: string, lineNumber: number, lineCount: number, problem?: { reason: string; field?: number }) {
+  private push(out: SourceRecord[], fields: string[], text: string, lineNumber: number, lineCount: number, problem?: { reason: string; field?: number }, verbatim = false) {
     const header = this.header;
     if (!header) {
       if (problem) throw new SourceFileError(`line ${lineNumber}: the header row is not valid CSV (${problem.reason.replace(AND_AFTER, '')})`);
@@ -157,12 +198,14 @@ class CsvSplitter {
     }
     const width = header.length;
     const record = new SourceRecord(++this.rowNumber, fields, lineNumber, text, lineCount);
+    if (verbatim) record.verbatim = true;
     if (problem) {
       const field = problem.field === undefined || problem.field < 0 ? undefined : header[problem.field];
       record.problem = { reason: problem.reason, field };
     } else if (fields.length !== width) {
       record.problem = { reason: `expected ${width} fields as in the header, found ${fields.length}` };
-    } else {
+    } else if (text.includes(INVALID_UTF8_MARK)) {
+      // The fields come from the row's text: one look at the text clears them all.
       for (let i = 0; i < width; i++) {
         if (fields[i]!.includes(INVALID_UTF8_MARK)) {
           record.problem = { reason: 'invalid UTF-8 byte sequence', field: header[i] };

@@ -2,6 +2,8 @@
 export class SourceRecord {
   /** Set when the row cannot even be read (bad JSON, wrong field count, invalid UTF-8). */
   problem?: { reason: string; field?: string };
+  /** CSV: the row's text, read by COPY in CSV format, gives exactly its fields (csv-fast-line.ts). */
+  verbatim?: boolean;
   /** NDJSON: the parsed object. */
   object?: Record<string, unknown>;
 

@@ -41,6 +41,50 @@ function checkCalendar(year: string, month: string, day: string, what: string): 
   }
 }
 
+/** Value of the ASCII digit at `i`, or -1. */
+function digitAt(text: string, i: number): number {
+  const d = text.charCodeAt(i) - 48;
+  return d >= 0 && d <= 9 ? d : -1;
+}
+
+/** The two- or four-digit number at `i`, or -1 when a character there is not a digit. */
+function numberAt(text: string, i: number, digits: 2 | 4): number {
+  let n = 0;
+  for (let k = 0; k < digits; k++) {
+    const d = digitAt(text, i + k);
+    if (d < 0) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/**
+ * The common case without the regular expression: `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`
+ * (or a space for the T), a real date and time of day. True only for text the
+ * full check below also accepts; false sends the text to that check, which
+ * decides (and names what is wrong). Matching the expression cost more than
+ * anything else in checking a row.
+ */
+function isPlainUtcTimestamp(text: string): boolean {
+  const n = text.length;
+  if (n < 20 || n > 27 || n === 21) return false;
+  const last = text.charCodeAt(n - 1);
+  if (last !== 90 && last !== 122) return false; // Z or z
+  const sep = text.charCodeAt(10);
+  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || (sep !== 84 && sep !== 32) || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return false;
+  if (n > 20) {
+    if (text.charCodeAt(19) !== 46) return false; // the fraction: '.', then 1-6 digits
+    for (let i = 20; i < n - 1; i++) if (digitAt(text, i) < 0) return false;
+  }
+  const year = numberAt(text, 0, 4);
+  const month = numberAt(text, 5, 2);
+  const day = numberAt(text, 8, 2);
+  const hour = numberAt(text, 11, 2);
+  const minute = numberAt(text, 14, 2);
+  const second = numberAt(text, 17, 2);
+  return year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) && hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 59;
+}
+
 function asText(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
@@ -57,6 +101,7 @@ const parsers: Record<ColumnType, (column: ColumnContract) => ValueParser> = {
 
   timestamptz: () => (value) => {
     const text = asText(value).trim();
+    if (isPlainUtcTimestamp(text)) return text;
     const match = TIMESTAMP.exec(text);
     if (!match) throw new ValueError('not a timestamp (expected ISO 8601, e.g. 2024-05-01T12:00:00Z)');
     const [, year, month, day, hour, minute, second, , offsetHours, offsetMinutes] = match;
