@@ -28,6 +28,12 @@ export interface MaterializeRequest {
   /** Append models: the table exists, so the query's rows are added to it; unset means a first build. */
   appendToExisting?: boolean;
   /**
+   * Incremental and append runs: the tests judge only the rows this build adds (their keys
+   * against the whole table for unique tests), because the published rows passed the same
+   * declared tests. Unset: the whole table is tested.
+   */
+  testIncrementOnly?: boolean;
+  /**
    * Runs inside the transaction that publishes the model's rows (the swap, the
    * delete+insert, the append), e.g. to record the load batches the new
    * version took in: it commits if and only if the rows do.

@@ -119,7 +119,8 @@ export async function swapIn(trx: Knex.Transaction, modelName: string, existing:
  * Adds the query's rows to the published table in one transaction, after
  * `prepare` (e.g. deleting the window being rebuilt): the rows are staged in a
  * temporary table, checked against the declared columns, inserted by column
- * name, and the table is tested before the transaction commits.
+ * name, and the table is tested before the transaction commits: wholly, or only the
+ * added rows when `testIncrementOnly` (see column-tests.ts).
  */
 export async function insertDelta(
   request: MaterializeRequest,
@@ -131,11 +132,14 @@ export async function insertDelta(
   return db.transaction(async (trx) => {
     await trx.raw(`create temporary table __seglayer_delta on commit drop as ${sql}`);
     await enforceContract(trx, model, '__seglayer_delta');
+    // Statistics for the key delete and the tests' semi-joins (a fresh table has none).
+    await trx.raw(`analyze __seglayer_delta`);
     await prepare(trx);
     const columns = Object.keys(model.columns);
     const list = columns.map(() => '??').join(', ');
     const inserted = await trx.raw(`insert into ${target} (${list}) select ${list} from __seglayer_delta`, [...columns, ...columns]);
-    const tests = await runTests(trx, target, compileTests(trx, model, target));
+    const increment = request.testIncrementOnly ? '__seglayer_delta' : undefined;
+    const tests = await runTests(trx, target, compileTests(trx, model, target, increment), increment);
     if (tests.some((t) => t.status === 'fail')) throw new ModelTestFailure(model.name, tests);
     await publishExtras(trx, request);
     const { rows } = await trx.raw(`select count(*)::bigint as n from ${target}`);
