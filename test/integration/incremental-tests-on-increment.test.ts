@@ -1,7 +1,8 @@
 /**
  * Tests on the increment: an incremental build judges the rows it adds (not_null,
  * accepted_values, expression, relationships) and looks up only their keys for
- * unique / unique_combination, yet a bad added row still fails the build and
+ * unique / unique_combination (through the key's index where the model declares
+ * one), yet a bad added row still fails the build and
  * nothing is published. Rows kept from earlier builds are not judged again while
  * the declared tests are unchanged (planted by hand here, as a bug or a hand edit
  * would); `seglayer test`, --full-refresh and a change to the declared tests judge
@@ -25,6 +26,7 @@ const readings = (extraTest = ''): FixtureModel => ({
 export default defineModel({
   name: 'core.readings', description: 'fixture', owner: 'tests', materialized: 'incremental',
   incremental: { windowColumn: 'ts', lookback: '1 hour' },
+  indexes: [['id']],
   tests: [{ unique_combination: ['a', 'b'] }],
   columns: {
     id: { description: 'id', tests: ['not_null', 'unique'] },
@@ -32,7 +34,7 @@ export default defineModel({
     value: { description: 'value', tests: [{ expression: 'value >= 0' }${extraTest}] },
     parent: { description: 'parent', tests: [{ relationships: { to: 'core.parents', field: 'id' } }] },
     a: { description: 'a' },
-    b: { description: 'b' },
+    b: { description: 'b, unique without an index', tests: ['unique'] },
     ts: { description: 'when' },
   },
   build: (knex, { ref, incremental }) => knex.raw(
@@ -86,16 +88,18 @@ describe('a bad row in the increment fails the build and nothing is published', 
     await add({ kind: 'z', value: -5 });
     await rejects(['accepted_values(kind): 1', 'expression(value: value >= 0): 1']);
   });
-  it('a key that duplicates a row kept from earlier builds (outside the rebuilt window)', async () => {
+  it('a key that duplicates a row kept from earlier builds (outside the rebuilt window), with an index or without', async () => {
     await add({ id: 3 });
     await rejects(['unique(id): 1']);
+    await add({ b: 4 });
+    await rejects(['unique(b): 1']);
   });
   it('a combination that duplicates a kept one, nulls included', async () => {
     await add({ a: 5, b: 5 });
-    await rejects(['unique_combination(a, b): 1']);
+    await rejects(['unique(b): 1', 'unique_combination(a, b): 1']);
     await db.knex.raw(`update core.readings set a = null where id = 7`); // a kept (null, 7), then one added
     await add({ a: null, b: 7 });
-    await rejects(['unique_combination(a, b): 1']);
+    await rejects(['unique(b): 1', 'unique_combination(a, b): 1']);
     await db.knex.raw(`update core.readings set a = 7 where id = 7`);
   });
   it('a parent that does not exist', async () => {

@@ -132,8 +132,6 @@ export async function insertDelta(
   return db.transaction(async (trx) => {
     await trx.raw(`create temporary table __seglayer_delta on commit drop as ${sql}`);
     await enforceContract(trx, model, '__seglayer_delta');
-    // Statistics for the key delete and the tests' semi-joins (a fresh table has none).
-    await trx.raw(`analyze __seglayer_delta`);
     await prepare(trx);
     const columns = Object.keys(model.columns);
     const list = columns.map(() => '??').join(', ');
