@@ -139,3 +139,32 @@ export async function runTests(db: Knex | Knex.Transaction, relation: string, te
     return { name: t.name, column: t.column, status: n === 0 ? 'pass' : 'fail', failures: n };
   });
 }
+
+/** What the tests of a view read when they share one run of its query. */
+const SHARED_SCAN = '__seglayer_tested';
+
+/**
+ * Every test of `relation` in one statement over one run of its query (a materialized
+ * CTE). For views: each test scanning a view runs the view's query again, so a view with
+ * a unique_combination ran its query twice per build for its tests alone. Tables are
+ * read per test instead, where a copy into the CTE would cost more than a second read.
+ */
+export async function runTestsInOneScan(db: Knex | Knex.Transaction, model: Model, relation: string): Promise<TestOutcome[]> {
+  const tests = compileTests(db, model, SHARED_SCAN);
+  if (!tests.length) return [];
+  const rowLevel = tests.filter((t) => t.failingRow);
+  const setLevel = tests.filter((t) => t.query);
+  const rowCounts = rowLevel.length
+    ? `(select ${rowLevel.map((t, i) => `count(*) filter (where ${t.failingRow!.toQuery()})::bigint as f${i}`).join(', ')} from ${SHARED_SCAN} t)`
+    : '(select)';
+  const setCounts = setLevel.map((t, i) => `, (${t.query!.toQuery()}) as s${i}`).join('');
+  const { rows } = await db.raw(`with ${SHARED_SCAN} as materialized (select * from ${relation}) select r.*${setCounts} from ${rowCounts} r`);
+  const failures = new Map<CompiledTest, number>([
+    ...rowLevel.map((t, i) => [t, Number(rows[0][`f${i}`])] as const),
+    ...setLevel.map((t, i) => [t, Number(rows[0][`s${i}`])] as const),
+  ]);
+  return tests.map((t) => {
+    const n = failures.get(t)!;
+    return { name: t.name, column: t.column, status: n === 0 ? 'pass' : 'fail', failures: n };
+  });
+}
