@@ -11,7 +11,7 @@ import type pg from 'pg';
 import { acquireBuildLock } from './build-lock.ts';
 import { runSchedule } from './build-scheduler.ts';
 import { enforceContract } from './column-contract.ts';
-import { compileTests, runTests } from './column-tests.ts';
+import { compileTests, runTests, runTestsInOneScan } from './column-tests.ts';
 import { compileModel, quoteRelation } from './model-compiler.ts';
 import type { BuildContext, IncrementalContext } from './model-definition.ts';
 import type { Model } from './model-discovery.ts';
@@ -280,7 +280,9 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
         if (options.testsOnly) {
           if (!(await relationExists(knex, name))) throw new Error(`${name} has not been built yet`);
           await enforceContract(knex, model, quoteRelation(name));
-          const tests = await runTests(knex, quoteRelation(name), compileTests(knex, model, quoteRelation(name)));
+          const tests = model.materialized === 'view'
+            ? await runTestsInOneScan(knex, model, quoteRelation(name))
+            : await runTests(knex, quoteRelation(name), compileTests(knex, model, quoteRelation(name)));
           const failed = tests.some((t) => t.status === 'fail');
           result = { model: name, status: failed ? 'error' : 'success', rows: null, seconds: 0, tests, error: failed ? failedTestsSummary(tests) : undefined };
         } else {

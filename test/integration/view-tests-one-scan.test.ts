@@ -48,6 +48,8 @@ it('runs the view once for all its tests, with the same verdicts as one query pe
   const dir = writeModels(models);
   // unique_combination is a table test: add it to the generated file.
   const { readFileSync, writeFileSync } = await import('node:fs');
+  // A published version with the same query (the failing build below keeps it), for `seglayer test`.
+  await db.knex.raw(`create schema staging; create view staging.stg_things as ${models[1]!.sql}`);
   const file = `${dir}/staging/stg_things.ts`;
   writeFileSync(file, readFileSync(file, 'utf8').replace("materialized: 'view',", "materialized: 'view', tests: [{ unique_combination: ['a', 'b'] }],"));
   const summary = await runModels(db.knex, db.url, await discoverModels(PROJECT_ROOT, dir));
@@ -63,6 +65,13 @@ it('runs the view once for all its tests, with the same verdicts as one query pe
     'relationships(parent -> core.parents.id)': 1,
     'unique_combination(a, b)': 1,
   });
-  const { rows } = await db.knex.raw(`select n from src.counter`);
-  expect(Number(rows[0].n)).toBe(10); // each of the 10 rows produced once: one run of the view
+  const produced = async () => Number((await db.knex.raw(`select n from src.counter`)).rows[0].n);
+  expect(await produced()).toBe(10); // each of the 10 rows produced once: one run of the view
+
+  // seglayer test on the published view: the same verdicts, from one more run of it.
+  await db.knex.raw(`delete from src.things where id = 10`);
+  const published = await runModels(db.knex, db.url, await discoverModels(PROJECT_ROOT, dir), { select: ['staging.stg_things'], testsOnly: true });
+  expect(published.results[0]!.status).toBe('error');
+  expect(Object.fromEntries(published.results[0]!.tests.map((t) => [t.name, t.failures]))).toEqual(counted);
+  expect(await produced()).toBe(10 + 9);
 });
