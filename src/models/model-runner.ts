@@ -17,7 +17,7 @@ import type { BuildContext, IncrementalContext } from './model-definition.ts';
 import type { Model } from './model-discovery.ts';
 import { ModelGraph } from './model-graph.ts';
 import { testsFingerprint } from './tests-fingerprint.ts';
-import { dropLeftovers, failedTestsSummary, materialize, ModelTestFailure, relationExists, type TestOutcome } from './materializer.ts';
+import { dropLeftovers, failedTestsSummary, materialize, ModelTestFailure, relationExists, type ModelPhases, type TestOutcome } from './materializer.ts';
 
 export interface RunOptions {
   select?: string[];
@@ -47,6 +47,8 @@ export interface ModelResult {
   action?: string;
   error?: string;
   tests: TestOutcome[];
+  /** Built models: seconds by step; the rest of `seconds` is the runner's bookkeeping (context, refusal, records). */
+  phases?: ModelPhases;
 }
 
 export interface RunSummary {
@@ -327,7 +329,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
               if (tracksBatches) await consumeBatches(trx, name, batches);
             },
           });
-          result = { model: name, status: 'success', rows: done.rows, seconds: 0, action: done.action, tests: done.tests };
+          result = { model: name, status: 'success', rows: done.rows, seconds: 0, action: done.action, tests: done.tests, phases: done.phases };
         }
       } catch (error) {
         const tests = error instanceof ModelTestFailure ? error.tests : [];

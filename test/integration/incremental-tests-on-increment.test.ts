@@ -117,6 +117,11 @@ describe('rows kept from earlier builds', () => {
     const incremental = await build();
     expect(incremental.status, JSON.stringify(incremental.tests)).toBe('success');
     expect(incremental.action).toMatch(/^incremental: \d+ rows since/);
+    // Where its time went, by step; the runner's bookkeeping is the rest.
+    const phases = incremental.phases!;
+    expect(Object.keys(phases)).toEqual(['query', 'write', 'tests', 'publish']);
+    expect(Object.values(phases).every((s) => s >= 0)).toBe(true);
+    expect(Object.values(phases).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(incremental.seconds);
 
     const tested = await build({ testsOnly: true });
     expect(failed(tested)).toEqual([

@@ -47,6 +47,33 @@ export interface Materialized {
   tests: TestOutcome[];
   /** What was done: created, replaced, swapped, incremental: n rows since ..., appended n rows. */
   action: string;
+  /** Where the time went: the model's own SQL against what publishing it adds. */
+  phases: ModelPhases;
+}
+
+/** Seconds of one materialization, by step (the runner adds its own bookkeeping as the rest). */
+export interface ModelPhases {
+  /** The model's query: the temporary table, view or delta, with its indexes and statistics. */
+  query: number;
+  /** Incremental and append builds: the delete of what is rebuilt and the insert. */
+  write: number;
+  /** The column contract and the data tests. */
+  tests: number;
+  /** The publishing transaction: swap (views, grants), quarantine, batches taken in, row count, commit. */
+  publish: number;
+}
+
+/** Times the steps of one materialization. */
+export class PhaseTimer {
+  readonly phases: ModelPhases = { query: 0, write: 0, tests: 0, publish: 0 };
+  async time<T>(phase: keyof ModelPhases, work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.phases[phase] += (performance.now() - started) / 1000;
+    }
+  }
 }
 
 export interface Materialization {

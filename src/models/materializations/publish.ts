@@ -9,7 +9,7 @@ import { enforceContract } from '../column-contract.ts';
 import { compileTests, runTests, runTestsInOneScan } from '../column-tests.ts';
 import { quoteRelation } from '../model-compiler.ts';
 import type { Model } from '../model-discovery.ts';
-import { ModelTestFailure, type MaterializeRequest, type Materialized, type TestOutcome } from './materialization.ts';
+import { ModelTestFailure, PhaseTimer, type MaterializeRequest, type Materialized, type TestOutcome } from './materialization.ts';
 import { OLD_PREFIX, relationsOf, splitName } from './relations.ts';
 
 /**
@@ -132,18 +132,26 @@ export async function insertDelta(
 ): Promise<Materialized> {
   const { db, model, sql } = request;
   const { target } = relationsOf(model.name);
-  return db.transaction(async (trx) => {
-    await trx.raw(`create temporary table __seglayer_delta on commit drop as ${sql}`);
-    await enforceContract(trx, model, '__seglayer_delta');
-    await prepare(trx);
+  const timer = new PhaseTimer();
+  const started = performance.now();
+  const done = await db.transaction(async (trx) => {
+    await timer.time('query', () => trx.raw(`create temporary table __seglayer_delta on commit drop as ${sql}`));
+    await timer.time('tests', () => enforceContract(trx, model, '__seglayer_delta'));
     const columns = Object.keys(model.columns);
     const list = columns.map(() => '??').join(', ');
-    const inserted = await trx.raw(`insert into ${target} (${list}) select ${list} from __seglayer_delta`, [...columns, ...columns]);
+    const inserted = await timer.time('write', async () => {
+      await prepare(trx);
+      return trx.raw(`insert into ${target} (${list}) select ${list} from __seglayer_delta`, [...columns, ...columns]);
+    });
     const increment = request.testIncrementOnly ? '__seglayer_delta' : undefined;
-    const tests = await runTests(trx, target, compileTests(trx, model, target, increment), increment);
+    const tests = await timer.time('tests', () => runTests(trx, target, compileTests(trx, model, target, increment), increment));
     if (tests.some((t) => t.status === 'fail')) throw new ModelTestFailure(model.name, tests);
     await publishExtras(trx, request);
     const { rows } = await trx.raw(`select count(*)::bigint as n from ${target}`);
     return { rows: Number(rows[0].n), tests, action: describe(Number(inserted.rowCount)) };
   });
+  // The rest of the transaction (quarantine, batches taken in, the row count, commit) publishes.
+  const { query, write, tests } = timer.phases;
+  timer.phases.publish = (performance.now() - started) / 1000 - query - write - tests;
+  return { ...done, phases: timer.phases };
 }
