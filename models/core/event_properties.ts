@@ -2,7 +2,8 @@ import { defineModel } from '../../src/models/model-definition.ts';
 
 /**
  * The properties each event carries, one row per JSON type observed, so a rule that
- * reads `size` as a number can be told it only ever arrived as a string.
+ * reads `size` as a number can be told it only ever arrived as a string. Folded from
+ * core.event_property_days (incremental), not from every event on every build.
  */
 export default defineModel({
   name: 'core.event_properties',
@@ -19,13 +20,14 @@ export default defineModel({
   },
   build: (knex, { ref }) =>
     knex.raw(`
-      with pairs as (
-        select e.event, p.key as property, jsonb_typeof(p.value) as json_type, left(p.value #>> '{}', 40) as value
-        from ${ref('core.fct_events')} e
-        cross join lateral jsonb_each(case when jsonb_typeof(e.properties) = 'object' then e.properties else '{}'::jsonb end) p
+      with counts as (
+        select event, property, json_type, sum(events)::bigint as events
+        from ${ref('core.event_property_days')} group by event, property, json_type
+      ), examples as (
+        select d.event, d.property, d.json_type, array_to_string((array_agg(distinct x.value))[1:5], ', ') as examples
+        from ${ref('core.event_property_days')} d cross join lateral unnest(d.examples) as x(value)
+        group by d.event, d.property, d.json_type
       )
-      select event, property, json_type, count(*) as events,
-             array_to_string((array_agg(distinct value) filter (where value is not null))[1:5], ', ') as examples
-      from pairs
-      group by event, property, json_type`),
+      select c.event, c.property, c.json_type, c.events, e.examples
+      from counts c left join examples e using (event, property, json_type)`),
 });

@@ -114,7 +114,11 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<TargetR
       });
       const after = await referenceTime();
       // Per model, slowest first: where the incremental build's time goes.
-      const perModel = [...results].sort((x, y) => y.seconds - x.seconds).map((r) => ({ model: r.model, seconds: r.seconds, action: r.action ?? r.status }));
+      // Per model, slowest first: where the incremental build's time goes (its SQL, tests, publishing, the runner's bookkeeping).
+      const perModel = [...results].sort((x, y) => y.seconds - x.seconds).map((r) => {
+        const p = r.phases ?? { query: 0, write: 0, tests: 0, publish: 0 };
+        return { model: r.model, seconds: r.seconds, action: r.action ?? r.status, ...p, bookkeeping: r.seconds - p.query - p.write - p.tests - p.publish };
+      });
       return { label, seconds, ok, referenceTime: { before, after }, perModel };
     };
     const rounds = [await incrementalRound('+1% events a day later', '1 day'), await incrementalRound('+1% late events (a day earlier)', '-1 day')];
@@ -136,9 +140,11 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<TargetR
         dim(` (models run concurrently, so shares can overlap); reference time ${before === after ? `unchanged` : `moved from ${before} to ${after}: features of every user are recomputed`}`));
       const shown = round.perModel.slice(0, 12);
       say(table([
-        ['model', 'seconds', 'of the build', 'action'],
-        ...shown.map((m) => [m.model, m.seconds.toFixed(2), `${((100 * m.seconds) / round.seconds).toFixed(0)}%`, m.action]),
-        [`${round.perModel.length - shown.length} other models`, round.perModel.slice(shown.length).reduce((t, m) => t + m.seconds, 0).toFixed(2), '', ''],
+        ['model', 'seconds', 'of the build', 'query', 'write', 'tests', 'publish', 'runner', 'action'],
+        ...shown.map((m) => [m.model, m.seconds.toFixed(2), `${((100 * m.seconds) / round.seconds).toFixed(0)}%`,
+          ...[m.query, m.write, m.tests, m.publish, m.bookkeeping].map((s) => s.toFixed(2)), m.action]),
+        [`${round.perModel.length - shown.length} other models`, round.perModel.slice(shown.length).reduce((t, m) => t + m.seconds, 0).toFixed(2), '', '', '', '', '', '', ''],
+        ['all models: steps summed', '', '', ...(['query', 'write', 'tests', 'publish', 'bookkeeping'] as const).map((k) => round.perModel.reduce((t, m) => t + m[k], 0).toFixed(2)), ''],
       ]));
     }
     say(`overhead over hand-run SQL: ${bold((full / byHand).toFixed(2))}x (target <= 1.15); incremental after +1% events: ${bold(((100 * incremental) / full).toFixed(0))}% of a full build (target <= 10%); after +1% late events: ${bold(((100 * rounds[1]!.seconds) / full).toFixed(0))}%`);

@@ -13,7 +13,7 @@ import { ensureSchema, splitName } from './materializations/relations.ts';
 import { table } from './materializations/table.ts';
 import { view } from './materializations/view.ts';
 
-export { failedTestsSummary, ModelTestFailure, type Materialized, type MaterializeRequest, type TestOutcome } from './materializations/materialization.ts';
+export { failedTestsSummary, ModelTestFailure, type Materialized, type MaterializeRequest, type ModelPhases, type TestOutcome } from './materializations/materialization.ts';
 export { dropLeftovers, OLD_PREFIX, relationExists, TEMP_PREFIX } from './materializations/relations.ts';
 
 export const MATERIALIZATIONS: Record<Model['materialized'], Materialization> = { view, table, incremental, append };

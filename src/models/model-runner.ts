@@ -11,12 +11,13 @@ import type pg from 'pg';
 import { acquireBuildLock } from './build-lock.ts';
 import { runSchedule } from './build-scheduler.ts';
 import { enforceContract } from './column-contract.ts';
-import { compileTests, runTests } from './column-tests.ts';
+import { compileTests, runTests, runTestsInOneScan } from './column-tests.ts';
 import { compileModel, quoteRelation } from './model-compiler.ts';
 import type { BuildContext, IncrementalContext } from './model-definition.ts';
 import type { Model } from './model-discovery.ts';
 import { ModelGraph } from './model-graph.ts';
-import { dropLeftovers, failedTestsSummary, materialize, ModelTestFailure, relationExists, type TestOutcome } from './materializer.ts';
+import { testsFingerprint } from './tests-fingerprint.ts';
+import { dropLeftovers, failedTestsSummary, materialize, ModelTestFailure, relationExists, type ModelPhases, type TestOutcome } from './materializer.ts';
 
 export interface RunOptions {
   select?: string[];
@@ -46,6 +47,8 @@ export interface ModelResult {
   action?: string;
   error?: string;
   tests: TestOutcome[];
+  /** Built models: seconds by step; the rest of `seconds` is the runner's bookkeeping (context, refusal, records). */
+  phases?: ModelPhases;
 }
 
 export interface RunSummary {
@@ -63,10 +66,11 @@ export function buildGraph(models: Model[]): ModelGraph {
   return new ModelGraph(models, refs);
 }
 
-async function record(knex: Knex, runId: string, result: ModelResult, startedAt: Date, batchWatermark: number): Promise<void> {
+async function record(knex: Knex, runId: string, result: ModelResult, startedAt: Date, batchWatermark: number, fingerprint: string): Promise<void> {
   await knex('ops.model_runs').insert({
     run_id: runId,
     batch_watermark: batchWatermark,
+    tests_fingerprint: fingerprint,
     model: result.model,
     status: result.status,
     rows: result.rows,
@@ -156,6 +160,19 @@ async function previousVersion(knex: Knex, model: Model, batches: number[]): Pro
   if (columns[0].n !== Object.keys(model.columns).length) return undefined;
   if (await tookInRevertedBatch(knex, model.name)) return undefined;
   return { this: knex.raw(quoteRelation(model.name)), newBatches: await newBatchesOf(knex, model.name, batches) };
+}
+
+/**
+ * Whether the published rows of `model` passed the tests it declares now: the last
+ * successful run of the model (a build or `seglayer test`) ran the same tests. Then an
+ * incremental or append build need judge only the rows it adds.
+ */
+async function publishedPassedSameTests(knex: Knex, model: string, fingerprint: string): Promise<boolean> {
+  const { rows } = await knex.raw(
+    `select tests_fingerprint from ops.model_runs where model = ? and status = 'success' order by started_at desc, model_run_id desc limit 1`,
+    [model],
+  );
+  return rows[0]?.tests_fingerprint === fingerprint;
 }
 
 /** Records, in the publishing transaction, that `model` has taken in `batches`. */
@@ -252,7 +269,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
       if (options.failFast && failed) {
         const result: ModelResult = { model: name, status: 'skipped', rows: null, seconds: 0, error: `not run: ${failed} failed and --fail-fast stops the run`, tests: [] };
         results.set(name, result);
-        await record(knex, runId, result, new Date(), watermark);
+        await record(knex, runId, result, new Date(), watermark, testsFingerprint(graph.byName.get(name)!));
         options.onEvent?.({ kind: 'done', result, index, total: selected.length });
         return false;
       }
@@ -265,7 +282,9 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
         if (options.testsOnly) {
           if (!(await relationExists(knex, name))) throw new Error(`${name} has not been built yet`);
           await enforceContract(knex, model, quoteRelation(name));
-          const tests = await runTests(knex, quoteRelation(name), compileTests(knex, model, quoteRelation(name)));
+          const tests = model.materialized === 'view'
+            ? await runTestsInOneScan(knex, model, quoteRelation(name))
+            : await runTests(knex, quoteRelation(name), compileTests(knex, model, quoteRelation(name)));
           const failed = tests.some((t) => t.status === 'fail');
           result = { model: name, status: failed ? 'error' : 'success', rows: null, seconds: 0, tests, error: failed ? failedTestsSummary(tests) : undefined };
         } else {
@@ -292,6 +311,8 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           const staleKeysSql = incremental && model.staleKeys
             ? compileModel({ ...model, build: model.staleKeys }, known, { incremental, knex }).sql
             : undefined;
+          // Rows kept from earlier builds passed these very tests: judge only what this build adds.
+          const testIncrementOnly = (incremental !== undefined || appendTo !== undefined) && (await publishedPassedSameTests(knex, name, testsFingerprint(model)));
           // Every incremental (and readsPrevious) model records the batches it took in: `newBatches` is what it has not.
           const tracksBatches = model.materialized === 'incremental' || model.readsPrevious === true;
           const done = await materialize({
@@ -302,12 +323,13 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             quarantineReplacesSql,
             incremental: incremental && { since: incremental.since, staleKeysSql },
             appendToExisting: appendTo !== undefined,
+            testIncrementOnly,
             onPublish: async (trx) => {
               lock.assertHeld();
               if (tracksBatches) await consumeBatches(trx, name, batches);
             },
           });
-          result = { model: name, status: 'success', rows: done.rows, seconds: 0, action: done.action, tests: done.tests };
+          result = { model: name, status: 'success', rows: done.rows, seconds: 0, action: done.action, tests: done.tests, phases: done.phases };
         }
       } catch (error) {
         const tests = error instanceof ModelTestFailure ? error.tests : [];
@@ -315,7 +337,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
       }
       result.seconds = (performance.now() - t0) / 1000;
       results.set(name, result);
-      await record(knex, runId, result, startedAt, watermark);
+      await record(knex, runId, result, startedAt, watermark, testsFingerprint(model));
       options.onEvent?.({ kind: 'done', result, index, total: selected.length });
       if (result.status !== 'success') failed ??= name;
       return result.status === 'success';
@@ -324,7 +346,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
     const skip = async (name: string, because: string, index: number) => {
       const result: ModelResult = { model: name, status: 'skipped', rows: null, seconds: 0, error: `upstream ${because} did not build`, tests: [] };
       results.set(name, result);
-      await record(knex, runId, result, new Date(), watermark);
+      await record(knex, runId, result, new Date(), watermark, testsFingerprint(graph.byName.get(name)!));
       options.onEvent?.({ kind: 'done', result, index, total: selected.length });
     };
 

@@ -2,7 +2,8 @@
  * Incremental builds equal a full rebuild, row for row: one database is built
  * incrementally after each round of new data, a second one loads the same files
  * and is rebuilt with --full-refresh each round; core.user_identity_map,
- * core.dim_users, core.fct_events and features.user_features must hold the same
+ * core.dim_users, core.fct_events, features.user_features and the event catalog
+ * (event_property_days, event_properties, event_catalog) must hold the same
  * rows (every column) after rounds of new users and events, late events (older
  * than the last build), an anonymous id linked to its user afterwards, an
  * anonymous id whose earlier link hands it to another user, two known users
@@ -20,12 +21,15 @@ import { csv, fixture } from '../support/fixture-files.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { loadTestProject } from '../support/test-project.ts';
 
-const COMPARED: Record<string, string> = {
-  'core.user_identity_map': 'identity',
-  'core.dim_users': 'user_key',
-  'core.fct_events': 'message_id',
-  'features.user_features': 'user_key',
-};
+const COMPARED = [
+  'core.user_identity_map',
+  'core.dim_users',
+  'core.fct_events',
+  'features.user_features',
+  'core.event_property_days',
+  'core.event_properties',
+  'core.event_catalog',
+];
 const USERS = 20;
 const day = (d: number, h = 0, m = 0) => new Date(Date.UTC(2025, 2, 1 + d, h, m)).toISOString();
 
@@ -57,11 +61,11 @@ const build = async (db: TestDatabase, options: RunOptions = {}): Promise<Map<st
   return new Map(summary.results.map((r) => [r.model, r]));
 };
 const rowsOf = async (db: TestDatabase, table: string) =>
-  ((await db.knex.raw(`select t::text as row from ${table} t order by ??`, [COMPARED[table]!])).rows as { row: string }[]).map((r) => r.row);
+  ((await db.knex.raw(`select t::text as row from ${table} t order by 1`)).rows as { row: string }[]).map((r) => r.row);
 const quarantined = async (db: TestDatabase) =>
   ((await db.knex.raw(`select batch_id || '/' || row_number || ' ' || raw_payload || ' ' || reason as row from ops.quarantine where source = 'model:staging.stg_events' order by batch_id, row_number`)).rows as { row: string }[]).map((r) => r.row);
 const snapshot = async (db: TestDatabase): Promise<Record<string, string[]>> => ({
-  ...Object.fromEntries(await Promise.all(Object.keys(COMPARED).map(async (t) => [t, await rowsOf(db, t)] as const))),
+  ...Object.fromEntries(await Promise.all(COMPARED.map(async (t) => [t, await rowsOf(db, t)] as const))),
   quarantine: await quarantined(db),
 });
 
@@ -71,7 +75,14 @@ const buildAndCompare = async () => {
   const results = await build(incremental);
   await build(full, { fullRefresh: true });
   const [a, b] = [await snapshot(incremental), await snapshot(full)];
-  for (const table of [...Object.keys(COMPARED), 'quarantine']) expect(a[table], table).toEqual(b[table]);
+  for (const table of [...COMPARED, 'quarantine']) expect(a[table], table).toEqual(b[table]);
+  // The catalog folded from days equals one computed from the events here (count per type, five smallest values).
+  const direct = await incremental.knex.raw(`
+    select (p.event, p.property, p.json_type, count(*), array_to_string((array_agg(distinct left(p.value #>> '{}', 40)) filter (where p.value #>> '{}' is not null))[1:5], ', '))::text as row
+    from (select e.event, kv.key as property, jsonb_typeof(kv.value) as json_type, kv.value
+          from core.fct_events e, jsonb_each(case when jsonb_typeof(e.properties) = 'object' then e.properties else '{}' end) kv) p
+    group by p.event, p.property, p.json_type order by 1`);
+  expect(a['core.event_properties']).toEqual(direct.rows.map((r: { row: string }) => r.row));
   return { results, before, after: a };
 };
 const keyOf = async (identity: string) =>
@@ -106,6 +117,9 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   await load('events', [
     ...[1, 2, 6, USERS].map((u) => event({ user: `u${u}` }, 'feature_used', day(21, 10, u), 'exports')),
     event({ anon: 'visitor-1' }, 'page_viewed', day(21, 11)), // an anonymous visitor nobody knows yet
+    // Sizes and labels over several days (more than five distinct values, a number arriving as a string once).
+    ...[3, 8, 12, 19, 21, 21].map((d, i) => `p${i},u${i + 1},,page_viewed,${day(d, 13, i)},"{""size"":${(i * 7) % 10},""label"":""l${9 - i}""}"`),
+    `p-str,u9,,page_viewed,${day(21, 14)},"{""size"":""12"",""label"":null}"`,
     `r1-a,u1,,feature_used,${day(21, 10, 30)},{}`,
     `r1-b,u2,,feature_used,${day(21, 10, 40)},{}`,
   ]);
@@ -153,6 +167,10 @@ it('a batch that leaves the reference time alone is built for the touched users 
   await load('events', CONFLICTING); // loaded again: flagged once, not twice
   const { results, before, after } = await buildAndCompare();
   expect(after.quarantine).toEqual(before.quarantine);
+  const days = results.get('core.event_property_days')!.action!;
+  expect(days).toMatch(/^incremental: \d+ rows since /);
+  // The late event of day 10 takes the window back there; the days before it are kept.
+  expect(Number(/(\d+) rows/.exec(days)![1])).toBeLessThan(after['core.event_property_days']!.length);
   for (const model of ['core.user_identity_map', 'core.dim_users', 'features.user_features']) {
     const action = results.get(model)!.action!;
     expect(action, model).toMatch(/^incremental: \d+ rows by /);

@@ -28,6 +28,12 @@ export interface MaterializeRequest {
   /** Append models: the table exists, so the query's rows are added to it; unset means a first build. */
   appendToExisting?: boolean;
   /**
+   * Incremental and append runs: the tests judge only the rows this build adds (their keys
+   * against the whole table for unique tests), because the published rows passed the same
+   * declared tests. Unset: the whole table is tested.
+   */
+  testIncrementOnly?: boolean;
+  /**
    * Runs inside the transaction that publishes the model's rows (the swap, the
    * delete+insert, the append), e.g. to record the load batches the new
    * version took in: it commits if and only if the rows do.
@@ -41,6 +47,33 @@ export interface Materialized {
   tests: TestOutcome[];
   /** What was done: created, replaced, swapped, incremental: n rows since ..., appended n rows. */
   action: string;
+  /** Where the time went: the model's own SQL against what publishing it adds. */
+  phases: ModelPhases;
+}
+
+/** Seconds of one materialization, by step (the runner adds its own bookkeeping as the rest). */
+export interface ModelPhases {
+  /** The model's query: the temporary table, view or delta, with its indexes and statistics. */
+  query: number;
+  /** Incremental and append builds: the delete of what is rebuilt and the insert. */
+  write: number;
+  /** The column contract and the data tests. */
+  tests: number;
+  /** The publishing transaction: swap (views, grants), quarantine, batches taken in, row count, commit. */
+  publish: number;
+}
+
+/** Times the steps of one materialization. */
+export class PhaseTimer {
+  readonly phases: ModelPhases = { query: 0, write: 0, tests: 0, publish: 0 };
+  async time<T>(phase: keyof ModelPhases, work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.phases[phase] += (performance.now() - started) / 1000;
+    }
+  }
 }
 
 export interface Materialization {

@@ -6,10 +6,10 @@
  */
 import type { Knex } from 'knex';
 import { enforceContract } from '../column-contract.ts';
-import { compileTests, runTests } from '../column-tests.ts';
+import { compileTests, runTests, runTestsInOneScan } from '../column-tests.ts';
 import { quoteRelation } from '../model-compiler.ts';
 import type { Model } from '../model-discovery.ts';
-import { ModelTestFailure, type MaterializeRequest, type Materialized, type TestOutcome } from './materialization.ts';
+import { ModelTestFailure, PhaseTimer, type MaterializeRequest, type Materialized, type TestOutcome } from './materialization.ts';
 import { OLD_PREFIX, relationsOf, splitName } from './relations.ts';
 
 /**
@@ -19,7 +19,10 @@ import { OLD_PREFIX, relationsOf, splitName } from './relations.ts';
  */
 export async function verify(db: Knex | Knex.Transaction, model: Model, relation: string, columnsOf = relation): Promise<TestOutcome[]> {
   await enforceContract(db, model, columnsOf);
-  const tests = await runTests(db, relation, compileTests(db, model, relation));
+  // A view's tests share one run of its query; a table's read it once per test.
+  const tests = model.materialized === 'view'
+    ? await runTestsInOneScan(db, model, relation)
+    : await runTests(db, relation, compileTests(db, model, relation));
   if (tests.some((t) => t.status === 'fail')) throw new ModelTestFailure(model.name, tests);
   return tests;
 }
@@ -119,7 +122,8 @@ export async function swapIn(trx: Knex.Transaction, modelName: string, existing:
  * Adds the query's rows to the published table in one transaction, after
  * `prepare` (e.g. deleting the window being rebuilt): the rows are staged in a
  * temporary table, checked against the declared columns, inserted by column
- * name, and the table is tested before the transaction commits.
+ * name, and the table is tested before the transaction commits: wholly, or only the
+ * added rows when `testIncrementOnly` (see column-tests.ts).
  */
 export async function insertDelta(
   request: MaterializeRequest,
@@ -128,17 +132,26 @@ export async function insertDelta(
 ): Promise<Materialized> {
   const { db, model, sql } = request;
   const { target } = relationsOf(model.name);
-  return db.transaction(async (trx) => {
-    await trx.raw(`create temporary table __seglayer_delta on commit drop as ${sql}`);
-    await enforceContract(trx, model, '__seglayer_delta');
-    await prepare(trx);
+  const timer = new PhaseTimer();
+  const started = performance.now();
+  const done = await db.transaction(async (trx) => {
+    await timer.time('query', () => trx.raw(`create temporary table __seglayer_delta on commit drop as ${sql}`));
+    await timer.time('tests', () => enforceContract(trx, model, '__seglayer_delta'));
     const columns = Object.keys(model.columns);
     const list = columns.map(() => '??').join(', ');
-    const inserted = await trx.raw(`insert into ${target} (${list}) select ${list} from __seglayer_delta`, [...columns, ...columns]);
-    const tests = await runTests(trx, target, compileTests(trx, model, target));
+    const inserted = await timer.time('write', async () => {
+      await prepare(trx);
+      return trx.raw(`insert into ${target} (${list}) select ${list} from __seglayer_delta`, [...columns, ...columns]);
+    });
+    const increment = request.testIncrementOnly ? '__seglayer_delta' : undefined;
+    const tests = await timer.time('tests', () => runTests(trx, target, compileTests(trx, model, target, increment), increment));
     if (tests.some((t) => t.status === 'fail')) throw new ModelTestFailure(model.name, tests);
     await publishExtras(trx, request);
     const { rows } = await trx.raw(`select count(*)::bigint as n from ${target}`);
     return { rows: Number(rows[0].n), tests, action: describe(Number(inserted.rowCount)) };
   });
+  // The rest of the transaction (quarantine, batches taken in, the row count, commit) publishes.
+  const { query, write, tests } = timer.phases;
+  timer.phases.publish = (performance.now() - started) / 1000 - query - write - tests;
+  return { ...done, phases: timer.phases };
 }

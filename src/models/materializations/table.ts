@@ -4,7 +4,7 @@
  * (and --full-refresh) of incremental models and the first build of append models.
  */
 import { indexTemporary, renameSwappedIndexes } from './indexes.ts';
-import type { Materialization } from './materialization.ts';
+import { PhaseTimer, type Materialization } from './materialization.ts';
 import { publishExtras, swapIn, verify } from './publish.ts';
 import { relationKind, relationsOf } from './relations.ts';
 
@@ -12,22 +12,29 @@ export const table: Materialization = {
   async materialize(request) {
     const { db, model, sql } = request;
     const { temp } = relationsOf(model.name);
-    await db.raw(`drop table if exists ${temp} cascade`);
-    const created = await db.raw(`create table ${temp} as ${sql}`);
-    await indexTemporary(db, model);
-    // Planner statistics now, not when autovacuum gets round to it: the next model in the
-    // same build joins this table, and a never-analysed table is estimated at a handful of
-    // rows, which turns hash joins into nested loops that rescan their inner side per row.
-    await db.raw(`analyze ${temp}`);
+    const timer = new PhaseTimer();
+    const created = await timer.time('query', async () => {
+      await db.raw(`drop table if exists ${temp} cascade`);
+      const created = await db.raw(`create table ${temp} as ${sql}`);
+      await indexTemporary(db, model);
+      // Planner statistics now, not when autovacuum gets round to it: the next model in the
+      // same build joins this table, and a never-analysed table is estimated at a handful of
+      // rows, which turns hash joins into nested loops that rescan their inner side per row.
+      await db.raw(`analyze ${temp}`);
+      return created;
+    });
     try {
-      const tests = await verify(db, model, temp);
-      const existing = await relationKind(db, model.name);
-      await db.transaction(async (trx) => {
-        await swapIn(trx, model.name, existing);
-        await renameSwappedIndexes(trx, model);
-        await publishExtras(trx, request);
+      const tests = await timer.time('tests', () => verify(db, model, temp));
+      const existing = await timer.time('publish', async () => {
+        const existing = await relationKind(db, model.name);
+        await db.transaction(async (trx) => {
+          await swapIn(trx, model.name, existing);
+          await renameSwappedIndexes(trx, model);
+          await publishExtras(trx, request);
+        });
+        return existing;
       });
-      return { rows: Number(created.rowCount), tests, action: existing === 'table' ? 'swapped' : 'created' };
+      return { rows: Number(created.rowCount), tests, action: existing === 'table' ? 'swapped' : 'created', phases: timer.phases };
     } finally {
       await db.raw(`drop table if exists ${temp} cascade`);
     }

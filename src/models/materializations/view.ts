@@ -5,19 +5,22 @@
  * the view is dropped and created, which only works when nothing depends on it.
  */
 import { publishExtras, verify } from './publish.ts';
-import type { Materialization } from './materialization.ts';
+import { PhaseTimer, type Materialization } from './materialization.ts';
 import { relationKind, relationsOf } from './relations.ts';
 
 export const view: Materialization = {
   async materialize(request) {
     const { db, model, sql } = request;
     const { target, temp } = relationsOf(model.name);
-    await db.raw(`drop view if exists ${temp}`);
-    await db.raw(`create view ${temp} as ${sql}`);
+    const timer = new PhaseTimer();
+    await timer.time('query', async () => {
+      await db.raw(`drop view if exists ${temp}`);
+      await db.raw(`create view ${temp} as ${sql}`);
+    });
     try {
-      const tests = await verify(db, model, temp);
+      const tests = await timer.time('tests', () => verify(db, model, temp));
       const existing = await relationKind(db, model.name);
-      await db.transaction(async (trx) => {
+      await timer.time('publish', () => db.transaction(async (trx) => {
         if (existing === 'table') throw new Error(`${model.name} exists as a table; drop it or materialize the model as a table`);
         try {
           await trx.raw('savepoint replace_view');
@@ -29,8 +32,8 @@ export const view: Materialization = {
           await trx.raw(`create view ${target} as ${sql}`);
         }
         await publishExtras(trx, request);
-      });
-      return { rows: null, tests, action: existing ? 'replaced' : 'created' };
+      }));
+      return { rows: null, tests, action: existing ? 'replaced' : 'created', phases: timer.phases };
     } finally {
       await db.raw(`drop view if exists ${temp}`);
     }
