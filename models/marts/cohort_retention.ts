@@ -1,5 +1,6 @@
 import { defineModel } from '../../src/models/model-definition.ts';
 import { wilsonBoundsSql } from '../../src/stats/sql-intervals.ts';
+import { COHORT_ACTIVITIES, COHORT_GRAINS } from './user_activity_periods.ts';
 
 /**
  * Retention heatmap: a user's cohort is the week or month (UTC) of their first
@@ -16,14 +17,11 @@ import { wilsonBoundsSql } from '../../src/stats/sql-intervals.ts';
  *     entry. History starts with the first build's reference time, so for activity
  *     older than that this is empty until history is backfilled.
  *   - 'all': everyone (segment_definition = segment = 'all').
+ *
+ * Who was active when is marts.user_activity_periods (recomputed for touched users only);
+ * this model counts it per cohort, period and segment.
  */
-const GRAINS = ['week', 'month'] as const;
-const ACTIVITIES = {
-  any_event: (ref: (name: string) => { toQuery(): string }) => `select user_key, occurred_at from ${ref('core.fct_events').toQuery()} where user_key is not null`,
-  /** An order, as features.user_features counts one: a purchase or upgrade with revenue. */
-  purchase: (ref: (name: string) => { toQuery(): string }) =>
-    `select user_key, occurred_at from ${ref('core.fct_outcomes').toQuery()} where user_key is not null and outcome_type in ('purchase', 'upgrade') and revenue_usd > 0`,
-};
+const GRAINS = COHORT_GRAINS;
 const rate = wilsonBoundsSql('cohort_users', 'active_users');
 
 export default defineModel({
@@ -35,7 +33,7 @@ export default defineModel({
   tests: [{ unique_combination: ['cohort_grain', 'activity', 'cohort_start', 'period_number', 'segment_as_of', 'segment_definition', 'segment'] }],
   columns: {
     cohort_grain: { type: 'text', description: 'week (ISO, Monday) or month, UTC', tests: ['not_null', { accepted_values: [...GRAINS] }] },
-    activity: { type: 'text', description: 'any_event or purchase: what makes a user join a cohort and count as active', tests: ['not_null', { accepted_values: Object.keys(ACTIVITIES) }] },
+    activity: { type: 'text', description: 'any_event or purchase: what makes a user join a cohort and count as active', tests: ['not_null', { accepted_values: Object.keys(COHORT_ACTIVITIES) }] },
     cohort_start: { type: 'date', description: 'First day of the cohort period', tests: ['not_null'] },
     period_number: { type: 'integer', description: 'Periods after the cohort period (0 = the cohort period)', tests: ['not_null', { expression: 'period_number >= 0' }] },
     segment_as_of: { type: 'text', description: "now (current segment), cohort_start (segment when the user joined the cohort) or all", tests: ['not_null', { accepted_values: ['now', 'cohort_start', 'all'] }] },
@@ -49,16 +47,7 @@ export default defineModel({
   },
   build: (knex, { ref }) =>
     knex.raw(`
-      with activity as (
-        ${Object.entries(ACTIVITIES).map(([name, sql]) => `select '${name}'::text as activity, a.* from (${sql(ref)}) a`).join('\n        union all\n        ')}
-      ),
-      grains (cohort_grain) as (values ${GRAINS.map((g) => `('${g}')`).join(', ')}),
-      user_periods as (
-        select a.activity, g.cohort_grain, a.user_key, date_trunc(g.cohort_grain, a.occurred_at at time zone 'UTC')::date as period_start,
-               min(a.occurred_at) as first_at
-        from activity a cross join grains g
-        group by 1, 2, 3, 4
-      ),
+      with user_periods as (select activity, cohort_grain, user_key, period_start, first_at from ${ref('marts.user_activity_periods')}),
       cohorts as (
         select distinct on (activity, cohort_grain, user_key) activity, cohort_grain, user_key, period_start as cohort_start, first_at as joined_at
         from user_periods order by activity, cohort_grain, user_key, period_start

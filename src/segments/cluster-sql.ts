@@ -117,7 +117,7 @@ export function kmeansFit(definition: ClusterSegment, features: string, catalog:
         from labels l cross join generate_series(0, ${d - 1}) j cross join final f
       )
       select ?::text as definition, ?::int as version, ?::text as definition_hash, ?::int as seed, ?::int as k, ?::text[] as features,
-             s.users as population_users, f.step as steps, f.shift <= 1e-9 as converged,
+             s.users as population_users, f.step as steps, coalesce(f.shift <= 1e-9, false) as converged,
              array[${dims.map((j) => `s.mean${j + 1}`).join(', ')}]::float8[] as means,
              array[${dims.map((j) => `s.sd${j + 1}`).join(', ')}]::float8[] as sds,
              l.centroids
