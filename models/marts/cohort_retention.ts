@@ -47,18 +47,8 @@ export default defineModel({
   },
   build: (knex, { ref }) =>
     knex.raw(`
-      with user_periods as (select activity, cohort_grain, user_key, period_start, first_at from ${ref('marts.user_activity_periods')}),
-      cohorts as (
-        select distinct on (activity, cohort_grain, user_key) activity, cohort_grain, user_key, period_start as cohort_start, first_at as joined_at
-        from user_periods order by activity, cohort_grain, user_key, period_start
-      ),
-      numbered as (
-        select c.activity, c.cohort_grain, c.user_key, c.cohort_start,
-               case when c.cohort_grain = 'month'
-                    then ((extract(year from p.period_start) - extract(year from c.cohort_start)) * 12 + extract(month from p.period_start) - extract(month from c.cohort_start))::int
-                    else (p.period_start - c.cohort_start) / 7 end as period_number
-        from cohorts c join user_periods p using (activity, cohort_grain, user_key)
-      ),
+      with user_periods as (select activity, cohort_grain, user_key, period_start, first_at, cohort_start, period_number from ${ref('marts.user_activity_periods')}),
+      cohorts as (select activity, cohort_grain, user_key, cohort_start, first_at as joined_at from user_periods where period_number = 0),
       segment_at_start as (
         select distinct on (c.activity, c.cohort_grain, c.user_key, h.definition, h.segment)
                c.activity, c.cohort_grain, c.user_key, h.definition, h.segment, h.change
@@ -73,15 +63,14 @@ export default defineModel({
         union all
         select activity, cohort_grain, user_key, 'cohort_start', definition, segment from segment_at_start where change = 'entered'
       ),
-      sizes as (
-        select g.activity, g.cohort_grain, c.cohort_start, g.segment_as_of, g.segment_definition, g.segment, count(*) as cohort_users
-        from user_groups g join cohorts c using (activity, cohort_grain, user_key)
-        group by 1, 2, 3, 4, 5, 6
-      ),
       actives as (
-        select g.activity, g.cohort_grain, n.cohort_start, n.period_number, g.segment_as_of, g.segment_definition, g.segment, count(*) as active_users
-        from user_groups g join numbered n using (activity, cohort_grain, user_key)
+        select g.activity, g.cohort_grain, p.cohort_start, p.period_number, g.segment_as_of, g.segment_definition, g.segment, count(*) as active_users
+        from user_groups g join user_periods p using (activity, cohort_grain, user_key)
         group by 1, 2, 3, 4, 5, 6, 7
+      ),
+      -- Every user is active in their cohort period: period 0's actives are the cohort's size.
+      sizes as (
+        select activity, cohort_grain, cohort_start, segment_as_of, segment_definition, segment, active_users as cohort_users from actives where period_number = 0
       ),
       last_period as (select activity, cohort_grain, max(period_start) as last_start from user_periods group by 1, 2),
       grid as (

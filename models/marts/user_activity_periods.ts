@@ -23,7 +23,7 @@ export const COHORT_ACTIVITIES = {
  */
 export default defineModel({
   name: 'marts.user_activity_periods',
-  description: 'Every week and month (UTC) in which a user had an activity (any_event, purchase), with the first time in it: what marts.cohort_retention counts.',
+  description: "Every week and month (UTC) in which a user had an activity (any_event, purchase), with the first time in it, the user's cohort (first such period) and the period's number after it: what marts.cohort_retention counts.",
   owner: 'data-platform',
   tags: ['marts', 'segments'],
   materialized: 'incremental',
@@ -36,6 +36,8 @@ export default defineModel({
     cohort_grain: { type: 'text', description: 'week (ISO, Monday) or month, UTC', tests: ['not_null', { accepted_values: [...COHORT_GRAINS] }] },
     period_start: { type: 'date', description: 'First day of the period', tests: ['not_null'] },
     first_at: { type: 'timestamptz', description: 'The first time the user had the activity in the period', tests: ['not_null'] },
+    cohort_start: { type: 'date', description: "The user's cohort: their first period with the activity", tests: ['not_null'] },
+    period_number: { type: 'integer', description: 'Periods after the cohort period (0: the cohort period itself)', tests: ['not_null', { expression: 'period_number >= 0' }] },
   },
   staleKeys: (knex, { ref, incremental }) => touchedOrGoneKeys(knex, ref, incremental!),
   build: (knex, { ref, incremental }) =>
@@ -45,11 +47,19 @@ export default defineModel({
         ${Object.entries(COHORT_ACTIVITIES).map(([name, sql]) => `select '${name}'::text as activity, a.* from (${sql(ref, incremental)}) a`).join('\n        union all\n        ')}
       ),
       grains (cohort_grain) as (values ${COHORT_GRAINS.map((g) => `('${g}')`).join(', ')}),
-      final as (
+      periods as (
         select a.user_key, a.activity, g.cohort_grain, date_trunc(g.cohort_grain, a.occurred_at at time zone 'UTC')::date as period_start,
                min(a.occurred_at) as first_at
         from activity a cross join grains g
         group by 1, 2, 3, 4
+      ),
+      cohorts as (select *, min(period_start) over (partition by user_key, activity, cohort_grain) as cohort_start from periods),
+      final as (
+        select user_key, activity, cohort_grain, period_start, first_at, cohort_start,
+               case when cohort_grain = 'month'
+                    then ((extract(year from period_start) - extract(year from cohort_start)) * 12 + extract(month from period_start) - extract(month from cohort_start))::int
+                    else (period_start - cohort_start) / 7 end as period_number
+        from cohorts
       )
       select * from final`),
 });
