@@ -55,17 +55,20 @@ export default defineModel({
         from cohorts c join ${ref('segments.membership_history')} h on h.user_key = c.user_key and h.reference_at <= c.joined_at
         order by c.activity, c.cohort_grain, c.user_key, h.definition, h.segment, h.reference_at desc, h.changed_at desc, (h.change = 'entered') desc
       ),
-      user_groups as (
-        select activity, cohort_grain, user_key, 'all'::text as segment_as_of, 'all'::text as segment_definition, 'all'::text as segment from cohorts
-        union all
-        select c.activity, c.cohort_grain, c.user_key, 'now', m.definition, m.segment
-        from cohorts c join ${ref('segments.current_membership')} m using (user_key)
-        union all
-        select activity, cohort_grain, user_key, 'cohort_start', definition, segment from segment_at_start where change = 'entered'
-      ),
+      -- One grouped pass per way of segmenting, each joined on user_key alone: a join of the user's groups on
+      -- (activity, grain, user) was estimated at a few rows and planned as a sort of every (user, group, period) row.
       actives as (
-        select g.activity, g.cohort_grain, p.cohort_start, p.period_number, g.segment_as_of, g.segment_definition, g.segment, count(*) as active_users
-        from user_groups g join user_periods p using (activity, cohort_grain, user_key)
+        select activity, cohort_grain, cohort_start, period_number, 'all'::text as segment_as_of, 'all'::text as segment_definition, 'all'::text as segment,
+               count(*) as active_users
+        from user_periods group by 1, 2, 3, 4
+        union all
+        select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'now', m.definition, m.segment, count(*)
+        from user_periods p join ${ref('segments.current_membership')} m using (user_key)
+        group by 1, 2, 3, 4, 5, 6, 7
+        union all
+        select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'cohort_start', s.definition, s.segment, count(*)
+        from user_periods p join segment_at_start s using (activity, cohort_grain, user_key)
+        where s.change = 'entered'
         group by 1, 2, 3, 4, 5, 6, 7
       ),
       -- Every user is active in their cohort period: period 0's actives are the cohort's size.
