@@ -1,5 +1,6 @@
 import { defineModel } from '../../src/models/model-definition.ts';
 import { wilsonBoundsSql } from '../../src/stats/sql-intervals.ts';
+import { COHORT_ACTIVITIES, COHORT_GRAINS } from './user_activity_periods.ts';
 
 /**
  * Retention heatmap: a user's cohort is the week or month (UTC) of their first
@@ -16,14 +17,11 @@ import { wilsonBoundsSql } from '../../src/stats/sql-intervals.ts';
  *     entry. History starts with the first build's reference time, so for activity
  *     older than that this is empty until history is backfilled.
  *   - 'all': everyone (segment_definition = segment = 'all').
+ *
+ * Who was active when is marts.user_activity_periods (recomputed for touched users only);
+ * this model counts it per cohort, period and segment.
  */
-const GRAINS = ['week', 'month'] as const;
-const ACTIVITIES = {
-  any_event: (ref: (name: string) => { toQuery(): string }) => `select user_key, occurred_at from ${ref('core.fct_events').toQuery()} where user_key is not null`,
-  /** An order, as features.user_features counts one: a purchase or upgrade with revenue. */
-  purchase: (ref: (name: string) => { toQuery(): string }) =>
-    `select user_key, occurred_at from ${ref('core.fct_outcomes').toQuery()} where user_key is not null and outcome_type in ('purchase', 'upgrade') and revenue_usd > 0`,
-};
+const GRAINS = COHORT_GRAINS;
 const rate = wilsonBoundsSql('cohort_users', 'active_users');
 
 export default defineModel({
@@ -35,7 +33,7 @@ export default defineModel({
   tests: [{ unique_combination: ['cohort_grain', 'activity', 'cohort_start', 'period_number', 'segment_as_of', 'segment_definition', 'segment'] }],
   columns: {
     cohort_grain: { type: 'text', description: 'week (ISO, Monday) or month, UTC', tests: ['not_null', { accepted_values: [...GRAINS] }] },
-    activity: { type: 'text', description: 'any_event or purchase: what makes a user join a cohort and count as active', tests: ['not_null', { accepted_values: Object.keys(ACTIVITIES) }] },
+    activity: { type: 'text', description: 'any_event or purchase: what makes a user join a cohort and count as active', tests: ['not_null', { accepted_values: Object.keys(COHORT_ACTIVITIES) }] },
     cohort_start: { type: 'date', description: 'First day of the cohort period', tests: ['not_null'] },
     period_number: { type: 'integer', description: 'Periods after the cohort period (0 = the cohort period)', tests: ['not_null', { expression: 'period_number >= 0' }] },
     segment_as_of: { type: 'text', description: "now (current segment), cohort_start (segment when the user joined the cohort) or all", tests: ['not_null', { accepted_values: ['now', 'cohort_start', 'all'] }] },
@@ -49,50 +47,33 @@ export default defineModel({
   },
   build: (knex, { ref }) =>
     knex.raw(`
-      with activity as (
-        ${Object.entries(ACTIVITIES).map(([name, sql]) => `select '${name}'::text as activity, a.* from (${sql(ref)}) a`).join('\n        union all\n        ')}
-      ),
-      grains (cohort_grain) as (values ${GRAINS.map((g) => `('${g}')`).join(', ')}),
-      user_periods as (
-        select a.activity, g.cohort_grain, a.user_key, date_trunc(g.cohort_grain, a.occurred_at at time zone 'UTC')::date as period_start,
-               min(a.occurred_at) as first_at
-        from activity a cross join grains g
-        group by 1, 2, 3, 4
-      ),
-      cohorts as (
-        select distinct on (activity, cohort_grain, user_key) activity, cohort_grain, user_key, period_start as cohort_start, first_at as joined_at
-        from user_periods order by activity, cohort_grain, user_key, period_start
-      ),
-      numbered as (
-        select c.activity, c.cohort_grain, c.user_key, c.cohort_start,
-               case when c.cohort_grain = 'month'
-                    then ((extract(year from p.period_start) - extract(year from c.cohort_start)) * 12 + extract(month from p.period_start) - extract(month from c.cohort_start))::int
-                    else (p.period_start - c.cohort_start) / 7 end as period_number
-        from cohorts c join user_periods p using (activity, cohort_grain, user_key)
-      ),
+      with user_periods as (select activity, cohort_grain, user_key, period_start, first_at, cohort_start, period_number from ${ref('marts.user_activity_periods')}),
+      cohorts as (select activity, cohort_grain, user_key, cohort_start, first_at as joined_at from user_periods where period_number = 0),
       segment_at_start as (
         select distinct on (c.activity, c.cohort_grain, c.user_key, h.definition, h.segment)
                c.activity, c.cohort_grain, c.user_key, h.definition, h.segment, h.change
         from cohorts c join ${ref('segments.membership_history')} h on h.user_key = c.user_key and h.reference_at <= c.joined_at
         order by c.activity, c.cohort_grain, c.user_key, h.definition, h.segment, h.reference_at desc, h.changed_at desc, (h.change = 'entered') desc
       ),
-      user_groups as (
-        select activity, cohort_grain, user_key, 'all'::text as segment_as_of, 'all'::text as segment_definition, 'all'::text as segment from cohorts
-        union all
-        select c.activity, c.cohort_grain, c.user_key, 'now', m.definition, m.segment
-        from cohorts c join ${ref('segments.current_membership')} m using (user_key)
-        union all
-        select activity, cohort_grain, user_key, 'cohort_start', definition, segment from segment_at_start where change = 'entered'
-      ),
-      sizes as (
-        select g.activity, g.cohort_grain, c.cohort_start, g.segment_as_of, g.segment_definition, g.segment, count(*) as cohort_users
-        from user_groups g join cohorts c using (activity, cohort_grain, user_key)
-        group by 1, 2, 3, 4, 5, 6
-      ),
+      -- One grouped pass per way of segmenting, each joined on user_key alone: a join of the user's groups on
+      -- (activity, grain, user) was estimated at a few rows and planned as a sort of every (user, group, period) row.
       actives as (
-        select g.activity, g.cohort_grain, n.cohort_start, n.period_number, g.segment_as_of, g.segment_definition, g.segment, count(*) as active_users
-        from user_groups g join numbered n using (activity, cohort_grain, user_key)
+        select activity, cohort_grain, cohort_start, period_number, 'all'::text as segment_as_of, 'all'::text as segment_definition, 'all'::text as segment,
+               count(*) as active_users
+        from user_periods group by 1, 2, 3, 4
+        union all
+        select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'now', m.definition, m.segment, count(*)
+        from user_periods p join ${ref('segments.current_membership')} m using (user_key)
         group by 1, 2, 3, 4, 5, 6, 7
+        union all
+        select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'cohort_start', s.definition, s.segment, count(*)
+        from user_periods p join segment_at_start s using (activity, cohort_grain, user_key)
+        where s.change = 'entered'
+        group by 1, 2, 3, 4, 5, 6, 7
+      ),
+      -- Every user is active in their cohort period: period 0's actives are the cohort's size.
+      sizes as (
+        select activity, cohort_grain, cohort_start, segment_as_of, segment_definition, segment, active_users as cohort_users from actives where period_number = 0
       ),
       last_period as (select activity, cohort_grain, max(period_start) as last_start from user_periods group by 1, 2),
       grid as (

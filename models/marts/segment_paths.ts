@@ -29,6 +29,9 @@ const lift = relativeLiftSql(
  * last event (included). share_converted = converted users with the path / all
  * converted users with a path of that length; share_stalled likewise; lift =
  * share_converted / share_stalled − 1 with a delta-method CI (relativeLiftSql).
+ *
+ * Each user's paths are marts.user_paths (recomputed for touched users only); this model
+ * counts them per segment.
  */
 export default defineModel({
   name: 'marts.segment_paths',
@@ -64,43 +67,11 @@ export default defineModel({
   },
   build: (knex, { ref }) =>
     knex.raw(`
-      with outcomes (outcome) as (values ${PATH_OUTCOMES.map((o) => `('${o}')`).join(', ')}),
-      events as (select user_key, occurred_at, message_id, event from ${ref('core.fct_events')} where user_key is not null),
-      first_outcomes as (
-        select o.outcome, f.user_key, min(f.occurred_at) as converted_at
-        from ${ref('core.fct_outcomes')} f join outcomes o on o.outcome = f.outcome_type where f.user_key is not null group by 1, 2
-      ),
-      -- Where each user's path ends, per outcome: the first outcome (converted) or the last event (stalled).
-      ends as (
-        select o.outcome, u.user_key, c.converted_at is not null as converted, coalesce(c.converted_at, u.last_at) as end_at
-        from (select user_key, max(occurred_at) as last_at from events group by 1) u
-        cross join outcomes o
-        left join first_outcomes c on c.outcome = o.outcome and c.user_key = u.user_key
-      ),
-      windowed as (
-        select n.outcome, n.user_key, n.converted, e.event, e.occurred_at, e.message_id,
-               lag(e.event) over (partition by n.outcome, n.user_key order by e.occurred_at, e.message_id) as previous_event
-        from ends n join events e on e.user_key = n.user_key
-        where e.occurred_at >= n.end_at - interval '${PATH_LOOKBACK}'
-          and (e.occurred_at < n.end_at or (not n.converted and e.occurred_at = n.end_at))
-      ),
-      collapsed as (
-        select outcome, user_key, converted, event,
-               row_number() over (partition by outcome, user_key order by occurred_at desc, message_id desc) as from_end
-        from windowed where previous_event is distinct from event
-      ),
-      lengths (path_length) as (select generate_series(1, ${MAX_PATH_LENGTH})),
-      user_paths as (
-        select c.outcome, c.user_key, c.converted, l.path_length,
-               string_agg(c.event, '${PATH_SEPARATOR}' order by c.from_end desc) as path
-        from collapsed c join lengths l on c.from_end <= l.path_length
-        group by 1, 2, 3, 4
-        having count(*) = l.path_length
-      ),
+      with user_paths as (select * from ${ref('marts.user_paths')}),
       groups as (
         select user_key, definition, segment from ${ref('segments.membership')}
         union all
-        select distinct user_key, 'all', 'all users' from events
+        select distinct user_key, 'all', 'all users' from user_paths
       ),
       counts as (
         select p.outcome, p.path_length, p.path, g.definition, g.segment, count(*) as users,

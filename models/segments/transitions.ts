@@ -13,12 +13,36 @@ export default defineModel({
     from_segment: { type: 'text', description: 'Segment left', tests: ['not_null'] },
     to_segment: { type: 'text', description: 'Segment entered', tests: ['not_null'] },
     moved_at: { type: 'timestamptz', description: 'Time of the build that saw the move', tests: ['not_null'] },
+    cause: {
+      type: 'text',
+      description:
+        'Cluster definitions only: refit when the clusters were refitted since the previous recorded build (cluster_n may now name another group: the move can be the clusters moving, not the user), score when the user was scored against the same fit (their features moved them); null for other definitions',
+      tests: [{ accepted_values: ['refit', 'score'] }],
+    },
   },
-  build: (knex, { ref }) =>
-    knex.raw(`
-      select l.user_key, l.definition, l.segment as from_segment, e.segment as to_segment, e.changed_at as moved_at
-      from ${ref('segments.membership_history')} l
-      join ${ref('segments.membership_history')} e
-        on e.user_key = l.user_key and e.definition = l.definition and e.changed_at = l.changed_at
-       and e.change = 'entered' and l.change = 'left' and e.segment <> l.segment`),
+  build: (knex, { ref }) => {
+    const fits = ref('segments.cluster_fit_log').toQuery();
+    // A move at moved_at follows a refit when a fit of its definition was made after the previous successful
+    // history build (ops.model_runs; builds take a lock, so they do not overlap) and before the move was seen.
+    return knex.raw(`
+      with moves as (
+        select l.user_key, l.definition, l.segment as from_segment, e.segment as to_segment, e.changed_at as moved_at
+        from ${ref('segments.membership_history')} l
+        join ${ref('segments.membership_history')} e
+          on e.user_key = l.user_key and e.definition = l.definition and e.changed_at = l.changed_at
+         and e.change = 'entered' and l.change = 'left' and e.segment <> l.segment
+      ),
+      builds as (select distinct m.definition, m.moved_at from moves m where m.definition in (select definition from ${fits})),
+      causes as (
+        select b.definition, b.moved_at,
+               case when exists (
+                 select 1 from ${fits} f
+                 where f.definition = b.definition and f.fitted_at < b.moved_at
+                   and f.fitted_at > coalesce((select max(r.finished_at) from ops.model_runs r
+                                               where r.model = 'segments.membership_history' and r.status = 'success' and r.finished_at < b.moved_at), '-infinity')
+               ) then 'refit' else 'score' end as cause
+        from builds b
+      )
+      select m.*, c.cause from moves m left join causes c using (definition, moved_at)`);
+  },
 });

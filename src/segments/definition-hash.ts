@@ -26,6 +26,10 @@ function canonical(value: unknown, drop: ReadonlySet<string>): unknown {
   return typeof value === 'string' ? value.trim().replace(/\s+/g, ' ') : value;
 }
 
+/** Keys inside a cluster's settings that say when it is refitted, not what it computes. */
+const CLUSTER_SCHEDULE = new Set(['refit_after']);
+
 export function definitionHash(definition: SegmentDefinition): string {
-  return createHash('sha256').update(JSON.stringify(canonical(definition, NOT_CONTENT))).digest('hex').slice(0, 16);
+  const content = definition.kind === 'cluster' ? { ...definition, cluster: Object.fromEntries(Object.entries(definition.cluster).filter(([k]) => !CLUSTER_SCHEDULE.has(k))) } : definition;
+  return createHash('sha256').update(JSON.stringify(canonical(content, NOT_CONTENT))).digest('hex').slice(0, 16);
 }

@@ -106,6 +106,15 @@ const rfmSegment = z
   })
   .strict();
 
+/** `refit_after`: a whole number of hours, days or weeks. */
+const REFIT_AFTER_PATTERN = /^(\d{1,4})([hdw])$/;
+/**
+ * A week of reference time: a cluster fit is reused (users scored against it) for up to
+ * seven daily builds, the usual "fit weekly, score daily" cadence; behaviour mixes drift
+ * over weeks, not days, while a fit costs a full k-means over every user.
+ */
+export const DEFAULT_REFIT_AFTER = '7d';
+
 const clusterSegment = z
   .object({
     ...common,
@@ -118,6 +127,13 @@ const clusterSegment = z
         features: z.array(identifier).min(1).max(20),
         iterations: z.number().int().min(1).max(200).default(30), // the most Lloyd steps; it stops earlier once converged
         population: z.string().optional(),
+        /**
+         * How old (in reference time) a fit may get before a build refits it: `<n>h`, `<n>d`
+         * or `<n>w`; DEFAULT_REFIT_AFTER when absent, `0d` refits on every build. Between
+         * refits a build scores new and changed users against the stored centroids
+         * (segments.cluster_fits). Says when, not what: changing it keeps the version.
+         */
+        refit_after: z.string().regex(REFIT_AFTER_PATTERN, 'a span of reference time such as 12h, 7d or 2w (0d refits on every build)').optional(),
       })
       .strict(),
   })
@@ -144,6 +160,12 @@ export function rfmScorings(definition: RfmSegment): Record<'recency' | 'frequen
   return { recency: all ?? each.recency ?? 'rank', frequency: all ?? each.frequency ?? 'rank', monetary: all ?? each.monetary ?? 'rank' };
 }
 export type ClusterSegment = Extract<SegmentDefinition, { kind: 'cluster' }>;
+
+/** A cluster definition's refit_after as a PostgreSQL interval ('7 days'), the default filled in. */
+export function refitAfterInterval(definition: ClusterSegment): string {
+  const [, amount, unit] = REFIT_AFTER_PATTERN.exec(definition.cluster.refit_after ?? DEFAULT_REFIT_AFTER)!;
+  return `${amount} ${{ h: 'hours', d: 'days', w: 'weeks' }[unit as 'h' | 'd' | 'w']}`;
+}
 
 /** A definition's refresh policy, the default filled in. */
 export const refreshPolicy = (definition: Pick<SegmentDefinition, 'refresh'>): RefreshPolicy => definition.refresh ?? 'each_build';

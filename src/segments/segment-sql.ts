@@ -4,11 +4,11 @@
  * feature catalog it is given (the project's); the models in models/segments/ put them
  * together.
  */
-import { emptyEventParts } from './event-predicates.ts';
+import { kmeansAssignments } from './cluster-sql.ts';
+import { hasEventPredicates, populationRule } from './population-rule.ts';
 import { compileRule, type CompiledRule, type FeatureCatalog } from './rule-compiler.ts';
-import { RuleSyntaxError } from './rule-parser.ts';
 import { RFM_SCORES } from './segment-files.ts';
-import { rfmScorings, type ClusterSegment, type RfmSegment, type RuleSegment, type SegmentDefinition } from './segment-definition.ts';
+import { rfmScorings, type RfmSegment, type RuleSegment, type SegmentDefinition } from './segment-definition.ts';
 
 export interface Sql {
   sql: string;
@@ -37,17 +37,10 @@ const resolvedEvents = (sources: EventSources) =>
         left join ${sources.identities} ia on ia.identity = x.anonymous_id and x.user_id is null)`
     : sources.events;
 
-/** A population rule (RFM, clusters): features only, so it can sit in any query over the features. */
-const rule = (source: string | undefined, catalog: FeatureCatalog): CompiledRule => {
-  if (!source) return { sql: 'true', bindings: [], features: [], eventParts: emptyEventParts() };
-  const compiled = compileRule(source, catalog, 'f');
-  if (hasEventPredicates(compiled)) throw new RuleSyntaxError('event predicates are for rule segments; a population uses features', 0);
-  return compiled;
-};
+const rule = populationRule;
 const q = (identifier: string) => `"${identifier}"`;
 
-export const hasEventPredicates = (compiled: CompiledRule) =>
-  compiled.eventParts.events.length + compiled.eventParts.outcomes.length + compiled.eventParts.sequences.length > 0;
+export { hasEventPredicates };
 
 /**
  * The CTEs and joins a rule's event predicates need: one grouped scan of the events
@@ -173,75 +166,6 @@ export function rfmScores(definition: RfmSegment, features: string, catalog: Fea
   return {
     sql,
     bindings: [...bindings, ...population.bindings, definition.name, definition.version, ...bandRules.flatMap(({ band, compiled }) => [...compiled.bindings, band.name])],
-  };
-}
-
-/**
- * k-means (Lloyd) in one recursive query: features standardized to z-scores (a
- * missing value counts as the mean), k initial centroids picked by md5(user_key, seed)
- * (so a seed reproduces the result), iterations until no centroid moves by more than
- * 1e-9 z (Lloyd's fixed point) or `iterations` is reached, an empty cluster keeps its
- * centroid. Centroids travel as one flat array (k × d) because a recursive
- * query may not aggregate its own previous step. Clusters are numbered 1..k by their
- * centroid on the first feature, so the labels are stable too.
- */
-export function kmeansAssignments(definition: ClusterSegment, features: string, catalog: FeatureCatalog): Sql {
-  const { k, seed, iterations } = definition.cluster;
-  const names = definition.cluster.features;
-  const d = names.length;
-  const population = rule(definition.cluster.population, catalog);
-  const x = (j: number) => `x${j + 1}`;
-  const dims = names.map((_, j) => j);
-  const distance = (centroids: string, cluster: number) =>
-    dims.map((j) => `power(p.${x(j)} - ${centroids}[${cluster * d + j + 1}], 2)`).join(' + ');
-  const nearest = (centroids: string) =>
-    `(select cid from (values ${Array.from({ length: k }, (_, c) => `(${c}, ${distance(centroids, c)})`).join(', ')}) dist(cid, d) order by d, cid limit 1)`;
-  return {
-    sql: `
-      with recursive population as (
-        select f.user_key, ${names.map((n, j) => `f.${q(n)}::float8 as raw${j + 1}`).join(', ')} from ${features} f where ${population.sql}
-      ),
-      stats as (
-        select ${dims.map((j) => `avg(raw${j + 1}) as mean${j + 1}, nullif(stddev_pop(raw${j + 1}), 0) as sd${j + 1}`).join(', ')} from population
-      ),
-      points as (
-        select p.user_key, ${dims.map((j) => `coalesce((p.raw${j + 1} - s.mean${j + 1}) / s.sd${j + 1}, 0) as ${x(j)}`).join(', ')}
-        from population p cross join stats s
-      ),
-      seeds as (
-        select * from points order by md5(user_key || ':' || ?::text), user_key limit ?
-      ),
-      steps (step, centroids, shift) as (
-        select 0, (select array_agg(v order by n) from (
-                     select row_number() over (order by md5(user_key || ':' || ?::text), user_key) as r, ${dims.map((j) => x(j)).join(', ')} from seeds
-                   ) s cross join lateral (values ${dims.map((j) => `((s.r - 1) * ${d} + ${j + 1}, s.${x(j)})`).join(', ')}) flat(n, v)),
-               'infinity'::float8
-        union all
-        select step + 1, next.centroids,
-               (select max(abs(next.centroids[i] - steps.centroids[i])) from generate_subscripts(next.centroids, 1) i)
-        from steps cross join lateral (
-          select array_agg(coalesce(moved.v, steps.centroids[slot.n]) order by slot.n) as centroids
-          from (select c * ${d} + j + 1 as n, c, j from generate_series(0, ${k - 1}) c cross join generate_series(0, ${d - 1}) j) slot
-          left join (
-            select a.cid, j, avg(case j ${dims.map((jj) => `when ${jj} then p.${x(jj)}`).join(' ')} end) as v
-            from points p cross join lateral ${nearest('steps.centroids')} as a(cid)
-            cross join generate_series(0, ${d - 1}) j
-            group by a.cid, j
-          ) moved on moved.cid = slot.c and moved.j = slot.j
-        ) next
-        -- converged: assignments no longer change, so neither do the centroids
-        where steps.step < ? and steps.shift > 1e-9
-      ),
-      final as (select centroids from steps order by step desc limit 1),
-      assigned as (
-        select p.user_key, a.cid from points p cross join final cross join lateral ${nearest('final.centroids')} as a(cid)
-      ),
-      labels as (
-        select c as cid, rank() over (order by (select centroids[c * ${d} + 1] from final), c) as cluster from generate_series(0, ${k - 1}) c
-      )
-      select a.user_key, ?::text as definition, ?::int as version, 'cluster_' || l.cluster as segment
-      from assigned a join labels l using (cid)`,
-    bindings: [...population.bindings, String(seed), k, String(seed), iterations, definition.name, definition.version],
   };
 }
 

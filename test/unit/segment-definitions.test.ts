@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { renderSegmentCube, segmentCubeIsCurrent } from '../../src/segments/segment-cube.ts';
 import { definitionHash } from '../../src/segments/definition-hash.ts';
 import { loadSegmentDefinitions, SegmentDefinitionError } from '../../src/segments/segment-files.ts';
+import { refitAfterInterval } from '../../src/segments/segment-definition.ts';
 import { loadTestProject } from '../support/test-project.ts';
 const PROJECT_ROOT = join(import.meta.dirname, '../..');
 
@@ -174,6 +175,33 @@ segments:
     expect(definitionHash(documented)).toBe(definitionHash(base));
     expect(definitionHash({ ...base, rfm: { ...base.rfm, scoring: 'qcut' as const } })).not.toBe(definitionHash(base));
     expect(definitionHash({ ...base, rfm: { ...base.rfm, bands: base.rfm.bands.map((b, i) => (i === 0 ? { ...b, rule: 'r >= 5' } : b)) } })).not.toBe(definitionHash(base));
+  });
+
+  it('refit_after: a span such as 7d, refused with file:line:column otherwise; when, not what (the hash stays)', () => {
+    const cluster = (refitAfter: string) => `${HEADER}  - name: c
+    title: T
+    description: D
+    owner: o
+    hypothesis: H
+    version: 1
+    kind: cluster
+    cluster:
+      k: 2
+      seed: 1
+      features: [sessions]
+      refit_after: ${refitAfter}
+`;
+    expect(problemsOf({ 'c.yml': cluster('7d') })).toEqual([]);
+    expect(problemsOf({ 'c.yml': cluster('12h') })).toEqual([]);
+    expect(problemsOf({ 'c.yml': cluster('7 days') })).toEqual([
+      'c.yml:14:20 segments.0.cluster.refit_after: a span of reference time such as 12h, 7d or 2w (0d refits on every build)',
+    ]);
+    const base = project.segments.find((d) => d.name === 'engagement')!;
+    if (base.kind !== 'cluster') throw new Error('engagement is a cluster definition');
+    expect(refitAfterInterval(base)).toBe('7 days'); // the default
+    expect(refitAfterInterval({ ...base, cluster: { ...base.cluster, refit_after: '2w' } })).toBe('2 weeks');
+    expect(definitionHash({ ...base, cluster: { ...base.cluster, refit_after: '0d' } })).toBe(definitionHash(base));
+    expect(definitionHash({ ...base, cluster: { ...base.cluster, seed: base.cluster.seed + 1 } })).not.toBe(definitionHash(base));
   });
 
   it('schema problems: missing hypothesis, unknown kind, bad name', () => {

@@ -1,0 +1,65 @@
+import { rowsOfTouched, touchedCte, touchedOrGoneKeys } from '../../src/identity/touched-users-rows.ts';
+import type { Knex } from 'knex';
+import { defineModel } from '../../src/models/model-definition.ts';
+
+/** Cohort grains of marts.cohort_retention. */
+export const COHORT_GRAINS = ['week', 'month'] as const;
+type Ref = (name: string) => Knex.Raw;
+/** What makes a user join a cohort and count as active, over the relation given (core.fct_events, core.fct_outcomes or their touched users' rows). */
+export const COHORT_ACTIVITIES = {
+  any_event: (ref: Ref, incremental: Parameters<typeof rowsOfTouched>[2]) =>
+    `select user_key, occurred_at from ${rowsOfTouched(ref, 'core.fct_events', incremental, true)} e where user_key is not null`,
+  /** An order, as features.user_features counts one: a purchase or upgrade with revenue. */
+  purchase: (ref: Ref, incremental: Parameters<typeof rowsOfTouched>[2]) =>
+    `select user_key, occurred_at from ${rowsOfTouched(ref, 'core.fct_outcomes', incremental, false)} o where user_key is not null and outcome_type in ('purchase', 'upgrade') and revenue_usd > 0`,
+};
+
+/**
+ * The per-user half of marts.cohort_retention: the periods (week, month, UTC) in which each
+ * user had each activity, with the first time in each. A function of the user's own events
+ * and outcomes only, so an incremental build recomputes just the users the new batches touch
+ * (late events included: they name their user) and cohort_retention aggregates this table
+ * (about a dozen rows per user) instead of grouping every event.
+ */
+export default defineModel({
+  name: 'marts.user_activity_periods',
+  description: "Every week and month (UTC) in which a user had an activity (any_event, purchase), with the first time in it, the user's cohort (first such period) and the period's number after it: what marts.cohort_retention counts.",
+  owner: 'data-platform',
+  tags: ['marts', 'segments'],
+  materialized: 'incremental',
+  incremental: { uniqueKey: 'user_key' },
+  indexes: [['user_key']],
+  tests: [{ unique_combination: ['user_key', 'activity', 'cohort_grain', 'period_start'] }],
+  columns: {
+    user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null'] },
+    activity: { type: 'text', description: 'any_event or purchase', tests: ['not_null', { accepted_values: Object.keys(COHORT_ACTIVITIES) }] },
+    cohort_grain: { type: 'text', description: 'week (ISO, Monday) or month, UTC', tests: ['not_null', { accepted_values: [...COHORT_GRAINS] }] },
+    period_start: { type: 'date', description: 'First day of the period', tests: ['not_null'] },
+    first_at: { type: 'timestamptz', description: 'The first time the user had the activity in the period', tests: ['not_null'] },
+    cohort_start: { type: 'date', description: "The user's cohort: their first period with the activity", tests: ['not_null'] },
+    period_number: { type: 'integer', description: 'Periods after the cohort period (0: the cohort period itself)', tests: ['not_null', { expression: 'period_number >= 0' }] },
+  },
+  staleKeys: (knex, { ref, incremental }) => touchedOrGoneKeys(knex, ref, incremental!),
+  build: (knex, { ref, incremental }) =>
+    knex.raw(`
+      with ${incremental ? `${touchedCte(knex, ref, incremental)},` : ''}
+      activity as (
+        ${Object.entries(COHORT_ACTIVITIES).map(([name, sql]) => `select '${name}'::text as activity, a.* from (${sql(ref, incremental)}) a`).join('\n        union all\n        ')}
+      ),
+      grains (cohort_grain) as (values ${COHORT_GRAINS.map((g) => `('${g}')`).join(', ')}),
+      periods as (
+        select a.user_key, a.activity, g.cohort_grain, date_trunc(g.cohort_grain, a.occurred_at at time zone 'UTC')::date as period_start,
+               min(a.occurred_at) as first_at
+        from activity a cross join grains g
+        group by 1, 2, 3, 4
+      ),
+      cohorts as (select *, min(period_start) over (partition by user_key, activity, cohort_grain) as cohort_start from periods),
+      final as (
+        select user_key, activity, cohort_grain, period_start, first_at, cohort_start,
+               case when cohort_grain = 'month'
+                    then ((extract(year from period_start) - extract(year from cohort_start)) * 12 + extract(month from period_start) - extract(month from cohort_start))::int
+                    else (period_start - cohort_start) / 7 end as period_number
+        from cohorts
+      )
+      select * from final`),
+});

@@ -1,0 +1,65 @@
+import { rowsOfTouched, touchedCte, touchedOrGoneKeys } from '../../src/identity/touched-users-rows.ts';
+import { defineModel } from '../../src/models/model-definition.ts';
+import { MAX_PATH_LENGTH, PATH_LOOKBACK, PATH_OUTCOMES, PATH_SEPARATOR } from './segment_paths.ts';
+
+/**
+ * Each user's paths, the per-user half of marts.segment_paths: a user's path is a function
+ * of their own events and outcomes only (not of the reference time), so an incremental
+ * build recomputes just the users the new batches touch (src/identity/touched-users-rows.ts),
+ * and segment_paths aggregates this table instead of re-reading every event.
+ */
+export default defineModel({
+  name: 'marts.user_paths',
+  description: `Each user's path per outcome (${PATH_OUTCOMES.join(', ')}) and length (1–${MAX_PATH_LENGTH}): the last consecutive distinct events in the ${PATH_LOOKBACK} before their first outcome of the kind (converted) or up to their last event (stalled). What marts.segment_paths counts.`,
+  owner: 'data-platform',
+  tags: ['marts', 'segments'],
+  materialized: 'incremental',
+  incremental: { uniqueKey: 'user_key' },
+  indexes: [['user_key']],
+  tests: [{ unique_combination: ['user_key', 'outcome', 'path_length'] }],
+  columns: {
+    user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null'] },
+    outcome: { type: 'text', description: 'Outcome kind the path leads to (or stalls before)', tests: ['not_null', { accepted_values: [...PATH_OUTCOMES] }] },
+    path_length: { type: 'integer', description: 'Events in the path', tests: ['not_null'] },
+    converted: { type: 'boolean', description: 'The user reached the outcome (the path ends before it); false: stalled (ends at the last event)', tests: ['not_null'] },
+    path: { type: 'text', description: `Events in order, joined by "${PATH_SEPARATOR.trim()}"`, tests: ['not_null'] },
+  },
+  staleKeys: (knex, { ref, incremental }) => touchedOrGoneKeys(knex, ref, incremental!),
+  build: (knex, { ref, incremental }) =>
+    knex.raw(`
+      with ${incremental ? `${touchedCte(knex, ref, incremental)},` : ''}
+      outcomes (outcome) as (values ${PATH_OUTCOMES.map((o) => `('${o}')`).join(', ')}),
+      events as (select user_key, occurred_at, message_id, event from ${rowsOfTouched(ref, 'core.fct_events', incremental, true)} e where user_key is not null),
+      first_outcomes as (
+        select o.outcome, f.user_key, min(f.occurred_at) as converted_at
+        from ${rowsOfTouched(ref, 'core.fct_outcomes', incremental, false)} f join outcomes o on o.outcome = f.outcome_type where f.user_key is not null group by 1, 2
+      ),
+      -- Where each user's path ends, per outcome: the first outcome (converted) or the last event (stalled).
+      ends as (
+        select o.outcome, u.user_key, c.converted_at is not null as converted, coalesce(c.converted_at, u.last_at) as end_at
+        from (select user_key, max(occurred_at) as last_at from events group by 1) u
+        cross join outcomes o
+        left join first_outcomes c on c.outcome = o.outcome and c.user_key = u.user_key
+      ),
+      windowed as (
+        select n.outcome, n.user_key, n.converted, e.event, e.occurred_at, e.message_id,
+               lag(e.event) over (partition by n.outcome, n.user_key order by e.occurred_at, e.message_id) as previous_event
+        from ends n join events e on e.user_key = n.user_key
+        where e.occurred_at >= n.end_at - interval '${PATH_LOOKBACK}'
+          and (e.occurred_at < n.end_at or (not n.converted and e.occurred_at = n.end_at))
+      ),
+      collapsed as (
+        select outcome, user_key, converted, event,
+               row_number() over (partition by outcome, user_key order by occurred_at desc, message_id desc) as from_end
+        from windowed where previous_event is distinct from event
+      ),
+      lengths (path_length) as (select generate_series(1, ${MAX_PATH_LENGTH})),
+      final as (
+        select c.user_key, c.outcome, l.path_length, c.converted,
+               string_agg(c.event, '${PATH_SEPARATOR}' order by c.from_end desc) as path
+        from collapsed c join lengths l on c.from_end <= l.path_length
+        group by c.user_key, c.outcome, l.path_length, c.converted
+        having count(*) = l.path_length
+      )
+      select * from final`),
+});

@@ -1,0 +1,36 @@
+/**
+ * For per-user models rebuilt for touched users only (marts.user_paths,
+ * marts.user_activity_periods): the touched users' rows of an upstream relation, or the
+ * whole relation on a full build. One rule with features.user_features, so every
+ * per-user model agrees on who is recomputed.
+ */
+import type { Knex } from 'knex';
+import type { IncrementalContext } from '../models/model-definition.ts';
+import { batchArray, touchedUserKeys } from './touched-identities.ts';
+
+type Ref = (name: string) => Knex.Raw;
+
+/** `touched as (...)`, the CTE the rows below read: users the new batches touch (touchedUserKeys). */
+export const touchedCte = (knex: Knex, ref: Ref, incremental: IncrementalContext) =>
+  `touched as (${touchedUserKeys(ref, batchArray(knex, incremental.newBatches))})`;
+
+/**
+ * The relation's rows of touched users (a subquery over the `touched` CTE), or the relation.
+ * Indexed on user_key: `= any(array(...))`, index lookups; otherwise `in (select ...)`, a hashed semi-join.
+ */
+export function rowsOfTouched(ref: Ref, relation: string, incremental: IncrementalContext | undefined, indexed: boolean): string {
+  if (!incremental) return `${ref(relation)}`;
+  return `(select * from ${ref(relation)} where user_key ${indexed ? '= any(array(select user_key from touched))' : 'in (select user_key from touched)'})`;
+}
+
+/**
+ * staleKeys of such a model: every touched user (their rows are replaced, even when they now
+ * have none) and keys no longer in core.dim_users (merged into another).
+ */
+export function touchedOrGoneKeys(knex: Knex, ref: Ref, incremental: IncrementalContext): Knex.Raw {
+  return knex.raw(`
+    with ${touchedCte(knex, ref, incremental)}
+    select user_key from touched
+    union
+    select t.user_key from ${incremental.this} t where not exists (select 1 from ${ref('core.dim_users')} u where u.user_key = t.user_key)`);
+}
