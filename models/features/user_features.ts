@@ -1,4 +1,5 @@
 import { batchArray, touchedUserKeys } from '../../src/identity/touched-identities.ts';
+import { rowsOfTouched } from '../../src/identity/touched-users-rows.ts';
 import { defineModel } from '../../src/models/model-definition.ts';
 
 /** RFM windows besides lifetime: one frequency and monetary column per window. */
@@ -81,10 +82,7 @@ export default defineModel({
     // An incremental build reads the touched users' rows only (subqueries, not CTEs, so a full build reads the tables
     // themselves). Tables indexed on user_key: `= any(array(...))`, index lookups (`in (select ...)` planned merge joins
     // over whole tables); the others: `in (select ...)`, a hashed semi-join (an array is compared linearly per row).
-    const ofTouched = (relation: string, indexed = true) =>
-      incremental
-        ? `(select * from ${ref(relation)} where user_key ${indexed ? '= any(array(select user_key from touched))' : 'in (select user_key from touched)'})`
-        : `${ref(relation)}`;
+    const ofTouched = (relation: string, indexed = true) => rowsOfTouched(ref, relation, incremental, indexed);
     const fctEvents = ofTouched('core.fct_events');
     return knex.raw(`
       with as_of as (
