@@ -52,7 +52,7 @@ export default defineModel({
     const fctEvents = ofTouched('core.fct_events');
     // Staging views by user id: their window filters are estimated at a handful of rows, which planned a nested loop of
     // every user against the touched ones; an array filter on the partition column is pushed inside the window instead
-    // (an `in (select ...)` is not). Linear in the array, so this stays the costliest step for large touched sets.
+    // (an `in (select ...)` is not), where raw.users' index on the trimmed id answers it (migration 20261201104000).
     const ofTouchedIds = (relation: string, insideWindow = false) => {
       const ids = `select identity from ${ref('core.user_identity_map')} where user_key = any(array(select user_key from touched))`;
       if (!incremental) return `${ref(relation)}`;
@@ -64,14 +64,14 @@ export default defineModel({
         select distinct user_key, min(identity) filter (where identity_type = 'user') over (partition by user_key) as user_id
         from ${identityMap} m
       ),
-      first_events as (
-        select distinct on (e.user_key) e.user_key, e.device_type, e.os, e.browser, e.country, s.region, s.city, s.locale, s.utm_source
-        from ${fctEvents} e join ${ref('staging.stg_events')} s using (message_id)
-        order by e.user_key, e.occurred_at, e.message_id
-      ),
-      activity as (
-        select user_key, min(occurred_at) as first_event_at, max(occurred_at) as last_event_at
+      activity as (   -- one pass over the users' events; the first event's other columns are looked up once per user
+        select user_key, min(occurred_at) as first_event_at, max(occurred_at) as last_event_at,
+               (array_agg(message_id order by occurred_at, message_id))[1] as first_message_id
         from ${fctEvents} e group by user_key
+      ),
+      first_events as (   -- staging holds what fct_events does not carry (region, city, locale, utm_source)
+        select a.user_key, s.device_type, s.os, s.browser, s.country, s.region, s.city, s.locale, s.utm_source
+        from activity a join ${ref('staging.stg_events')} s on s.message_id = a.first_message_id
       ),
       user_outcomes as (   -- staging, not core.fct_outcomes: that model's user_key is tested against this one
         select m.user_key, o.outcome_id, o.occurred_at, o.is_order, o.user_traits

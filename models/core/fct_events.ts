@@ -41,16 +41,7 @@ export default defineModel({
     const since = incremental?.since?.toISOString();
     return knex.raw(
       `
-      with resolved as (
-        select e.message_id, coalesce(u.user_key, a.user_key, 'anon:' || e.anonymous_id) as user_key,
-               e.event, e.occurred_at, e.properties, e.device_type, e.os, e.browser, e.country, e.anonymous_id, e.user_id,
-               null::text as carried_session_id
-        from ${ref('staging.stg_events')} e
-        left join ${ref('core.user_identity_map')} u on u.identity = e.user_id
-        left join ${ref('core.user_identity_map')} a on a.identity = e.anonymous_id and e.user_id is null
-        where coalesce(e.user_id, e.anonymous_id) is not null
-      ),
-      ${since ? `rekeyed_users as (   -- stored keys the identity map now resolves differently: both sides start over
+      with ${since ? `rekeyed_users as (   -- stored keys the identity map now resolves differently: both sides start over
         select k.user_key
         from ${incremental!.this} t
         join ${ref('core.user_identity_map')} m on m.identity = coalesce(t.user_id, t.anonymous_id),
@@ -58,7 +49,25 @@ export default defineModel({
         where t.occurred_at < :since::timestamptz and m.user_key <> t.user_key
         group by k.user_key
       ),
-      events as (
+      staged as (   -- what can be rebuilt (events below keeps exactly what it did when every staged event was read):
+        -- the window, and before it the events stored under a re-keyed user's key (an event now resolved
+        -- to such a key is stored under it, or is re-keyed itself, and its old key is one of them)
+        select * from ${ref('staging.stg_events')} where occurred_at >= :since::timestamptz
+        union all
+        select * from ${ref('staging.stg_events')} where occurred_at < :since::timestamptz and message_id in (
+          select t.message_id from ${incremental!.this} t
+          where t.user_key in (select user_key from rekeyed_users) and t.occurred_at < :since::timestamptz)
+      ),` : ''}
+      resolved as (
+        select e.message_id, coalesce(u.user_key, a.user_key, 'anon:' || e.anonymous_id) as user_key,
+               e.event, e.occurred_at, e.properties, e.device_type, e.os, e.browser, e.country, e.anonymous_id, e.user_id,
+               null::text as carried_session_id
+        from ${since ? 'staged' : ref('staging.stg_events')} e
+        left join ${ref('core.user_identity_map')} u on u.identity = e.user_id
+        left join ${ref('core.user_identity_map')} a on a.identity = e.anonymous_id and e.user_id is null
+        where coalesce(e.user_id, e.anonymous_id) is not null
+      ),
+      ${since ? `events as (
         select * from resolved r
         where r.occurred_at >= :since::timestamptz or r.user_key in (select user_key from rekeyed_users)
       ),

@@ -89,13 +89,20 @@ export default defineModel({
       where r.message_id in (select n.message_id from ${ref('raw.events')} n where n.load_batch_id = any(${batchArray(knex, incremental!.newBatches)}))`),
   quarantine: (knex, { ref, incremental }) =>
     knex.raw(`
-      with copies as (
+      with repeated as (   -- a message id with one copy has nothing to conflict with: only the others are hashed
+        select * from (
+          select *, count(*) over (partition by message_id) as copies
+          from ${ref('raw.events')}
+          ${incremental ? `where message_id in (select n.message_id from ${ref('raw.events')} n where n.load_batch_id = any(${batchArray(knex, incremental.newBatches)}))` : ''}
+        ) r
+        where copies > 1
+      ),
+      copies as (
         select load_batch_id, source_row_number, message_id, event, occurred_at, user_id, anonymous_id, properties,
                ${PAYLOAD} as payload_hash,
                first_value(${PAYLOAD}) over (${FIRST_RECEIVED}) as first_hash,
                row_number() over (${FIRST_RECEIVED}) as copy_number
-        from ${ref('raw.events')}
-        ${incremental ? `where message_id in (select n.message_id from ${ref('raw.events')} n where n.load_batch_id = any(${batchArray(knex, incremental.newBatches)}))` : ''}
+        from repeated
       ),
       conflicts as (   -- a file loaded again repeats its conflicting copies: flag each distinct payload once
         select *, row_number() over (partition by message_id, payload_hash order by load_batch_id, source_row_number) as repeat_number

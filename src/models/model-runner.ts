@@ -17,6 +17,7 @@ import type { BuildContext, IncrementalContext } from './model-definition.ts';
 import type { Model } from './model-discovery.ts';
 import { ModelGraph } from './model-graph.ts';
 import { testsFingerprint } from './tests-fingerprint.ts';
+import { readsRawOnly, sourcesUnchanged, viewFingerprint } from './unchanged-view.ts';
 import { dropLeftovers, failedTestsSummary, materialize, ModelTestFailure, relationExists, type ModelPhases, type TestOutcome } from './materializer.ts';
 
 export interface RunOptions {
@@ -278,6 +279,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
       const t0 = performance.now();
       options.onEvent?.({ kind: 'start', model: name, index, total: selected.length });
       let result: ModelResult;
+      let fingerprint = testsFingerprint(model);
       try {
         if (options.testsOnly) {
           if (!(await relationExists(knex, name))) throw new Error(`${name} has not been built yet`);
@@ -313,8 +315,13 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             : undefined;
           // Rows kept from earlier builds passed these very tests: judge only what this build adds.
           const testIncrementOnly = (incremental !== undefined || appendTo !== undefined) && (await publishedPassedSameTests(knex, name, testsFingerprint(model)));
+          // A view over raw tables whose SQL, tests and sources are as when its tests last passed has the same rows.
+          const rawView = readsRawOnly(model, compiled.refs);
+          if (rawView) fingerprint = viewFingerprint(model, compiled.sql);
+          const unchangedSincePassed = rawView && !options.fullRefresh && (await relationExists(knex, name))
+            && (await publishedPassedSameTests(knex, name, fingerprint)) && (await sourcesUnchanged(knex, name, compiled.refs, batches));
           // Every incremental (and readsPrevious) model records the batches it took in: `newBatches` is what it has not.
-          const tracksBatches = model.materialized === 'incremental' || model.readsPrevious === true;
+          const tracksBatches = model.materialized === 'incremental' || model.readsPrevious === true || rawView;
           const done = await materialize({
             db: knex,
             model,
@@ -324,6 +331,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             incremental: incremental && { since: incremental.since, staleKeysSql },
             appendToExisting: appendTo !== undefined,
             testIncrementOnly,
+            unchangedSincePassed,
             onPublish: async (trx) => {
               lock.assertHeld();
               if (tracksBatches) await consumeBatches(trx, name, batches);
@@ -337,7 +345,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
       }
       result.seconds = (performance.now() - t0) / 1000;
       results.set(name, result);
-      await record(knex, runId, result, startedAt, watermark, testsFingerprint(model));
+      await record(knex, runId, result, startedAt, watermark, fingerprint);
       options.onEvent?.({ kind: 'done', result, index, total: selected.length });
       if (result.status !== 'success') failed ??= name;
       return result.status === 'success';

@@ -25,8 +25,14 @@ export const incremental: Materialization = {
         const replaced: string[] = [];
         const bindings: Knex.RawBinding[] = [];
         if (windowColumn && run.since) replaced.push('?? >= ?'), bindings.push(windowColumn, run.since);
-        if (uniqueKey) replaced.push('?? in (select ?? from __seglayer_delta)'), bindings.push(uniqueKey, uniqueKey);
-        if (uniqueKey && run.staleKeysSql) replaced.push(`?? in (select stale.?? from (${run.staleKeysSql}) stale)`), bindings.push(uniqueKey, uniqueKey);
+        // With an index led by the key, `= any(array(...))`: the planner ORs the index scans of
+        // the window and the keys into one bitmap; an `in (select ...)` in the `or` made it scan
+        // the whole table (fct_events at 1.2M rows: 0.76 s against 1.29 s). Without one, the
+        // array would be compared with every row: a hashed `in` then.
+        const keyIn = (subquery: string) =>
+          request.model.indexes.some((columns) => columns[0] === uniqueKey) ? `?? = any(array(${subquery}))` : `?? in (${subquery})`;
+        if (uniqueKey) replaced.push(keyIn('select ?? from __seglayer_delta')), bindings.push(uniqueKey, uniqueKey);
+        if (uniqueKey && run.staleKeysSql) replaced.push(keyIn(`select stale.?? from (${run.staleKeysSql}) stale`)), bindings.push(uniqueKey, uniqueKey);
         if (replaced.length) await trx.raw(`delete from ${target} where ${replaced.join(' or ')}`, bindings);
       },
       (inserted) => `incremental: ${inserted} rows${run.since ? ` since ${run.since.toISOString()}` : ''}${uniqueKey ? ` by ${uniqueKey}` : ''}`,

@@ -34,6 +34,12 @@ export interface MaterializeRequest {
    */
   testIncrementOnly?: boolean;
   /**
+   * Views over raw tables only: the SQL, the declared tests and the source batches are what they
+   * were when the tests last passed (../unchanged-view.ts), so the rows are too and the tests are
+   * not run again; the declared columns are still checked.
+   */
+  unchangedSincePassed?: boolean;
+  /**
    * Runs inside the transaction that publishes the model's rows (the swap, the
    * delete+insert, the append), e.g. to record the load batches the new
    * version took in: it commits if and only if the rows do.

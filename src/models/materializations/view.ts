@@ -4,6 +4,7 @@
  * views that read it; when columns were removed or renamed (which it refuses),
  * the view is dropped and created, which only works when nothing depends on it.
  */
+import { enforceContract } from '../column-contract.ts';
 import { publishExtras, verify } from './publish.ts';
 import { PhaseTimer, type Materialization } from './materialization.ts';
 import { relationKind, relationsOf } from './relations.ts';
@@ -18,7 +19,7 @@ export const view: Materialization = {
       await db.raw(`create view ${temp} as ${sql}`);
     });
     try {
-      const tests = await timer.time('tests', () => verify(db, model, temp));
+      const tests = await timer.time('tests', async () => (request.unchangedSincePassed ? (await enforceContract(db, model, temp), []) : verify(db, model, temp)));
       const existing = await relationKind(db, model.name);
       await timer.time('publish', () => db.transaction(async (trx) => {
         if (existing === 'table') throw new Error(`${model.name} exists as a table; drop it or materialize the model as a table`);
@@ -33,7 +34,8 @@ export const view: Materialization = {
         }
         await publishExtras(trx, request);
       }));
-      return { rows: null, tests, action: existing ? 'replaced' : 'created', phases: timer.phases };
+      const action = `${existing ? 'replaced' : 'created'}${request.unchangedSincePassed ? ' (tests passed on the same rows before)' : ''}`;
+      return { rows: null, tests, action, phases: timer.phases };
     } finally {
       await db.raw(`drop view if exists ${temp}`);
     }
