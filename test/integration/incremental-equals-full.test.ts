@@ -14,6 +14,8 @@
  * The rounds are checked to move
  * those tables, and the last one (no change of reference time) to be built
  * incrementally for the touched users only.
+ * The funnel and experiment marts and their per-user tables (marts.user_funnel_progress,
+ * marts.experiment_user_metrics) too, plus a round that only changes their definitions.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
