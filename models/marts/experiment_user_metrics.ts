@@ -21,17 +21,17 @@ function exposuresOf(experiments: ExperimentDefinition[], ref: Ref): SqlPart {
 }
 
 /**
- * `exposures`, then `moved`: users whose exposure differs from their stored rows' (new, gone, another
+ * `exposures`, `stored` (one read of the table), then `moved`: users whose exposure differs from their stored rows' (new, gone, another
  * variant or time, another definition hash). With the users the new batches touch, they are the ones
  * recomputed: assignment batches are not traced by `touched`, and a changed definition moves exactly its users.
  */
 function movedCtes(project: ProjectContent, ref: Ref, incremental: IncrementalContext): SqlPart {
-  const stored = `select distinct experiment, user_key, variant, exposed_at, definition_hash from ${incremental.this}`;
   const exposures = exposuresOf(project.experiments, ref);
   return {
     sql: `exposures as (${exposures.sql}),
+      stored as materialized (select distinct experiment, user_key, variant, exposed_at, definition_hash from ${incremental.this}),
       moved as (
-        select user_key from ((select * from exposures except ${stored}) union all (${stored} except select * from exposures)) d
+        select user_key from ((select * from exposures except select * from stored) union all (select * from stored except select * from exposures)) d
       )`,
     bindings: exposures.bindings,
   };
