@@ -83,7 +83,8 @@ export default (project: ProjectContent) => defineModel({
       const parts = project.experiments.map((e) => experimentUserMetricsSql(e, { exposures: 'exposures', outcomes: ref('core.fct_outcomes').toQuery(), events: ref('core.fct_events').toQuery() }));
       return knex.raw(`with exposures as (${exposures.sql})\n${parts.map((p) => `(${p.sql})`).join('\nunion all\n')}`, [...exposures.bindings, ...parts.flatMap((p) => p.bindings)] as never);
     }
-    // The recomputed users' exposures, events (of the measured names, through the user_key index) and outcomes.
+    // The recomputed users' exposures, and the events (of the measured names, through the user_key index) and outcomes of
+    // those exposed: a touched user in no experiment has no rows to compute.
     const moved = movedCtes(project, ref, incremental);
     const measuredEvents = [...new Set(project.experiments.flatMap((e) => e.metrics.flatMap((m) => (m.type === 'ratio' ? [m.numerator, m.denominator] : [m.measure]))).flatMap((m) => ('events' in m ? m.events : [])))];
     const parts = project.experiments.map((e) => experimentUserMetricsSql(e, { exposures: 'exposed', outcomes: 'outcomes', events: 'events' }));
@@ -92,8 +93,8 @@ export default (project: ProjectContent) => defineModel({
       ${moved.sql},
       recomputed as (select user_key from touched union select user_key from moved),
       exposed as (select * from exposures where user_key in (select user_key from recomputed)),
-      events as (select user_key, occurred_at, event, session_id from ${ref('core.fct_events')} where user_key = any(array(select user_key from recomputed)) and event = any(?::text[])),
-      outcomes as (select user_key, occurred_at, outcome_type, revenue_usd from ${ref('core.fct_outcomes')} where user_key in (select user_key from recomputed))
+      events as (select user_key, occurred_at, event, session_id from ${ref('core.fct_events')} where user_key = any(array(select distinct user_key from exposed)) and event = any(?::text[])),
+      outcomes as (select user_key, occurred_at, outcome_type, revenue_usd from ${ref('core.fct_outcomes')} where user_key in (select user_key from exposed))
       ${parts.map((p) => `(${p.sql})`).join('\nunion all\n')}`, [...moved.bindings, measuredEvents, ...parts.flatMap((p) => p.bindings)] as never);
   },
 });
