@@ -1,4 +1,4 @@
-import { experimentStatisticsSql } from '../../src/experiments/experiment-statistics-sql.ts';
+import { experimentSegmentsSql } from '../../src/experiments/experiment-statistics-sql.ts';
 import { defineModel } from '../../src/models/model-definition.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
 
@@ -6,7 +6,10 @@ const EMPTY = `select null::text as experiment, null::text as variant, null::tex
   null::text as metric_type, null::int as n, null::float8 as sum, null::float8 as sum_squares, null::float8 as pre_sum, null::float8 as pre_sum_squares,
   null::float8 as post_pre_sum_of_products, null::float8 as d_sum, null::float8 as d_sum_squares, null::float8 as m_d_sum_of_products where false`;
 
-/** A function of the project: experiments/*.yml decide its SQL (one set-based pass per experiment). */
+/**
+ * A function of the project: experiments/*.yml decide its SQL, one grouped pass per experiment over the users'
+ * rows of marts.experiment_user_metrics (recomputed for touched users only) joined with current membership.
+ */
 export default (project: ProjectContent) => defineModel({
   name: 'marts.experiment_statistics',
   description:
@@ -32,13 +35,8 @@ export default (project: ProjectContent) => defineModel({
     m_d_sum_of_products: { type: 'double precision', description: 'Ratio: ΣMD' },
   },
   build: (knex, { ref }) => {
-    const relations = {
-      assignments: ref('core.fct_experiment_assignments').toQuery(),
-      outcomes: ref('core.fct_outcomes').toQuery(),
-      events: ref('core.fct_events').toQuery(),
-      membership: ref('segments.current_membership').toQuery(),
-    };
-    const parts = project.experiments.map((e) => experimentStatisticsSql(e, relations));
+    const relations = { metrics: ref('marts.experiment_user_metrics').toQuery(), membership: ref('segments.current_membership').toQuery() };
+    const parts = project.experiments.map((e) => experimentSegmentsSql(e, relations));
     if (parts.length === 0) return knex.raw(EMPTY);
     return knex.raw(parts.map((p) => `(${p.sql})`).join('\nunion all\n'), parts.flatMap((p) => p.bindings) as never);
   },

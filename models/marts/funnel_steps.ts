@@ -9,7 +9,10 @@ const EMPTY = `select null::text as funnel, null::int as step_number, null::text
   null::float8 as conversion_from_first, null::float8 as conversion_from_first_ci_lower, null::float8 as conversion_from_first_ci_upper,
   null::float8 as median_seconds_from_previous, null::float8 as median_seconds_from_first, null::text as conversion_window where false`;
 
-/** A function of the project: one funnel query per funnels/*.yml definition (src/funnels/funnel-sql.ts). */
+/**
+ * A function of the project: one grouped query per funnels/*.yml definition (src/funnels/funnel-sql.ts) over
+ * the users' progress (marts.user_funnel_progress, recomputed for touched users only), joined with membership.
+ */
 export default (project: ProjectContent) => defineModel({
   name: 'marts.funnel_steps',
   description: `Funnels as code (funnels/*.yml): per funnel, step and segment of its breakdown definition ("all" for everyone, "${NO_SEGMENT}" for users in no segment of it), the users who reached the step in order within the conversion window, conversion from the previous and the first step with Wilson 95% CIs, and the median time to convert.`,
@@ -38,7 +41,7 @@ export default (project: ProjectContent) => defineModel({
   },
   build: (knex, { ref }) => {
     if (project.funnels.length === 0) return knex.raw(EMPTY);
-    const relations = { events: ref('core.fct_events').toQuery(), membership: ref('segments.membership').toQuery() };
+    const relations = { progress: ref('marts.user_funnel_progress').toQuery(), membership: ref('segments.membership').toQuery() };
     const parts = project.funnels.map((funnel) => funnelSql(funnel, relations));
     return knex.raw(parts.map((p) => `(${p.sql})`).join('\nunion all\n'), parts.flatMap((p) => p.bindings));
   },

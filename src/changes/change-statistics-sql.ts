@@ -16,7 +16,7 @@
  * the trend uses the K = ⌊pre_days / 7⌋ whole weeks before the release, its week
  * number k = K − 1 − week_back (0 the oldest).
  */
-import { aggregate, type SqlPart } from '../experiments/experiment-statistics-sql.ts';
+import { aggregate, type SqlPart } from '../experiments/measure-aggregate.ts';
 import { membersAsOf } from '../segments/membership-as-of.ts';
 import { type ChangeDefinition, EVERYONE_ELSE, type SegmentReference } from './change-definition.ts';
 

@@ -1,8 +1,8 @@
 /**
  * marts.funnel_steps on a hand-made event log: a three-step funnel (signed_up →
  * feature_used with feature = 'reports' → checkout_completed on desktop, 7-day
- * window) broken down by a segment definition. Only the mart is built, from
- * hand-written core.fct_events and segments.membership; every count, rate and
+ * window) broken down by a segment definition. Only the mart and its per-user half
+ * (marts.user_funnel_progress) are built, from hand-written core.fct_events and segments.membership; every count, rate and
  * median below is worked out by hand from the table in EVENTS.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -79,7 +79,7 @@ beforeAll(async () => {
   // Segment names: gold = u1 u2 u7, silver = u3 u5 u6; u4 in none.
   await db.knex('segments.membership').insert(Object.entries(TIER).map(([u]) => ({ user_key: u, definition: 'tier', segment: ['u1', 'u2', 'u7'].includes(u) ? 'gold' : 'silver', version: 1, since: new Date(T0) })));
   const project = await loadTestProject({ SEGLAYER_FUNNELS_DIR: dir({ 'f.yml': FUNNEL }), SEGLAYER_SEGMENTS_DIR: dir({ 's.yml': SEGMENTS }) });
-  build = await runModels(db.knex, db.url, project.models, { select: ['marts.funnel_steps'] });
+  build = await runModels(db.knex, db.url, project.models, { select: ['marts.user_funnel_progress', 'marts.funnel_steps'] });
   rows = (await db.knex.raw(`select segment, step_number, step_title, users::int, previous_step_users::int, conversion_from_previous, conversion_from_first,
       conversion_from_previous_ci_lower, median_seconds_from_previous, median_seconds_from_first from marts.funnel_steps order by segment, step_number`)).rows;
 });
@@ -89,7 +89,7 @@ const of = (segment: string, field: string) => rows.filter((r) => r.segment === 
 
 describe('marts.funnel_steps on a hand-made event log', () => {
   it('builds with its tests passing', () => {
-    expect(build.results.map((r) => [r.model, r.status, r.error])).toEqual([['marts.funnel_steps', 'success', undefined]]);
+    expect(build.results.map((r) => [r.model, r.status, r.error])).toEqual([['marts.user_funnel_progress', 'success', undefined], ['marts.funnel_steps', 'success', undefined]]);
   });
 
   it('counts users reaching each step in order within the window', () => {

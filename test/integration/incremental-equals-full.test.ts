@@ -14,13 +14,18 @@
  * The rounds are checked to move
  * those tables, and the last one (no change of reference time) to be built
  * incrementally for the touched users only.
+ * The funnel and experiment marts and their per-user tables (marts.user_funnel_progress,
+ * marts.experiment_user_metrics) too, plus a round that only changes their definitions.
  */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadFile } from '../../src/load/batch-loader.ts';
 import { runModels, type ModelResult, type RunOptions } from '../../src/models/model-runner.ts';
 import type { Project } from '../../src/project/project.ts';
 import { csv, fixture } from '../support/fixture-files.ts';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
+import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/test-database.ts';
 import { loadTestProject } from '../support/test-project.ts';
 
 const COMPARED = [
@@ -35,6 +40,10 @@ const COMPARED = [
   'marts.user_activity_periods',
   'marts.segment_paths',
   'marts.cohort_retention',
+  'marts.user_funnel_progress',
+  'marts.funnel_steps',
+  'marts.experiment_user_metrics',
+  'marts.experiment_statistics',
 ];
 /**
  * Cluster segments are left out of the marts' comparison: the incremental database scores
@@ -62,7 +71,12 @@ const files = {
   users: (rows: string[]) => fixture(`ief-users-${++seq}.csv`, csv('user_id,signed_up_at,plan,country,updated_at', ...rows)),
   identities: (rows: string[]) => fixture(`ief-identities-${++seq}.csv`, csv('anonymous_id,user_id,linked_at,link_source', ...rows)),
   outcomes: (rows: string[]) => fixture(`ief-outcomes-${++seq}.csv`, csv('outcome_id,user_id,outcome_type,occurred_at,amount,currency', ...rows)),
+  experiment_assignments: (rows: string[]) => fixture(`ief-assignments-${++seq}.csv`, csv('experiment,variant,user_id,anonymous_id,assigned_at', ...rows)),
 };
+/** The project's funnels (funnels/onboarding.yml) and experiment (experiments/onboarding_checklist.yml) read these. */
+const onboarding = (user: string, step: string, at: string) => `f${++seq},${user},,onboarding_step,${at},"{""step"":""${step}""}"`;
+const assigned = (u: number, at: string) => `onboarding_checklist,${u % 2 ? 'treatment' : 'control'},u${u},,${at}`;
+const FUNNEL_AND_EXPERIMENT = ['marts.user_funnel_progress', 'marts.funnel_steps', 'marts.experiment_user_metrics', 'marts.experiment_statistics'];
 
 /** Loads one file into both databases, in the same order (so batch ids agree too). */
 const load = async (into: keyof typeof files, rows: string[]) => {
@@ -120,7 +134,12 @@ beforeAll(async () => {
   }
   // A device u3 signed in on (the event carries both ids: the link is observed), used before anonymously.
   rows.push(event({ user: 'u3', anon: 'd3' }, 'signed_in', day(2, 7)), event({ anon: 'd3' }, 'page_viewed', day(2, 6)));
+  // Signups and onboarding steps of the first ten users (funnels), page views (experiment metric).
+  for (let u = 0; u < 10; u++) rows.push(event({ user: `u${u}` }, 'signed_up', day(0, u)), event({ user: `u${u}` }, 'page_viewed', day(1, u)));
+  for (let u = 0; u < 10; u += 2) rows.push(onboarding(`u${u}`, 'profile', day(0, u + 1)));
+  for (let u = 0; u < 10; u += 4) rows.push(onboarding(`u${u}`, 'data_source', day(0, u + 2)));
   await load('events', rows);
+  await load('experiment_assignments', Array.from({ length: 16 }, (_, u) => assigned(u, day(0, 12))));
   await load('outcomes', [`o1,u1,purchase,${day(3, 12)},20.00,USD`, `o2,u2,purchase,${day(4, 12)},35.00,USD`]);
   for (const db of [incremental, full]) await build(db, { fullRefresh: true });
 });
@@ -141,10 +160,12 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
     `r1-b,u2,,feature_used,${day(21, 10, 40)},{}`,
   ]);
   await load('outcomes', [`o3,u6,purchase,${day(21, 12)},50.00,USD`]);
+  await load('events', [event({ user: `u${USERS}` }, 'signed_up', day(21, 9)), onboarding(`u${USERS}`, 'profile', day(21, 9, 30))]);
+  await load('experiment_assignments', [assigned(USERS, day(21, 9))]);
   const { before, after } = await buildAndCompare();
   expect(after['core.dim_users']!.length).toBe(before['core.dim_users']!.length + 2); // u20 and anon:visitor-1
   expect(after['features.user_features']).not.toEqual(before['features.user_features']);
-  for (const mart of ['marts.user_paths', 'marts.user_activity_periods', 'marts.segment_paths', 'marts.cohort_retention']) {
+  for (const mart of ['marts.user_paths', 'marts.user_activity_periods', 'marts.segment_paths', 'marts.cohort_retention', ...FUNNEL_AND_EXPERIMENT]) {
     expect(before[mart]!.length, mart).toBeGreaterThan(0);
     expect(after[mart], mart).not.toEqual(before[mart]);
   }
@@ -160,8 +181,9 @@ it('late events, older than the last build, reach the users who had them; confli
     ...CONFLICTING,
   ]);
   await load('outcomes', [`o5,u9,purchase,${day(2, 12)},15.00,USD`]); // a late first purchase: a new purchase cohort, a converted path
+  await load('events', [onboarding('u2', 'data_source', day(0, 5))]); // a late onboarding step: u2 reaches step 3
   const { before, after } = await buildAndCompare();
-  for (const mart of ['marts.user_paths', 'marts.user_activity_periods', 'marts.segment_paths', 'marts.cohort_retention']) expect(after[mart], mart).not.toEqual(before[mart]);
+  for (const mart of ['marts.user_paths', 'marts.user_activity_periods', 'marts.segment_paths', 'marts.cohort_retention', ...FUNNEL_AND_EXPERIMENT]) expect(after[mart], mart).not.toEqual(before[mart]);
   expect(after.quarantine!.length).toBe(before.quarantine!.length + 2);
   const features = (rows: string[]) => rows.filter((r) => /^\(u7,/.test(r));
   expect(features(after['features.user_features']!)).not.toEqual(features(before['features.user_features']!));
@@ -188,13 +210,14 @@ it('a batch that leaves the reference time alone is built for the touched users 
   await load('events', [event({ user: 'u13' }, 'feature_used', day(10, 16), 'api'), event({ user: 'u16', anon: 'a15' }, 'signed_in', day(21, 8))]);
   await load('outcomes', [`o4,u14,purchase,${day(15, 12)},12.50,USD`]);
   await load('events', CONFLICTING); // loaded again: flagged once, not twice
+  await load('experiment_assignments', [assigned(17, day(3))]); // u17's only change: an assignment (not traced by "touched")
   const { results, before, after } = await buildAndCompare();
   expect(after.quarantine).toEqual(before.quarantine);
   const days = results.get('core.event_property_days')!.action!;
   expect(days).toMatch(/^incremental: \d+ rows since /);
   // The late event of day 10 takes the window back there; the days before it are kept.
   expect(Number(/(\d+) rows/.exec(days)![1])).toBeLessThan(after['core.event_property_days']!.length);
-  for (const model of ['core.user_identity_map', 'core.dim_users', 'features.user_features', 'marts.user_paths', 'marts.user_activity_periods']) {
+  for (const model of ['core.user_identity_map', 'core.dim_users', 'features.user_features', 'marts.user_paths', 'marts.user_activity_periods', 'marts.user_funnel_progress', 'marts.experiment_user_metrics']) {
     const action = results.get(model)!.action!;
     expect(action, model).toMatch(/^incremental: \d+ rows by /);
     expect(Number(/(\d+) rows/.exec(action)![1]), model).toBeLessThan(after[model]!.length / 2);
@@ -203,4 +226,22 @@ it('a batch that leaves the reference time alone is built for the touched users 
   expect(await keyOf('a15')).toBe('u16');
   expect(after['core.dim_users']!.some((r) => r.startsWith('(anon:a15,'))).toBe(false);
   expect(after['features.user_features']).not.toEqual(before['features.user_features']);
+  expect(after['marts.experiment_user_metrics']!.some((r) => r.startsWith('(onboarding_checklist,u17,'))).toBe(true);
+});
+
+it('a changed funnel or experiment definition recomputes its rows for every user, without new data', async () => {
+  // The project's own definitions with a shorter conversion window and experiment window.
+  const changed = (file: string, from: string, to: string) => {
+    const text = readFileSync(join(PROJECT_ROOT, file), 'utf8');
+    expect(text).toContain(from);
+    const dir = mkdtempSync(join(tmpdir(), 'seglayer-ief-definitions-'));
+    writeFileSync(join(dir, basename(file)), text.replace(from, to));
+    return dir;
+  };
+  project = await loadTestProject({
+    SEGLAYER_FUNNELS_DIR: changed('funnels/onboarding.yml', 'conversion_window: 1 day', 'conversion_window: 30 minutes'),
+    SEGLAYER_EXPERIMENTS_DIR: changed('experiments/onboarding_checklist.yml', 'window_days: 121', 'window_days: 10'),
+  });
+  const { before, after } = await buildAndCompare();
+  for (const mart of FUNNEL_AND_EXPERIMENT) expect(after[mart], mart).not.toEqual(before[mart]);
 });

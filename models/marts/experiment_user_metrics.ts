@@ -1,0 +1,100 @@
+import type { Knex } from 'knex';
+import type { ExperimentDefinition } from '../../src/experiments/experiment-definition.ts';
+import { experimentDefinitionHash, experimentUserMetricsSql, exposuresSql } from '../../src/experiments/experiment-user-metrics-sql.ts';
+import type { SqlPart } from '../../src/experiments/measure-aggregate.ts';
+import { touchedCte, touchedOrGoneKeys } from '../../src/identity/touched-users-rows.ts';
+import { defineModel, type IncrementalContext } from '../../src/models/model-definition.ts';
+import type { ProjectContent } from '../../src/project/project.ts';
+
+const EMPTY = `select null::text as experiment, null::text as user_key, null::text as variant, null::timestamptz as exposed_at, null::text as metric,
+  null::text as metric_type, null::float8 as value, null::float8 as pre_value, null::float8 as denominator, null::text as definition_hash where false`;
+
+type Ref = (name: string) => Knex.Raw;
+
+/** Every experiment's eligible exposures with its definition hash: experiment, user_key, variant, exposed_at, definition_hash. */
+function exposuresOf(experiments: ExperimentDefinition[], ref: Ref): SqlPart {
+  const parts = experiments.map((e) => exposuresSql(e, ref('core.fct_experiment_assignments').toQuery()));
+  return {
+    sql: parts.map((p) => `select x.*, ?::text as definition_hash from (${p.sql}) x`).join('\nunion all\n'),
+    bindings: experiments.flatMap((e, i) => [experimentDefinitionHash(e), ...parts[i]!.bindings]),
+  };
+}
+
+/**
+ * `exposures`, `stored` (one read of the table), then `moved`: users whose exposure differs from their stored rows' (new, gone, another
+ * variant or time, another definition hash). With the users the new batches touch, they are the ones
+ * recomputed: assignment batches are not traced by `touched`, and a changed definition moves exactly its users.
+ */
+function movedCtes(project: ProjectContent, ref: Ref, incremental: IncrementalContext): SqlPart {
+  const exposures = exposuresOf(project.experiments, ref);
+  return {
+    sql: `exposures as (${exposures.sql}),
+      stored as materialized (select distinct experiment, user_key, variant, exposed_at, definition_hash from ${incremental.this}),
+      moved as (
+        select user_key from ((select * from exposures except select * from stored) union all (select * from stored except select * from exposures)) d
+      )`,
+    bindings: exposures.bindings,
+  };
+}
+
+/**
+ * Per experiment (experiments/*.yml), exposed user and metric: the metric's value in the window
+ * after first exposure, its CUPED covariate and a ratio's denominator — the per-user half of
+ * marts.experiment_statistics (src/experiments/experiment-user-metrics-sql.ts). A function of the
+ * user's own exposure, events and outcomes, so an incremental build recomputes only the users the
+ * new batches touch (src/identity/touched-users-rows.ts) and those whose exposure or experiment
+ * definition changed; experiment_statistics sums these rows per segment instead of joining every event.
+ */
+export default (project: ProjectContent) => defineModel({
+  name: 'marts.experiment_user_metrics',
+  description: 'Per experiment (experiments/*.yml), exposed user (one variant, a listed one) and metric: the value in [exposed_at, exposed_at + window_days), the CUPED covariate in the window before, and a ratio’s denominator. What marts.experiment_statistics sums.',
+  owner: 'data-platform',
+  tags: ['experiments'],
+  materialized: 'incremental',
+  incremental: { uniqueKey: 'user_key' },
+  indexes: [['user_key']],
+  tests: [{ unique_combination: ['experiment', 'user_key', 'metric'] }],
+  columns: {
+    experiment: { type: 'text', description: 'Experiment key (experiments/*.yml name)', tests: ['not_null'] },
+    user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null'] },
+    variant: { type: 'text', description: 'Variant of the first exposure', tests: ['not_null'] },
+    exposed_at: { type: 'timestamptz', description: 'First exposure (core.fct_experiment_assignments.assigned_at)', tests: ['not_null'] },
+    metric: { type: 'text', description: 'Metric name from the experiment file', tests: ['not_null'] },
+    metric_type: { type: 'text', description: 'binomial, mean or ratio', tests: ['not_null', { accepted_values: ['binomial', 'mean', 'ratio'] }] },
+    value: { type: 'double precision', description: 'y: 1/0 (binomial), the value (mean) or the numerator (ratio) within the window after exposure', tests: ['not_null'] },
+    pre_value: { type: 'double precision', description: 'CUPED covariate: the same measure in the window before exposure (null without CUPED)' },
+    denominator: { type: 'double precision', description: 'Ratio: the denominator within the window (null for other metrics)' },
+    definition_hash: { type: 'text', description: 'Hash of what the experiment computes per user (variants, window, metrics): rows of another hash are recomputed', tests: ['not_null'] },
+  },
+  staleKeys: (knex, { ref, incremental }) => {
+    const gone = touchedOrGoneKeys(knex, ref, incremental!).toQuery();
+    if (project.experiments.length === 0) return knex.raw(`select user_key from (${gone}) g union select user_key from ${incremental!.this}`);
+    const moved = movedCtes(project, ref, incremental!);
+    return knex.raw(`
+      with ${moved.sql}
+      select user_key from (${gone}) g
+      union
+      select user_key from moved`, moved.bindings as never);
+  },
+  build: (knex, { ref, incremental }) => {
+    if (project.experiments.length === 0) return knex.raw(EMPTY);
+    if (!incremental) {
+      const exposures = exposuresOf(project.experiments, ref);
+      const parts = project.experiments.map((e) => experimentUserMetricsSql(e, { exposures: 'exposures', outcomes: ref('core.fct_outcomes').toQuery(), events: ref('core.fct_events').toQuery() }));
+      return knex.raw(`with exposures as (${exposures.sql})\n${parts.map((p) => `(${p.sql})`).join('\nunion all\n')}`, [...exposures.bindings, ...parts.flatMap((p) => p.bindings)] as never);
+    }
+    // The recomputed users' exposures, and the events (of the measured names, through the user_key index) and outcomes of
+    // those exposed: a touched user in no experiment has no rows to compute.
+    const moved = movedCtes(project, ref, incremental);
+    const measuredEvents = [...new Set(project.experiments.flatMap((e) => e.metrics.flatMap((m) => (m.type === 'ratio' ? [m.numerator, m.denominator] : [m.measure]))).flatMap((m) => ('events' in m ? m.events : [])))];
+    const parts = project.experiments.map((e) => experimentUserMetricsSql(e, { exposures: 'exposed', outcomes: 'outcomes', events: 'events' }));
+    return knex.raw(`
+      with ${touchedCte(knex, ref, incremental)},
+      ${moved.sql},
+      recomputed as (select user_key from touched union select user_key from moved),
+      exposed as (select * from exposures where user_key in (select user_key from recomputed)),
+      events as (select user_key, occurred_at, event, session_id from ${ref('core.fct_events')} where user_key = any(array(select distinct user_key from exposed)) and event = any(?::text[])),
+      outcomes as (select user_key, occurred_at, outcome_type, revenue_usd from ${ref('core.fct_outcomes')} where user_key in (select user_key from exposed))
+      ${parts.map((p) => `(${p.sql})`).join('\nunion all\n')}`, [...moved.bindings, measuredEvents, ...parts.flatMap((p) => p.bindings)] as never);
+  },
+});
