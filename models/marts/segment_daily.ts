@@ -13,7 +13,8 @@ import { meanBoundsSql, sampleVarianceSql } from '../../src/stats/sql-intervals.
  * Set-based in O(changes + active user-days): member counts are a running sum
  * of +1/−1 per entry/exit day, and cost to serve a running sum of ±daily rate
  * where a member's cost period starts and ends (a period's cost is spread evenly
- * over its days); activity is joined only on days a user was active. Never
+ * over its days); activity is joined only on days a user was active, from
+ * marts.user_days (recomputed for touched users only), not from every event. Never
  * days × users.
  */
 const eventsPerActive = meanBoundsSql('active_users', 'events_per_active_user', sampleVarianceSql('active_users', 'events', 'events_squares'));
@@ -56,18 +57,7 @@ export default defineModel({
         union all
         select user_key, 'all', 'all users', (started_at at time zone 'UTC')::date, null from users where started_at is not null
       ),
-      user_days as (
-        select user_key, (occurred_at at time zone 'UTC')::date as day, count(*) as events, 0::bigint as orders, 0::numeric as revenue_usd
-        from ${ref('core.fct_events')} where user_key is not null group by 1, 2
-        union all
-        select user_key, (occurred_at at time zone 'UTC')::date, 0, count(*) filter (where outcome_type in ('purchase', 'upgrade') and revenue_usd > 0),
-               coalesce(sum(revenue_usd) filter (where is_revenue), 0)
-        from ${ref('core.fct_outcomes')} where user_key is not null group by 1, 2
-      ),
-      per_user_day as (
-        select user_key, day, sum(events) as events, sum(orders) as orders, sum(revenue_usd) as revenue_usd
-        from user_days group by 1, 2
-      ),
+      per_user_day as (select user_key, day, events, orders, revenue_usd from ${ref('marts.user_days')}),
       -- A member's cost periods, cut to the spell: [from_day, to_day) at a daily rate.
       cost_spans as (
         select s.definition, s.segment, greatest(s.from_day, c.period_start) as from_day, least(s.to_day, c.period_end + 1) as to_day,

@@ -1,0 +1,44 @@
+import { rowsOfTouched, touchedCte, touchedOrGoneKeys } from '../../src/identity/touched-users-rows.ts';
+import { defineModel } from '../../src/models/model-definition.ts';
+
+/**
+ * The per-user half of marts.segment_daily: each user's activity per UTC day (events, orders,
+ * net revenue). A function of the user's own events and outcomes only, not of the reference
+ * time, so an incremental build recomputes just the users the new batches touch
+ * (src/identity/touched-users-rows.ts) and segment_daily joins membership spells with these
+ * rows instead of grouping every event on every build.
+ */
+export default defineModel({
+  name: 'marts.user_days',
+  description: 'One row per user and UTC day with an event or outcome: events, orders (a purchase or upgrade with revenue) and net revenue (refunds deducted) that day. What marts.segment_daily counts per segment.',
+  owner: 'data-platform',
+  tags: ['marts', 'segments'],
+  materialized: 'incremental',
+  incremental: { uniqueKey: 'user_key' },
+  indexes: [['user_key']],
+  tests: [{ unique_combination: ['user_key', 'day'] }],
+  columns: {
+    user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null'] },
+    day: { type: 'date', description: 'UTC day', tests: ['not_null'] },
+    events: { type: 'bigint', description: 'Events of the user that day', tests: ['not_null', { expression: 'events >= 0' }] },
+    orders: { type: 'bigint', description: 'Orders (purchase or upgrade with revenue) of the user that day', tests: ['not_null', { expression: 'orders >= 0' }] },
+    revenue_usd: { type: 'numeric', description: 'Net revenue of the user that day (refunds deducted), USD', tests: ['not_null'] },
+  },
+  staleKeys: (knex, { ref, incremental }) => touchedOrGoneKeys(knex, ref, incremental!),
+  build: (knex, { ref, incremental }) =>
+    knex.raw(`
+      with ${incremental ? `${touchedCte(knex, ref, incremental)},` : ''}
+      activity as (
+        select user_key, (occurred_at at time zone 'UTC')::date as day, count(*) as events, 0::bigint as orders, 0::numeric as revenue_usd
+        from ${rowsOfTouched(ref, 'core.fct_events', incremental, true)} e where user_key is not null group by 1, 2
+        union all
+        select user_key, (occurred_at at time zone 'UTC')::date, 0, count(*) filter (where outcome_type in ('purchase', 'upgrade') and revenue_usd > 0),
+               coalesce(sum(revenue_usd) filter (where is_revenue), 0)
+        from ${rowsOfTouched(ref, 'core.fct_outcomes', incremental, false)} o where user_key is not null group by 1, 2
+      ),
+      final as (
+        select user_key, day, sum(events)::bigint as events, sum(orders)::bigint as orders, sum(revenue_usd) as revenue_usd
+        from activity group by 1, 2
+      )
+      select * from final`),
+});
