@@ -11,7 +11,7 @@ import { defineModel } from '../../src/models/model-definition.ts';
  */
 export default defineModel({
   name: 'marts.user_days',
-  description: 'One row per user and UTC day with an event or outcome: events, orders (a purchase or upgrade with revenue) and net revenue (refunds deducted) that day. What marts.segment_daily counts per segment.',
+  description: 'One row per user and UTC day with an event or outcome: events, orders (a purchase or upgrade with revenue) and net revenue (refunds deducted) that day, and the day’s first and last event. What marts.segment_daily counts per segment and marts.segment_validation reads for activity.',
   owner: 'data-platform',
   tags: ['marts', 'segments'],
   materialized: 'incremental',
@@ -25,7 +25,11 @@ export default defineModel({
     orders: { type: 'bigint', description: 'Orders (purchase or upgrade with revenue) of the user that day', tests: ['not_null', { expression: 'orders >= 0' }] },
     revenue_usd: { type: 'numeric', description: 'Net revenue of the user that day (refunds deducted), USD', tests: ['not_null'] },
     first_event_at: { type: 'timestamptz', description: 'The first event of the user that day (null when the day has outcomes only)' },
-    last_event_at: { type: 'timestamptz', description: 'The last event of the user that day (null when the day has outcomes only)' },
+    last_event_at: {
+      type: 'timestamptz',
+      description: 'The last event of the user that day (null when the day has outcomes only)',
+      tests: [{ expression: '(first_event_at is null) = (last_event_at is null) and (last_event_at is null or last_event_at >= first_event_at)' }],
+    },
   },
   staleKeys: (knex, { ref, incremental }) => touchedOrGoneKeys(knex, ref, incremental!),
   build: (knex, { ref, incremental }) =>
