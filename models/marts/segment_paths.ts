@@ -68,22 +68,16 @@ export default defineModel({
   build: (knex, { ref }) =>
     knex.raw(`
       with user_paths as (select * from ${ref('marts.user_paths')}),
-      -- Members' paths per segment, and everyone's ('all') straight from the paths rather than through a join
-      -- with each user's key: one pass less over every path row. Summed again in case a definition is called 'all'.
-      group_counts as (
-        select p.outcome, p.path_length, p.path, g.definition, g.segment, count(*) as users,
-               count(*) filter (where p.converted) as converted_users, count(*) filter (where not p.converted) as stalled_users
-        from user_paths p join ${ref('segments.membership')} g using (user_key)
-        group by 1, 2, 3, 4, 5
+      groups as (
+        select user_key, definition, segment from ${ref('segments.membership')}
         union all
-        select outcome, path_length, path, 'all', 'all users', count(*), count(*) filter (where converted), count(*) filter (where not converted)
-        from user_paths
-        group by 1, 2, 3
+        select distinct user_key, 'all', 'all users' from user_paths
       ),
       counts as (
-        select outcome, path_length, path, definition, segment,
-               sum(users)::bigint as users, sum(converted_users)::bigint as converted_users, sum(stalled_users)::bigint as stalled_users
-        from group_counts group by 1, 2, 3, 4, 5
+        select p.outcome, p.path_length, p.path, g.definition, g.segment, count(*) as users,
+               count(*) filter (where p.converted) as converted_users, count(*) filter (where not p.converted) as stalled_users
+        from user_paths p join groups g using (user_key)
+        group by 1, 2, 3, 4, 5
       ),
       totals as (
         select *, sum(converted_users) over w as converted_total, sum(stalled_users) over w as stalled_total,
