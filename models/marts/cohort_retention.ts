@@ -48,7 +48,12 @@ export default defineModel({
   build: (knex, { ref }) =>
     knex.raw(`
       with user_periods as (select activity, cohort_grain, user_key, period_start, first_at, cohort_start, period_number from ${ref('marts.user_activity_periods')}),
-      cohorts as (select activity, cohort_grain, user_key, cohort_start, first_at as joined_at from user_periods where period_number = 0),
+      -- History starts with the first build's reference time: only users who joined a cohort since can have a segment at its start.
+      history_start as (select min(reference_at) as reference_at from ${ref('segments.membership_history')}),
+      cohorts as (
+        select activity, cohort_grain, user_key, cohort_start, first_at as joined_at
+        from user_periods where period_number = 0 and first_at >= (select reference_at from history_start)
+      ),
       segment_at_start as (
         select distinct on (c.activity, c.cohort_grain, c.user_key, h.definition, h.segment)
                c.activity, c.cohort_grain, c.user_key, h.definition, h.segment, h.change
@@ -67,7 +72,7 @@ export default defineModel({
         group by 1, 2, 3, 4, 5, 6, 7
         union all
         select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'cohort_start', s.definition, s.segment, count(*)
-        from user_periods p join segment_at_start s using (activity, cohort_grain, user_key)
+        from segment_at_start s join ${ref('marts.user_activity_periods')} p using (activity, cohort_grain, user_key)
         where s.change = 'entered'
         group by 1, 2, 3, 4, 5, 6, 7
       ),

@@ -13,7 +13,8 @@ import { meanBoundsSql, sampleVarianceSql } from '../../src/stats/sql-intervals.
  * Set-based in O(changes + active user-days): member counts are a running sum
  * of +1/−1 per entry/exit day, and cost to serve a running sum of ±daily rate
  * where a member's cost period starts and ends (a period's cost is spread evenly
- * over its days); activity is joined only on days a user was active. Never
+ * over its days); activity is joined only on days a user was active, from
+ * marts.user_days (recomputed for touched users only), not from every event. Never
  * days × users.
  */
 const eventsPerActive = meanBoundsSql('active_users', 'events_per_active_user', sampleVarianceSql('active_users', 'events', 'events_squares'));
@@ -49,38 +50,37 @@ export default defineModel({
                lead(reference_at) over (partition by user_key, definition, segment order by reference_at, changed_at, (change = 'entered')) as next_at
         from ${ref('segments.membership_history')}
       ),
-      -- Membership spells: [entered day, left day); the 'all' group from signup.
+      -- Segment membership spells: [entered day, left day). The 'all' group (everyone from signup) is one
+      -- open spell per user, joined 1:1 below instead of through a join with every member's spells.
       spells as (
         select user_key, definition, segment, (reference_at at time zone 'UTC')::date as from_day, (next_at at time zone 'UTC')::date as to_day
         from changes where change = 'entered'
-        union all
-        select user_key, 'all', 'all users', (started_at at time zone 'UTC')::date, null from users where started_at is not null
       ),
-      user_days as (
-        select user_key, (occurred_at at time zone 'UTC')::date as day, count(*) as events, 0::bigint as orders, 0::numeric as revenue_usd
-        from ${ref('core.fct_events')} where user_key is not null group by 1, 2
-        union all
-        select user_key, (occurred_at at time zone 'UTC')::date, 0, count(*) filter (where outcome_type in ('purchase', 'upgrade') and revenue_usd > 0),
-               coalesce(sum(revenue_usd) filter (where is_revenue), 0)
-        from ${ref('core.fct_outcomes')} where user_key is not null group by 1, 2
+      all_spells as (
+        select user_key, 'all'::text as definition, 'all users'::text as segment, (started_at at time zone 'UTC')::date as from_day, null::date as to_day
+        from users where started_at is not null
       ),
-      per_user_day as (
-        select user_key, day, sum(events) as events, sum(orders) as orders, sum(revenue_usd) as revenue_usd
-        from user_days group by 1, 2
-      ),
+      -- History starts with the first build's reference time: no segment spell covers an earlier day.
+      history_start as (select min(from_day) as day from spells),
       -- A member's cost periods, cut to the spell: [from_day, to_day) at a daily rate.
       cost_spans as (
         select s.definition, s.segment, greatest(s.from_day, c.period_start) as from_day, least(s.to_day, c.period_end + 1) as to_day,
                c.cost_usd / (c.period_end - c.period_start + 1) as rate
         from spells s join ${ref('core.fct_costs')} c on c.user_key = s.user_key
-        where c.period_end >= s.from_day and (s.to_day is null or c.period_start < s.to_day)
+        where c.period_end >= (select day from history_start) and c.period_end >= s.from_day and (s.to_day is null or c.period_start < s.to_day)
+        union all
+        select s.definition, s.segment, greatest(s.from_day, c.period_start), c.period_end + 1, c.cost_usd / (c.period_end - c.period_start + 1)
+        from all_spells s join ${ref('core.fct_costs')} c on c.user_key = s.user_key
+        where c.period_end >= s.from_day
       ),
       days as (
         select d::date as day
-        from as_of a, generate_series(least((select min(day) from per_user_day), (select min(from_day) from spells)), (a.as_of_at at time zone 'UTC')::date - 1, interval '1 day') d
+        from as_of a, generate_series(least((select min(day) from ${ref('marts.user_days')}), (select min(from_day) from all_spells), (select day from history_start)), (a.as_of_at at time zone 'UTC')::date - 1, interval '1 day') d
       ),
       deltas as (
         select definition, segment, from_day as day, count(*) as delta, 0::numeric as cost_delta from spells group by 1, 2, 3
+        union all
+        select definition, segment, from_day, count(*), 0 from all_spells group by 1, 2, 3
         union all
         select definition, segment, to_day, -count(*), 0 from spells where to_day is not null group by 1, 2, 3
         union all
@@ -88,7 +88,8 @@ export default defineModel({
         union all
         select definition, segment, to_day, 0, -sum(rate) from cost_spans group by 1, 2, 3
       ),
-      groups as (select distinct definition, segment from spells),
+      -- Every group has a spell, so an entry delta: the few delta rows name every group.
+      groups as (select distinct definition, segment from deltas),
       member_counts as (
         select g.definition, g.segment, d.day,
                (sum(coalesce(x.delta, 0)) over w)::bigint as members, sum(coalesce(x.cost_delta, 0)) over w as cost_usd
@@ -97,11 +98,19 @@ export default defineModel({
           on x.definition = g.definition and x.segment = g.segment and x.day = d.day
         window w as (partition by g.definition, g.segment order by d.day)
       ),
+      member_days as (
+        select s.definition, s.segment, p.day, p.events, p.orders, p.revenue_usd
+        from spells s join ${ref('marts.user_days')} p on p.user_key = s.user_key and p.day >= s.from_day and (s.to_day is null or p.day < s.to_day)
+        where p.day >= (select day from history_start)
+        union all
+        select s.definition, s.segment, p.day, p.events, p.orders, p.revenue_usd
+        from all_spells s join ${ref('marts.user_days')} p on p.user_key = s.user_key and p.day >= s.from_day
+      ),
       member_activity as (
-        select s.definition, s.segment, p.day,
-               count(*) filter (where p.events > 0) as active_users, sum(p.events) as events, sum(p.events * p.events) as events_squares,
-               count(*) filter (where p.orders > 0) as conversions, sum(p.revenue_usd) as revenue_usd
-        from spells s join per_user_day p on p.user_key = s.user_key and p.day >= s.from_day and (s.to_day is null or p.day < s.to_day)
+        select definition, segment, day,
+               count(*) filter (where events > 0) as active_users, sum(events) as events, sum(events * events) as events_squares,
+               count(*) filter (where orders > 0) as conversions, sum(revenue_usd) as revenue_usd
+        from member_days
         group by 1, 2, 3
       ),
       joined as (

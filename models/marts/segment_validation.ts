@@ -102,10 +102,22 @@ export default (project: ProjectContent) => {
         from users u join ${ref('core.fct_outcomes')} o on o.user_key = u.user_key and o.occurred_at >= u.started_at and o.occurred_at < u.followed_until
         group by 1
       ),
+      -- An event in [active_from, followed_until), decided from the user's days (marts.user_days) instead of every
+      -- event: a day strictly between the two ends counts whole; an end day by its first or last event. Only a
+      -- window within one day whose events all fall outside it on both sides needs the events themselves.
+      active_windows as (select user_key, started_at + (followed_until - started_at) / 2 as active_from, followed_until from users),
       activity as (
-        select distinct u.user_key
-        from users u join ${ref('core.fct_events')} e on e.user_key = u.user_key
-         and e.occurred_at >= u.started_at + (u.followed_until - u.started_at) / 2 and e.occurred_at < u.followed_until
+        select w.user_key
+        from active_windows w
+        where exists (
+          select 1 from ${ref('marts.user_days')} d
+          where d.user_key = w.user_key and d.events > 0
+            and d.day >= (w.active_from at time zone 'UTC')::date and d.day <= (w.followed_until at time zone 'UTC')::date
+            and ((d.day > (w.active_from at time zone 'UTC')::date and d.day < (w.followed_until at time zone 'UTC')::date)
+                 or (d.first_event_at >= w.active_from and d.first_event_at < w.followed_until)
+                 or (d.last_event_at >= w.active_from and d.last_event_at < w.followed_until)
+                 or (d.first_event_at < w.active_from and d.last_event_at >= w.followed_until
+                     and exists (select 1 from ${ref('core.fct_events')} e where e.user_key = w.user_key and e.occurred_at >= w.active_from and e.occurred_at < w.followed_until))))
       ),
       user_windows as (
         select u.window_name, u.user_key, coalesce(o.upgraded, false) as upgraded, coalesce(o.ordered, false) as ordered,

@@ -35,7 +35,9 @@ export default defineModel({
         from ${rowsOfTouched(ref, 'core.fct_outcomes', incremental, false)} f join outcomes o on o.outcome = f.outcome_type where f.user_key is not null group by 1, 2
       ),
       -- Where each user's path ends, per outcome: the first outcome (converted) or the last event (stalled).
-      ends as (
+      -- Materialized: inlined, the planner hashed every event once per outcome (400k rows for 2k touched users)
+      -- before the left join; a user-and-outcome list is hashed instead (EXPLAIN ANALYZE: 2.9 s → 1.3 s).
+      ends as materialized (
         select o.outcome, u.user_key, c.converted_at is not null as converted, coalesce(c.converted_at, u.last_at) as end_at
         from (select user_key, max(occurred_at) as last_at from events group by 1) u
         cross join outcomes o

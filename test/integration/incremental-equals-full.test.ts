@@ -4,8 +4,8 @@
  * and is rebuilt with --full-refresh each round; core.user_identity_map,
  * core.dim_users, core.fct_events, features.user_features, the event catalog
  * (event_property_days, event_properties, event_catalog), the per-user marts
- * (marts.user_paths, marts.user_activity_periods) and the marts counted from them
- * (marts.segment_paths, marts.cohort_retention; cluster segments aside) must hold the same
+ * (marts.user_paths, marts.user_activity_periods, marts.user_days) and the marts counted from them
+ * (marts.segment_paths, marts.cohort_retention, marts.segment_daily; cluster segments aside) must hold the same
  * rows (every column) after rounds of new users and events, late events (older
  * than the last build), an anonymous id linked to its user afterwards, an
  * anonymous id whose earlier link hands it to another user, two known users
@@ -44,6 +44,8 @@ const COMPARED = [
   'marts.funnel_steps',
   'marts.experiment_user_metrics',
   'marts.experiment_statistics',
+  'marts.user_days',
+  'marts.segment_daily',
 ];
 /**
  * Cluster segments are left out of the marts' comparison: the incremental database scores
@@ -52,7 +54,7 @@ const COMPARED = [
  */
 const clusterDefinitions = () => project.segments.filter((d) => d.kind === 'cluster').map((d) => d.name);
 /** The column naming each row's segment definition, in the marts that hold cluster segments. */
-const WITHOUT_CLUSTERS: Record<string, string> = { 'marts.segment_paths': 'definition', 'marts.cohort_retention': 'segment_definition' };
+const WITHOUT_CLUSTERS: Record<string, string> = { 'marts.segment_paths': 'definition', 'marts.cohort_retention': 'segment_definition', 'marts.segment_daily': 'definition' };
 const USERS = 20;
 const day = (d: number, h = 0, m = 0) => new Date(Date.UTC(2025, 2, 1 + d, h, m)).toISOString();
 
@@ -165,7 +167,7 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   const { before, after } = await buildAndCompare();
   expect(after['core.dim_users']!.length).toBe(before['core.dim_users']!.length + 2); // u20 and anon:visitor-1
   expect(after['features.user_features']).not.toEqual(before['features.user_features']);
-  for (const mart of ['marts.user_paths', 'marts.user_activity_periods', 'marts.segment_paths', 'marts.cohort_retention', ...FUNNEL_AND_EXPERIMENT]) {
+  for (const mart of ['marts.user_paths', 'marts.user_activity_periods', 'marts.segment_paths', 'marts.cohort_retention', 'marts.user_days', 'marts.segment_daily', ...FUNNEL_AND_EXPERIMENT]) {
     expect(before[mart]!.length, mart).toBeGreaterThan(0);
     expect(after[mart], mart).not.toEqual(before[mart]);
   }
@@ -183,7 +185,7 @@ it('late events, older than the last build, reach the users who had them; confli
   await load('outcomes', [`o5,u9,purchase,${day(2, 12)},15.00,USD`]); // a late first purchase: a new purchase cohort, a converted path
   await load('events', [onboarding('u2', 'data_source', day(0, 5))]); // a late onboarding step: u2 reaches step 3
   const { before, after } = await buildAndCompare();
-  for (const mart of ['marts.user_paths', 'marts.user_activity_periods', 'marts.segment_paths', 'marts.cohort_retention', ...FUNNEL_AND_EXPERIMENT]) expect(after[mart], mart).not.toEqual(before[mart]);
+  for (const mart of ['marts.user_paths', 'marts.user_activity_periods', 'marts.segment_paths', 'marts.cohort_retention', 'marts.user_days', 'marts.segment_daily', ...FUNNEL_AND_EXPERIMENT]) expect(after[mart], mart).not.toEqual(before[mart]);
   expect(after.quarantine!.length).toBe(before.quarantine!.length + 2);
   const features = (rows: string[]) => rows.filter((r) => /^\(u7,/.test(r));
   expect(features(after['features.user_features']!)).not.toEqual(features(before['features.user_features']!));
@@ -217,7 +219,7 @@ it('a batch that leaves the reference time alone is built for the touched users 
   expect(days).toMatch(/^incremental: \d+ rows since /);
   // The late event of day 10 takes the window back there; the days before it are kept.
   expect(Number(/(\d+) rows/.exec(days)![1])).toBeLessThan(after['core.event_property_days']!.length);
-  for (const model of ['core.user_identity_map', 'core.dim_users', 'features.user_features', 'marts.user_paths', 'marts.user_activity_periods', 'marts.user_funnel_progress', 'marts.experiment_user_metrics']) {
+  for (const model of ['core.user_identity_map', 'core.dim_users', 'features.user_features', 'marts.user_paths', 'marts.user_activity_periods', 'marts.user_funnel_progress', 'marts.experiment_user_metrics', 'marts.user_days']) {
     const action = results.get(model)!.action!;
     expect(action, model).toMatch(/^incremental: \d+ rows by /);
     expect(Number(/(\d+) rows/.exec(action)![1]), model).toBeLessThan(after[model]!.length / 2);

@@ -1,7 +1,7 @@
 /**
  * marts.segment_daily on a hand-made warehouse: only the mart is built, over
  * hand-written features, membership history, events, outcomes and costs, and
- * every figure is worked out by hand below. The point it proves: members are
+ * every figure is worked out by hand below (with marts.user_days, the per-user days it reads). The point it proves: members are
  * counted as of each day from the history (a left on the 4th, b entered on
  * the 3rd), and activity counts only while a user was a member.
  */
@@ -41,7 +41,7 @@ beforeAll(async () => {
     { user_key: 'a', occurred_at: '2025-01-04T12:00:00Z', outcome_type: 'refund', revenue_usd: -5, is_revenue: true },
   ]);
   await db.knex('core.fct_costs').insert([{ user_key: 'a', period_start: '2025-01-01', period_end: '2025-01-05', cost_usd: 5 }]);
-  build = await runModels(db.knex, db.url, (await loadTestProject()).models, { select: ['marts.segment_daily'] });
+  build = await runModels(db.knex, db.url, (await loadTestProject()).models, { select: ['marts.user_days', 'marts.segment_daily'] });
   rows = (await db.knex.raw(`select definition, segment, day::text as day, members::int, active_users::int, events::int, events_per_active_user,
       events_per_active_user_ci_lower as lower, events_per_active_user_ci_upper as upper, conversions::int, revenue_usd::float8 as revenue, cost_usd::float8 as cost
       from marts.segment_daily order by 1, 2, 3`)).rows;
@@ -52,7 +52,7 @@ const series = (segment: string, field: string) => rows.filter((r) => r.segment 
 
 describe('marts.segment_daily on a hand-made warehouse', () => {
   it('builds with its tests passing', () => {
-    expect(build.results.map((r) => [r.model, r.status, r.error])).toEqual([['marts.segment_daily', 'success', undefined]]);
+    expect(build.results.map((r) => [r.model, r.status, r.error])).toEqual([['marts.user_days', 'success', undefined], ['marts.segment_daily', 'success', undefined]]);
   });
 
   it('covers every day from the first activity to the day before as_of_at', () => {

@@ -5,7 +5,9 @@
  *   spike — higher in training only (a momentary spike): fails;
  *   tiny  — one member per sample, below the minimum size: not_enough_data.
  * Lifts and intervals are recomputed here from counts taken from the fixture in
- * TypeScript with src/stats (the model renders the formulas as SQL).
+ * TypeScript with src/stats (the model renders the formulas as SQL). A fourth claim,
+ * active_rate, has events planted on and around the ends of the second half of the
+ * follow-up, which the model decides from marts.user_days (built with it).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,12 +35,23 @@ const UPGRADES = {
 };
 /** Six days after signup: after the follow-up, so it counts nowhere. */
 const LATE_UPGRADES = range('t', 150, 199);
-const claim = (name: string) => `  - name: ${name}
+/** Events at hours after signup; the second half of the 5-day follow-up is [60 h, 120 h). */
+const EVENT_HOURS: [users: number[], hours: number[]][] = [
+  [Array.from({ length: 10 }, (_, i) => i), [60]], // on the start: active
+  [Array.from({ length: 10 }, (_, i) => 10 + i), [120 - 1 / 60]], // a minute before the end: active
+  [Array.from({ length: 10 }, (_, i) => 20 + i), [120]], // on the end: not active
+  [Array.from({ length: 10 }, (_, i) => 30 + i), [60 - 1 / 60]], // a minute before the start: not active
+  [Array.from({ length: 10 }, (_, i) => 40 + i), [84]], // a whole day inside: active
+  [Array.from({ length: 10 }, (_, i) => 100 + i), [30, 60]],
+  [Array.from({ length: 10 }, (_, i) => 110 + i), [30]],
+];
+const ACTIVE_MEMBERS = both(0, 24);
+const claim = (name: string, metric = 'upgrade_rate') => `  - name: ${name}
     title: ${name}
     description: fixture
     owner: test
     hypothesis: upgrades more
-    claim: { metric: upgrade_rate, direction: higher }
+    claim: { metric: ${metric}, direction: higher }
     version: 1
     kind: rule
     rule: frequency >= 1
@@ -60,14 +73,16 @@ beforeAll(async () => {
   await db.knex('features.user_features').insert(USERS.map((u) => ({ user_key: u, as_of_at: '2025-02-01T00:00:00Z', signed_up_at: new Date(signup(u)) })));
   const upgrade = (u: string, days: number) => ({ user_key: u, occurred_at: new Date(signup(u) + days * 86_400_000), outcome_type: 'upgrade', revenue_usd: 10, is_revenue: true });
   await db.knex('core.fct_outcomes').insert([...Object.values(UPGRADES).flat().map((u) => upgrade(u, 2)), ...LATE_UPGRADES.map((u) => upgrade(u, 6))]);
-  await db.knex('segments.membership').insert(Object.entries(MEMBERS).flatMap(([d, users]) => users.map((u) => ({ user_key: u, definition: d, segment: d, version: 1, since: '2025-02-01T00:00:00Z' }))));
+  const events = EVENT_HOURS.flatMap(([users, hours]) => users.flatMap((n) => ['t', 'h'].flatMap((w) => hours.map((h) => ({ user_key: `${w}${n}`, occurred_at: new Date(signup(`${w}${n}`) + h * 3_600_000) })))));
+  await db.knex('core.fct_events').insert(events);
+  await db.knex('segments.membership').insert(Object.entries({ ...MEMBERS, active: ACTIVE_MEMBERS }).flatMap(([d, users]) => users.map((u) => ({ user_key: u, definition: d, segment: d, version: 1, since: '2025-02-01T00:00:00Z' }))));
   const segments = mkdtempSync(join(tmpdir(), 'seglayer-claims-'));
-  writeFileSync(join(segments, 'claims.yml'), `segments:\n${['fast', 'spike', 'tiny'].map(claim).join('\n')}`);
+  writeFileSync(join(segments, 'claims.yml'), `segments:\n${[...['fast', 'spike', 'tiny'].map((c) => claim(c)), claim('active', 'active_rate')].join('\n')}`);
   const project = await loadTestProject({
     SEGLAYER_SEGMENTS_DIR: segments, SEGLAYER_FUNNELS_DIR: join(segments, 'no-funnels'), SEGLAYER_MIN_SEGMENT_SIZE: '10',
     SEGLAYER_VALIDATION_TRAINING_DAYS: '10', SEGLAYER_VALIDATION_HOLDOUT_DAYS: '10', SEGLAYER_VALIDATION_FOLLOW_UP_DAYS: '5',
   });
-  build = await runModels(db.knex, db.url, project.models, { select: ['marts.segment_validation'] });
+  build = await runModels(db.knex, db.url, project.models, { select: ['marts.user_days', 'marts.segment_validation'] });
   rows = (await db.knex.raw(`select * from marts.segment_validation order by definition`)).rows;
 });
 afterAll(() => db.drop());
@@ -86,11 +101,11 @@ function expectedLift(definition: string, window: keyof typeof UPGRADES) {
 
 describe('marts.segment_validation', () => {
   it('builds with its tests passing', () => {
-    expect(build.results.map((r) => [r.model, r.status, r.error])).toEqual([['marts.segment_validation', 'success', undefined]]);
+    expect(build.results.map((r) => [r.model, r.status, r.error])).toEqual([['marts.user_days', 'success', undefined], ['marts.segment_validation', 'success', undefined]]);
   });
 
   it('gives the verdicts the fixture was built for', () => {
-    expect(rows.map((r) => [r.definition, r.verdict, r.membership_basis])).toEqual([
+    expect(rows.filter((r) => r.definition !== 'active').map((r) => [r.definition, r.verdict, r.membership_basis])).toEqual([
       ['fast', 'holds', 'current'],
       ['spike', 'fails', 'current'],
       ['tiny', 'not_enough_data', 'current'],
@@ -104,7 +119,7 @@ describe('marts.segment_validation', () => {
   });
 
   it('has lifts and 95% CIs equal to those computed from the fixture’s counts', () => {
-    for (const row of rows.filter((r) => r.definition !== 'tiny')) {
+    for (const row of rows.filter((r) => r.definition !== 'tiny' && r.definition !== 'active')) {
       for (const window of ['training', 'holdout'] as const) {
         const lift = expectedLift(String(row.definition), window);
         expect(row[`${window}_n`]).toBe(40);
@@ -115,5 +130,21 @@ describe('marts.segment_validation', () => {
         expect(row[`${window}_lift_ci_upper`] as number).toBeCloseTo(lift.ci_upper, 5);
       }
     }
+  });
+
+  it('counts a user active for an event from the middle of the follow-up up to (not at) its end', () => {
+    const row = rows.find((r) => r.definition === 'active')!;
+    const members = new Set(ACTIVE_MEMBERS);
+    const active = new Set(EVENT_HOURS.flatMap(([users, hours]) => (hours.some((h) => h >= 60 && h < 120) ? users : [])));
+    for (const window of ['training', 'holdout'] as const) {
+      const sample = USERS.filter((u) => u[0] === window[0]);
+      const share = (inGroup: boolean) => {
+        const users = sample.filter((u) => members.has(u) === inGroup);
+        return users.filter((u) => active.has(Number(u.slice(1)))).length / users.length;
+      };
+      expect(row[`${window}_value`]).toBeCloseTo(share(true), 12);
+      expect(row[`${window}_others_value`]).toBeCloseTo(share(false), 12);
+    }
+    expect(row.training_value).toBe(0.8); // 20 of 25 members: the first 20 are active, 20–24 had their event on the end
   });
 });

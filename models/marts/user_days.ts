@@ -1,0 +1,53 @@
+import { rowsOfTouched, touchedCte, touchedOrGoneKeys } from '../../src/identity/touched-users-rows.ts';
+import { defineModel } from '../../src/models/model-definition.ts';
+
+/**
+ * The per-user half of marts.segment_daily: each user's activity per UTC day (events, orders,
+ * net revenue). A function of the user's own events and outcomes only, not of the reference
+ * time, so an incremental build recomputes just the users the new batches touch
+ * (src/identity/touched-users-rows.ts) and segment_daily joins membership spells with these
+ * rows instead of grouping every event on every build. The day's first and last event let
+ * segment_validation decide "an event between two instants" from these rows too.
+ */
+export default defineModel({
+  name: 'marts.user_days',
+  description: 'One row per user and UTC day with an event or outcome: events, orders (a purchase or upgrade with revenue) and net revenue (refunds deducted) that day, and the day’s first and last event. What marts.segment_daily counts per segment and marts.segment_validation reads for activity.',
+  owner: 'data-platform',
+  tags: ['marts', 'segments'],
+  materialized: 'incremental',
+  incremental: { uniqueKey: 'user_key' },
+  indexes: [['user_key']],
+  tests: [{ unique_combination: ['user_key', 'day'] }],
+  columns: {
+    user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null'] },
+    day: { type: 'date', description: 'UTC day', tests: ['not_null'] },
+    events: { type: 'bigint', description: 'Events of the user that day', tests: ['not_null', { expression: 'events >= 0' }] },
+    orders: { type: 'bigint', description: 'Orders (purchase or upgrade with revenue) of the user that day', tests: ['not_null', { expression: 'orders >= 0' }] },
+    revenue_usd: { type: 'numeric', description: 'Net revenue of the user that day (refunds deducted), USD', tests: ['not_null'] },
+    first_event_at: { type: 'timestamptz', description: 'The first event of the user that day (null when the day has outcomes only)' },
+    last_event_at: {
+      type: 'timestamptz',
+      description: 'The last event of the user that day (null when the day has outcomes only)',
+      tests: [{ expression: '(first_event_at is null) = (last_event_at is null) and (last_event_at is null or last_event_at >= first_event_at)' }],
+    },
+  },
+  staleKeys: (knex, { ref, incremental }) => touchedOrGoneKeys(knex, ref, incremental!),
+  build: (knex, { ref, incremental }) =>
+    knex.raw(`
+      with ${incremental ? `${touchedCte(knex, ref, incremental)},` : ''}
+      activity as (
+        select user_key, (occurred_at at time zone 'UTC')::date as day, count(*) as events, 0::bigint as orders, 0::numeric as revenue_usd,
+               min(occurred_at) as first_event_at, max(occurred_at) as last_event_at
+        from ${rowsOfTouched(ref, 'core.fct_events', incremental, true)} e where user_key is not null group by 1, 2
+        union all
+        select user_key, (occurred_at at time zone 'UTC')::date, 0, count(*) filter (where outcome_type in ('purchase', 'upgrade') and revenue_usd > 0),
+               coalesce(sum(revenue_usd) filter (where is_revenue), 0), null::timestamptz, null::timestamptz
+        from ${rowsOfTouched(ref, 'core.fct_outcomes', incremental, false)} o where user_key is not null group by 1, 2
+      ),
+      final as (
+        select user_key, day, sum(events)::bigint as events, sum(orders)::bigint as orders, sum(revenue_usd) as revenue_usd,
+               min(first_event_at) as first_event_at, max(last_event_at) as last_event_at
+        from activity group by 1, 2
+      )
+      select * from final`),
+});
