@@ -2,8 +2,9 @@
  * marts.segment_value on a hand-made warehouse: features.user_features,
  * core.dim_users, core.fct_outcomes, core.fct_events and segments.membership are
  * written by hand and only the mart (with features.user_facts, its per-user facts)
- * is built, so every figure below is worked out by hand in this file (means, LTV by tenure) and every interval from the textbook
- * formula with stdlib's quantiles — not from the model's SQL.
+ * is built, so every figure below is worked out by hand in this file (means, LTV
+ * by tenure) and every interval from the textbook formula with stdlib's quantiles —
+ * not from the model's SQL.
  */
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
