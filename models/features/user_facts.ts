@@ -56,6 +56,7 @@ export default defineModel({
     // Touched users' rows only on an incremental build (see rowsOfTouched for the two ways of reading them).
     const ofTouched = (relation: string, indexed = true) => rowsOfTouched(ref, relation, incremental, indexed);
     const fctEvents = ofTouched('core.fct_events');
+    const firstWeek = `(e.occurred_at >= u.signed_up_at and e.occurred_at < u.signed_up_at + interval '${FIRST_WEEK}')`;
     return knex.raw(`
       with ${incremental ? `${touchedCte(knex, ref, incremental)},` : ''}
       users as (
@@ -87,21 +88,15 @@ export default defineModel({
                count(distinct (e.occurred_at at time zone 'UTC')::date) as active_days
         from ${fctEvents} e group by e.user_key
       ),
-      first_week as (
+      since_start as (   -- the first week after signup and the months after the start (for retention), in one pass over the user's events
         select e.user_key,
-               count(distinct e.properties ->> 'feature') filter (where e.event = 'feature_used') as first_week_features,
-               count(distinct e.session_id) as first_week_sessions,
-               count(distinct floor(extract(epoch from e.occurred_at - u.signed_up_at) / 86400)) as first_week_active_days
-        from ${fctEvents} e join users u using (user_key)
-        where e.occurred_at >= u.signed_up_at and e.occurred_at < u.signed_up_at + interval '${FIRST_WEEK}'
-        group by e.user_key
-      ),
-      months as (   -- activity in month m after the start, for retention
-        select e.user_key,
+               count(distinct e.properties ->> 'feature') filter (where e.event = 'feature_used' and ${firstWeek}) as first_week_features,
+               count(distinct e.session_id) filter (where ${firstWeek}) as first_week_sessions,
+               count(distinct floor(extract(epoch from e.occurred_at - u.signed_up_at) / 86400)) filter (where ${firstWeek}) as first_week_active_days,
                ${RETENTION_MONTHS.map((m) => `bool_or(e.occurred_at >= u.started_at + interval '${m} months' and e.occurred_at < u.started_at + interval '${m + 1} months') as is_active_month_${m}`).join(',\n               ')}
         from ${fctEvents} e join users u using (user_key)
-        where e.occurred_at >= u.started_at + interval '${Math.min(...RETENTION_MONTHS)} months'
-          and e.occurred_at < u.started_at + interval '${Math.max(...RETENTION_MONTHS) + 1} months'
+        where ${firstWeek}
+           or (e.occurred_at >= u.started_at + interval '${Math.min(...RETENTION_MONTHS)} months' and e.occurred_at < u.started_at + interval '${Math.max(...RETENTION_MONTHS) + 1} months')
         group by e.user_key
       ),
       medians as (
@@ -120,13 +115,12 @@ export default defineModel({
                coalesce(v.revenue_usd, 0) - coalesce(c.cost_to_serve_usd, 0) as gross_margin_usd,
                coalesce(v.has_churned, false) as has_churned,
                ${LTV_MONTHS.map((m) => `coalesce(v.revenue_first_${m}m_usd, 0) as revenue_first_${m}m_usd`).join(', ')},
-               ${RETENTION_MONTHS.map((m) => `coalesce(mo.is_active_month_${m}, false) as is_active_month_${m}`).join(', ')}
+               ${RETENTION_MONTHS.map((m) => `coalesce(w.is_active_month_${m}, false) as is_active_month_${m}`).join(', ')}
         from users u
         left join value v using (user_key)
         left join costs c using (user_key)
         left join activity act using (user_key)
-        left join first_week w using (user_key)
-        left join months mo using (user_key)
+        left join since_start w using (user_key)
         left join medians m using (user_key)
       )
       select * from final`);
