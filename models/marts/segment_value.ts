@@ -1,10 +1,9 @@
 import { defineModel } from '../../src/models/model-definition.ts';
 import { meanBoundsSql, relativeLiftSql, sampleVarianceSql, wilsonBoundsSql } from '../../src/stats/sql-intervals.ts';
+import { LTV_MONTHS, RETENTION_MONTHS } from '../features/user_facts.ts';
 
-/** Months after signup at which observed LTV is measured. */
-export const LTV_MONTHS = [1, 3, 6, 12] as const;
-/** Months after signup whose activity counts as retention (the whole calendar-length month m → m + 1). */
-export const RETENTION_MONTHS = [1, 3] as const;
+export { LTV_MONTHS, RETENTION_MONTHS };
+
 /** Active: an event in the last 30 days before as_of_at. */
 const ACTIVE_WINDOW = '30 days';
 
@@ -72,40 +71,36 @@ export default defineModel({
   },
   build: (knex, { ref }) =>
     knex.raw(`
-      with users as (
-        select f.user_key, f.as_of_at, coalesce(f.signed_up_at, f.first_seen_at) as started_at,
+      with users as (   -- per-user facts from features.user_facts; only "is the period over by as_of_at" is decided here
+        select f.user_key, f.as_of_at,
                coalesce(f.last_seen_at > f.as_of_at - interval '${ACTIVE_WINDOW}', false) as is_active,
-               f.frequency > 0 as is_paying, f.has_churned, f.revenue_usd, f.cost_to_serve_usd, f.gross_margin_usd
-        from ${ref('features.user_features')} f
+               f.frequency > 0 as is_paying, f.has_churned, f.revenue_usd, f.cost_to_serve_usd, f.gross_margin_usd,
+               ${LTV_MONTHS.map((m) => `case when coalesce(f.signed_up_at, f.first_seen_at) + interval '${m} months' <= f.as_of_at then x.revenue_first_${m}m_usd end as ltv_${m}m`).join(',\n               ')},
+               ${RETENTION_MONTHS.map((m) => `case when coalesce(f.signed_up_at, f.first_seen_at) + interval '${m + 1} months' <= f.as_of_at then x.is_active_month_${m}::int end as retained_month_${m}`).join(',\n               ')}
+        from ${ref('features.user_features')} f join ${ref('features.user_facts')} x using (user_key)
       ),
-      ltv as (
-        select u.user_key,
-               ${LTV_MONTHS.map((m) => `case when u.started_at + interval '${m} months' <= u.as_of_at then coalesce(sum(o.revenue_usd) filter (where o.occurred_at < u.started_at + interval '${m} months'), 0) end as ltv_${m}m`).join(',\n               ')}
-        from users u left join ${ref('core.fct_outcomes')} o on o.user_key = u.user_key and o.is_revenue
-        group by u.user_key, u.started_at, u.as_of_at
-      ),
-      retention as (
-        select u.user_key,
-               ${RETENTION_MONTHS.map((m) => `case when u.started_at + interval '${m + 1} months' <= u.as_of_at then (count(e.user_key) filter (where e.occurred_at >= u.started_at + interval '${m} months' and e.occurred_at < u.started_at + interval '${m + 1} months') > 0)::int end as retained_month_${m}`).join(',\n               ')}
-        from users u left join ${ref('core.fct_events')} e on e.user_key = u.user_key
-        group by u.user_key, u.started_at, u.as_of_at
-      ),
-      user_metrics as (
-        select u.user_key, m.metric, m.kind, m.x
-        from users u join ltv using (user_key) join retention using (user_key)
-        cross join lateral (values ${METRICS.map((m) => `('${m.metric}', '${m.kind}', (${m.value})::numeric)`).join(', ')}) m(metric, kind, x)
-        where m.x is not null
+      user_metrics as (   -- x_i: the user's value of METRICS[i], null outside its population
+        select user_key, ${METRICS.map((m, i) => `(${m.value})::numeric as x_${i}`).join(', ')} from users
       ),
       groups as (
         select user_key, definition, segment from ${ref('segments.membership')}
         union all
         select user_key, 'all', 'all users' from users
       ),
-      sizes as (select definition, segment, count(*) as members from groups group by 1, 2),
+      -- One row per group with every metric's n, Σx and Σx² side by side (a pass over members, not members × metrics),
+      -- then one row per group and metric with users in its population.
+      wide as (
+        select g.definition, g.segment, count(*) as members,
+               ${METRICS.map((_, i) => `count(x_${i}) as n_${i}, sum(x_${i}) as sum_${i}, sum(x_${i} * x_${i}) as sum_squares_${i}`).join(',\n               ')}
+        from groups g left join user_metrics u using (user_key)
+        group by 1, 2
+      ),
+      sizes as (select definition, segment, members from wide),
       sums as (
-        select g.definition, g.segment, m.metric, m.kind, count(*) as n, sum(m.x) as sum, sum(m.x * m.x) as sum_squares
-        from groups g join user_metrics m using (user_key)
-        group by 1, 2, 3, 4
+        select w.definition, w.segment, m.metric, m.kind, m.n, m.sum, m.sum_squares
+        from wide w
+        cross join lateral (values ${METRICS.map((m, i) => `('${m.metric}', '${m.kind}', w.n_${i}, w.sum_${i}, w.sum_squares_${i})`).join(', ')}) m(metric, kind, n, sum, sum_squares)
+        where m.n > 0
       ),
       with_others as (
         select s.*, case when s.definition <> 'all' then t.n - s.n end as others_n,

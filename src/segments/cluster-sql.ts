@@ -74,7 +74,9 @@ export function kmeansFit(definition: ClusterSegment, features: string, catalog:
     `(select cid from (values ${Array.from({ length: k }, (_, c) => `(${c}, ${distance(centroids, c)})`).join(', ')}) dist(cid, d) order by d, cid limit 1)`;
   return {
     sql: `
-      with recursive population as (${population.sql}),
+      -- In user_key order: float sums depend on the order they add up in, and a table's physical order on how it was
+      -- built (an incremental features build stores rows in another order than a full one), so a refit would not equal --full-refresh.
+      with recursive population as (${population.sql} order by f.user_key),
       stats as (
         select ${dims.map((j) => `avg(scored_values[${j + 1}]) as mean${j + 1}, nullif(stddev_pop(scored_values[${j + 1}]), 0) as sd${j + 1}`).join(', ')},
                count(*)::int as users

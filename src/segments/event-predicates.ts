@@ -20,6 +20,8 @@ export interface AggregateColumn {
   /** An aggregate over `e` (events) or `o` (outcomes) joined to the reference row `r`. */
   sql: string;
   bindings: Binding[];
+  /** The only rows the aggregate reads (its filter), when it has one: the scan may skip every other row. */
+  rows?: { sql: string; bindings: Binding[] };
 }
 
 export interface SequenceScan {
@@ -190,8 +192,8 @@ export function eventPredicateSql(call: EventCall, parts: EventParts, push: (v: 
       const alias = `p${total + 1}`;
       const counted = call.distinct ? `count(distinct ${propertyAccess(bind, call.distinct.name, 'any')})` : 'count(*)';
       if (call.distinct) parts.references.push({ event: event!.name, property: call.distinct.name, type: 'any', at: call.distinct.at });
-      const sql = `${counted} filter (where e.event = ${bind(event!.name)}${eventWhere()} and ${windowSql(call.window, 'e.occurred_at', 'r.', bind)})`;
-      parts.events.push({ alias, sql, bindings });
+      const rows = piece((b) => `(e.event = ${b(event!.name)}${propertyCondition(b)} and ${windowSql(call.window, 'e.occurred_at', 'r.', b)})`);
+      parts.events.push({ alias, sql: `${counted} filter (where ${rows.sql})`, bindings: [...bindings, ...rows.bindings], rows });
       return compare(`ev."${alias}"`);
     }
     case 'first_performed': {

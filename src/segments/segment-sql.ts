@@ -54,11 +54,14 @@ export function eventJoins(compiled: CompiledRule, features: string, sources: Ev
   const bindings: (string | number | boolean)[] = [];
   if (events.length > 0) {
     const names = [...eventNames];
+    // When every column reads only the rows of its filter (e.g. performed(...) in a window), the rows outside all of
+    // them count for nothing: skipped before grouping (a user left without rows gets 0 / false from the left join).
+    const only = events.every((c) => c.rows) ? events.map((c) => c.rows!) : [];
     ctes.push(`ev as (select e.user_key, ${events.map((c) => `${c.sql} as "${c.alias}"`).join(', ')}
       from ${resolvedEvents(sources)} e join ${features} r on r.user_key = e.user_key
-      where e.occurred_at < r.as_of_at and e.event in (${names.map(() => '?').join(', ')})
+      where e.occurred_at < r.as_of_at and e.event in (${names.map(() => '?').join(', ')})${only.length ? ` and (${only.map((r) => r.sql).join(' or ')})` : ''}
       group by e.user_key)`);
-    bindings.push(...events.flatMap((c) => c.bindings), ...names);
+    bindings.push(...events.flatMap((c) => c.bindings), ...names, ...only.flatMap((r) => r.bindings));
     joins.push('left join ev on ev.user_key = f.user_key');
   }
   if (outcomes.length > 0) {

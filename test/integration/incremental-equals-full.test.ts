@@ -2,7 +2,8 @@
  * Incremental builds equal a full rebuild, row for row: one database is built
  * incrementally after each round of new data, a second one loads the same files
  * and is rebuilt with --full-refresh each round; core.user_identity_map,
- * core.dim_users, core.fct_events, features.user_features, the event catalog
+ * core.dim_users, core.fct_events, features.user_features (and features.user_facts,
+ * its per-user half, with marts.segment_value, which reads it), the event catalog
  * (event_property_days, event_properties, event_catalog), the per-user marts
  * (marts.user_paths, marts.user_activity_periods, marts.user_days) and the marts counted from them
  * (marts.segment_paths, marts.cohort_retention, marts.segment_daily; cluster segments aside) must hold the same
@@ -33,6 +34,8 @@ const COMPARED = [
   'core.dim_users',
   'core.fct_events',
   'features.user_features',
+  'features.user_facts',
+  'marts.segment_value',
   'core.event_property_days',
   'core.event_properties',
   'core.event_catalog',
@@ -54,7 +57,7 @@ const COMPARED = [
  */
 const clusterDefinitions = () => project.segments.filter((d) => d.kind === 'cluster').map((d) => d.name);
 /** The column naming each row's segment definition, in the marts that hold cluster segments. */
-const WITHOUT_CLUSTERS: Record<string, string> = { 'marts.segment_paths': 'definition', 'marts.cohort_retention': 'segment_definition', 'marts.segment_daily': 'definition' };
+const WITHOUT_CLUSTERS: Record<string, string> = { 'marts.segment_paths': 'definition', 'marts.cohort_retention': 'segment_definition', 'marts.segment_daily': 'definition', 'marts.segment_value': 'definition' };
 const USERS = 20;
 const day = (d: number, h = 0, m = 0) => new Date(Date.UTC(2025, 2, 1 + d, h, m)).toISOString();
 
@@ -160,11 +163,15 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
     `p-str,u9,,page_viewed,${day(21, 14)},"{""size"":""12"",""label"":null}"`,
     `r1-a,u1,,feature_used,${day(21, 10, 30)},{}`,
     `r1-b,u2,,feature_used,${day(21, 10, 40)},{}`,
+    event({ user: 'u3' }, 'signed_in', day(40, 9)), // u3 back in its second month: LTV populations (segment_value) and month-1 activity
   ]);
   await load('outcomes', [`o3,u6,purchase,${day(21, 12)},50.00,USD`]);
   await load('events', [event({ user: `u${USERS}` }, 'signed_up', day(21, 9)), onboarding(`u${USERS}`, 'profile', day(21, 9, 30))]);
   await load('experiment_assignments', [assigned(USERS, day(21, 9))]);
   const { before, after } = await buildAndCompare();
+  for (const table of ['features.user_facts', 'marts.segment_value']) expect(after[table], table).not.toEqual(before[table]);
+  expect(after['features.user_facts']!.filter((r) => /^\(u3,.*,t,f\)$/.test(r)), 'u3 active in month 1').toHaveLength(1);
+  expect(after['marts.segment_value']!.filter((r) => r.startsWith('(all,"all users",ltv_1m,')), 'ltv_1m of all users').toHaveLength(1);
   expect(after['core.dim_users']!.length).toBe(before['core.dim_users']!.length + 2); // u20 and anon:visitor-1
   expect(after['features.user_features']).not.toEqual(before['features.user_features']);
   for (const mart of ['marts.user_paths', 'marts.user_activity_periods', 'marts.segment_paths', 'marts.cohort_retention', 'marts.user_days', 'marts.segment_daily', ...FUNNEL_AND_EXPERIMENT]) {
@@ -189,6 +196,8 @@ it('late events, older than the last build, reach the users who had them; confli
   expect(after.quarantine!.length).toBe(before.quarantine!.length + 2);
   const features = (rows: string[]) => rows.filter((r) => /^\(u7,/.test(r));
   expect(features(after['features.user_features']!)).not.toEqual(features(before['features.user_features']!));
+  expect(features(after['features.user_facts']!)).not.toEqual(features(before['features.user_facts']!));
+  expect(after['marts.segment_value']).not.toEqual(before['marts.segment_value']); // u9's late purchase
 });
 
 it('identity merges: an anonymous id linked later, one handed to another user by an earlier link, two known users merged', async () => {
@@ -219,7 +228,7 @@ it('a batch that leaves the reference time alone is built for the touched users 
   expect(days).toMatch(/^incremental: \d+ rows since /);
   // The late event of day 10 takes the window back there; the days before it are kept.
   expect(Number(/(\d+) rows/.exec(days)![1])).toBeLessThan(after['core.event_property_days']!.length);
-  for (const model of ['core.user_identity_map', 'core.dim_users', 'features.user_features', 'marts.user_paths', 'marts.user_activity_periods', 'marts.user_funnel_progress', 'marts.experiment_user_metrics', 'marts.user_days']) {
+  for (const model of ['core.user_identity_map', 'core.dim_users', 'features.user_features', 'features.user_facts', 'marts.user_paths', 'marts.user_activity_periods', 'marts.user_funnel_progress', 'marts.experiment_user_metrics', 'marts.user_days']) {
     const action = results.get(model)!.action!;
     expect(action, model).toMatch(/^incremental: \d+ rows by /);
     expect(Number(/(\d+) rows/.exec(action)![1]), model).toBeLessThan(after[model]!.length / 2);

@@ -1,9 +1,10 @@
 /**
  * marts.segment_value on a hand-made warehouse: features.user_features,
- * core.fct_outcomes, core.fct_events and segments.membership are written by
- * hand and only the mart is built, so every figure below is worked out by hand
- * in this file (means, LTV by tenure) and every interval from the textbook
- * formula with stdlib's quantiles — not from the model's SQL.
+ * core.dim_users, core.fct_outcomes, core.fct_events and segments.membership are
+ * written by hand and only the mart (with features.user_facts, its per-user facts)
+ * is built, so every figure below is worked out by hand in this file (means, LTV
+ * by tenure) and every interval from the textbook formula with stdlib's quantiles —
+ * not from the model's SQL.
  */
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,17 +49,21 @@ beforeAll(async () => {
   db = await createTestDatabase();
   await db.knex.raw(`create schema features; create schema core; create schema segments;
     create table features.user_features (user_key text, as_of_at timestamptz, signed_up_at timestamptz, first_seen_at timestamptz, last_seen_at timestamptz, frequency bigint, has_churned boolean, revenue_usd numeric, cost_to_serve_usd numeric, gross_margin_usd numeric);
-    create table core.fct_outcomes (user_key text, occurred_at timestamptz, revenue_usd numeric, is_revenue boolean);
-    create table core.fct_events (user_key text, occurred_at timestamptz);
+    create table core.dim_users (user_key text, signed_up_at timestamptz, first_seen_at timestamptz);
+    create table core.fct_outcomes (user_key text, occurred_at timestamptz, revenue_usd numeric, is_revenue boolean, is_order boolean, order_id text, outcome_type text);
+    create table core.fct_events (user_key text, occurred_at timestamptz, session_id text, event text, properties jsonb);
+    create table core.fct_costs (user_key text, cost_usd numeric);
     create table segments.membership (user_key text, definition text, segment text, version int, since timestamptz)`);
   await db.knex('features.user_features').insert(USERS.map(([u, signed, seen, frequency, revenue, cost, churned]) => ({
     user_key: u, as_of_at: AS_OF, signed_up_at: `${signed}T00:00:00Z`, first_seen_at: `${signed}T00:00:00Z`, last_seen_at: `${seen}T12:00:00Z`,
     frequency, has_churned: churned, revenue_usd: revenue, cost_to_serve_usd: cost, gross_margin_usd: revenue - cost,
   })));
+  // features.user_facts (built here too) reads the events and outcomes below; only the mart's own figures are checked.
+  await db.knex('core.dim_users').insert(USERS.map(([u, signed]) => ({ user_key: u, signed_up_at: `${signed}T00:00:00Z`, first_seen_at: `${signed}T00:00:00Z` })));
   await db.knex('core.fct_outcomes').insert(OUTCOMES.map(([u, at, revenue]) => ({ user_key: u, occurred_at: `${at}T12:00:00Z`, revenue_usd: revenue, is_revenue: true })));
   await db.knex('core.fct_events').insert(EVENTS.map(([u, at]) => ({ user_key: u, occurred_at: `${at}T12:00:00Z` })));
   await db.knex('segments.membership').insert(USERS.filter((u) => u[7]).map(([u]) => ({ user_key: u, definition: 'value', segment: 'high', version: 1, since: AS_OF })));
-  build = await runModels(db.knex, db.url, (await loadTestProject()).models, { select: ['marts.segment_value'] });
+  build = await runModels(db.knex, db.url, (await loadTestProject()).models, { select: ['features.user_facts', 'marts.segment_value'] });
   const result = await db.knex.raw(`select definition, segment, metric, n::int, members::int, value, ci_lower, ci_upper, others_n::int, others_value, lift, lift_ci_lower, lift_ci_upper from marts.segment_value`);
   rows = new Map(result.rows.map((r: Record<string, string>) => [`${r.segment}/${r.metric}`, r]));
 });
@@ -66,7 +71,7 @@ afterAll(() => db.drop());
 
 describe('marts.segment_value on a hand-made warehouse', () => {
   it('builds with its tests passing', () => {
-    expect(build.results.map((r) => [r.model, r.status, r.error])).toEqual([['marts.segment_value', 'success', undefined]]);
+    expect(build.results.map((r) => [r.model, r.status, r.error])).toEqual([['features.user_facts', 'success', undefined], ['marts.segment_value', 'success', undefined]]);
   });
 
   it('has observed LTV by tenure over the users who reached it, worked out by hand', () => {

@@ -1,0 +1,128 @@
+import { rowsOfTouched, touchedCte, touchedOrGoneKeys } from '../../src/identity/touched-users-rows.ts';
+import { defineModel, type ModelInput } from '../../src/models/model-definition.ts';
+
+/** First-week behaviour: days 0–6 after signup. */
+const FIRST_WEEK = '7 days';
+/** Months after signup at which observed LTV is measured (marts.segment_value). */
+export const LTV_MONTHS = [1, 3, 6, 12] as const;
+/** Months after signup whose activity counts as retention (the whole calendar-length month m → m + 1; marts.segment_value). */
+export const RETENTION_MONTHS = [1, 3] as const;
+
+/** The columns features.user_features repeats, documented once. */
+export const FACT_COLUMNS = {
+  frequency: { type: 'bigint', description: 'Distinct orders over the lifetime', tests: ['not_null'] },
+  order_lines: { type: 'bigint', description: 'Order lines over the lifetime (rows of core.fct_outcomes with is_order; an invoice of 3 products is 3)', tests: ['not_null'] },
+  first_order_at: { type: 'timestamptz', description: 'First order line (the first purchase)' },
+  last_order_at: { type: 'timestamptz', description: 'Last order line' },
+  monetary_usd: { type: 'numeric', description: 'Order revenue in USD over the lifetime (refunds not deducted)', tests: ['not_null'] },
+  first_week_features: { type: 'bigint', description: 'Distinct features used (feature_used events) in days 0–6 after signup', tests: ['not_null'] },
+  first_week_sessions: { type: 'bigint', description: 'Sessions in days 0–6 after signup', tests: ['not_null'] },
+  first_week_active_days: { type: 'bigint', description: 'Days 0–6 after signup (24-hour days from the signup time) with an event', tests: ['not_null', { expression: 'first_week_active_days between 0 and 7' }] },
+  active_days: { type: 'bigint', description: 'Days with at least one event, lifetime', tests: ['not_null'] },
+  sessions: { type: 'bigint', description: 'Sessions, lifetime', tests: ['not_null'] },
+  events: { type: 'bigint', description: 'Events, lifetime', tests: ['not_null'] },
+  median_session_minutes: { type: 'double precision', description: 'Median session length in minutes (first to last event of a session)' },
+  revenue_usd: { type: 'numeric', description: 'Net revenue in USD, refunds deducted', tests: ['not_null'] },
+  refunds_usd: { type: 'numeric', description: 'Refunded amount in USD, as a positive number', tests: ['not_null'] },
+  cost_to_serve_usd: { type: 'numeric', description: 'Cost to serve in USD', tests: ['not_null'] },
+  gross_margin_usd: { type: 'numeric', description: 'Net revenue minus cost to serve, USD', tests: ['not_null'] },
+  has_churned: { type: 'boolean', description: 'A churn outcome was recorded', tests: ['not_null'] },
+} satisfies ModelInput['columns'];
+
+/*
+ * The half of a user's features that depends on their own events, outcomes and costs only,
+ * never on the reference time: incremental by user_key for the users new batches touch
+ * (src/identity/touched-users-rows.ts), as marts.user_paths. features.user_features and
+ * marts.segment_value apply the reference time (recency, windows, "is month m over") to
+ * these rows, so a moved reference time costs a pass over users, not over every event.
+ */
+export default defineModel({
+  name: 'features.user_facts',
+  description:
+    "One row per canonical user: lifetime activity, orders, value and cost, first-week behaviour, and revenue and activity in the first months after signup — what the user's own events, outcomes and costs say, not measured to the reference time. features.user_features and marts.segment_value read it.",
+  owner: 'data-platform',
+  tags: ['features'],
+  materialized: 'incremental',
+  incremental: { uniqueKey: 'user_key' },
+  indexes: [['user_key']],
+  columns: {
+    user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null', 'unique', { relationships: { to: 'core.dim_users', field: 'user_key' } }] },
+    ...FACT_COLUMNS,
+    ...Object.fromEntries(LTV_MONTHS.map((m) => [`revenue_first_${m}m_usd`, { type: 'numeric', description: `Net revenue in USD before signup (or first seen) + ${m} month(s), whether or not that time has come`, tests: ['not_null'] }])),
+    ...Object.fromEntries(RETENTION_MONTHS.map((m) => [`is_active_month_${m}`, { type: 'boolean', description: `An event in month ${m} after signup (or first seen): [start + ${m} months, start + ${m + 1} months)`, tests: ['not_null'] }])),
+  },
+  staleKeys: (knex, { ref, incremental }) => touchedOrGoneKeys(knex, ref, incremental!),
+  build: (knex, { ref, incremental }) => {
+    // Touched users' rows only on an incremental build (see rowsOfTouched for the two ways of reading them).
+    const ofTouched = (relation: string, indexed = true) => rowsOfTouched(ref, relation, incremental, indexed);
+    const fctEvents = ofTouched('core.fct_events');
+    const firstWeek = `(e.occurred_at >= u.signed_up_at and e.occurred_at < u.signed_up_at + interval '${FIRST_WEEK}')`;
+    return knex.raw(`
+      with ${incremental ? `${touchedCte(knex, ref, incremental)},` : ''}
+      users as (
+        select user_key, signed_up_at, coalesce(signed_up_at, first_seen_at) as started_at from ${ofTouched('core.dim_users')} u
+      ),
+      value as (   -- is_order: the configured notion of an order line (core.fct_outcomes)
+        select o.user_key,
+               max(o.occurred_at) filter (where o.is_order) as last_order_at,
+               min(o.occurred_at) filter (where o.is_order) as first_order_at,
+               count(distinct o.order_id) filter (where o.is_order) as frequency,
+               count(*) filter (where o.is_order) as order_lines,
+               coalesce(sum(o.revenue_usd) filter (where o.is_order), 0) as monetary_usd,
+               coalesce(sum(o.revenue_usd) filter (where o.is_revenue), 0) as revenue_usd,
+               ${LTV_MONTHS.map((m) => `coalesce(sum(o.revenue_usd) filter (where o.is_revenue and o.occurred_at < u.started_at + interval '${m} months'), 0) as revenue_first_${m}m_usd`).join(',\n               ')},
+               coalesce(sum(-o.revenue_usd) filter (where o.outcome_type = 'refund'), 0) as refunds_usd,
+               bool_or(o.outcome_type = 'churn') as has_churned
+        from ${ofTouched('core.fct_outcomes', false)} o join users u using (user_key)
+        group by o.user_key
+      ),
+      costs as (
+        select user_key, sum(cost_usd) as cost_to_serve_usd from ${ofTouched('core.fct_costs', false)} c where user_key is not null group by user_key
+      ),
+      session_lengths as (
+        select user_key, session_id, extract(epoch from max(occurred_at) - min(occurred_at)) / 60.0 as minutes
+        from ${fctEvents} e group by user_key, session_id
+      ),
+      activity as (
+        select e.user_key, count(*) as events, count(distinct e.session_id) as sessions,
+               count(distinct (e.occurred_at at time zone 'UTC')::date) as active_days
+        from ${fctEvents} e group by e.user_key
+      ),
+      since_start as (   -- the first week after signup and the months after the start (for retention), in one pass over the user's events
+        select e.user_key,
+               count(distinct e.properties ->> 'feature') filter (where e.event = 'feature_used' and ${firstWeek}) as first_week_features,
+               count(distinct e.session_id) filter (where ${firstWeek}) as first_week_sessions,
+               count(distinct floor(extract(epoch from e.occurred_at - u.signed_up_at) / 86400)) filter (where ${firstWeek}) as first_week_active_days,
+               ${RETENTION_MONTHS.map((m) => `bool_or(e.occurred_at >= u.started_at + interval '${m} months' and e.occurred_at < u.started_at + interval '${m + 1} months') as is_active_month_${m}`).join(',\n               ')}
+        from ${fctEvents} e join users u using (user_key)
+        where ${firstWeek}
+           or (e.occurred_at >= u.started_at + interval '${Math.min(...RETENTION_MONTHS)} months' and e.occurred_at < u.started_at + interval '${Math.max(...RETENTION_MONTHS) + 1} months')
+        group by e.user_key
+      ),
+      medians as (
+        select user_key, percentile_cont(0.5) within group (order by minutes) as median_session_minutes from session_lengths group by user_key
+      ),
+      final as (
+        select u.user_key,
+               coalesce(v.frequency, 0) as frequency, coalesce(v.order_lines, 0) as order_lines, v.first_order_at, v.last_order_at,
+               coalesce(v.monetary_usd, 0) as monetary_usd,
+               coalesce(w.first_week_features, 0) as first_week_features, coalesce(w.first_week_sessions, 0) as first_week_sessions,
+               coalesce(w.first_week_active_days, 0) as first_week_active_days,
+               coalesce(act.active_days, 0) as active_days, coalesce(act.sessions, 0) as sessions, coalesce(act.events, 0) as events,
+               m.median_session_minutes,
+               coalesce(v.revenue_usd, 0) as revenue_usd, coalesce(v.refunds_usd, 0) as refunds_usd,
+               coalesce(c.cost_to_serve_usd, 0) as cost_to_serve_usd,
+               coalesce(v.revenue_usd, 0) - coalesce(c.cost_to_serve_usd, 0) as gross_margin_usd,
+               coalesce(v.has_churned, false) as has_churned,
+               ${LTV_MONTHS.map((m) => `coalesce(v.revenue_first_${m}m_usd, 0) as revenue_first_${m}m_usd`).join(', ')},
+               ${RETENTION_MONTHS.map((m) => `coalesce(w.is_active_month_${m}, false) as is_active_month_${m}`).join(', ')}
+        from users u
+        left join value v using (user_key)
+        left join costs c using (user_key)
+        left join activity act using (user_key)
+        left join since_start w using (user_key)
+        left join medians m using (user_key)
+      )
+      select * from final`);
+  },
+});
