@@ -29,12 +29,12 @@ export default (project: ProjectContent) => defineModel({
     const features = segmentFeatures(project.traits, (name) => ref(name).toQuery());
     const referenceTime = ref('core.reference_time').toQuery();
     // Event predicates read events and outcomes up to the features' reference time (as_of_at).
-    const sources = { events: ref('core.fct_events').toQuery(), outcomes: ref('core.fct_outcomes').toQuery(), identities: ref('core.user_identity_map').toQuery() };
+    const sources = { events: ref('core.fct_events').toQuery(), outcomes: ref('core.fct_outcomes').toQuery() };
     const reuse = previous && {
       relation: previous.this.toQuery(),
       newBatches: previous.newBatches,
       referenceTime,
-      identities: sources.identities,
+      identities: ref('core.user_identity_map').toQuery(),
       raw: { events: ref('raw.events').toQuery(), outcomes: ref('raw.outcomes').toQuery(), users: ref('raw.users').toQuery(), survey_responses: ref('raw.survey_responses').toQuery() },
     };
     const ruleSegments = project.segments.filter((d): d is RuleSegment => d.kind === 'rule');

@@ -42,12 +42,13 @@ export default defineModel({
         order by user_key, definition, segment, version, changed_at desc, change = 'entered'
       ),
       was as (select user_key, definition, segment, version from latest where change = 'entered'),
-      entered as (${members} except select * from was),
-      left_ as (select * from was except ${members}),
+      changed as (   -- one full join finds both sides (two hashed EXCEPTs over all members took twice as long)
+        select user_key, definition, segment, version, case when w.user_key is null then 'entered' else 'left' end::text as change
+        from (${members}) c full join was w using (user_key, definition, segment, version)
+        where c.user_key is null or w.user_key is null
+      ),
       final as (
-        select user_key, definition, segment, version, 'entered'::text as change, now() as changed_at, ${reference} as reference_at from entered
-        union all
-        select user_key, definition, segment, version, 'left'::text, now(), ${reference} from left_
+        select user_key, definition, segment, version, change, now() as changed_at, ${reference} as reference_at from changed
       )
       select * from final`);
   },

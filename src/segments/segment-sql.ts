@@ -15,27 +15,17 @@ export interface Sql {
   bindings: (string | number | boolean)[];
 }
 
-/** Where event predicates read from: relations (SQL text from ref(), or schema.table). */
+/**
+ * Where event predicates read from: relations (SQL text from ref(), or schema.table). Events are read
+ * with their stored user_key: core.fct_events re-keys the events an identity merge re-points on
+ * incremental builds too (an incremental build equals a full refresh), so they need no second pass
+ * through the identity map.
+ */
 export interface EventSources {
   events: string;
   outcomes: string;
-  /**
-   * core.user_identity_map, when given: each event's user is resolved again through it,
-   * so an identity merge reaches events an incremental fct_events build left under the
-   * old key (fct_events applies merges to older events only on --full-refresh).
-   */
-  identities?: string;
 }
-export const WAREHOUSE_EVENT_SOURCES: EventSources = { events: 'core.fct_events', outcomes: 'core.fct_outcomes', identities: 'core.user_identity_map' };
-
-/** The events relation with user keys resolved through the identity map, as fct_events resolves them. */
-const resolvedEvents = (sources: EventSources) =>
-  sources.identities
-    ? `(select coalesce(iu.user_key, ia.user_key, x.user_key) as user_key, x.event, x.occurred_at, x.properties
-        from ${sources.events} x
-        left join ${sources.identities} iu on iu.identity = x.user_id
-        left join ${sources.identities} ia on ia.identity = x.anonymous_id and x.user_id is null)`
-    : sources.events;
+export const WAREHOUSE_EVENT_SOURCES: EventSources = { events: 'core.fct_events', outcomes: 'core.fct_outcomes' };
 
 const rule = populationRule;
 const q = (identifier: string) => `"${identifier}"`;
@@ -58,7 +48,7 @@ export function eventJoins(compiled: CompiledRule, features: string, sources: Ev
     // them count for nothing: skipped before grouping (a user left without rows gets 0 / false from the left join).
     const only = events.every((c) => c.rows) ? events.map((c) => c.rows!) : [];
     ctes.push(`ev as (select e.user_key, ${events.map((c) => `${c.sql} as "${c.alias}"`).join(', ')}
-      from ${resolvedEvents(sources)} e join ${features} r on r.user_key = e.user_key
+      from ${sources.events} e join ${features} r on r.user_key = e.user_key
       where e.occurred_at < r.as_of_at and e.event in (${names.map(() => '?').join(', ')})${only.length ? ` and (${only.map((r) => r.sql).join(' or ')})` : ''}
       group by e.user_key)`);
     bindings.push(...events.flatMap((c) => c.bindings), ...names, ...only.flatMap((r) => r.bindings));
@@ -73,7 +63,7 @@ export function eventJoins(compiled: CompiledRule, features: string, sources: Ev
     joins.push('left join oc on oc.user_key = f.user_key');
   }
   for (const s of sequences) {
-    ctes.push(`${s.alias} as (${s.sql.replace('{events}', resolvedEvents(sources)).replace('{features}', features)})`);
+    ctes.push(`${s.alias} as (${s.sql.replace('{events}', sources.events).replace('{features}', features)})`);
     bindings.push(...s.bindings);
     joins.push(`left join ${s.alias} on ${s.alias}.user_key = f.user_key`);
   }

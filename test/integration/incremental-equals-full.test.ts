@@ -49,6 +49,7 @@ const COMPARED = [
   'marts.experiment_statistics',
   'marts.user_days',
   'marts.segment_daily',
+  'segments.current_membership',
 ];
 /**
  * Cluster segments are left out of the marts' comparison: the incremental database scores
@@ -57,7 +58,7 @@ const COMPARED = [
  */
 const clusterDefinitions = () => project.segments.filter((d) => d.kind === 'cluster').map((d) => d.name);
 /** The column naming each row's segment definition, in the marts that hold cluster segments. */
-const WITHOUT_CLUSTERS: Record<string, string> = { 'marts.segment_paths': 'definition', 'marts.cohort_retention': 'segment_definition', 'marts.segment_daily': 'definition', 'marts.segment_value': 'definition' };
+const WITHOUT_CLUSTERS: Record<string, string> = { 'marts.segment_paths': 'definition', 'marts.cohort_retention': 'segment_definition', 'marts.segment_daily': 'definition', 'marts.segment_value': 'definition', 'segments.current_membership': 'definition' };
 const USERS = 20;
 const day = (d: number, h = 0, m = 0) => new Date(Date.UTC(2025, 2, 1 + d, h, m)).toISOString();
 
@@ -210,7 +211,10 @@ it('identity merges: an anonymous id linked later, one handed to another user by
     `u12,u11,${day(21)},alias`, // two known users merged: u11 is the canonical key
   ]);
   await load('events', [event({ user: 'u12' }, 'signed_in', day(21, 14))]);
-  const { after } = await buildAndCompare();
+  const { before, after } = await buildAndCompare();
+  // u12's memberships go to u11 (event predicates read fct_events' re-keyed user_key).
+  expect(after['segments.current_membership']).not.toEqual(before['segments.current_membership']);
+  expect(after['segments.current_membership']!.some((r) => r.startsWith('(u12,'))).toBe(false);
   expect([await keyOf('a0'), await keyOf('a5'), await keyOf('d3'), await keyOf('u12')]).toEqual(['u0', 'u5', 'u8', 'u11']);
   const keys = after['core.dim_users']!.map((r) => r.slice(1, r.indexOf(',')));
   expect(keys).not.toContain('anon:a0');
