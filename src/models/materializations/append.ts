@@ -10,6 +10,6 @@ import { table } from './table.ts';
 export const append: Materialization = {
   async materialize(request) {
     if (!request.appendToExisting) return table.materialize(request);
-    return insertDelta(request, async () => {}, (inserted) => `appended ${inserted} rows`);
+    return insertDelta(request, async () => 0, (inserted) => `appended ${inserted} rows`);
   },
 };

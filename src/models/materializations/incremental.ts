@@ -33,7 +33,8 @@ export const incremental: Materialization = {
           request.model.indexes.some((columns) => columns[0] === uniqueKey) ? `?? = any(array(${subquery}))` : `?? in (${subquery})`;
         if (uniqueKey) replaced.push(keyIn('select ?? from __seglayer_delta')), bindings.push(uniqueKey, uniqueKey);
         if (uniqueKey && run.staleKeysSql) replaced.push(keyIn(`select stale.?? from (${run.staleKeysSql}) stale`)), bindings.push(uniqueKey, uniqueKey);
-        if (replaced.length) await trx.raw(`delete from ${target} where ${replaced.join(' or ')}`, bindings);
+        if (!replaced.length) return 0;
+        return Number((await trx.raw(`delete from ${target} where ${replaced.join(' or ')}`, bindings)).rowCount);
       },
       (inserted) => `incremental: ${inserted} rows${run.since ? ` since ${run.since.toISOString()}` : ''}${uniqueKey ? ` by ${uniqueKey}` : ''}`,
     );

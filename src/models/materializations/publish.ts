@@ -27,9 +27,20 @@ export async function verify(db: Knex | Knex.Transaction, model: Model, relation
   return tests;
 }
 
-/** The model's quarantine rows and the caller's onPublish, in the publishing transaction. */
-export async function publishExtras(trx: Knex.Transaction, request: MaterializeRequest): Promise<void> {
+/** The rows a published table holds, as recorded when it was published (ops.model_row_counts); undefined if never. */
+async function recordedRows(trx: Knex.Transaction, model: string): Promise<number | undefined> {
+  const { rows } = await trx.raw(`select rows from ops.model_row_counts where model = ?`, [model]);
+  return rows[0] ? Number(rows[0].rows) : undefined;
+}
+
+/**
+ * The model's quarantine rows, the caller's onPublish, and the published table's row
+ * count (unset: a view, whose count is forgotten), in the publishing transaction.
+ */
+export async function publishExtras(trx: Knex.Transaction, request: MaterializeRequest, rows?: number): Promise<void> {
   const { model, quarantineSql, quarantineReplacesSql } = request;
+  if (rows === undefined) await trx.raw(`delete from ops.model_row_counts where model = ?`, [model.name]);
+  else await trx.raw(`insert into ops.model_row_counts (model, rows) values (?, ?) on conflict (model) do update set rows = excluded.rows`, [model.name, rows]);
   if (quarantineSql) {
     const source = `model:${model.name}`;
     if (quarantineReplacesSql) {
@@ -127,7 +138,7 @@ export async function swapIn(trx: Knex.Transaction, modelName: string, existing:
  */
 export async function insertDelta(
   request: MaterializeRequest,
-  prepare: (trx: Knex.Transaction) => Promise<void>,
+  prepare: (trx: Knex.Transaction) => Promise<number>,
   describe: (inserted: number) => string,
 ): Promise<Materialized> {
   const { db, model, sql } = request;
@@ -139,16 +150,19 @@ export async function insertDelta(
     await timer.time('tests', () => enforceContract(trx, model, '__seglayer_delta'));
     const columns = Object.keys(model.columns);
     const list = columns.map(() => '??').join(', ');
+    let deleted = 0;
     const inserted = await timer.time('write', async () => {
-      await prepare(trx);
+      deleted = await prepare(trx);
       return trx.raw(`insert into ${target} (${list}) select ${list} from __seglayer_delta`, [...columns, ...columns]);
     });
     const increment = request.testIncrementOnly ? '__seglayer_delta' : undefined;
     const tests = await timer.time('tests', () => runTests(trx, target, compileTests(trx, model, target, increment), increment));
     if (tests.some((t) => t.status === 'fail')) throw new ModelTestFailure(model.name, tests);
-    await publishExtras(trx, request);
-    const { rows } = await trx.raw(`select count(*)::bigint as n from ${target}`);
-    return { rows: Number(rows[0].n), tests, action: describe(Number(inserted.rowCount)) };
+    // Rows are only ever added or removed here and by a swap, both of which record the count: no scan of the table.
+    const before = await recordedRows(trx, model.name);
+    const rows = before === undefined ? Number((await trx.raw(`select count(*)::bigint as n from ${target}`)).rows[0].n) : before - deleted + Number(inserted.rowCount);
+    await publishExtras(trx, request, rows);
+    return { rows, tests, action: describe(Number(inserted.rowCount)) };
   });
   // The rest of the transaction (quarantine, batches taken in, the row count, commit) publishes.
   const { query, write, tests } = timer.phases;

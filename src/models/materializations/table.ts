@@ -30,7 +30,7 @@ export const table: Materialization = {
         await db.transaction(async (trx) => {
           await swapIn(trx, model.name, existing);
           await renameSwappedIndexes(trx, model);
-          await publishExtras(trx, request);
+          await publishExtras(trx, request, Number(created.rowCount));
         });
         return existing;
       });
