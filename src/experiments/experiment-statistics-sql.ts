@@ -45,7 +45,8 @@ export interface Relations {
 /** The same statistics in one pass from assignments, events and outcomes (the per-user rows as a subquery): for the experiments bench. */
 export function experimentStatisticsSql(experiment: ExperimentDefinition, relations: Relations): SqlPart {
   const exposures = exposuresSql(experiment, relations.assignments);
-  const metrics = experimentUserMetricsSql(experiment, { exposures: `(${exposures.sql})`, outcomes: relations.outcomes, events: relations.events });
-  const statistics = experimentSegmentsSql(experiment, { metrics: `(${metrics.sql})`, membership: relations.membership });
-  return { sql: statistics.sql, bindings: [...metrics.bindings.slice(0, 2), ...exposures.bindings, ...metrics.bindings.slice(2), ...statistics.bindings] };
+  const metrics = experimentUserMetricsSql(experiment, { exposures: 'exposures', outcomes: relations.outcomes, events: relations.events });
+  // Each part's bindings follow its text: exposures, then the per-user rows, then the statistics over them.
+  const statistics = experimentSegmentsSql(experiment, { metrics: `(with exposures as (${exposures.sql}) ${metrics.sql})`, membership: relations.membership });
+  return { sql: statistics.sql, bindings: [...exposures.bindings, ...metrics.bindings, ...statistics.bindings] };
 }
