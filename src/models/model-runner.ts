@@ -314,7 +314,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             ? compileModel({ ...model, build: model.staleKeys }, known, { incremental, knex }).sql
             : undefined;
           // Rows kept from earlier builds passed these very tests: judge only what this build adds.
-          const testIncrementOnly = (incremental !== undefined || appendTo !== undefined) && (await publishedPassedSameTests(knex, name, testsFingerprint(model)));
+          const testIncrementOnly = (incremental !== undefined || appendTo !== undefined) && (await publishedPassedSameTests(knex, name, fingerprint));
           // A view over raw tables whose SQL, tests and sources are as when its tests last passed has the same rows.
           const rawView = readsRawOnly(model, compiled.refs);
           if (rawView) fingerprint = viewFingerprint(model, compiled.sql);
