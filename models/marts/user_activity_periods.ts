@@ -1,17 +1,15 @@
 import { rowsOfTouched, touchedCte, touchedOrGoneKeys } from '../../src/identity/touched-users-rows.ts';
-import type { Knex } from 'knex';
 import { defineModel } from '../../src/models/model-definition.ts';
 
 /** Cohort grains of marts.cohort_retention. */
 export const COHORT_GRAINS = ['week', 'month'] as const;
-type Ref = (name: string) => Knex.Raw;
-/** What makes a user join a cohort and count as active, over the relation given (core.fct_events, core.fct_outcomes or their touched users' rows). */
+/**
+ * What makes a user join a cohort and count as active: the days of marts.user_days (rows `d`) with it, and
+ * its first time that day. An order, as features.user_features counts one: a purchase or upgrade with revenue.
+ */
 export const COHORT_ACTIVITIES = {
-  any_event: (ref: Ref, incremental: Parameters<typeof rowsOfTouched>[2]) =>
-    `select user_key, occurred_at from ${rowsOfTouched(ref, 'core.fct_events', incremental, true)} e where user_key is not null`,
-  /** An order, as features.user_features counts one: a purchase or upgrade with revenue. */
-  purchase: (ref: Ref, incremental: Parameters<typeof rowsOfTouched>[2]) =>
-    `select user_key, occurred_at from ${rowsOfTouched(ref, 'core.fct_outcomes', incremental, false)} o where user_key is not null and outcome_type in ('purchase', 'upgrade') and revenue_usd > 0`,
+  any_event: { where: 'd.events > 0', firstAt: 'd.first_event_at' },
+  purchase: { where: 'd.orders > 0', firstAt: 'd.first_order_at' },
 };
 
 /**
@@ -19,7 +17,9 @@ export const COHORT_ACTIVITIES = {
  * user had each activity, with the first time in each. A function of the user's own events
  * and outcomes only, so an incremental build recomputes just the users the new batches touch
  * (late events included: they name their user) and cohort_retention aggregates this table
- * (about a dozen rows per user) instead of grouping every event.
+ * (about a dozen rows per user) instead of grouping every event. Grouped from the user's days
+ * (marts.user_days, already recomputed for the same users): a UTC week or month is a set of
+ * UTC days, and there are a quarter as many day rows as events.
  */
 export default defineModel({
   name: 'marts.user_activity_periods',
@@ -40,16 +40,17 @@ export default defineModel({
     period_number: { type: 'integer', description: 'Periods after the cohort period (0: the cohort period itself)', tests: ['not_null', { expression: 'period_number >= 0' }] },
   },
   staleKeys: (knex, { ref, incremental }) => touchedOrGoneKeys(knex, ref, incremental!),
-  build: (knex, { ref, incremental }) =>
-    knex.raw(`
+  build: (knex, { ref, incremental }) => {
+    const userDays = rowsOfTouched(ref, 'marts.user_days', incremental, true);
+    return knex.raw(`
       with ${incremental ? `${touchedCte(knex, ref, incremental)},` : ''}
       activity as (
-        ${Object.entries(COHORT_ACTIVITIES).map(([name, sql]) => `select '${name}'::text as activity, a.* from (${sql(ref, incremental)}) a`).join('\n        union all\n        ')}
+        ${Object.entries(COHORT_ACTIVITIES).map(([name, a]) => `select d.user_key, '${name}'::text as activity, d.day, ${a.firstAt} as first_at from ${userDays} d where ${a.where}`).join('\n        union all\n        ')}
       ),
       grains (cohort_grain) as (values ${COHORT_GRAINS.map((g) => `('${g}')`).join(', ')}),
       periods as (
-        select a.user_key, a.activity, g.cohort_grain, date_trunc(g.cohort_grain, a.occurred_at at time zone 'UTC')::date as period_start,
-               min(a.occurred_at) as first_at
+        select a.user_key, a.activity, g.cohort_grain, date_trunc(g.cohort_grain, a.day::timestamp)::date as period_start,
+               min(a.first_at) as first_at
         from activity a cross join grains g
         group by 1, 2, 3, 4
       ),
@@ -61,5 +62,6 @@ export default defineModel({
                     else (period_start - cohort_start) / 7 end as period_number
         from cohorts
       )
-      select * from final`),
+      select * from final`);
+  },
 });

@@ -11,7 +11,7 @@ import { defineModel } from '../../src/models/model-definition.ts';
  */
 export default defineModel({
   name: 'marts.user_days',
-  description: 'One row per user and UTC day with an event or outcome: events, orders (a purchase or upgrade with revenue) and net revenue (refunds deducted) that day, and the day’s first and last event. What marts.segment_daily counts per segment and marts.segment_validation reads for activity.',
+  description: 'One row per user and UTC day with an event or outcome: events, orders (a purchase or upgrade with revenue) and net revenue (refunds deducted) that day, the day’s first and last event, and its first order. What marts.segment_daily counts per segment, marts.segment_validation reads for activity and marts.user_activity_periods groups into weeks and months.',
   owner: 'data-platform',
   tags: ['marts', 'segments'],
   materialized: 'incremental',
@@ -30,6 +30,7 @@ export default defineModel({
       description: 'The last event of the user that day (null when the day has outcomes only)',
       tests: [{ expression: '(first_event_at is null) = (last_event_at is null) and (last_event_at is null or last_event_at >= first_event_at)' }],
     },
+    first_order_at: { type: 'timestamptz', description: 'The first order of the user that day (null without one): when marts.user_activity_periods counts a purchase', tests: [{ expression: '(first_order_at is null) = (orders = 0)' }] },
   },
   staleKeys: (knex, { ref, incremental }) => touchedOrGoneKeys(knex, ref, incremental!),
   build: (knex, { ref, incremental }) =>
@@ -37,16 +38,17 @@ export default defineModel({
       with ${incremental ? `${touchedCte(knex, ref, incremental)},` : ''}
       activity as (
         select user_key, (occurred_at at time zone 'UTC')::date as day, count(*) as events, 0::bigint as orders, 0::numeric as revenue_usd,
-               min(occurred_at) as first_event_at, max(occurred_at) as last_event_at
+               min(occurred_at) as first_event_at, max(occurred_at) as last_event_at, null::timestamptz as first_order_at
         from ${rowsOfTouched(ref, 'core.fct_events', incremental, true)} e where user_key is not null group by 1, 2
         union all
         select user_key, (occurred_at at time zone 'UTC')::date, 0, count(*) filter (where outcome_type in ('purchase', 'upgrade') and revenue_usd > 0),
-               coalesce(sum(revenue_usd) filter (where is_revenue), 0), null::timestamptz, null::timestamptz
+               coalesce(sum(revenue_usd) filter (where is_revenue), 0), null::timestamptz, null::timestamptz,
+               min(occurred_at) filter (where outcome_type in ('purchase', 'upgrade') and revenue_usd > 0)
         from ${rowsOfTouched(ref, 'core.fct_outcomes', incremental, false)} o where user_key is not null group by 1, 2
       ),
       final as (
         select user_key, day, sum(events)::bigint as events, sum(orders)::bigint as orders, sum(revenue_usd) as revenue_usd,
-               min(first_event_at) as first_event_at, max(last_event_at) as last_event_at
+               min(first_event_at) as first_event_at, max(last_event_at) as last_event_at, min(first_order_at) as first_order_at
         from activity group by 1, 2
       )
       select * from final`),
