@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { ExperimentDefinition } from '../../src/experiments/experiment-definition.ts';
 import { experimentDefinitionHash, experimentUserMetricsSql, exposuresSql } from '../../src/experiments/experiment-user-metrics-sql.ts';
 import type { SqlPart } from '../../src/experiments/measure-aggregate.ts';
-import { touchedCte, touchedOrGoneKeys } from '../../src/identity/touched-users-rows.ts';
+import { touchedCte } from '../../src/identity/touched-users-rows.ts';
 import { defineModel, type IncrementalContext } from '../../src/models/model-definition.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
 
@@ -66,15 +66,15 @@ export default (project: ProjectContent) => defineModel({
     denominator: { type: 'double precision', description: 'Ratio: the denominator within the window (null for other metrics)' },
     definition_hash: { type: 'text', description: 'Hash of what the experiment computes per user (variants, window, metrics): rows of another hash are recomputed', tests: ['not_null'] },
   },
+  // The build returns a row per metric for every recomputed user who is exposed (replaced by key), so only stored users exposed to
+  // nothing now are left: an assignment or a listed variant gone, an experiment removed, a key merged away (exposures carry current
+  // keys). Neither the touched users nor `moved` are computed a second time here (~0.3-0.7 s on the 20k bench database).
   staleKeys: (knex, { ref, incremental }) => {
-    const gone = touchedOrGoneKeys(knex, ref, incremental!).toQuery();
-    if (project.experiments.length === 0) return knex.raw(`select user_key from (${gone}) g union select user_key from ${incremental!.this}`);
-    const moved = movedCtes(project, ref, incremental!);
+    if (project.experiments.length === 0) return knex.raw(`select user_key from ${incremental!.this}`);
+    const exposures = exposuresOf(project.experiments, ref);
     return knex.raw(`
-      with ${moved.sql}
-      select user_key from (${gone}) g
-      union
-      select user_key from moved`, moved.bindings as never);
+      with exposures as (${exposures.sql})
+      select distinct t.user_key from ${incremental!.this} t where not exists (select 1 from exposures x where x.user_key = t.user_key)`, exposures.bindings as never);
   },
   build: (knex, { ref, incremental }) => {
     if (project.experiments.length === 0) return knex.raw(EMPTY);
