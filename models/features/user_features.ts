@@ -81,8 +81,10 @@ export default defineModel({
   build: (knex, { ref, incremental }) => {
     // A pass over users: what their events, outcomes and costs say is features.user_facts (kept for touched users);
     // here only the reference time is applied, plus the RFM windows over the outcomes of the longest window.
-    // Users and facts by index (`= any(array(...))`); the windows once (materialized): planned under a join whose
-    // touched-user count the planner guesses at 1, they were re-aggregated for every user (42 s for 2,114 users).
+    // Users and facts joined to `touched` (estimated from its parts): read by index (`= any(array(...))`), each was guessed
+    // at 10 rows and the two were nested-looped, every user against every user (133 s when the reference time moved, 20k users).
+    // The windows once (materialized): planned under a join whose touched-user count the planner guesses at 1, they were
+    // re-aggregated for every user (42 s for 2,114 users).
     const ofTouched = (relation: string, indexed = true) => rowsOfTouched(ref, relation, incremental, indexed);
     const windows = Object.values(RFM_WINDOWS).map((interval) => `interval '${interval}'`).join(', ');
     return knex.raw(`
@@ -114,9 +116,9 @@ export default defineModel({
                u.is_identified, u.signed_up_at, u.cohort_month, u.first_seen_month, u.first_order_month, u.plan, u.birth_year,
                extract(year from a.as_of_at at time zone 'UTC')::int - u.birth_year as age,
                u.gender, u.country, u.region, u.city, u.locale, u.acquisition_channel, u.first_device_type, u.first_os
-        from ${ofTouched('core.dim_users')} u
+        from ${incremental ? `touched t join ${ref('core.dim_users')} u using (user_key)` : `${ref('core.dim_users')} u`}
         cross join as_of a
-        join ${ofTouched('features.user_facts')} x using (user_key)
+        join ${ref('features.user_facts')} x using (user_key)
         left join windows w using (user_key)
       )
       select * from final`);
