@@ -1,4 +1,4 @@
-import { goneKeys, rowsOfTouched, touchedCte } from '../../src/identity/touched-users-rows.ts';
+import { rowsOfTouched, touchedCte } from '../../src/identity/touched-users-rows.ts';
 import { defineModel, type ModelInput } from '../../src/models/model-definition.ts';
 
 /** First-week behaviour: days 0–6 after signup. */
@@ -52,8 +52,10 @@ export default defineModel({
     ...Object.fromEntries(RETENTION_MONTHS.map((m) => [`is_active_month_${m}`, { type: 'boolean', description: `An event in month ${m} after signup (or first seen): [start + ${m} months, start + ${m + 1} months)`, tests: ['not_null'] }])),
   },
   // Only the keys merged away: every touched user is in core.dim_users, so the query returns a row for each (they are replaced
-  // by key), and computing the touched set a second time here cost ~0.1 s of the incremental round.
-  staleKeys: (knex, { ref, incremental }) => knex.raw(goneKeys(ref, incremental!)),
+  // by key), and computing the touched set a second time here cost ~0.1 s of the incremental round. One row per user: the
+  // anti-join of the whole table (50-60 ms) is cheaper here than goneKeys' lookups (touched-users-rows.ts).
+  staleKeys: (knex, { ref, incremental }) =>
+    knex.raw(`select t.user_key from ${incremental!.this} t where not exists (select 1 from ${ref('core.dim_users')} u where u.user_key = t.user_key)`),
   build: (knex, { ref, incremental }) => {
     // Touched users' rows only on an incremental build (see rowsOfTouched for the two ways of reading them).
     const ofTouched = (relation: string, indexed = true) => rowsOfTouched(ref, relation, incremental, indexed);

@@ -29,6 +29,7 @@ export function rowsOfTouched(ref: Ref, relation: string, incremental: Increment
  * keys otherwise (identities never leave it on an incremental build: a revert builds in full), so
  * only those keys are looked up in the table's user_key index: an anti-join of every row against
  * dim_users read the whole table (0.2–0.3 s for marts.user_days' 284k rows at 20k users).
+ * The lookups cost ~0.1 s (33k candidate keys), so a table of one row per user keeps the anti-join.
  */
 export function goneKeys(ref: Ref, incremental: IncrementalContext): string {
   return `
