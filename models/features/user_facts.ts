@@ -64,7 +64,9 @@ export default defineModel({
     return knex.raw(`
       with ${incremental ? `${touchedCte(knex, ref, incremental)},` : ''}
       users as (
-        select user_key, signed_up_at, coalesce(signed_up_at, first_seen_at) as started_at from ${ofTouched('core.dim_users')} u
+        -- Joined to touched, not read as = any(array(...)): that is guessed at 10 users, and every join below would plan on it.
+        select user_key, signed_up_at, coalesce(signed_up_at, first_seen_at) as started_at
+        from ${incremental ? `touched t join ${ref('core.dim_users')} u using (user_key)` : `${ref('core.dim_users')} u`}
       ),
       value as (   -- is_order: the configured notion of an order line (core.fct_outcomes)
         select o.user_key,
