@@ -8,6 +8,7 @@
 import type { Knex } from 'knex';
 import { ensureIndexes } from './indexes.ts';
 import type { Materialization } from './materialization.ts';
+import { addChanges, keptColumns, stampChanges, startChanges } from '../model-changes.ts';
 import { insertDelta } from './publish.ts';
 import { relationsOf } from './relations.ts';
 import { table } from './table.ts';
@@ -33,8 +34,25 @@ export const incremental: Materialization = {
           request.model.indexes.some((columns) => columns[0] === uniqueKey) ? `?? = any(array(${subquery}))` : `?? in (${subquery})`;
         if (uniqueKey) replaced.push(keyIn('select ?? from __seglayer_delta')), bindings.push(uniqueKey, uniqueKey);
         if (uniqueKey && run.staleKeysSql) replaced.push(keyIn(`select stale.?? from (${run.staleKeysSql}) stale`)), bindings.push(uniqueKey, uniqueKey);
-        if (!replaced.length) return 0;
-        return Number((await trx.raw(`delete from ${target} where ${replaced.join(' or ')}`, bindings)).rowCount);
+        if (!request.keepChanges) {
+          if (!replaced.length) return 0;
+          return Number((await trx.raw(`delete from ${target} where ${replaced.join(' or ')}`, bindings)).rowCount);
+        }
+        // Kept changes: the deleted rows are recorded as they are deleted, the new ones after them.
+        const { model } = request;
+        const columns = keptColumns(model);
+        const list = columns.map(() => '??').join(', ');
+        const side = await startChanges(trx, model, '__seglayer_delta');
+        const deleted = replaced.length
+          ? Number((await trx.raw(
+              `with gone as (delete from ${target} where ${replaced.join(' or ')} returning ${list}) insert into ${side} (change, ${list}) select 'removed', ${list} from gone`,
+              [...bindings, ...columns, ...columns, ...columns],
+            )).rowCount)
+          : 0;
+        await addChanges(trx, model, 'added', `select ${list} from __seglayer_delta`, columns);
+        await trx.raw(`analyze ${side}`);
+        await stampChanges(trx, model.name, request.keepChanges.runId, true);
+        return deleted;
       },
       (inserted) => `incremental: ${inserted} rows${run.since ? ` since ${run.since.toISOString()}` : ''}${uniqueKey ? ` by ${uniqueKey}` : ''}`,
     );
