@@ -22,6 +22,14 @@ export default defineModel({
   build: (knex, { incremental }) => knex.raw(\`select k, v from raw.delta_input \${incremental ? 'where k in (select k from raw.delta_touched)' : ''}\`),
 });
 `;
+/** A table model: its kept changes are a diff of the published table and the new one. */
+const bag = `import { defineModel } from '${DEFINE}';
+export default defineModel({
+  name: 'core.delta_bag', description: 'fixture', owner: 'tests', materialized: 'table', keepChanges: { columns: ['k'] },
+  columns: { k: { description: 'key', tests: [] }, v: { description: 'value', type: 'integer', tests: [] } },
+  build: (knex) => knex.raw('select k, v from raw.delta_bag'),
+});
+`;
 /** Fails while raw.delta_fail has a row; `note` changes the full SQL (and so its fingerprint). */
 const totals = (note = '') => `import { defineModel } from '${DEFINE}';
 const failSwitch = 'where 1 / (select case when exists (select 1 from raw.delta_fail) then 0 else 1 end) = 1';
@@ -42,13 +50,14 @@ export default defineModel({
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
-  await db.knex.raw(`create table raw.delta_input (k text primary key, v integer); create table raw.delta_touched (k text); create table raw.delta_fail (x int)`);
+  await db.knex.raw(`create table raw.delta_input (k text primary key, v integer); create table raw.delta_touched (k text); create table raw.delta_fail (x int); create table raw.delta_bag (k text, v integer)`);
 });
 afterAll(() => db.drop());
 
 const modelsWith = async (note?: string) => discoverModels(PROJECT_ROOT, writeModels([
   { name: 'core.delta_items', sql: '', source: items },
   { name: 'core.delta_totals', sql: '', source: totals(note) },
+  { name: 'core.delta_bag', sql: '', source: bag },
 ]));
 /** Sets rows of raw.delta_input (null: deletes it) and marks their keys touched. */
 const change = async (rows: Record<string, number | null>) => {
@@ -116,4 +125,19 @@ it('computes from scratch after a full build of its upstream, on --full-refresh 
   expect((await build({ note: '-- changed' })).action).toBe('swapped');
   await change({ g: 700 });
   expect((await build({ note: '-- changed' })).action).toMatch(DELTA);
+});
+
+it("keeps a table model's changes as a multiset diff of the kept columns, nulls included", async () => {
+  await db.knex.raw(`insert into raw.delta_bag values ('a', 1), ('a', 2), (null, 3), ('b', 4)`);
+  await build({ select: ['core.delta_bag'] });
+  await db.knex.raw(`truncate raw.delta_bag; insert into raw.delta_bag values ('a', 9), (null, 3), (null, 5), ('c', 6), ('c', 7)`);
+  await build({ select: ['core.delta_bag'] });
+  const kept = (await db.knex.raw(`select change, k from core.__seglayer_changes_delta_bag order by 1, 2 nulls first`)).rows;
+  // a: 2 -> 1 (v is not kept), null: 1 -> 2, b: gone, c: twice new.
+  expect(kept).toEqual([
+    { change: 'added', k: null }, { change: 'added', k: 'c' }, { change: 'added', k: 'c' },
+    { change: 'removed', k: 'a' }, { change: 'removed', k: 'b' },
+  ]);
+  const stamp = (await db.knex.raw(`select follows_run_id is not null as follows from ops.model_changes where model = 'core.delta_bag'`)).rows;
+  expect(stamp).toEqual([{ follows: true }]);
 });
