@@ -19,7 +19,9 @@ import { COHORT_ACTIVITIES, COHORT_GRAINS } from './user_activity_periods.ts';
  *   - 'all': everyone (segment_definition = segment = 'all').
  *
  * Who was active when is marts.user_activity_periods (recomputed for touched users only);
- * this model counts it per cohort, period and segment.
+ * this model counts it per cohort, period and segment. 'all' and 'now' are updated by delta
+ * from the changes user_activity_periods and current_membership keep, when the runner allows
+ * (src/models/model-changes.ts); otherwise, and for 'cohort_start', counted in full.
  */
 const GRAINS = COHORT_GRAINS;
 const rate = wilsonBoundsSql('cohort_users', 'active_users');
