@@ -1,7 +1,7 @@
 /**
  * Delta maintenance (issue 19). A model with `keepChanges` keeps, beside its table
- * (`__seglayer_changes_<table>`), the rows its latest publish removed and added, written in
- * the publishing transaction and stamped in ops.model_changes with that run and the run whose
+ * (`__seglayer_changes_<table>`), the rows its latest publish removed and added (net: a row
+ * that comes back unchanged is neither), written in the publishing transaction and stamped in ops.model_changes with that run and the run whose
  * version they replaced (null when the publish was no diff: a first or full build). A model
  * with `deltaFrom` records in its own publishing transaction which upstream publishes its rows
  * were computed from (ops.model_delta_bases), with a fingerprint of its full SQL.
@@ -46,34 +46,32 @@ export async function startChanges(trx: Knex.Transaction, model: Model, shape: s
   return side;
 }
 
-/** Adds rows to the side table: `select` returns the kept columns (in keptColumns order). */
-export async function addChanges(trx: Knex.Transaction, model: Model, change: 'removed' | 'added', select: string, bindings: Knex.RawBinding[] = []): Promise<number> {
-  const columns = keptColumns(model);
-  const list = columns.map(() => '??').join(', ');
-  const { rowCount } = await trx.raw(`insert into ${changesRelation(model.name)} (change, ${list}) select ?, c.* from (${select}) c`, [...columns, change, ...bindings]);
-  return Number(rowCount);
-}
-
 /**
- * A table model's publish as a diff of the published table (`old`) and the new one, by the
- * kept columns, as multisets: one grouped pass over both (grouping compares nulls as equal),
- * each net difference written as that many removed or added rows. Two `except all` passes took
- * twice as long on segments.current_membership (100k rows).
+ * An insert into the side table of the net difference between the rows of `old` and `next`
+ * (relations or CTE names) by the kept columns, as multisets: one grouped pass over both
+ * (grouping compares nulls as equal), each net difference written as that many removed or
+ * added rows. Bindings: netChangesBindings.
  */
-export async function addTableDiff(trx: Knex.Transaction, model: Model, old: string, next: string): Promise<void> {
+export function netChangesInsert(model: Model, old: string, next: string): string {
   const columns = keptColumns(model);
   const list = columns.map(() => '??').join(', ');
-  await trx.raw(
-    `insert into ${changesRelation(model.name)} (change, ${list})
+  return `insert into ${changesRelation(model.name)} (change, ${list})
      select case when d.net > 0 then 'added' else 'removed' end, ${columns.map(() => 'd.??').join(', ')}
      from (
        select ${list}, sum(sign) as net
        from (select ${list}, 1 as sign from ${next} union all select ${list}, -1 from ${old}) u
        group by ${columns.map((_, i) => i + 1).join(', ')} having sum(sign) <> 0
-     ) d cross join generate_series(1, abs(d.net)::int)`,
-    [...columns, ...columns, ...columns, ...columns, ...columns],
-  );
-  await trx.raw(`analyze ${changesRelation(model.name)}`);
+     ) d cross join generate_series(1, abs(d.net)::int)`;
+}
+
+export const netChangesBindings = (model: Model): string[] => Array.from({ length: 5 }, () => keptColumns(model)).flat();
+
+/**
+ * A table model's publish: the diff of the published table (`old`) and the new one. Two
+ * `except all` passes took twice as long on segments.current_membership (100k rows).
+ */
+export async function addTableDiff(trx: Knex.Transaction, model: Model, old: string, next: string): Promise<void> {
+  await trx.raw(netChangesInsert(model, old, next), netChangesBindings(model));
 }
 
 /**

@@ -40,7 +40,7 @@ export default defineModel({
     const source = ref('core.delta_items');
     return knex.raw(delta
       ? \`select t.total + coalesce(sum(case when c.change = 'added' then c.v else -c.v end), 0)::bigint as total,
-                t.n + coalesce(sum(case when c.change = 'added' then 1 else -1 end), 0)::bigint as n
+                t.n + coalesce(sum(case c.change when 'added' then 1 when 'removed' then -1 end), 0)::bigint as n
          from \${delta.this} t left join \${delta.changes['core.delta_items']} c on true \${failSwitch} group by t.total, t.n\`
       : \`select coalesce(sum(v), 0)::bigint as total, count(*)::bigint as n from \${source} \${failSwitch} ${note}\`);
   },

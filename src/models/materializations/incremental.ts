@@ -8,7 +8,7 @@
 import type { Knex } from 'knex';
 import { ensureIndexes } from './indexes.ts';
 import type { Materialization } from './materialization.ts';
-import { addChanges, keptColumns, stampChanges, startChanges } from '../model-changes.ts';
+import { netChangesBindings, netChangesInsert, stampChanges, startChanges } from '../model-changes.ts';
 import { insertDelta } from './publish.ts';
 import { relationsOf } from './relations.ts';
 import { table } from './table.ts';
@@ -38,20 +38,17 @@ export const incremental: Materialization = {
           if (!replaced.length) return 0;
           return Number((await trx.raw(`delete from ${target} where ${replaced.join(' or ')}`, bindings)).rowCount);
         }
-        // Kept changes: the deleted rows are recorded as they are deleted, the new ones after them.
+        // Kept changes: the net difference of the deleted rows and the new ones, in the delete's statement
+        // (a touched key's rows mostly come back unchanged: those cancel instead of being written twice).
         const { model } = request;
-        const columns = keptColumns(model);
-        const list = columns.map(() => '??').join(', ');
-        const side = await startChanges(trx, model, '__seglayer_delta');
-        const deleted = replaced.length
-          ? Number((await trx.raw(
-              `with gone as (delete from ${target} where ${replaced.join(' or ')} returning ${list}) insert into ${side} (change, ${list}) select 'removed', ${list} from gone`,
-              [...bindings, ...columns, ...columns, ...columns],
-            )).rowCount)
-          : 0;
-        await addChanges(trx, model, 'added', `select ${list} from __seglayer_delta`, columns);
-        await trx.raw(`analyze ${side}`);
+        await startChanges(trx, model, '__seglayer_delta');
+        const gone = replaced.length ? `delete from ${target} where ${replaced.join(' or ')} returning *` : `select * from ${target} where false`;
+        const { rows } = await trx.raw(
+          `with gone as (${gone}), kept as (${netChangesInsert(model, 'gone', '__seglayer_delta')}) select count(*)::bigint as n from gone`,
+          [...bindings, ...netChangesBindings(model)],
+        );
         await stampChanges(trx, model.name, request.keepChanges.runId, true);
+        const deleted = Number(rows[0].n);
         return deleted;
       },
       (inserted) => `incremental: ${inserted} rows${run.since ? ` since ${run.since.toISOString()}` : ''}${uniqueKey ? ` by ${uniqueKey}` : ''}`,
