@@ -42,6 +42,7 @@ const COMPARED = [
   'marts.user_paths',
   'marts.user_activity_periods',
   'marts.segment_paths',
+  'marts.segment_path_counts',
   'marts.cohort_retention',
   'marts.user_funnel_progress',
   'marts.funnel_steps',
@@ -58,7 +59,7 @@ const COMPARED = [
  */
 const clusterDefinitions = () => project.segments.filter((d) => d.kind === 'cluster').map((d) => d.name);
 /** The column naming each row's segment definition, in the marts that hold cluster segments. */
-const WITHOUT_CLUSTERS: Record<string, string> = { 'marts.segment_paths': 'definition', 'marts.cohort_retention': 'segment_definition', 'marts.segment_daily': 'definition', 'marts.segment_value': 'definition', 'segments.current_membership': 'definition' };
+const WITHOUT_CLUSTERS: Record<string, string> = { 'marts.segment_paths': 'definition', 'marts.segment_path_counts': 'definition', 'marts.cohort_retention': 'segment_definition', 'marts.segment_daily': 'definition', 'marts.segment_value': 'definition', 'segments.current_membership': 'definition' };
 const USERS = 20;
 const day = (d: number, h = 0, m = 0) => new Date(Date.UTC(2025, 2, 1 + d, h, m)).toISOString();
 
@@ -127,7 +128,10 @@ const keyOf = async (identity: string) =>
 
 /** marts.cohort_retention is updated from the kept changes of its upstreams (delta maintenance), or computed from scratch. */
 const DELTA = /\(delta from marts\.user_activity_periods, segments\.current_membership\)$/;
-const retentionAction = (results: Map<string, ModelResult>) => results.get('marts.cohort_retention')!.action!;
+const retentionAction = (results: Map<string, ModelResult>) => {
+  expect(results.get('marts.segment_path_counts')!.action!).toMatch(/\(delta from marts\.user_paths, segments\.membership\)$/);
+  return results.get('marts.cohort_retention')!.action!;
+};
 
 beforeAll(async () => {
   [incremental, full] = await Promise.all([createTestDatabase(), createTestDatabase()]);
