@@ -63,7 +63,9 @@ export default defineModel({
         union all
         select p.outcome, p.path_length, p.path, m.definition, m.segment, ${counted('p', 'p.sign')} from path_delta p join ${members} m using (user_key)
         union all
-        select p.outcome, p.path_length, p.path, d.definition, d.segment, ${counted('p', 'd.sign')} from member_delta d join ${paths} p using (user_key)
+        -- Lateral: the changed members' paths by index (a hash join hashed every user's paths).
+        select p.outcome, p.path_length, p.path, d.definition, d.segment, ${counted('p', 'd.sign')}
+        from member_delta d cross join lateral (select * from ${paths} u where u.user_key = d.user_key) p
         union all
         select p.outcome, p.path_length, p.path, d.definition, d.segment, ${counted('p', '-p.sign * d.sign')} from member_delta d join path_delta p using (user_key)
       ),
