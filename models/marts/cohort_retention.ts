@@ -19,7 +19,9 @@ import { COHORT_ACTIVITIES, COHORT_GRAINS } from './user_activity_periods.ts';
  *   - 'all': everyone (segment_definition = segment = 'all').
  *
  * Who was active when is marts.user_activity_periods (recomputed for touched users only);
- * this model counts it per cohort, period and segment.
+ * this model counts it per cohort, period and segment. 'all' and 'now' are updated by delta
+ * from the changes user_activity_periods and current_membership keep, when the runner allows
+ * (src/models/model-changes.ts); otherwise, and for 'cohort_start', counted in full.
  */
 const GRAINS = COHORT_GRAINS;
 const rate = wilsonBoundsSql('cohort_users', 'active_users');
@@ -45,11 +47,56 @@ export default defineModel({
     retention_ci_lower: { type: 'double precision', description: 'Wilson 95% CI lower bound of the retention rate', tests: ['not_null'] },
     retention_ci_upper: { type: 'double precision', description: 'Wilson 95% CI upper bound of the retention rate', tests: ['not_null'] },
   },
-  build: (knex, { ref }) =>
-    knex.raw(`
-      with user_periods as (select activity, cohort_grain, user_key, period_start, first_at, cohort_start, period_number from ${ref('marts.user_activity_periods')}),
+  deltaFrom: ['marts.user_activity_periods', 'segments.current_membership'],
+  build: (knex, { ref, delta }) => {
+    const periods = ref('marts.user_activity_periods');
+    const members = ref('segments.current_membership');
+    const history = ref('segments.membership_history');
+    // 'all' and 'now' counts: from every user's periods, or (delta) the published counts plus what changed.
+    // With P a user's periods and S their segments, P'S' - PS = dP S' + P' dS - dP dS, where dP and dS are
+    // the net changes (a touched user's periods are replaced, and those that come back cancel out).
+    const net = (changes: unknown, columns: string) =>
+      `select ${columns}, sum(case when change = 'added' then 1 else -1 end) as sign from ${changes} group by ${columns} having sum(case when change = 'added' then 1 else -1 end) <> 0`;
+    const allAndNow = delta
+      ? `
+      period_delta as materialized (${net(delta.changes['marts.user_activity_periods'], 'user_key, activity, cohort_grain, cohort_start, period_number')}),
+      member_delta as materialized (${net(delta.changes['segments.current_membership'], 'user_key, definition, segment')}),
+      all_and_now as (
+        select activity, cohort_grain, cohort_start, period_number, segment_as_of, segment_definition, segment, sum(active_users)::bigint as active_users
+        from (
+          select activity, cohort_grain, cohort_start, period_number, segment_as_of, segment_definition, segment, active_users
+          from ${delta.this} where segment_as_of in ('all', 'now') and active_users > 0
+          union all
+          select activity, cohort_grain, cohort_start, period_number, 'all', 'all', 'all', sign from period_delta
+          union all
+          select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'now', m.definition, m.segment, p.sign
+          from period_delta p join ${members} m using (user_key)
+          union all
+          select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'now', d.definition, d.segment, d.sign
+          from member_delta d join ${periods} p using (user_key)
+          union all
+          select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'now', d.definition, d.segment, -p.sign * d.sign
+          from member_delta d join period_delta p using (user_key)
+        ) counts
+        group by 1, 2, 3, 4, 5, 6, 7
+        having sum(active_users) <> 0
+      ),`
+      : `
+      -- One grouped pass per way of segmenting, each joined on user_key alone: a join of the user's groups on
+      -- (activity, grain, user) was estimated at a few rows and planned as a sort of every (user, group, period) row.
+      all_and_now as (
+        select activity, cohort_grain, cohort_start, period_number, 'all'::text as segment_as_of, 'all'::text as segment_definition, 'all'::text as segment,
+               count(*) as active_users
+        from user_periods group by 1, 2, 3, 4
+        union all
+        select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'now', m.definition, m.segment, count(*)
+        from user_periods p join ${members} m using (user_key)
+        group by 1, 2, 3, 4, 5, 6, 7
+      ),`;
+    return knex.raw(`
+      with user_periods as (select activity, cohort_grain, user_key, period_start, first_at, cohort_start, period_number from ${periods}),
       -- History starts with the first build's reference time: only users who joined a cohort since can have a segment at its start.
-      history_start as (select min(reference_at) as reference_at from ${ref('segments.membership_history')}),
+      history_start as (select min(reference_at) as reference_at from ${history}),
       cohorts as (
         select activity, cohort_grain, user_key, cohort_start, first_at as joined_at
         from user_periods where period_number = 0 and first_at >= (select reference_at from history_start)
@@ -57,22 +104,14 @@ export default defineModel({
       segment_at_start as (
         select distinct on (c.activity, c.cohort_grain, c.user_key, h.definition, h.segment)
                c.activity, c.cohort_grain, c.user_key, h.definition, h.segment, h.change
-        from cohorts c join ${ref('segments.membership_history')} h on h.user_key = c.user_key and h.reference_at <= c.joined_at
+        from cohorts c join ${history} h on h.user_key = c.user_key and h.reference_at <= c.joined_at
         order by c.activity, c.cohort_grain, c.user_key, h.definition, h.segment, h.reference_at desc, h.changed_at desc, (h.change = 'entered') desc
-      ),
-      -- One grouped pass per way of segmenting, each joined on user_key alone: a join of the user's groups on
-      -- (activity, grain, user) was estimated at a few rows and planned as a sort of every (user, group, period) row.
+      ),${allAndNow}
       actives as (
-        select activity, cohort_grain, cohort_start, period_number, 'all'::text as segment_as_of, 'all'::text as segment_definition, 'all'::text as segment,
-               count(*) as active_users
-        from user_periods group by 1, 2, 3, 4
-        union all
-        select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'now', m.definition, m.segment, count(*)
-        from user_periods p join ${ref('segments.current_membership')} m using (user_key)
-        group by 1, 2, 3, 4, 5, 6, 7
+        select * from all_and_now
         union all
         select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'cohort_start', s.definition, s.segment, count(*)
-        from segment_at_start s join ${ref('marts.user_activity_periods')} p using (activity, cohort_grain, user_key)
+        from segment_at_start s join ${periods} p using (activity, cohort_grain, user_key)
         where s.change = 'entered'
         group by 1, 2, 3, 4, 5, 6, 7
       ),
@@ -80,7 +119,12 @@ export default defineModel({
       sizes as (
         select activity, cohort_grain, cohort_start, segment_as_of, segment_definition, segment, active_users as cohort_users from actives where period_number = 0
       ),
-      last_period as (select activity, cohort_grain, max(period_start) as last_start from user_periods group by 1, 2),
+      -- The last period with data, from the 'all' counts (a row per cohort and period) rather than every user's periods.
+      last_period as (
+        select activity, cohort_grain,
+               max(case when cohort_grain = 'month' then (cohort_start + make_interval(months => period_number))::date else cohort_start + 7 * period_number end) as last_start
+        from actives where segment_as_of = 'all' group by 1, 2
+      ),
       grid as (
         select s.*, p.period_number
         from sizes s join last_period l using (activity, cohort_grain)
@@ -105,5 +149,6 @@ export default defineModel({
         select *, active_users::float8 / cohort_users as retention_rate, ${rate.lower} as retention_ci_lower, ${rate.upper} as retention_ci_upper
         from counted
       )
-      select * from final`),
+      select * from final`);
+  },
 });

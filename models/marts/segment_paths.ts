@@ -30,8 +30,8 @@ const lift = relativeLiftSql(
  * converted users with a path of that length; share_stalled likewise; lift =
  * share_converted / share_stalled − 1 with a delta-method CI (relativeLiftSql).
  *
- * Each user's paths are marts.user_paths (recomputed for touched users only); this model
- * counts them per segment.
+ * Each user's paths are marts.user_paths (recomputed for touched users only), counted per
+ * segment in marts.segment_path_counts (by delta when it may); this model keeps the top paths.
  */
 export default defineModel({
   name: 'marts.segment_paths',
@@ -67,18 +67,7 @@ export default defineModel({
   },
   build: (knex, { ref }) =>
     knex.raw(`
-      with user_paths as (select * from ${ref('marts.user_paths')}),
-      groups as (
-        select user_key, definition, segment from ${ref('segments.membership')}
-        union all
-        select distinct user_key, 'all', 'all users' from user_paths
-      ),
-      counts as (
-        select p.outcome, p.path_length, p.path, g.definition, g.segment, count(*) as users,
-               count(*) filter (where p.converted) as converted_users, count(*) filter (where not p.converted) as stalled_users
-        from user_paths p join groups g using (user_key)
-        group by 1, 2, 3, 4, 5
-      ),
+      with counts as (select * from ${ref('marts.segment_path_counts')}),
       totals as (
         select *, sum(converted_users) over w as converted_total, sum(stalled_users) over w as stalled_total,
                row_number() over (partition by outcome, path_length, definition, segment order by users desc, path) as path_rank

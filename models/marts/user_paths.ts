@@ -16,6 +16,8 @@ export default defineModel({
   materialized: 'incremental',
   incremental: { uniqueKey: 'user_key' },
   indexes: [['user_key']],
+  // marts.segment_path_counts applies these (delta maintenance).
+  keepChanges: {},
   tests: [{ unique_combination: ['user_key', 'outcome', 'path_length'] }],
   columns: {
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null'] },

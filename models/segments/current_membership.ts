@@ -16,6 +16,8 @@ export default (project: ProjectContent) => defineModel({
   owner: 'data-platform',
   tags: ['segments'],
   readsPrevious: true,
+  // Who is in what, for the marts updated by delta (marts.cohort_retention): a diff of the published table.
+  keepChanges: { columns: ['user_key', 'definition', 'segment'] },
   tests: [{ unique_combination: ['user_key', 'definition', 'segment'] }],
   columns: {
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null'] },

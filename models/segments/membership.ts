@@ -6,6 +6,8 @@ export default defineModel({
   owner: 'data-platform',
   tags: ['segments'],
   tests: [{ unique_combination: ['user_key', 'definition', 'segment'] }],
+  // Who is in what, for marts.segment_path_counts' delta: a diff of the published table.
+  keepChanges: { columns: ['user_key', 'definition', 'segment'] },
   columns: {
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null', { relationships: { to: 'features.user_features', field: 'user_key' } }] },
     definition: { type: 'text', description: 'Definition name', tests: ['not_null'] },

@@ -32,7 +32,7 @@ export function quoteRelation(name: string): string {
 export function compileModel(
   model: Model,
   known: ReadonlySet<string>,
-  options: { incremental?: BuildContext['incremental']; appendTo?: BuildContext['appendTo']; previous?: BuildContext['previous']; relationFor?: (name: string) => string; knex?: Knex } = {},
+  options: { incremental?: BuildContext['incremental']; appendTo?: BuildContext['appendTo']; previous?: BuildContext['previous']; delta?: BuildContext['delta']; relationFor?: (name: string) => string; knex?: Knex } = {},
 ): CompiledModel {
   const refs = new Set<string>();
   const knex = options.knex ?? compilerKnex;
@@ -47,6 +47,7 @@ export function compileModel(
     incremental: options.incremental,
     appendTo: options.appendTo,
     previous: options.previous,
+    delta: options.delta,
   };
   let sql: string;
   try {

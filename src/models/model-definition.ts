@@ -96,6 +96,21 @@ export interface BuildContext {
    * can reuse rows the new batches cannot have changed.
    */
   previous?: { this: Knex.Raw; newBatches: number[] };
+  /**
+   * Set for a model with `deltaFrom` when every one of those upstreams published this run
+   * and recorded its changes since exactly the versions this model's published rows were
+   * computed from (src/models/model-changes.ts): the query may then compute its new rows
+   * from its published version and those changes. Unset: compute from scratch.
+   */
+  delta?: DeltaContext;
+}
+
+/** What a model with `deltaFrom` may update itself from. */
+export interface DeltaContext {
+  /** The model's published table (quoted). */
+  this: Knex.Raw;
+  /** Per upstream: its rows removed and added since that version, columns `change` ('removed' | 'added') and its kept columns. */
+  changes: Record<string, Knex.Raw>;
 }
 
 export type BuildResult = Knex.QueryBuilder | Knex.Raw;
@@ -126,6 +141,16 @@ export const modelSchema = z
      * records the batches it takes in (ops.model_batches), as for incremental models.
      */
     readsPrevious: z.boolean().optional(),
+    /**
+     * Table and incremental models: each publish keeps the rows it removed and added (only
+     * these columns, default all) for downstream models with `deltaFrom` to apply.
+     */
+    keepChanges: z.object({ columns: z.array(z.string().regex(identifier)).min(1).optional() }).strict().optional(),
+    /**
+     * Upstream models with `keepChanges` this model can be updated from (delta maintenance):
+     * its build receives `delta` when their changes follow exactly what it was computed from.
+     */
+    deltaFrom: z.array(z.string()).optional(),
     /** Table-level tests: expressions over the whole relation, e.g. unique combinations. */
     tests: z.array(z.object({ unique_combination: z.array(z.string().regex(identifier)).min(2) }).strict()).default([]),
     columns: z.record(z.string().regex(identifier, 'a snake_case column name'), columnSchema).refine((c) => Object.keys(c).length > 0, 'at least one column'),

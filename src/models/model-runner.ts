@@ -15,6 +15,7 @@ import { compileTests, runTests, runTestsInOneScan } from './column-tests.ts';
 import { compileModel, quoteRelation } from './model-compiler.ts';
 import type { BuildContext, IncrementalContext } from './model-definition.ts';
 import type { Model } from './model-discovery.ts';
+import { deltaContext, forgetChanges, recordDeltaBases, sqlFingerprint } from './model-changes.ts';
 import { ModelGraph } from './model-graph.ts';
 import { testsFingerprint } from './tests-fingerprint.ts';
 import { readsRawOnly, sourcesUnchanged, viewFingerprint } from './unchanged-view.ts';
@@ -301,7 +302,11 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             const reasons: string[] = (await knex.raw(refusal)).rows.map((row: { reason: string }) => row.reason);
             if (reasons.length) throw new ModelRefused(reasons);
           }
-          const compiled = compileModel(model, known, { incremental, appendTo, previous, knex });
+          let compiled = compileModel(model, known, { incremental, appendTo, previous, knex });
+          // Delta maintenance: from the published rows and the upstreams' changes, when those follow exactly what they were computed from.
+          const deltaBase = model.deltaFrom ? sqlFingerprint(compiled.sql) : undefined;
+          const delta = deltaBase && !options.fullRefresh && (await relationExists(knex, name)) ? await deltaContext(knex, model, runId, deltaBase) : undefined;
+          if (delta) compiled = compileModel(model, known, { incremental, appendTo, previous, delta, knex });
           // The quarantine checks only what new batches touch when the model says which rows that is.
           const scoped = incremental && model.quarantine && model.quarantineReplaces && !(await tookInRevertedBatch(knex, name)) ? incremental : undefined;
           const quarantineSql = model.quarantine
@@ -332,12 +337,15 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             appendToExisting: appendTo !== undefined,
             testIncrementOnly,
             unchangedSincePassed,
+            keepChanges: model.keepChanges ? { runId } : undefined,
             onPublish: async (trx) => {
               lock.assertHeld();
               if (tracksBatches) await consumeBatches(trx, name, batches);
+              if (deltaBase) await recordDeltaBases(trx, model, runId, deltaBase);
+              if (!model.keepChanges) await forgetChanges(trx, name);
             },
           });
-          result = { model: name, status: 'success', rows: done.rows, seconds: 0, action: done.action, tests: done.tests, phases: done.phases };
+          result = { model: name, status: 'success', rows: done.rows, seconds: 0, action: delta ? `${done.action} (delta from ${model.deltaFrom!.join(', ')})` : done.action, tests: done.tests, phases: done.phases };
         }
       } catch (error) {
         const tests = error instanceof ModelTestFailure ? error.tests : [];

@@ -42,6 +42,7 @@ const COMPARED = [
   'marts.user_paths',
   'marts.user_activity_periods',
   'marts.segment_paths',
+  'marts.segment_path_counts',
   'marts.cohort_retention',
   'marts.user_funnel_progress',
   'marts.funnel_steps',
@@ -58,7 +59,7 @@ const COMPARED = [
  */
 const clusterDefinitions = () => project.segments.filter((d) => d.kind === 'cluster').map((d) => d.name);
 /** The column naming each row's segment definition, in the marts that hold cluster segments. */
-const WITHOUT_CLUSTERS: Record<string, string> = { 'marts.segment_paths': 'definition', 'marts.cohort_retention': 'segment_definition', 'marts.segment_daily': 'definition', 'marts.segment_value': 'definition', 'segments.current_membership': 'definition' };
+const WITHOUT_CLUSTERS: Record<string, string> = { 'marts.segment_paths': 'definition', 'marts.segment_path_counts': 'definition', 'marts.cohort_retention': 'segment_definition', 'marts.segment_daily': 'definition', 'marts.segment_value': 'definition', 'segments.current_membership': 'definition' };
 const USERS = 20;
 const day = (d: number, h = 0, m = 0) => new Date(Date.UTC(2025, 2, 1 + d, h, m)).toISOString();
 
@@ -125,6 +126,13 @@ const buildAndCompare = async () => {
 const keyOf = async (identity: string) =>
   (await incremental.knex.raw('select user_key from core.user_identity_map where identity = ?', [identity])).rows[0]?.user_key;
 
+/** marts.cohort_retention is updated from the kept changes of its upstreams (delta maintenance), or computed from scratch. */
+const DELTA = /\(delta from marts\.user_activity_periods, segments\.current_membership\)$/;
+const retentionAction = (results: Map<string, ModelResult>) => {
+  expect(results.get('marts.segment_path_counts')!.action!).toMatch(/\(delta from marts\.user_paths, segments\.membership\)$/);
+  return results.get('marts.cohort_retention')!.action!;
+};
+
 beforeAll(async () => {
   [incremental, full] = await Promise.all([createTestDatabase(), createTestDatabase()]);
   project = await loadTestProject();
@@ -169,7 +177,8 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   await load('outcomes', [`o3,u6,purchase,${day(21, 12)},50.00,USD`]);
   await load('events', [event({ user: `u${USERS}` }, 'signed_up', day(21, 9)), onboarding(`u${USERS}`, 'profile', day(21, 9, 30))]);
   await load('experiment_assignments', [assigned(USERS, day(21, 9))]);
-  const { before, after } = await buildAndCompare();
+  const { results, before, after } = await buildAndCompare();
+  expect(retentionAction(results)).toMatch(DELTA);
   for (const table of ['features.user_facts', 'marts.segment_value']) expect(after[table], table).not.toEqual(before[table]);
   expect(after['features.user_facts']!.filter((r) => /^\(u3,.*,t,f\)$/.test(r)), 'u3 active in month 1').toHaveLength(1);
   expect(after['marts.segment_value']!.filter((r) => r.startsWith('(all,"all users",ltv_1m,')), 'ltv_1m of all users').toHaveLength(1);
@@ -192,7 +201,8 @@ it('late events, older than the last build, reach the users who had them; confli
   ]);
   await load('outcomes', [`o5,u9,purchase,${day(2, 12)},15.00,USD`]); // a late first purchase: a new purchase cohort, a converted path
   await load('events', [onboarding('u2', 'data_source', day(0, 5))]); // a late onboarding step: u2 reaches step 3
-  const { before, after } = await buildAndCompare();
+  const { results, before, after } = await buildAndCompare();
+  expect(retentionAction(results)).toMatch(DELTA);
   for (const mart of ['marts.user_paths', 'marts.user_activity_periods', 'marts.segment_paths', 'marts.cohort_retention', 'marts.user_days', 'marts.segment_daily', ...FUNNEL_AND_EXPERIMENT]) expect(after[mart], mart).not.toEqual(before[mart]);
   expect(after.quarantine!.length).toBe(before.quarantine!.length + 2);
   const features = (rows: string[]) => rows.filter((r) => /^\(u7,/.test(r));
@@ -211,7 +221,8 @@ it('identity merges: an anonymous id linked later, one handed to another user by
     `u12,u11,${day(21)},alias`, // two known users merged: u11 is the canonical key
   ]);
   await load('events', [event({ user: 'u12' }, 'signed_in', day(21, 14))]);
-  const { before, after } = await buildAndCompare();
+  const { results, before, after } = await buildAndCompare();
+  expect(retentionAction(results)).toMatch(DELTA);
   // u12's memberships go to u11 (event predicates read fct_events' re-keyed user_key).
   expect(after['segments.current_membership']).not.toEqual(before['segments.current_membership']);
   expect(after['segments.current_membership']!.some((r) => r.startsWith('(u12,'))).toBe(false);
@@ -227,6 +238,7 @@ it('a batch that leaves the reference time alone is built for the touched users 
   await load('events', CONFLICTING); // loaded again: flagged once, not twice
   await load('experiment_assignments', [assigned(17, day(3))]); // u17's only change: an assignment (not traced by "touched")
   const { results, before, after } = await buildAndCompare();
+  expect(retentionAction(results)).toMatch(DELTA);
   expect(after.quarantine).toEqual(before.quarantine);
   const days = results.get('core.event_property_days')!.action!;
   expect(days).toMatch(/^incremental: \d+ rows since /);
@@ -242,6 +254,27 @@ it('a batch that leaves the reference time alone is built for the touched users 
   expect(after['core.dim_users']!.some((r) => r.startsWith('(anon:a15,'))).toBe(false);
   expect(after['features.user_features']).not.toEqual(before['features.user_features']);
   expect(after['marts.experiment_user_metrics']!.some((r) => r.startsWith('(onboarding_checklist,u17,'))).toBe(true);
+});
+
+it('a plan change moves users between segments without new events: cohort_retention applies it as a delta', async () => {
+  await load('users', [`u7,${day(0, 7)},pro,DE,${day(22)}`, `u8,${day(0, 8)},business,DE,${day(22)}`]);
+  const { results, before, after } = await buildAndCompare();
+  expect(retentionAction(results)).toMatch(DELTA);
+  expect(after['segments.current_membership']).not.toEqual(before['segments.current_membership']);
+  const paid = (rows: string[]) => rows.filter((r) => r.includes(',now,paid_plans,'));
+  expect(paid(after['marts.cohort_retention']!)).not.toEqual(paid(before['marts.cohort_retention']!));
+});
+
+it('cohort_retention is computed from scratch after a run that skipped it and after a full build of its upstream', async () => {
+  await load('events', [event({ user: 'u4' }, 'signed_in', day(22, 9))]);
+  await build(incremental, { exclude: ['marts.cohort_retention'] });
+  await load('events', [event({ user: 'u5' }, 'signed_in', day(22, 10))]);
+  expect(retentionAction((await buildAndCompare()).results)).toBe('swapped');
+  await load('events', [event({ user: 'u6' }, 'signed_in', day(22, 11))]);
+  await build(incremental, { select: ['marts.user_activity_periods'], fullRefresh: true });
+  expect(retentionAction((await buildAndCompare()).results)).toBe('swapped');
+  await load('events', [event({ user: 'u9' }, 'signed_in', day(23, 9))]);
+  expect(retentionAction((await buildAndCompare()).results)).toMatch(DELTA);
 });
 
 it('a changed funnel or experiment definition recomputes its rows for every user, without new data', async () => {

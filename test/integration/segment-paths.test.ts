@@ -41,7 +41,7 @@ beforeAll(async () => {
   }))));
   await db.knex('core.fct_outcomes').insert(UPGRADED.map((u) => ({ user_key: u, occurred_at: new Date(T0 + (100 * DAY) / 24), outcome_type: 'upgrade' })));
   await db.knex('segments.membership').insert(['c1', 's1'].map((u) => ({ user_key: u, definition: 'd', segment: 'p', version: 1, since: new Date(T0) })));
-  build = await runModels(db.knex, db.url, (await loadTestProject()).models, { select: ['marts.user_paths', 'marts.segment_paths'] });
+  build = await runModels(db.knex, db.url, (await loadTestProject()).models, { select: ['marts.user_paths', 'marts.segment_path_counts', 'marts.segment_paths'] });
   rows = (await db.knex.raw(`select * from marts.segment_paths where outcome = 'upgrade' order by definition, segment, path_length, path`)).rows;
 });
 afterAll(() => db.drop());
@@ -52,7 +52,7 @@ const counts = (segment: string, length: number) =>
 
 describe('marts.segment_paths on a hand-made event log', () => {
   it('builds with its tests passing', () => {
-    expect(build.results.map((r) => [r.model, r.status, r.error])).toEqual([['marts.user_paths', 'success', undefined], ['marts.segment_paths', 'success', undefined]]);
+    expect(build.results.map((r) => [r.model, r.status, r.error])).toEqual([['marts.user_paths', 'success', undefined], ['marts.segment_path_counts', 'success', undefined], ['marts.segment_paths', 'success', undefined]]);
   });
 
   it('finds the last k consecutive distinct events before the upgrade, and before the end for stalled users', () => {

@@ -8,6 +8,7 @@
 import type { Knex } from 'knex';
 import { ensureIndexes } from './indexes.ts';
 import type { Materialization } from './materialization.ts';
+import { netChangesBindings, netChangesInsert, stampChanges, startChanges } from '../model-changes.ts';
 import { insertDelta } from './publish.ts';
 import { relationsOf } from './relations.ts';
 import { table } from './table.ts';
@@ -33,8 +34,22 @@ export const incremental: Materialization = {
           request.model.indexes.some((columns) => columns[0] === uniqueKey) ? `?? = any(array(${subquery}))` : `?? in (${subquery})`;
         if (uniqueKey) replaced.push(keyIn('select ?? from __seglayer_delta')), bindings.push(uniqueKey, uniqueKey);
         if (uniqueKey && run.staleKeysSql) replaced.push(keyIn(`select stale.?? from (${run.staleKeysSql}) stale`)), bindings.push(uniqueKey, uniqueKey);
-        if (!replaced.length) return 0;
-        return Number((await trx.raw(`delete from ${target} where ${replaced.join(' or ')}`, bindings)).rowCount);
+        if (!request.keepChanges) {
+          if (!replaced.length) return 0;
+          return Number((await trx.raw(`delete from ${target} where ${replaced.join(' or ')}`, bindings)).rowCount);
+        }
+        // Kept changes: the net difference of the deleted rows and the new ones, in the delete's statement
+        // (a touched key's rows mostly come back unchanged: those cancel instead of being written twice).
+        const { model } = request;
+        await startChanges(trx, model, '__seglayer_delta');
+        const gone = replaced.length ? `delete from ${target} where ${replaced.join(' or ')} returning *` : `select * from ${target} where false`;
+        const { rows } = await trx.raw(
+          `with gone as (${gone}), kept as (${netChangesInsert(model, 'gone', '__seglayer_delta')}) select count(*)::bigint as n from gone`,
+          [...bindings, ...netChangesBindings(model)],
+        );
+        await stampChanges(trx, model.name, request.keepChanges.runId, true);
+        const deleted = Number(rows[0].n);
+        return deleted;
       },
       (inserted) => `incremental: ${inserted} rows${run.since ? ` since ${run.since.toISOString()}` : ''}${uniqueKey ? ` by ${uniqueKey}` : ''}`,
     );

@@ -40,6 +40,11 @@ export interface MaterializeRequest {
    */
   unchangedSincePassed?: boolean;
   /**
+   * Models with keepChanges: the publishing transaction keeps the rows it removed and added,
+   * stamped with this run (../model-changes.ts).
+   */
+  keepChanges?: { runId: string };
+  /**
    * Runs inside the transaction that publishes the model's rows (the swap, the
    * delete+insert, the append), e.g. to record the load batches the new
    * version took in: it commits if and only if the rows do.

@@ -3,6 +3,7 @@
  * and tested there, then swapped in with one transaction. Also the first build
  * (and --full-refresh) of incremental models and the first build of append models.
  */
+import { keepTableChanges } from '../model-changes.ts';
 import { indexTemporary, renameSwappedIndexes } from './indexes.ts';
 import { PhaseTimer, type Materialization } from './materialization.ts';
 import { publishExtras, swapIn, verify } from './publish.ts';
@@ -28,6 +29,7 @@ export const table: Materialization = {
       const existing = await timer.time('publish', async () => {
         const existing = await relationKind(db, model.name);
         await db.transaction(async (trx) => {
+          if (request.keepChanges) await keepTableChanges(trx, model, request.keepChanges.runId, existing === 'table', temp);
           await swapIn(trx, model.name, existing);
           await renameSwappedIndexes(trx, model);
           await publishExtras(trx, request, Number(created.rowCount));
