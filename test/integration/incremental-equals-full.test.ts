@@ -50,6 +50,7 @@ const COMPARED = [
   'marts.user_days',
   'marts.segment_daily',
   'segments.current_membership',
+  'segments.rule_event_facts',
 ];
 /**
  * Cluster segments are left out of the marts' comparison: the incremental database scores
@@ -198,6 +199,8 @@ it('late events, older than the last build, reach the users who had them; confli
   const features = (rows: string[]) => rows.filter((r) => /^\(u7,/.test(r));
   expect(features(after['features.user_features']!)).not.toEqual(features(before['features.user_features']!));
   expect(features(after['features.user_facts']!)).not.toEqual(features(before['features.user_facts']!));
+  const facts = (rows: string[]) => rows.filter((r) => r.startsWith('(first_week_breadth_events,u7,'));
+  expect(facts(after['segments.rule_event_facts']!)).not.toEqual(facts(before['segments.rule_event_facts']!)); // u7's late first-week breadth
   expect(after['marts.segment_value']).not.toEqual(before['marts.segment_value']); // u9's late purchase
 });
 
@@ -232,7 +235,7 @@ it('a batch that leaves the reference time alone is built for the touched users 
   expect(days).toMatch(/^incremental: \d+ rows since /);
   // The late event of day 10 takes the window back there; the days before it are kept.
   expect(Number(/(\d+) rows/.exec(days)![1])).toBeLessThan(after['core.event_property_days']!.length);
-  for (const model of ['core.user_identity_map', 'core.dim_users', 'features.user_features', 'features.user_facts', 'marts.user_paths', 'marts.user_activity_periods', 'marts.user_funnel_progress', 'marts.experiment_user_metrics', 'marts.user_days']) {
+  for (const model of ['core.user_identity_map', 'core.dim_users', 'features.user_features', 'features.user_facts', 'marts.user_paths', 'marts.user_activity_periods', 'marts.user_funnel_progress', 'marts.experiment_user_metrics', 'marts.user_days', 'segments.rule_event_facts']) {
     const action = results.get(model)!.action!;
     expect(action, model).toMatch(/^incremental: \d+ rows by /);
     expect(Number(/(\d+) rows/.exec(action)![1]), model).toBeLessThan(after[model]!.length / 2);
