@@ -123,6 +123,7 @@ async function newBatchesOf(knex: Knex, model: string, batches: number[]): Promi
  */
 async function incrementalContext(knex: Knex, model: Model, batches: number[]): Promise<IncrementalContext | undefined> {
   const { windowColumn, lookback, newBatchesOf: source } = model.incremental!;
+  if (!(await hasDeclaredColumns(knex, model))) return undefined; // published before a column was added: build it in full
   const newBatches = await newBatchesOf(knex, model.name, batches);
   const context = { this: knex.raw(quoteRelation(model.name)), newBatches };
   if (!windowColumn) return (await tookInRevertedBatch(knex, model.name)) ? undefined : context;
@@ -149,6 +150,13 @@ async function incrementalContext(knex: Knex, model: Model, batches: number[]): 
   return since ? { ...context, since } : undefined;
 }
 
+/** Whether the published table of `model` has every column the model declares. */
+async function hasDeclaredColumns(knex: Knex, model: Model): Promise<boolean> {
+  const [schema, table] = model.name.split('.') as [string, string];
+  const { rows: columns } = await knex.raw(`select count(*)::int as n from information_schema.columns where table_schema = ? and table_name = ? and column_name = any(?)`, [schema, table, Object.keys(model.columns)]);
+  return columns[0].n === Object.keys(model.columns).length;
+}
+
 /**
  * What a `readsPrevious` model may reuse: its published version, when it has every
  * declared column (a version built before a column was added is not reused) and no batch
@@ -156,9 +164,7 @@ async function incrementalContext(knex: Knex, model: Model, batches: number[]): 
  * batches it has not taken in yet.
  */
 async function previousVersion(knex: Knex, model: Model, batches: number[]): Promise<BuildContext['previous']> {
-  const [schema, table] = model.name.split('.') as [string, string];
-  const { rows: columns } = await knex.raw(`select count(*)::int as n from information_schema.columns where table_schema = ? and table_name = ? and column_name = any(?)`, [schema, table, Object.keys(model.columns)]);
-  if (columns[0].n !== Object.keys(model.columns).length) return undefined;
+  if (!(await hasDeclaredColumns(knex, model))) return undefined;
   if (await tookInRevertedBatch(knex, model.name)) return undefined;
   return { this: knex.raw(quoteRelation(model.name)), newBatches: await newBatchesOf(knex, model.name, batches) };
 }
