@@ -107,10 +107,24 @@ const snapshot = async (db: TestDatabase): Promise<Record<string, string[]>> => 
   quarantine: await quarantined(db),
 });
 
+/**
+ * Models folded from segments.membership_history: each database records its own history (its
+ * builds' wall clock), so these are compared with a full rebuild of themselves on the same history.
+ */
+const FROM_HISTORY = ['segments.membership', 'segments.membership_spells', 'segments.transitions'];
+const foldsOf = async () => Object.fromEntries(await Promise.all(FROM_HISTORY.map(async (t) => [t, await rowsOf(incremental, t)] as const)));
+const foldsEqualRebuild = async () => {
+  const folded = await foldsOf();
+  await build(incremental, { fullRefresh: true, select: FROM_HISTORY });
+  for (const [table, rows] of Object.entries(await foldsOf())) expect(folded[table], table).toEqual(rows);
+  return folded;
+};
+
 /** Builds both databases (incremental, full refresh), checks them equal and returns the incremental run's results. */
 const buildAndCompare = async () => {
-  const before = await snapshot(incremental);
+  const before = { ...(await snapshot(incremental)), ...(await foldsOf()) };
   const results = await build(incremental);
+  const folded = await foldsEqualRebuild();
   await build(full, { fullRefresh: true });
   const [a, b] = [await snapshot(incremental), await snapshot(full)];
   for (const table of [...COMPARED, 'quarantine']) expect(a[table], table).toEqual(b[table]);
@@ -121,7 +135,7 @@ const buildAndCompare = async () => {
           from core.fct_events e, jsonb_each(case when jsonb_typeof(e.properties) = 'object' then e.properties else '{}' end) kv) p
     group by p.event, p.property, p.json_type order by 1`);
   expect(a['core.event_properties']).toEqual(direct.rows.map((r: { row: string }) => r.row));
-  return { results, before, after: a };
+  return { results, before, after: { ...a, ...folded } };
 };
 const keyOf = async (identity: string) =>
   (await incremental.knex.raw('select user_key from core.user_identity_map where identity = ?', [identity])).rows[0]?.user_key;
@@ -170,12 +184,14 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   await load('outcomes', [`o3,u6,purchase,${day(21, 12)},50.00,USD`]);
   await load('events', [event({ user: `u${USERS}` }, 'signed_up', day(21, 9)), onboarding(`u${USERS}`, 'profile', day(21, 9, 30))]);
   await load('experiment_assignments', [assigned(USERS, day(21, 9))]);
-  const { before, after } = await buildAndCompare();
+  const { results, before, after } = await buildAndCompare();
   for (const table of ['features.user_facts', 'marts.segment_value']) expect(after[table], table).not.toEqual(before[table]);
   expect(after['features.user_facts']!.filter((r) => /^\(u3,.*,t,f\)$/.test(r)), 'u3 active in month 1').toHaveLength(1);
   expect(after['marts.segment_value']!.filter((r) => r.startsWith('(all,"all users",ltv_1m,')), 'ltv_1m of all users').toHaveLength(1);
   expect(after['core.dim_users']!.length).toBe(before['core.dim_users']!.length + 2); // u20 and anon:visitor-1
   expect(after['features.user_features']).not.toEqual(before['features.user_features']);
+  for (const model of FROM_HISTORY) expect(results.get(model)!.action, model).toMatch(/^incremental: \d+ rows by user_key/);
+  for (const model of ['segments.membership', 'segments.membership_spells']) expect(after[model], model).not.toEqual(before[model]);
   for (const mart of ['marts.user_paths', 'marts.user_activity_periods', 'marts.segment_paths', 'marts.cohort_retention', 'marts.user_days', 'marts.segment_daily', ...FUNNEL_AND_EXPERIMENT]) {
     expect(before[mart]!.length, mart).toBeGreaterThan(0);
     expect(after[mart], mart).not.toEqual(before[mart]);
@@ -218,6 +234,8 @@ it('identity merges: an anonymous id linked later, one handed to another user by
   // u12's memberships go to u11 (event predicates read fct_events' re-keyed user_key).
   expect(after['segments.current_membership']).not.toEqual(before['segments.current_membership']);
   expect(after['segments.current_membership']!.some((r) => r.startsWith('(u12,'))).toBe(false);
+  expect(before['segments.membership']!.some((r) => r.startsWith('(u12,'))).toBe(true);
+  expect(after['segments.membership']!.some((r) => r.startsWith('(u12,'))).toBe(false); // its exits drop its rows (staleKeys)
   expect([await keyOf('a0'), await keyOf('a5'), await keyOf('d3'), await keyOf('u12')]).toEqual(['u0', 'u5', 'u8', 'u11']);
   const keys = after['core.dim_users']!.map((r) => r.slice(1, r.indexOf(',')));
   expect(keys).not.toContain('anon:a0');
