@@ -111,7 +111,8 @@ const snapshot = async (db: TestDatabase): Promise<Record<string, string[]>> => 
  * Models folded from segments.membership_history: each database records its own history (its
  * builds' wall clock), so these are compared with a full rebuild of themselves on the same history.
  */
-const FROM_HISTORY = ['segments.membership', 'segments.membership_spells', 'segments.transitions'];
+const REFOLDED = ['segments.membership', 'segments.membership_spells', 'segments.transitions']; // incremental by user_key
+const FROM_HISTORY = [...REFOLDED, 'segments.overlap']; // overlap: by delta
 const foldsOf = async () => Object.fromEntries(await Promise.all(FROM_HISTORY.map(async (t) => [t, await rowsOf(incremental, t)] as const)));
 const foldsEqualRebuild = async () => {
   const folded = await foldsOf();
@@ -190,7 +191,7 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   expect(after['marts.segment_value']!.filter((r) => r.startsWith('(all,"all users",ltv_1m,')), 'ltv_1m of all users').toHaveLength(1);
   expect(after['core.dim_users']!.length).toBe(before['core.dim_users']!.length + 2); // u20 and anon:visitor-1
   expect(after['features.user_features']).not.toEqual(before['features.user_features']);
-  for (const model of FROM_HISTORY) expect(results.get(model)!.action, model).toMatch(/^incremental: \d+ rows by user_key/);
+  for (const model of REFOLDED) expect(results.get(model)!.action, model).toMatch(/^incremental: \d+ rows by user_key/);
   for (const model of ['segments.membership', 'segments.membership_spells']) expect(after[model], model).not.toEqual(before[model]);
   for (const mart of ['marts.user_paths', 'marts.user_activity_periods', 'marts.segment_paths', 'marts.cohort_retention', 'marts.user_days', 'marts.segment_daily', ...FUNNEL_AND_EXPERIMENT]) {
     expect(before[mart]!.length, mart).toBeGreaterThan(0);
