@@ -30,8 +30,12 @@ export default (project: ProjectContent) => defineModel({
     ref('segments.definition_versions'); // after it: a definition changed under an old version stops membership there
     const features = segmentFeatures(project.traits, (name) => ref(name).toQuery());
     const referenceTime = ref('core.reference_time').toQuery();
-    // Event predicates read events and outcomes up to the features' reference time (as_of_at).
-    const sources = { events: ref('core.fct_events').toQuery(), outcomes: ref('core.fct_outcomes').toQuery() };
+    // Event predicates read events and outcomes up to the features' reference time (as_of_at); counts kept per user, from the facts.
+    const sources = {
+      events: ref('core.fct_events').toQuery(),
+      outcomes: ref('core.fct_outcomes').toQuery(),
+      facts: { relation: ref('segments.rule_event_facts').toQuery(), referenceTime },
+    };
     const reuse = previous && {
       relation: previous.this.toQuery(),
       newBatches: previous.newBatches,

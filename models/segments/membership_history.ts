@@ -17,6 +17,8 @@ export default defineModel({
   owner: 'data-platform',
   tags: ['segments'],
   materialized: 'append',
+  // What the models folded from history read: the rows after a build time, then those users' rows.
+  indexes: [['changed_at'], ['user_key']],
   // Primary key: a membership changes at most once per build.
   tests: [{ unique_combination: ['user_key', 'definition', 'segment', 'version', 'change', 'changed_at'] }],
   columns: {

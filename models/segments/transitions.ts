@@ -1,10 +1,16 @@
 import { defineModel } from '../../src/models/model-definition.ts';
+import { usersChangedSince } from '../../src/segments/history-changes.ts';
 
 export default defineModel({
   name: 'segments.transitions',
   description: 'Moves between segments of one definition (e.g. RFM at_risk → loyal), from a build\'s exits and entries for the same user.',
   owner: 'data-platform',
   tags: ['segments'],
+  // A user's moves follow from that user's history (and the fits and runs before each move): an incremental build
+  // recomputes the users whose history gained rows since the newest move (src/segments/history-changes.ts).
+  materialized: 'incremental',
+  incremental: { uniqueKey: 'user_key' },
+  indexes: [['user_key'], ['moved_at']],
   // Primary key: one row per move of a user between two segments of a definition at a build.
   tests: [{ unique_combination: ['user_key', 'definition', 'from_segment', 'to_segment', 'moved_at'] }],
   columns: {
@@ -20,17 +26,19 @@ export default defineModel({
       tests: [{ accepted_values: ['refit', 'score'] }],
     },
   },
-  build: (knex, { ref }) => {
+  build: (knex, { ref, incremental }) => {
     const fits = ref('segments.cluster_fit_log').toQuery();
+    const history = ref('segments.membership_history').toQuery();
+    const changed = incremental ? `\n          and l.user_key = any(array(${usersChangedSince(history, `select max(moved_at) from ${incremental.this.toQuery()}`)}))` : '';
     // A move at moved_at follows a refit when a fit of its definition was made after the previous successful
     // history build (ops.model_runs; builds take a lock, so they do not overlap) and before the move was seen.
     return knex.raw(`
       with moves as (
         select l.user_key, l.definition, l.segment as from_segment, e.segment as to_segment, e.changed_at as moved_at
-        from ${ref('segments.membership_history')} l
-        join ${ref('segments.membership_history')} e
+        from ${history} l
+        join ${history} e
           on e.user_key = l.user_key and e.definition = l.definition and e.changed_at = l.changed_at
-         and e.change = 'entered' and l.change = 'left' and e.segment <> l.segment
+         and e.change = 'entered' and l.change = 'left' and e.segment <> l.segment${changed}
       ),
       builds as (select distinct m.definition, m.moved_at from moves m where m.definition in (select definition from ${fits})),
       causes as (

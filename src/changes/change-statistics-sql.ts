@@ -98,6 +98,21 @@ export function changeStatisticsSql(change: ChangeDefinition, relations: ChangeR
     const columns = change.metrics.map((m, i) =>
       ('outcomes' in m.measure) === (source === 'outcomes') ? sql`${aggregate(m.measure, 'true', [])}::float8 as v_${raw(String(i))}` : raw(`0::float8 as v_${i}`),
     );
+    if (source === 'events') {
+      // Only the metrics' events count, and the panel is most users: the window's events of those names,
+      // read once by the occurred_at index and hashed, rather than every event of each panel user by user_key.
+      const names = [...new Set(change.metrics.flatMap((m) => ('events' in m.measure ? m.measure.events : [])))];
+      return sql`
+    window_events as materialized (
+      select user_key, occurred_at, event, session_id from ${raw(relation)}
+      where occurred_at >= ${preStart}::timestamptz and occurred_at < ${postEnd}::timestamptz and event = any(${names}::text[])
+    ),
+    events_weeks as (
+      select r.user_key, ${weekBack} as week_back, ${join(columns, ', ')}
+      from panel p join window_events r on r.user_key = p.user_key
+      group by 1, 2
+    )`;
+    }
     return sql`
     ${raw(source)}_weeks as (
       select r.user_key, ${weekBack} as week_back, ${join(columns, ', ')}

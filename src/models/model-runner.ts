@@ -124,6 +124,7 @@ async function newBatchesOf(knex: Knex, model: string, batches: number[]): Promi
  */
 async function incrementalContext(knex: Knex, model: Model, batches: number[]): Promise<IncrementalContext | undefined> {
   const { windowColumn, lookback, newBatchesOf: source } = model.incremental!;
+  if (!(await hasDeclaredColumns(knex, model))) return undefined; // published before a column was added: build it in full
   const newBatches = await newBatchesOf(knex, model.name, batches);
   const context = { this: knex.raw(quoteRelation(model.name)), newBatches };
   if (!windowColumn) return (await tookInRevertedBatch(knex, model.name)) ? undefined : context;
@@ -151,15 +152,26 @@ async function incrementalContext(knex: Knex, model: Model, batches: number[]): 
 }
 
 /**
+ * Whether the published table of `model` has every column the model declares. Asked of every
+ * incremental model on every build, so it reads pg_attribute (under 1 ms) rather than
+ * information_schema.columns (3-12 ms on the 20k bench database).
+ */
+async function hasDeclaredColumns(knex: Knex, model: Model): Promise<boolean> {
+  const { rows: columns } = await knex.raw(
+    `select count(*)::int as n from pg_attribute where attrelid = to_regclass(?) and attnum > 0 and not attisdropped and attname = any(?)`,
+    [quoteRelation(model.name), Object.keys(model.columns)],
+  );
+  return columns[0].n === Object.keys(model.columns).length;
+}
+
+/**
  * What a `readsPrevious` model may reuse: its published version, when it has every
  * declared column (a version built before a column was added is not reused) and no batch
  * it took in has been reverted since (those rows are gone; rebuild), with the committed
  * batches it has not taken in yet.
  */
 async function previousVersion(knex: Knex, model: Model, batches: number[]): Promise<BuildContext['previous']> {
-  const [schema, table] = model.name.split('.') as [string, string];
-  const { rows: columns } = await knex.raw(`select count(*)::int as n from information_schema.columns where table_schema = ? and table_name = ? and column_name = any(?)`, [schema, table, Object.keys(model.columns)]);
-  if (columns[0].n !== Object.keys(model.columns).length) return undefined;
+  if (!(await hasDeclaredColumns(knex, model))) return undefined;
   if (await tookInRevertedBatch(knex, model.name)) return undefined;
   return { this: knex.raw(quoteRelation(model.name)), newBatches: await newBatchesOf(knex, model.name, batches) };
 }

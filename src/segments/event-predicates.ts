@@ -22,6 +22,12 @@ export interface AggregateColumn {
   bindings: Binding[];
   /** The only rows the aggregate reads (its filter), when it has one: the scan may skip every other row. */
   rows?: { sql: string; bindings: Binding[] };
+  /**
+   * A count of the user's own events that reads neither the reference time nor anything but the events and
+   * signed_up_at (no window, or one after signup): kept per user in segments.rule_event_facts, which is
+   * rebuilt for the users new batches touch only.
+   */
+  perUser?: boolean;
 }
 
 export interface SequenceScan {
@@ -193,7 +199,8 @@ export function eventPredicateSql(call: EventCall, parts: EventParts, push: (v: 
       const counted = call.distinct ? `count(distinct ${propertyAccess(bind, call.distinct.name, 'any')})` : 'count(*)';
       if (call.distinct) parts.references.push({ event: event!.name, property: call.distinct.name, type: 'any', at: call.distinct.at });
       const rows = piece((b) => `(e.event = ${b(event!.name)}${propertyCondition(b)} and ${windowSql(call.window, 'e.occurred_at', 'r.', b)})`);
-      parts.events.push({ alias, sql: `${counted} filter (where ${rows.sql})`, bindings: [...bindings, ...rows.bindings], rows });
+      const perUser = call.window.kind === 'ever' || call.window.kind === 'after_signup';
+      parts.events.push({ alias, sql: `${counted} filter (where ${rows.sql})`, bindings: [...bindings, ...rows.bindings], rows, perUser });
       return compare(`ev."${alias}"`);
     }
     case 'first_performed': {

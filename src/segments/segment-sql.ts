@@ -7,6 +7,7 @@
 import { kmeansAssignments } from './cluster-sql.ts';
 import { hasEventPredicates, populationRule } from './population-rule.ts';
 import { compileRule, type CompiledRule, type FeatureCatalog } from './rule-compiler.ts';
+import { factsApply, perUserColumns, storedEventColumns, type RuleEventFactsSource } from './rule-event-facts.ts';
 import { RFM_SCORES } from './segment-files.ts';
 import { rfmScorings, type RfmSegment, type RuleSegment, type SegmentDefinition } from './segment-definition.ts';
 
@@ -24,6 +25,8 @@ export interface Sql {
 export interface EventSources {
   events: string;
   outcomes: string;
+  /** segments.rule_event_facts, for the rules whose event columns it keeps (src/segments/rule-event-facts.ts); unset: rules scan the events. */
+  facts?: RuleEventFactsSource;
 }
 export const WAREHOUSE_EVENT_SOURCES: EventSources = { events: 'core.fct_events', outcomes: 'core.fct_outcomes' };
 
@@ -37,7 +40,7 @@ export { hasEventPredicates };
  * (pre-filtered to the named events), one of the outcomes, one windowed scan per
  * sequence; each left-joined to the features row `f`, so users without events stay.
  */
-export function eventJoins(compiled: CompiledRule, features: string, sources: EventSources): { with: string; joins: string; bindings: (string | number | boolean)[] } {
+export function eventJoins(compiled: CompiledRule, features: string, sources: EventSources, definition?: string): { with: string; joins: string; bindings: (string | number | boolean)[] } {
   const { events, outcomes, sequences, eventNames } = compiled.eventParts;
   const ctes: string[] = [];
   const joins: string[] = [];
@@ -47,11 +50,15 @@ export function eventJoins(compiled: CompiledRule, features: string, sources: Ev
     // When every column reads only the rows of its filter (e.g. performed(...) in a window), the rows outside all of
     // them count for nothing: skipped before grouping (a user left without rows gets 0 / false from the left join).
     const only = events.every((c) => c.rows) ? events.map((c) => c.rows!) : [];
-    ctes.push(`ev as (select e.user_key, ${events.map((c) => `${c.sql} as "${c.alias}"`).join(', ')}
+    // Columns kept per user are read from the facts while they apply; otherwise (one-time filters) the scan runs.
+    const stored = sources.facts && definition !== undefined && perUserColumns(compiled) ? storedEventColumns(definition, events, sources.facts) : undefined;
+    const scan = `select e.user_key, ${events.map((c) => `${c.sql} as "${c.alias}"`).join(', ')}
       from ${sources.events} e join ${features} r on r.user_key = e.user_key
       where e.occurred_at < r.as_of_at and e.event in (${names.map(() => '?').join(', ')})${only.length ? ` and (${only.map((r) => r.sql).join(' or ')})` : ''}
-      group by e.user_key)`);
-    bindings.push(...events.flatMap((c) => c.bindings), ...names, ...only.flatMap((r) => r.bindings));
+      group by e.user_key`;
+    // offset 0 keeps the condition above the scan's parallel workers, so they are not launched for nothing.
+    ctes.push(`ev as (${stored ? `${stored.sql}\n      union all\n      select * from (${scan} offset 0) s where not ${factsApply(sources.facts!.referenceTime)}` : scan})`);
+    bindings.push(...(stored?.bindings ?? []), ...events.flatMap((c) => c.bindings), ...names, ...only.flatMap((r) => r.bindings));
     joins.push('left join ev on ev.user_key = f.user_key');
   }
   if (outcomes.length > 0) {
@@ -73,7 +80,7 @@ export function eventJoins(compiled: CompiledRule, features: string, sources: Ev
 /** user_key, definition, segment, version of the users a rule selects. */
 export function ruleMembers(definition: RuleSegment, features: string, catalog: FeatureCatalog, sources: EventSources = WAREHOUSE_EVENT_SOURCES): Sql {
   const where = compileRule(definition.rule, catalog, 'f');
-  const from = eventJoins(where, features, sources);
+  const from = eventJoins(where, features, sources, definition.name);
   return {
     sql: `${from.with}select f.user_key, ?::text as definition, ?::text as segment, ?::int as version from ${features} f ${from.joins} where ${where.sql}`,
     bindings: [...from.bindings, definition.name, definition.name, definition.version, ...where.bindings],

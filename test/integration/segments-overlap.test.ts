@@ -50,6 +50,8 @@ beforeAll(async () => {
     return users.map((user_key) => ({ user_key, definition, segment, version: 1, since: new Date('2025-01-01T00:00:00Z') }));
   });
   await db.knex('segments.membership').insert(rows);
+  // The overlap records how much history its counts include (none here).
+  await db.knex.raw(`create table segments.membership_history (user_key text, definition text, segment text, version int, change text, changed_at timestamptz, reference_at timestamptz)`);
   build = await runModels(db.knex, db.url, (await loadTestProject()).models, { select: ['segments.overlap'] });
   overlap = (await db.knex.raw(`select segment_a, segment_b, size_a, size_b, in_both as both, jaccard::text as jaccard from segments.overlap order by 1, 2`)).rows;
 });

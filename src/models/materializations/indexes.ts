@@ -27,7 +27,7 @@ export async function renameSwappedIndexes(trx: Knex.Transaction, model: Model):
   }
 }
 
-/** On an incremental build: a table published before the model declared an index gets it now. */
+/** On an incremental or append build: a table published before the model declared an index gets it now. */
 export async function ensureIndexes(db: Knex | Knex.Transaction, model: Model): Promise<void> {
   const [schema, table] = splitName(model.name);
   for (const columns of model.indexes) {
