@@ -30,6 +30,7 @@ import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/
 import { loadTestProject } from '../support/test-project.ts';
 
 const COMPARED = [
+  'staging.stg_events',
   'core.user_identity_map',
   'core.dim_users',
   'core.fct_events',
@@ -140,6 +141,7 @@ beforeAll(async () => {
   }
   // A device u3 signed in on (the event carries both ids: the link is observed), used before anonymously.
   rows.push(event({ user: 'u3', anon: 'd3' }, 'signed_in', day(2, 7)), event({ anon: 'd3' }, 'page_viewed', day(2, 6)));
+  rows.push(`moved5,u5,,page_viewed,${day(0, 2)},{}`); // a session of its own, until a later copy moves it (late events)
   // Signups and onboarding steps of the first ten users (funnels), page views (experiment metric).
   for (let u = 0; u < 10; u++) rows.push(event({ user: `u${u}` }, 'signed_up', day(0, u)), event({ user: `u${u}` }, 'page_viewed', day(1, u)));
   for (let u = 0; u < 10; u += 2) rows.push(onboarding(`u${u}`, 'profile', day(0, u + 1)));
@@ -184,17 +186,21 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
 // Same receipt time (none): the copy that sorts first by content is kept, so r1-b's new copy
 // displaces the stored one, which becomes the conflicting copy.
 const CONFLICTING = [`r1-a,u1,,zz_changed,${day(21, 10, 30)},{}`, `r1-b,u2,,aa_changed,${day(21, 10, 40)},{}`];
+// A copy sorting first displaces one stored before the round's earliest new event (day 1): replaced by message_id.
+const MOVED = `moved5,u5,,aa_moved,${day(3, 2)},{}`;
 
 it('late events, older than the last build, reach the users who had them; conflicting copies are flagged', async () => {
   await load('events', [
     ...[2, 7, 9].flatMap((u) => ['reports', 'alerts', 'api'].map((f) => event({ user: `u${u}` }, 'feature_used', day(1, 15, u), f))),
     ...CONFLICTING,
+    MOVED,
   ]);
   await load('outcomes', [`o5,u9,purchase,${day(2, 12)},15.00,USD`]); // a late first purchase: a new purchase cohort, a converted path
   await load('events', [onboarding('u2', 'data_source', day(0, 5))]); // a late onboarding step: u2 reaches step 3
   const { before, after } = await buildAndCompare();
   for (const mart of ['marts.user_paths', 'marts.user_activity_periods', 'marts.segment_paths', 'marts.cohort_retention', 'marts.user_days', 'marts.segment_daily', ...FUNNEL_AND_EXPERIMENT]) expect(after[mart], mart).not.toEqual(before[mart]);
-  expect(after.quarantine!.length).toBe(before.quarantine!.length + 2);
+  expect(after.quarantine!.length).toBe(before.quarantine!.length + 3);
+  expect(after['staging.stg_events']!.filter((r) => r.startsWith('(moved5,'))).toEqual([expect.stringContaining(',aa_moved,')]);
   const features = (rows: string[]) => rows.filter((r) => /^\(u7,/.test(r));
   expect(features(after['features.user_features']!)).not.toEqual(features(before['features.user_features']!));
   expect(features(after['features.user_facts']!)).not.toEqual(features(before['features.user_facts']!));
