@@ -141,7 +141,8 @@ beforeAll(async () => {
   }
   // A device u3 signed in on (the event carries both ids: the link is observed), used before anonymously.
   rows.push(event({ user: 'u3', anon: 'd3' }, 'signed_in', day(2, 7)), event({ anon: 'd3' }, 'page_viewed', day(2, 6)));
-  rows.push(`moved5,u5,,page_viewed,${day(0, 2)},{}`); // a session of its own, until a later copy moves it (late events)
+  // Starts a session of u5 and is the day's only size, until a later copy moves it (late events).
+  rows.push(`moved5,u5,,page_viewed,${day(-1, 22)},"{""size"":1}"`, `moved5-next,u5,,page_viewed,${day(-1, 22, 20)},{}`);
   // Signups and onboarding steps of the first ten users (funnels), page views (experiment metric).
   for (let u = 0; u < 10; u++) rows.push(event({ user: `u${u}` }, 'signed_up', day(0, u)), event({ user: `u${u}` }, 'page_viewed', day(1, u)));
   for (let u = 0; u < 10; u += 2) rows.push(onboarding(`u${u}`, 'profile', day(0, u + 1)));
@@ -186,7 +187,8 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
 // Same receipt time (none): the copy that sorts first by content is kept, so r1-b's new copy
 // displaces the stored one, which becomes the conflicting copy.
 const CONFLICTING = [`r1-a,u1,,zz_changed,${day(21, 10, 30)},{}`, `r1-b,u2,,aa_changed,${day(21, 10, 40)},{}`];
-// A copy sorting first displaces one stored before the round's earliest new event (day 1): replaced by message_id.
+// A copy sorting first displaces one stored before the round's earliest new event (day 0): replaced by message_id,
+// the session it started begins at the next event, and that day of event_property_days loses its size.
 const MOVED = `moved5,u5,,aa_moved,${day(3, 2)},{}`;
 
 it('late events, older than the last build, reach the users who had them; conflicting copies are flagged', async () => {
@@ -201,6 +203,8 @@ it('late events, older than the last build, reach the users who had them; confli
   for (const mart of ['marts.user_paths', 'marts.user_activity_periods', 'marts.segment_paths', 'marts.cohort_retention', 'marts.user_days', 'marts.segment_daily', ...FUNNEL_AND_EXPERIMENT]) expect(after[mart], mart).not.toEqual(before[mart]);
   expect(after.quarantine!.length).toBe(before.quarantine!.length + 3);
   expect(after['staging.stg_events']!.filter((r) => r.startsWith('(moved5,'))).toEqual([expect.stringContaining(',aa_moved,')]);
+  const daySizes = (rows: string[]) => rows.filter((r) => r.startsWith(`("${day(-1).slice(0, 10)} 00:00:00+00",`) && r.includes(',size,'));
+  expect([daySizes(before['core.event_property_days']!).length, daySizes(after['core.event_property_days']!).length]).toEqual([1, 0]);
   const features = (rows: string[]) => rows.filter((r) => /^\(u7,/.test(r));
   expect(features(after['features.user_features']!)).not.toEqual(features(before['features.user_features']!));
   expect(features(after['features.user_facts']!)).not.toEqual(features(before['features.user_facts']!));
