@@ -1,3 +1,5 @@
+import type { Knex } from 'knex';
+import { batchArray } from '../../src/identity/touched-identities.ts';
 import { defineModel } from '../../src/models/model-definition.ts';
 
 /*
@@ -9,18 +11,28 @@ import { defineModel } from '../../src/models/model-definition.ts';
  *
  * The window is `day_end` (the day's end): the runner replaces rows whose day_end
  * is at or after `since`, i.e. every day that holds an instant at or after it, and
- * the query recomputes exactly those days from their first event. Its lookback is
- * core.fct_events', from midnight, so it covers every day that model rebuilds;
- * identity merges re-key stored events outside that window, which changes neither
- * their event nor their properties.
+ * the query recomputes exactly those days from their first event. The window
+ * reaches back to the earliest event of the new batches, where core.fct_events'
+ * new events are; what that model re-derives before it (a user's later events,
+ * identity merges) keeps its event and properties. Only a copy that displaces a
+ * kept one moves an event out of an older day: the days of every earlier copy
+ * of the message ids the new batches bring are recomputed too, by key (`day`),
+ * and deleted by staleKeys when nothing is left in them.
  */
+
+/** The UTC days of the earlier copies of the message ids the new batches bring. */
+const copiedDays = (knex: Knex, ref: (name: string) => Knex.Raw, batches: number[]) => `
+  select distinct date_trunc('day', r.occurred_at, 'UTC') as day from ${ref('raw.events')} r
+  where r.message_id in (select n.message_id from ${ref('raw.events')} n where n.load_batch_id = any(${batchArray(knex, batches)}))
+    and r.load_batch_id <> all(${batchArray(knex, batches)})`;
 export default defineModel({
   name: 'core.event_property_days',
   description: 'Per UTC day: every top-level property of every event name, per observed JSON type, with how often and up to five example values.',
   owner: 'data-platform',
   tags: ['events', 'catalog'],
   materialized: 'incremental',
-  incremental: { windowColumn: 'day_end', lookback: '3 days', newBatchesOf: { table: 'raw.events', windowColumn: 'occurred_at' } },
+  incremental: { windowColumn: 'day_end', lookback: '3 days', uniqueKey: 'day', newBatchesOf: { table: 'raw.events', windowColumn: 'occurred_at' } },
+  staleKeys: (knex, { ref, incremental }) => knex.raw(copiedDays(knex, ref, incremental!.newBatches)),
   indexes: [['day_end']],
   tests: [{ unique_combination: ['day', 'event', 'property', 'json_type'] }],
   columns: {
@@ -35,17 +47,27 @@ export default defineModel({
   build: (knex, { ref, incremental }) =>
     knex.raw(
       `
-      with pairs as (
-        select date_trunc('day', e.occurred_at, 'UTC') as day, e.event, p.key as property, jsonb_typeof(p.value) as json_type, left(p.value #>> '{}', 40) as value
-        from ${ref('core.fct_events')} e
-        cross join lateral jsonb_each(case when jsonb_typeof(e.properties) = 'object' then e.properties else '{}'::jsonb end) p
+      with ${incremental?.since ? `window_events as (
+        select * from ${ref('core.fct_events')} e
         -- The first midnight at or after since - 24 hours: the first day whose day_end >= since.
-        ${incremental?.since ? `where e.occurred_at >= date_trunc('day', ?::timestamptz - interval '24 hours' - interval '1 microsecond', 'UTC') + interval '24 hours'` : ''}
+        where e.occurred_at >= date_trunc('day', :since::timestamptz - interval '24 hours' - interval '1 microsecond', 'UTC') + interval '24 hours'
+      ),
+      events as (   -- and the older days a displaced copy may have left
+        select * from window_events
+        union all
+        select e.* from (${copiedDays(knex, ref, incremental.newBatches)}) d
+        join ${ref('core.fct_events')} e on e.occurred_at >= d.day and e.occurred_at < d.day + interval '24 hours'
+        where d.day < date_trunc('day', :since::timestamptz - interval '24 hours' - interval '1 microsecond', 'UTC') + interval '24 hours'
+      ),` : ''}
+      pairs as (
+        select date_trunc('day', e.occurred_at, 'UTC') as day, e.event, p.key as property, jsonb_typeof(p.value) as json_type, left(p.value #>> '{}', 40) as value
+        from ${incremental?.since ? 'events' : ref('core.fct_events')} e
+        cross join lateral jsonb_each(case when jsonb_typeof(e.properties) = 'object' then e.properties else '{}'::jsonb end) p
       )
       select day, day + interval '24 hours' as day_end, event, property, json_type, count(*) as events,
              (array_agg(distinct value) filter (where value is not null))[1:5] as examples
       from pairs
       group by day, event, property, json_type`,
-      incremental?.since ? [incremental.since.toISOString()] : [],
+      incremental?.since ? { since: incremental.since.toISOString() } : {},
     ),
 });

@@ -1,18 +1,21 @@
+import { batchArray } from '../../src/identity/touched-identities.ts';
 import { defineModel } from '../../src/models/model-definition.ts';
 
 /*
- * Incremental: each build re-derives the last `lookback` of events, widened
- * back to the earliest event of any batch not yet taken in (late data), and
- * replaces that window. Sessions break after 30 minutes of inactivity per user;
- * a session id is the user key plus the session's start, so the same session
- * keeps its id across builds: a session still open at the window's start (its
- * last stored event less than 30 minutes before it) is continued from the
- * stored row, whose session id the window's events inherit, however long ago
- * the session began.
- * Identity merges: a stored event older than the window whose key the identity
- * map now resolves differently is re-keyed, and every event of both its old and
- * its new key is re-derived from the start (sessions of both users change), by
- * message_id (uniqueKey), so the result equals a full rebuild.
+ * Incremental by message_id, per user: a build re-derives, for every user a new
+ * batch gives an event, that user's events from the earliest of those new events
+ * (or of the stored events their new copies replace) on, and nothing of anyone
+ * else (a 3-day window re-derived every user's last 3 days). Sessions break after
+ * 30 minutes of inactivity per user; a session id is the user key plus the
+ * session's start, so the same session keeps its id across builds: a session
+ * still open at a user's start (the user's last stored event less than 30 minutes
+ * before it) is continued from the stored row, whose session id the re-derived
+ * events inherit, however long ago the session began. A later-loaded copy that
+ * displaces a kept one starts both its new and its old user at the stored time.
+ * Identity merges: a stored event whose key the identity map now resolves
+ * differently is re-keyed, and every event of both its old and its new key is
+ * re-derived from the start (sessions of both users change). A revert of a batch
+ * taken in rebuilds in full.
  */
 export default defineModel({
   name: 'core.fct_events',
@@ -20,9 +23,10 @@ export default defineModel({
   owner: 'data-platform',
   tags: ['events'],
   materialized: 'incremental',
-  incremental: { windowColumn: 'occurred_at', uniqueKey: 'message_id', lookback: '3 days', newBatchesOf: { table: 'raw.events', windowColumn: 'occurred_at' } },
-  // The window and key deletes, and dim_users / user_features reading only the touched users' events.
-  indexes: [['occurred_at'], ['message_id'], ['user_key']],
+  incremental: { uniqueKey: 'message_id' },
+  // event_property_days' window, the key delete, and per-user reads: a user's events from a time on (here),
+  // every event of a user (dim_users, user_features).
+  indexes: [['occurred_at'], ['message_id'], ['user_key', 'occurred_at']],
   columns: {
     message_id: { type: 'text', description: 'Event id', tests: ['not_null', 'unique'] },
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null', { relationships: { to: 'core.user_identity_map', field: 'user_key' } }] },
@@ -37,50 +41,64 @@ export default defineModel({
     anonymous_id: { type: 'text', description: 'Anonymous id sent with the event' },
     user_id: { type: 'text', description: 'User id sent with the event' },
   },
+  // A new kept copy naming no one replaces an event that therefore leaves the table.
+  staleKeys: (knex, { ref, incremental }) =>
+    knex.raw(`select message_id from ${ref('staging.stg_events')}
+      where load_batch_id = any(${batchArray(knex, incremental!.newBatches)}) and coalesce(user_id, anonymous_id) is null`),
   build: (knex, { ref, incremental }) => {
-    const since = incremental?.since?.toISOString();
+    const resolvedKey = `coalesce(u.user_key, a.user_key, 'anon:' || e.anonymous_id)`;
+    const identities = `left join ${ref('core.user_identity_map')} u on u.identity = e.user_id
+        left join ${ref('core.user_identity_map')} a on a.identity = e.anonymous_id and e.user_id is null`;
     return knex.raw(
       `
-      with ${since ? `rekeyed_users as (   -- stored keys the identity map now resolves differently: both sides start over
+      with ${incremental ? `new_copies as (   -- the kept copies the new batches brought
+        select message_id from ${ref('staging.stg_events')} where load_batch_id = any(${batchArray(knex, incremental.newBatches)})
+      ),
+      rekeyed_users as (   -- stored keys the identity map now resolves differently: both sides start over
         select k.user_key
-        from ${incremental!.this} t
+        from ${incremental.this} t
         join ${ref('core.user_identity_map')} m on m.identity = coalesce(t.user_id, t.anonymous_id),
         lateral (values (t.user_key), (m.user_key)) k(user_key)
-        where t.occurred_at < :since::timestamptz and m.user_key <> t.user_key
+        where m.user_key <> t.user_key
         group by k.user_key
       ),
-      staged as (   -- what can be rebuilt (events below keeps exactly what it did when every staged event was read):
-        -- the window, and before it the events stored under a re-keyed user's key (an event now resolved
-        -- to such a key is stored under it, or is re-keyed itself, and its old key is one of them)
-        select * from ${ref('staging.stg_events')} where occurred_at >= :since::timestamptz
-        union all
-        select * from ${ref('staging.stg_events')} where occurred_at < :since::timestamptz and message_id in (
-          select t.message_id from ${incremental!.this} t
-          where t.user_key in (select user_key from rekeyed_users) and t.occurred_at < :since::timestamptz)
+      starts as (   -- per user, the time from which its events are re-derived
+        select user_key, min(from_at) as from_at from (
+          select ${resolvedKey} as user_key, e.occurred_at as from_at
+          from ${ref('staging.stg_events')} e ${identities}
+          where e.load_batch_id = any(${batchArray(knex, incremental.newBatches)}) and coalesce(e.user_id, e.anonymous_id) is not null
+          union all   -- the stored events those copies replace: a displaced copy's user, at its old time
+          select t.user_key, t.occurred_at from ${incremental.this} t where t.message_id = any(array(select message_id from new_copies))
+          union all
+          select user_key, '-infinity'::timestamptz from rekeyed_users
+        ) s
+        group by user_key
+      ),
+      redone as (   -- the stored events re-derived
+        select t.message_id from ${incremental.this} t join starts s on s.user_key = t.user_key
+        where t.occurred_at >= s.from_at
+      ),
+      staged as (   -- their current copies, and the new ones: every event of a started user from its start
+        select * from ${ref('staging.stg_events')}
+        where message_id = any(array(select message_id from new_copies union select message_id from redone))
       ),` : ''}
       resolved as (
-        select e.message_id, coalesce(u.user_key, a.user_key, 'anon:' || e.anonymous_id) as user_key,
+        select e.message_id, ${resolvedKey} as user_key,
                e.event, e.occurred_at, e.properties, e.device_type, e.os, e.browser, e.country, e.anonymous_id, e.user_id,
                null::text as carried_session_id
-        from ${since ? 'staged' : ref('staging.stg_events')} e
-        left join ${ref('core.user_identity_map')} u on u.identity = e.user_id
-        left join ${ref('core.user_identity_map')} a on a.identity = e.anonymous_id and e.user_id is null
+        from ${incremental ? 'staged' : ref('staging.stg_events')} e
+        ${identities}
         where coalesce(e.user_id, e.anonymous_id) is not null
       ),
-      ${since ? `events as (
-        select * from resolved r
-        where r.occurred_at >= :since::timestamptz or r.user_key in (select user_key from rekeyed_users)
-      ),
-      carried as (   -- per user, the last stored event within the gap before the window
+      ${incremental ? `carried as (   -- per started user, the last stored event within the gap before its start
         select distinct on (t.user_key) t.message_id, t.user_key, null::text as event, t.occurred_at, null::jsonb as properties,
                null::text as device_type, null::text as os, null::text as browser, null::text as country,
                null::text as anonymous_id, null::text as user_id, t.session_id as carried_session_id
-        from ${incremental!.this} t
-        where t.occurred_at >= :since::timestamptz - interval '30 minutes' and t.occurred_at < :since::timestamptz
-          and t.user_key not in (select user_key from rekeyed_users)
+        from starts s join ${incremental.this} t on t.user_key = s.user_key
+        where t.occurred_at >= s.from_at - interval '30 minutes' and t.occurred_at < s.from_at
         order by t.user_key, t.occurred_at desc, t.message_id desc
       ),
-      timeline as (select * from events union all select * from carried),` : 'timeline as (select * from resolved),'}
+      timeline as (select * from resolved union all select * from carried),` : 'timeline as (select * from resolved),'}
       gaps as (
         select *, case when occurred_at - lag(occurred_at) over (partition by user_key order by occurred_at, message_id) <= interval '30 minutes'
                        then 0 else 1 end as starts_session
@@ -103,8 +121,6 @@ export default defineModel({
         from sessions
         where carried_session_id is null
       )
-      select * from final`,
-      since ? { since } : {},
-    );
+      select * from final`);
   },
 });

@@ -15,9 +15,12 @@ const FIRST_RECEIVED = `partition by message_id order by received_at nulls last,
 /*
  * The one staging model stored as a table, and incremental: every core model
  * reads the de-duplicated events, and as a view each read re-ran the dedup over
- * all raw events (the benchmark showed it several times per build). A build
- * re-derives the window (lookback, widened by new batches); a message_id already
- * published before the window keeps its first copy.
+ * all raw events (the benchmark showed it several times per build). Incremental
+ * by message_id: only new copies can change which copy of a message id is kept,
+ * so a build re-ranks every copy of the message ids its new batches bring, and
+ * nothing else (a window re-derived 3 days of unchanged events for it). A stored
+ * copy displaced by a later-loaded one is replaced by key, however old; a revert
+ * sends the model back to a full build.
  */
 export default defineModel({
   name: 'staging.stg_events',
@@ -26,8 +29,8 @@ export default defineModel({
   owner: 'data-platform',
   tags: ['events'],
   materialized: 'incremental',
-  incremental: { windowColumn: 'occurred_at', lookback: '3 days', newBatchesOf: { table: 'raw.events', windowColumn: 'occurred_at' } },
-  // The window delete, the anti-join on message_id, and core models reading only the rows of new batches.
+  incremental: { uniqueKey: 'message_id' },
+  // The key delete, core.fct_events reading its window, and core models reading only the rows of new batches.
   indexes: [['occurred_at'], ['message_id'], ['load_batch_id']],
   columns: {
     message_id: { type: 'text', description: 'Producer-assigned event id', tests: ['not_null', 'unique'] },
@@ -56,8 +59,7 @@ export default defineModel({
       with ranked as (
         select *, row_number() over (${FIRST_RECEIVED}) as copy_number
         from ${ref('raw.events')} r
-        ${incremental?.since ? `where r.occurred_at >= ?::timestamptz
-          and not exists (select 1 from ${incremental.this} t where t.message_id = trim(r.message_id) and t.occurred_at < ?::timestamptz)` : ''}
+        ${incremental ? `where r.message_id in (select n.message_id from ${ref('raw.events')} n where n.load_batch_id = any(${batchArray(knex, incremental.newBatches)}))` : ''}
       ),
       final as (
         select trim(message_id) as message_id,
@@ -79,9 +81,7 @@ export default defineModel({
         from ranked
         where copy_number = 1
       )
-      select * from final`,
-      incremental?.since ? [incremental.since.toISOString(), incremental.since.toISOString()] : [],
-    ),
+      select * from final`),
   // New batches can change the verdict on every copy of the message ids they bring, and only those.
   quarantineReplaces: (knex, { ref, incremental }) =>
     knex.raw(`

@@ -260,6 +260,7 @@ export async function loadFile(databaseUrl: string, path: string, options: LoadO
     await client.query('commit');
     committing = false;
     // The batch is committed: what follows only describes it, and must not fail the load.
+    await analyzeLoaded(client, Object.keys(counts).filter((table) => counts[table]! > 0));
     // Reloading a file quarantines its bad rows again (each batch balances on its
     // own); say so rather than leave it to look like new bad data.
     const repeats = rowsQuarantined === 0 ? { rows: [] } : await client.query<{ batchId: number; rows: number }>(
@@ -334,6 +335,20 @@ function isConnectionLoss(error: unknown): boolean {
   if (!e) return false;
   if (e.code && (CONNECTION_ERRORS.has(e.code) || e.code.startsWith('08'))) return true;
   return /Connection terminated|not queryable|Client was closed/i.test(e.message ?? '');
+}
+
+/*
+ * Fresh statistics for the tables the batch went into: without them the planner
+ * guesses one row for a new batch (a 1% batch of events is 11.5k), and the
+ * incremental models that read it by load_batch_id plan for one. After commit,
+ * not inside the load's transaction: ANALYZE's lock conflicts with itself, so
+ * two concurrent loads into one table would wait for each other until commit.
+ */
+async function analyzeLoaded(client: pg.Client, tables: string[]): Promise<void> {
+  for (const table of tables) {
+    const [schema, name] = table.split('.') as [string, string];
+    await client.query(`analyze ${client.escapeIdentifier(schema)}.${client.escapeIdentifier(name)}`).catch(() => {});
+  }
 }
 
 async function rollback(client: pg.Client): Promise<boolean> {

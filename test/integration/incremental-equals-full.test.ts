@@ -31,6 +31,8 @@ import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/
 import { loadTestProject } from '../support/test-project.ts';
 
 const COMPARED = [
+  'staging.stg_events',
+  'staging.stg_identity_links',
   'core.user_identity_map',
   'core.dim_users',
   'core.fct_events',
@@ -171,6 +173,10 @@ beforeAll(async () => {
   }
   // A device u3 signed in on (the event carries both ids: the link is observed), used before anonymously.
   rows.push(event({ user: 'u3', anon: 'd3' }, 'signed_in', day(2, 7)), event({ anon: 'd3' }, 'page_viewed', day(2, 6)));
+  // Starts a session of u5 and is the day's only size, until a later copy moves it (late events).
+  rows.push(`moved5,u5,,page_viewed,${day(-1, 22)},"{""size"":1}"`, `moved5-next,u5,,page_viewed,${day(-1, 22, 20)},{}`);
+  // The first observation of device x7's link to u7, until a later copy moves it (late events).
+  rows.push(`linked7,u7,x7,page_viewed,${day(-1, 20)},{}`, `linked7-next,u7,x7,page_viewed,${day(2, 20)},{}`);
   // Signups and onboarding steps of the first ten users (funnels), page views (experiment metric).
   for (let u = 0; u < 10; u++) rows.push(event({ user: `u${u}` }, 'signed_up', day(0, u)), event({ user: `u${u}` }, 'page_viewed', day(1, u)));
   for (let u = 0; u < 10; u += 2) rows.push(onboarding(`u${u}`, 'profile', day(0, u + 1)));
@@ -218,11 +224,17 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
 // Same receipt time (none): the copy that sorts first by content is kept, so r1-b's new copy
 // displaces the stored one, which becomes the conflicting copy.
 const CONFLICTING = [`r1-a,u1,,zz_changed,${day(21, 10, 30)},{}`, `r1-b,u2,,aa_changed,${day(21, 10, 40)},{}`];
+// A copy sorting first displaces one stored before the round's earliest new event (day 0): replaced by message_id,
+// the session it started begins at the next event, and that day of event_property_days loses its size.
+const MOVED = `moved5,u5,,aa_moved,${day(3, 2)},{}`;
+const LINK_MOVED = `linked7,u7,x7,aa_moved,${day(3, 3)},{}`; // x7 -> u7 is first seen on day 2 now
 
 it('late events, older than the last build, reach the users who had them; conflicting copies are flagged', async () => {
   await load('events', [
     ...[2, 7, 9].flatMap((u) => ['reports', 'alerts', 'api'].map((f) => event({ user: `u${u}` }, 'feature_used', day(1, 15, u), f))),
     ...CONFLICTING,
+    MOVED,
+    LINK_MOVED,
   ]);
   await load('outcomes', [`o5,u9,purchase,${day(2, 12)},15.00,USD`]); // a late first purchase: a new purchase cohort, a converted path
   await load('events', [onboarding('u2', 'data_source', day(0, 5))]); // a late onboarding step: u2 reaches step 3
@@ -234,7 +246,13 @@ it('late events, older than the last build, reach the users who had them; confli
   // ... so it kept no diff, and marts.segment_path_counts, updated from it by delta, is computed from scratch.
   expect(results.get('marts.segment_path_counts')!.action).toBe('swapped');
   for (const mart of ['marts.user_paths', 'marts.user_activity_periods', 'marts.segment_paths', 'marts.cohort_retention', 'marts.user_days', 'marts.segment_daily', ...FUNNEL_AND_EXPERIMENT]) expect(after[mart], mart).not.toEqual(before[mart]);
-  expect(after.quarantine!.length).toBe(before.quarantine!.length + 2);
+  expect(after.quarantine!.length).toBe(before.quarantine!.length + 4);
+  const x7 = (rows: string[]) => rows.filter((r) => r.startsWith('(x7,u7,'));
+  expect(x7(after['staging.stg_identity_links']!)).toEqual([`(x7,u7,"${day(2, 20).replace('T', ' ').replace('.000Z', '+00')}",{event})`]);
+  expect(x7(after['staging.stg_identity_links']!)).not.toEqual(x7(before['staging.stg_identity_links']!));
+  expect(after['staging.stg_events']!.filter((r) => r.startsWith('(moved5,'))).toEqual([expect.stringContaining(',aa_moved,')]);
+  const daySizes = (rows: string[]) => rows.filter((r) => r.startsWith(`("${day(-1).slice(0, 10)} 00:00:00+00",`) && r.includes(',size,'));
+  expect([daySizes(before['core.event_property_days']!).length, daySizes(after['core.event_property_days']!).length]).toEqual([1, 0]);
   const features = (rows: string[]) => rows.filter((r) => /^\(u7,/.test(r));
   expect(features(after['features.user_features']!)).not.toEqual(features(before['features.user_features']!));
   expect(features(after['features.user_facts']!)).not.toEqual(features(before['features.user_facts']!));
@@ -278,7 +296,7 @@ it('a batch that leaves the reference time alone is built for the touched users 
   expect(days).toMatch(/^incremental: \d+ rows since /);
   // The late event of day 10 takes the window back there; the days before it are kept.
   expect(Number(/(\d+) rows/.exec(days)![1])).toBeLessThan(after['core.event_property_days']!.length);
-  for (const model of ['core.user_identity_map', 'core.dim_users', 'features.user_features', 'features.user_facts', 'marts.user_paths', 'marts.user_activity_periods', 'marts.user_funnel_progress', 'marts.experiment_user_metrics', 'marts.user_days', 'segments.rule_event_facts']) {
+  for (const model of ['staging.stg_identity_links', 'core.user_identity_map', 'core.dim_users', 'features.user_features', 'features.user_facts', 'marts.user_paths', 'marts.user_activity_periods', 'marts.user_funnel_progress', 'marts.experiment_user_metrics', 'marts.user_days', 'segments.rule_event_facts']) {
     const action = results.get(model)!.action!;
     expect(action, model).toMatch(/^incremental: \d+ rows by /);
     expect(Number(/(\d+) rows/.exec(action)![1]), model).toBeLessThan(after[model]!.length / 2);
