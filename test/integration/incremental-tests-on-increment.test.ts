@@ -108,6 +108,31 @@ describe('a bad row in the increment fails the build and nothing is published', 
   });
 });
 
+describe('locks', () => {
+  // Autovacuum holds SHARE UPDATE EXCLUSIVE on a table it works on (after every build's delete); a build that
+  // asks for a conflicting lock waits deadlock_timeout (1 s) until PostgreSQL cancels the vacuum.
+  it('an incremental build whose declared indexes exist waits for no lock a vacuum holds', async () => {
+    await add();
+    const vacuum = await db.knex.transaction();
+    try {
+      await vacuum.raw('lock table core.readings in share update exclusive mode');
+      let settled = false;
+      const building = build().finally(() => (settled = true));
+      let waited = false;
+      while (!settled && !waited) {
+        const { rows } = await db.knex.raw(`select count(*)::int as n from pg_locks where relation = 'core.readings'::regclass and not granted`);
+        waited = rows[0].n > 0;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await vacuum.rollback(); // lets a blocked build go on, so the test ends either way
+      expect(waited, 'the build waited for the lock the vacuum holds').toBe(false);
+      expect((await building).action).toMatch(/^incremental/);
+    } finally {
+      if (!vacuum.isCompleted()) await vacuum.rollback();
+    }
+  });
+});
+
 describe('rows kept from earlier builds', () => {
   it('are not judged again by an incremental build with the same declared tests, but are by seglayer test', async () => {
     // A bad kept row of every kind (put there by hand; a build would have refused each).

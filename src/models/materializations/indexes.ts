@@ -27,10 +27,22 @@ export async function renameSwappedIndexes(trx: Knex.Transaction, model: Model):
   }
 }
 
-/** On an incremental or append build: a table published before the model declared an index gets it now. */
+/**
+ * On an incremental or append build: a table published before the model declared an index gets it now.
+ * The catalog says which are missing: `create index if not exists` takes the table's share lock before
+ * it looks at the name, so while autovacuum worked on the table (as it does after the previous build's
+ * delete) every build waited deadlock_timeout (1 s) for PostgreSQL to cancel the vacuum.
+ */
 export async function ensureIndexes(db: Knex | Knex.Transaction, model: Model): Promise<void> {
+  if (!model.indexes.length) return;
   const [schema, table] = splitName(model.name);
+  const { rows } = await db.raw(
+    `select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = ? and c.relname = any(?)`,
+    [schema, model.indexes.map((columns) => indexName(table, columns))],
+  );
+  const existing = new Set((rows as { relname: string }[]).map((r) => r.relname));
   for (const columns of model.indexes) {
+    if (existing.has(indexName(table, columns))) continue;
     await db.raw(`create index if not exists ${quoteRelation(indexName(table, columns))} on ${relation(schema, table)} (${columns.map(() => '??').join(', ')})`, columns);
   }
 }
