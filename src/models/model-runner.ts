@@ -12,7 +12,7 @@ import { acquireBuildLock } from './build-lock.ts';
 import { runSchedule } from './build-scheduler.ts';
 import { enforceContract } from './column-contract.ts';
 import { compileTests, runTests, runTestsInOneScan } from './column-tests.ts';
-import { compileModel, quoteRelation } from './model-compiler.ts';
+import { compileModel, compilerKnex, quoteRelation } from './model-compiler.ts';
 import type { BuildContext, IncrementalContext } from './model-definition.ts';
 import type { Model } from './model-discovery.ts';
 import { deltaContext, forgetChanges, recordDeltaBases, sqlFingerprint } from './model-changes.ts';
@@ -64,8 +64,19 @@ export function buildGraph(models: Model[]): ModelGraph {
   // A relationships test reads its target, so the target must be built first (as in dbt).
   const testTargets = (m: Model) =>
     Object.values(m.columns).flatMap((c) => c.tests.flatMap((t) => (typeof t === 'object' && 'relationships' in t ? [t.relationships.to] : [])));
-  const refs = new Map(models.map((m) => [m.name, [...compileModel(m, known).refs, ...testTargets(m)]]));
+  const refs = new Map(models.map((m) => [m.name, [...compileModel(m, known).refs, ...incrementalRefs(m, known), ...testTargets(m)]]));
   return new ModelGraph(models, refs);
+}
+
+/**
+ * What an incremental build reads beyond its full build: the incremental query and staleKeys (e.g.
+ * core.dim_users, for keys merged away). Unrecorded, such a read raced the model it reads: the keys
+ * were looked up before that model had been rebuilt in the same run.
+ */
+function incrementalRefs(model: Model, known: ReadonlySet<string>): string[] {
+  if (model.materialized !== 'incremental') return [];
+  const incremental = { this: compilerKnex.raw(quoteRelation(model.name)), newBatches: [0], ...(model.incremental?.windowColumn ? { since: new Date(0) } : {}) };
+  return [model.build, model.staleKeys].flatMap((build) => (build ? compileModel({ ...model, build }, known, { incremental }).refs : []));
 }
 
 async function record(knex: Knex, runId: string, result: ModelResult, startedAt: Date, batchWatermark: number, fingerprint: string): Promise<void> {

@@ -86,6 +86,23 @@ describe('selection', () => {
     expect(graph.select([], ['staging.stg_numbers'])).toEqual(['core.evens', 'marts.even_count']);
     expect(() => graph.select(['nope'])).toThrow('no model matches "nope"');
   });
+
+  it('an incremental model comes after what its staleKeys read, not only its full query', async () => {
+    const keyed: FixtureModel = {
+      name: 'marts.keyed',
+      sql: '',
+      source: `import { defineModel } from '${PROJECT_ROOT}/src/models/model-definition.ts';
+export default defineModel({
+  name: 'marts.keyed', description: 'fixture', owner: 'tests', materialized: 'incremental', incremental: { uniqueKey: 'id' },
+  columns: { id: { description: 'id' } },
+  staleKeys: (knex, { ref }) => knex.raw(\`select id from \${ref('core.evens')}\`),
+  build: (knex, { ref }) => knex.raw(\`select id from \${ref('staging.stg_numbers')}\`),
+});`,
+    };
+    const models = await discoverModels(PROJECT_ROOT, writeModels([...base, keyed]));
+    const { buildGraph } = await import('../../src/models/model-runner.ts');
+    expect(buildGraph(models).select(['+marts.keyed'])).toEqual(['staging.stg_numbers', 'core.evens', 'marts.keyed']);
+  });
 });
 
 describe('definitions that cannot run', () => {
