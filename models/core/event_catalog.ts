@@ -13,12 +13,11 @@ export default defineModel({
     first_seen_at: { type: 'timestamptz', description: 'Earliest occurrence', tests: ['not_null'] },
     last_seen_at: { type: 'timestamptz', description: 'Latest occurrence', tests: ['not_null'] },
   },
-  // Per event and user first, then per event: two hash aggregates instead of count(distinct), which sorts
-  // every event (measured 0.25 s against 0.95 s on 300k events).
+  // Folds core.event_user_counts (kept per event and user for touched users) rather than every event:
+  // users add up over that table, which has a row per event and user (160k against 1.15M events at 20k users).
   build: (knex, { ref }) =>
     knex.raw(`
-      select event, sum(events)::bigint as events, count(user_key) as users, min(first_seen_at) as first_seen_at, max(last_seen_at) as last_seen_at
-      from (select event, user_key, count(*) as events, min(occurred_at) as first_seen_at, max(occurred_at) as last_seen_at
-            from ${ref('core.fct_events')} group by event, user_key) per_user
+      select event, sum(events)::bigint as events, count(*) as users, min(first_seen_at) as first_seen_at, max(last_seen_at) as last_seen_at
+      from ${ref('core.event_user_counts')}
       group by event`),
 });

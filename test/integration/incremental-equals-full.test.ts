@@ -42,6 +42,7 @@ const COMPARED = [
   'core.event_property_days',
   'core.event_properties',
   'core.event_catalog',
+  'core.event_user_counts',
   'marts.user_paths',
   'marts.user_activity_periods',
   'marts.segment_paths',
