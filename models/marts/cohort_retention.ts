@@ -83,7 +83,8 @@ export default defineModel({
         select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'now', d.definition, d.segment, -p.sign * d.sign
         from member_delta d join period_delta p using (user_key)
       ),
-      published as materialized (select ${cell}, active_users from ${delta.this} where segment_as_of in ('all', 'now')),
+      -- Not materialized: each use scans the published table with its own filter (a materialized copy cost more).
+      published as not materialized (select ${cell}, active_users from ${delta.this} where segment_as_of in ('all', 'now')),
       all_counts as (
         select activity, cohort_grain, cohort_start, period_number, sum(active_users) as active_users
         from (
