@@ -21,7 +21,9 @@ import { COHORT_ACTIVITIES, COHORT_GRAINS } from './user_activity_periods.ts';
  * Who was active when is marts.user_activity_periods (recomputed for touched users only);
  * this model counts it per cohort, period and segment. 'all' and 'now' are updated by delta
  * from the changes user_activity_periods and current_membership keep, when the runner allows
- * (src/models/model-changes.ts); otherwise, and for 'cohort_start', counted in full.
+ * (src/models/model-changes.ts): only the cohorts (per segment) those changes touch, or all of
+ * an activity and grain whose last period moved, are recounted; the other rows are copied as
+ * published. Otherwise, and for 'cohort_start', counted in full.
  */
 const GRAINS = COHORT_GRAINS;
 const rate = wilsonBoundsSql('cohort_users', 'active_users');
@@ -57,26 +59,62 @@ export default defineModel({
     // the net changes (a touched user's periods are replaced, and those that come back cancel out).
     const net = (changes: unknown, columns: string) =>
       `select ${columns}, sum(case when change = 'added' then 1 else -1 end) as sign from ${changes} group by ${columns} having sum(case when change = 'added' then 1 else -1 end) <> 0`;
+    const cell = 'activity, cohort_grain, cohort_start, period_number, segment_as_of, segment_definition, segment';
+    const sameGroup = (a: string, b: string) =>
+      ['activity', 'cohort_grain', 'cohort_start', 'segment_as_of', 'segment_definition', 'segment'].map((c) => `${a}.${c} = ${b}.${c}`).join(' and ');
+    const lastStart = `max(case when cohort_grain = 'month' then (cohort_start + make_interval(months => period_number))::date else cohort_start + 7 * period_number end)`;
+    // Delta: only the cohorts (per segment) whose counts or grid move are recounted, from their published
+    // counts plus what changed; the other published rows are copied as they are. A cohort's rows depend only
+    // on its own counts and on the last period with data of its activity and grain.
     const allAndNow = delta
       ? `
       period_delta as materialized (${net(delta.changes['marts.user_activity_periods'], 'user_key, activity, cohort_grain, cohort_start, period_number')}),
       member_delta as materialized (${net(delta.changes['segments.current_membership'], 'user_key, definition, segment')}),
-      all_and_now as (
-        select activity, cohort_grain, cohort_start, period_number, segment_as_of, segment_definition, segment, sum(active_users)::bigint as active_users
+      changed as materialized (
+        select activity, cohort_grain, cohort_start, period_number, 'all'::text as segment_as_of, 'all'::text as segment_definition, 'all'::text as segment, sign as active_users
+        from period_delta
+        union all
+        select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'now', m.definition, m.segment, p.sign
+        from period_delta p join ${members} m using (user_key)
+        union all
+        select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'now', d.definition, d.segment, d.sign
+        from member_delta d join ${periods} p using (user_key)
+        union all
+        select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'now', d.definition, d.segment, -p.sign * d.sign
+        from member_delta d join period_delta p using (user_key)
+      ),
+      -- Not materialized: each use scans the published table with its own filter (a materialized copy cost more).
+      published as not materialized (select ${cell}, active_users from ${delta.this} where segment_as_of in ('all', 'now')),
+      all_counts as (
+        select activity, cohort_grain, cohort_start, period_number, sum(active_users) as active_users
         from (
-          select activity, cohort_grain, cohort_start, period_number, segment_as_of, segment_definition, segment, active_users
-          from ${delta.this} where segment_as_of in ('all', 'now') and active_users > 0
+          select activity, cohort_grain, cohort_start, period_number, active_users from published where segment_as_of = 'all' and active_users > 0
           union all
-          select activity, cohort_grain, cohort_start, period_number, 'all', 'all', 'all', sign from period_delta
+          select activity, cohort_grain, cohort_start, period_number, active_users from changed where segment_as_of = 'all'
+        ) c
+        group by 1, 2, 3, 4
+        having sum(active_users) <> 0
+      ),
+      last_period as (select activity, cohort_grain, ${lastStart} as last_start from all_counts group by 1, 2),
+      published_last_period as (
+        select activity, cohort_grain, ${lastStart} as last_start from published where segment_as_of = 'all' and active_users > 0 group by 1, 2
+      ),
+      moved_grains as (
+        select activity, cohort_grain from last_period n full join published_last_period o using (activity, cohort_grain)
+        where n.last_start is distinct from o.last_start
+      ),
+      redone as (
+        select distinct activity, cohort_grain, cohort_start, segment_as_of, segment_definition, segment from changed
+        union
+        select distinct activity, cohort_grain, cohort_start, segment_as_of, segment_definition, segment from published join moved_grains using (activity, cohort_grain)
+      ),
+      all_and_now as (
+        select ${cell}, sum(active_users)::bigint as active_users
+        from (
+          select p.activity, p.cohort_grain, p.cohort_start, p.period_number, p.segment_as_of, p.segment_definition, p.segment, p.active_users
+          from published p where p.active_users > 0 and exists (select from redone r where ${sameGroup('r', 'p')})
           union all
-          select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'now', m.definition, m.segment, p.sign
-          from period_delta p join ${members} m using (user_key)
-          union all
-          select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'now', d.definition, d.segment, d.sign
-          from member_delta d join ${periods} p using (user_key)
-          union all
-          select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'now', d.definition, d.segment, -p.sign * d.sign
-          from member_delta d join period_delta p using (user_key)
+          select ${cell}, active_users from changed
         ) counts
         group by 1, 2, 3, 4, 5, 6, 7
         having sum(active_users) <> 0
@@ -92,7 +130,16 @@ export default defineModel({
         select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'now', m.definition, m.segment, count(*)
         from user_periods p join ${members} m using (user_key)
         group by 1, 2, 3, 4, 5, 6, 7
-      ),`;
+      ),
+      -- The last period with data, from the 'all' counts (a row per cohort and period) rather than every user's periods.
+      last_period as (select activity, cohort_grain, ${lastStart} as last_start from all_and_now where segment_as_of = 'all' group by 1, 2),`;
+    const columns = 'cohort_grain, activity, cohort_start, period_number, segment_as_of, segment_definition, segment, cohort_users, active_users, retention_rate, retention_ci_lower, retention_ci_upper';
+    const kept = delta
+      ? `
+        union all
+        select ${columns} from ${delta.this} t
+        where t.segment_as_of in ('all', 'now') and not exists (select from redone r where ${sameGroup('r', 't')})`
+      : '';
     return knex.raw(`
       with user_periods as (select activity, cohort_grain, user_key, period_start, first_at, cohort_start, period_number from ${periods}),
       -- History starts with the first build's reference time: only users who joined a cohort since can have a segment at its start.
@@ -119,12 +166,6 @@ export default defineModel({
       sizes as (
         select activity, cohort_grain, cohort_start, segment_as_of, segment_definition, segment, active_users as cohort_users from actives where period_number = 0
       ),
-      -- The last period with data, from the 'all' counts (a row per cohort and period) rather than every user's periods.
-      last_period as (
-        select activity, cohort_grain,
-               max(case when cohort_grain = 'month' then (cohort_start + make_interval(months => period_number))::date else cohort_start + 7 * period_number end) as last_start
-        from actives where segment_as_of = 'all' group by 1, 2
-      ),
       grid as (
         select s.*, p.period_number
         from sizes s join last_period l using (activity, cohort_grain)
@@ -146,8 +187,10 @@ export default defineModel({
         having max(cohort_users) is not null
       ),
       final as (
-        select *, active_users::float8 / cohort_users as retention_rate, ${rate.lower} as retention_ci_lower, ${rate.upper} as retention_ci_upper
-        from counted
+        select ${columns} from (
+          select *, active_users::float8 / cohort_users as retention_rate, ${rate.lower} as retention_ci_lower, ${rate.upper} as retention_ci_upper
+          from counted
+        ) recounted${kept}
       )
       select * from final`);
   },
