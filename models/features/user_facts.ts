@@ -100,7 +100,9 @@ export default defineModel({
                count(distinct e.session_id) filter (where ${firstWeek}) as first_week_sessions,
                count(distinct floor(extract(epoch from e.occurred_at - u.signed_up_at) / 86400)) filter (where ${firstWeek}) as first_week_active_days,
                ${RETENTION_MONTHS.map((m) => `bool_or(e.occurred_at >= u.started_at + interval '${m} months' and e.occurred_at < u.started_at + interval '${m + 1} months') as is_active_month_${m}`).join(',\n               ')}
-        from ${fctEvents} e join users u using (user_key)
+        -- The table itself, not fctEvents: users limits it to the touched users already, and the array filter was applied again
+        -- in each user's index lookup (1.9 s of nested loop for 2,114 users against 0.5 s).
+        from ${ref('core.fct_events')} e join users u using (user_key)
         where ${firstWeek}
            or (e.occurred_at >= u.started_at + interval '${Math.min(...RETENTION_MONTHS)} months' and e.occurred_at < u.started_at + interval '${Math.max(...RETENTION_MONTHS) + 1} months')
         group by e.user_key

@@ -27,11 +27,17 @@ export default defineModel({
     path: { type: 'text', description: `Events in order, joined by "${PATH_SEPARATOR.trim()}"`, tests: ['not_null'] },
   },
   staleKeys: (knex, { ref, incremental }) => touchedOrGoneKeys(knex, ref, incremental!),
-  build: (knex, { ref, incremental }) =>
-    knex.raw(`
+  build: (knex, { ref, incremental }) => {
+    // Incremental: each touched user's last event is one probe of fct_events' (user_key, occurred_at) index, and the events
+    // within the lookback of each end are read from the table itself (ends holds only touched users), not from all the
+    // touched users' events materialized first (EXPLAIN ANALYZE, 2,114 touched users: 3.1-4.3 s → 2.0-2.7 s, same rows).
+    const lastEvents = incremental
+      ? `(select t.user_key, (select max(e.occurred_at) from ${ref('core.fct_events')} e where e.user_key = t.user_key) as last_at from touched t) u`
+      : '(select user_key, max(occurred_at) as last_at from events group by 1) u';
+    return knex.raw(`
       with ${incremental ? `${touchedCte(knex, ref, incremental)},` : ''}
       outcomes (outcome) as (values ${PATH_OUTCOMES.map((o) => `('${o}')`).join(', ')}),
-      events as (select user_key, occurred_at, message_id, event from ${rowsOfTouched(ref, 'core.fct_events', incremental, true)} e where user_key is not null),
+      ${incremental ? '' : `events as (select user_key, occurred_at, message_id, event from ${ref('core.fct_events')} e where user_key is not null),`}
       first_outcomes as (
         select o.outcome, f.user_key, min(f.occurred_at) as converted_at
         from ${rowsOfTouched(ref, 'core.fct_outcomes', incremental, false)} f join outcomes o on o.outcome = f.outcome_type where f.user_key is not null group by 1, 2
@@ -41,14 +47,15 @@ export default defineModel({
       -- before the left join; a user-and-outcome list is hashed instead (EXPLAIN ANALYZE: 2.9 s → 1.3 s).
       ends as materialized (
         select o.outcome, u.user_key, c.converted_at is not null as converted, coalesce(c.converted_at, u.last_at) as end_at
-        from (select user_key, max(occurred_at) as last_at from events group by 1) u
+        from ${lastEvents}
         cross join outcomes o
         left join first_outcomes c on c.outcome = o.outcome and c.user_key = u.user_key
+        where u.last_at is not null   -- a touched user without events has no path
       ),
       windowed as (
         select n.outcome, n.user_key, n.converted, e.event, e.occurred_at, e.message_id,
                lag(e.event) over (partition by n.outcome, n.user_key order by e.occurred_at, e.message_id) as previous_event
-        from ends n join events e on e.user_key = n.user_key
+        from ends n join ${incremental ? ref('core.fct_events') : 'events'} e on e.user_key = n.user_key
         where e.occurred_at >= n.end_at - interval '${PATH_LOOKBACK}'
           and (e.occurred_at < n.end_at or (not n.converted and e.occurred_at = n.end_at))
       ),
@@ -65,5 +72,6 @@ export default defineModel({
         group by c.user_key, c.outcome, l.path_length, c.converted
         having count(*) = l.path_length
       )
-      select * from final`),
+      select * from final`);
+  },
 });
