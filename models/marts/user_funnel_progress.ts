@@ -1,5 +1,5 @@
 import { funnelDefinitionHash, funnelProgressSql } from '../../src/funnels/funnel-progress-sql.ts';
-import { touchedCte, touchedOrGoneKeys } from '../../src/identity/touched-users-rows.ts';
+import { touchedCte, touchedGoneOrRedefinedKeys } from '../../src/identity/touched-users-rows.ts';
 import { defineModel, type IncrementalContext } from '../../src/models/model-definition.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
 
@@ -50,16 +50,8 @@ export default (project: ProjectContent) => defineModel({
     seconds_from_first: { type: 'double precision', description: 'Seconds from step 1', tests: ['not_null'] },
     definition_hash: { type: 'text', description: 'Hash of what the funnel computes per user (steps, conditions, window, properties): rows of another hash are recomputed', tests: ['not_null'] },
   },
-  staleKeys: (knex, { ref, incremental }) => {
-    const gone = touchedOrGoneKeys(knex, ref, incremental!).toQuery();
-    if (project.funnels.length === 0) return knex.raw(`select user_key from (${gone}) g union select user_key from ${incremental!.this}`);
-    const redefined = redefinedCte(project, incremental!);
-    return knex.raw(`
-      with ${redefined.sql}
-      select user_key from (${gone}) g
-      union
-      select user_key from ${incremental!.this} where (select changed from redefined)`, redefined.bindings);
-  },
+  staleKeys: (knex, { ref, incremental }) =>
+    touchedGoneOrRedefinedKeys(knex, ref, incremental!, project.funnels.length ? redefinedCte(project, incremental!) : undefined),
   build: (knex, { ref, incremental }) => {
     if (project.funnels.length === 0) return knex.raw(EMPTY);
     const columns = 'user_key, occurred_at, event, device_type, os, browser, country, properties';

@@ -1,4 +1,4 @@
-import { touchedCte, touchedOrGoneKeys } from '../../src/identity/touched-users-rows.ts';
+import { touchedCte, touchedGoneOrRedefinedKeys } from '../../src/identity/touched-users-rows.ts';
 import { defineModel, type IncrementalContext } from '../../src/models/model-definition.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
 import { ruleFacts, type RuleFacts } from '../../src/segments/rule-event-facts.ts';
@@ -52,15 +52,8 @@ export default (project: ProjectContent) => defineModel({
     definition_hash: { type: 'text', description: 'Hash of what the rule\'s facts compute per user: rows of another hash are recomputed', tests: ['not_null'] },
   },
   staleKeys: (knex, { ref, incremental }) => {
-    const gone = touchedOrGoneKeys(knex, ref, incremental!).toQuery();
     const facts = factsOf(project);
-    if (facts.length === 0) return knex.raw(`select user_key from (${gone}) g union select user_key from ${incremental!.this}`);
-    const redefined = redefinedCte(facts, incremental!);
-    return knex.raw(`
-      with ${redefined.sql}
-      select user_key from (${gone}) g
-      union
-      select user_key from ${incremental!.this} where (select changed from redefined)`, redefined.bindings);
+    return touchedGoneOrRedefinedKeys(knex, ref, incremental!, facts.length ? redefinedCte(facts, incremental!) : undefined);
   },
   build: (knex, { ref, incremental }) => {
     const facts = factsOf(project);

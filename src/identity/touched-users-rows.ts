@@ -50,3 +50,18 @@ export function touchedOrGoneKeys(knex: Knex, ref: Ref, incremental: Incremental
     select user_key from touched
     union${goneKeys(ref, incremental)}`);
 }
+
+/**
+ * staleKeys of a per-user model whose rows carry a definition hash (funnels, rule facts): touched
+ * or merged-away users, and every stored user when `redefined` (a CTE named `redefined` with a
+ * boolean column `changed`) says the definitions changed; every stored user when there are none.
+ */
+export function touchedGoneOrRedefinedKeys(knex: Knex, ref: Ref, incremental: IncrementalContext, redefined?: { sql: string; bindings: string[] }): Knex.Raw {
+  const gone = touchedOrGoneKeys(knex, ref, incremental).toQuery();
+  if (!redefined) return knex.raw(`select user_key from (${gone}) g union select user_key from ${incremental.this}`);
+  return knex.raw(`
+      with ${redefined.sql}
+      select user_key from (${gone}) g
+      union
+      select user_key from ${incremental.this} where (select changed from redefined)`, redefined.bindings);
+}
