@@ -15,8 +15,6 @@ export default defineModel({
   tags: ['events', 'catalog'],
   materialized: 'incremental',
   incremental: { uniqueKey: 'user_key' },
-  // staleKeys reads core.dim_users (merged-away keys), which the build's ref()s do not reach.
-  dependsOn: ['core.dim_users'],
   indexes: [['user_key']],
   tests: [{ unique_combination: ['event', 'user_key'] }],
   columns: {
