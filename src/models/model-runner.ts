@@ -79,6 +79,20 @@ function incrementalRefs(model: Model, known: ReadonlySet<string>): string[] {
   return [model.build, model.staleKeys].flatMap((build) => (build ? compileModel({ ...model, build }, known, { incremental }).refs : []));
 }
 
+/** Seconds each model took the last time it built successfully (none for a model never built). */
+async function lastBuildSeconds(knex: Knex, models: string[]): Promise<Map<string, number>> {
+  const { rows } = await knex.raw(
+    // One index probe per model (model, started_at), however long the run history grows.
+    `select m.model, last.seconds
+     from unnest(?::text[]) as m(model)
+     cross join lateral (select extract(epoch from r.finished_at - r.started_at)::float8 as seconds
+                         from ops.model_runs r where r.model = m.model and r.status = 'success' and r.finished_at is not null
+                         order by r.started_at desc limit 1) last`,
+    [models],
+  );
+  return new Map((rows as { model: string; seconds: number }[]).map((r) => [r.model, r.seconds]));
+}
+
 async function record(knex: Knex, runId: string, result: ModelResult, startedAt: Date, batchWatermark: number, fingerprint: string): Promise<void> {
   await knex('ops.model_runs').insert({
     run_id: runId,
@@ -389,7 +403,9 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
       options.onEvent?.({ kind: 'done', result, index, total: selected.length });
     };
 
-    await runSchedule({ order: selected, upstream: (name) => graph.upstream.get(name)!, threads, run: runOne, skip });
+    // The last build's seconds of each model put the longest chain first (build-scheduler.ts).
+    const lastSeconds = await lastBuildSeconds(knex, selected);
+    await runSchedule({ order: selected, upstream: (name) => graph.upstream.get(name)!, threads, run: runOne, skip, seconds: (name) => lastSeconds.get(name) });
   } finally {
     // Model connections end before the lock is released, so the next build never sees them.
     await knex.destroy();
