@@ -28,9 +28,9 @@ export default defineModel({
   deltaFrom: [MAP, RATES],
   // The key delete, the re-keying by user id, and per-user readers (features.user_facts).
   indexes: [['cost_id'], ['user_id'], ['user_key']],
-  // Primary key: cost_id. One line per user id (or account), period and cost type, as staged: not per user_key,
-  // which two ids merged into one user share, as do the lines of ids the identity map does not know (null).
-  tests: [{ unique_combination: ['user_id', 'account_id', 'period_start', 'cost_type'] }],
+  // Primary key: cost_id, one row per staged line; staging.stg_costs tests the lines unique per user id, account,
+  // period and cost type (here it would read the whole table for each increment). Not per user_key: two ids merged
+  // into one user share it, as do ids the identity map does not know (null).
   columns: {
     cost_id: { type: 'text', description: 'The cost line: batch and source row it was loaded from (batch:row)', tests: ['not_null', 'unique'] },
     user_key: { type: 'text', description: 'Canonical user key (null for account-level costs)' },
