@@ -177,7 +177,8 @@ export const modelSchema = z
     /**
      * Incremental models with a uniqueKey: keys of published rows that no longer exist
      * (e.g. a user key merged into another), a query returning one column named as the
-     * key; deleted in the incremental build's transaction. Not run on a full build.
+     * key; deleted in the incremental build's transaction. Not run on a full build. Receives the
+     * same `delta` as build (a model with deltaFrom may need to replace every stored key without one).
      */
     staleKeys: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function').optional(),
     refuse: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function').optional(),

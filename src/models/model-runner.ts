@@ -341,7 +341,8 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           }
           let compiled = compileModel(model, known, { incremental, appendTo, previous, knex });
           // Delta maintenance: from the published rows and the upstreams' changes, when those follow exactly what they were computed from.
-          const deltaBase = model.deltaFrom ? sqlFingerprint(compiled.sql) : undefined;
+          // Of the full build's SQL: an incremental run's names its new batches.
+          const deltaBase = model.deltaFrom ? sqlFingerprint(incremental ? compileModel(model, known, { knex }).sql : compiled.sql) : undefined;
           const delta = deltaBase && !options.fullRefresh && (await relationExists(knex, name)) ? await deltaContext(knex, model, runId, deltaBase) : undefined;
           if (delta) compiled = compileModel(model, known, { incremental, appendTo, previous, delta, knex });
           // The quarantine checks only what new batches touch when the model says which rows that is.
@@ -353,7 +354,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             ? compileModel({ ...model, build: model.quarantineReplaces }, known, { incremental: scoped, knex }).sql
             : undefined;
           const staleKeysSql = incremental && model.staleKeys
-            ? compileModel({ ...model, build: model.staleKeys }, known, { incremental, knex }).sql
+            ? compileModel({ ...model, build: model.staleKeys }, known, { incremental, delta, knex }).sql
             : undefined;
           // Rows kept from earlier builds passed these very tests: judge only what this build adds.
           const testIncrementOnly = (incremental !== undefined || appendTo !== undefined) && (await publishedPassedSameTests(knex, name, fingerprint));
