@@ -16,8 +16,9 @@ export default (project: ProjectContent) => defineModel({
   owner: 'data-platform',
   tags: ['segments'],
   readsPrevious: true,
-  // Who is in what, for the marts updated by delta (marts.cohort_retention): a diff of the published table.
-  keepChanges: { columns: ['user_key', 'definition', 'segment'] },
+  // Who is in what, for the models updated by delta (marts.cohort_retention, segments.membership_history): a diff of
+  // the published table. With the version, which history records (cohort_retention nets it away by segment).
+  keepChanges: { columns: ['user_key', 'definition', 'segment', 'version'] },
   tests: [{ unique_combination: ['user_key', 'definition', 'segment'] }],
   columns: {
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null'] },

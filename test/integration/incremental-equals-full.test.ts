@@ -132,11 +132,22 @@ const foldsEqualRebuild = async () => {
   return folded;
 };
 
+/** segments.membership_history (appended from current_membership's kept changes when their chain holds) ends where current membership is. */
+const historyLatest = `select (user_key, definition, segment, version)::text as row from (
+  select distinct on (user_key, definition, segment, version) * from segments.membership_history
+  order by user_key, definition, segment, version, changed_at desc, change = 'entered') h where change = 'entered' order by 1`;
+const historyFollowsMembership = async () => {
+  const members = (await incremental.knex.raw(`select (user_key, definition, segment, version)::text as row from segments.current_membership order by 1`)).rows;
+  expect((await incremental.knex.raw(historyLatest)).rows).toEqual(members);
+};
+const HISTORY_DELTA = /^appended \d+ rows \(delta from segments\.current_membership\)$/;
+
 /** Builds both databases (incremental, full refresh), checks them equal and returns the incremental run's results. */
 const buildAndCompare = async () => {
   const before = { ...(await snapshot(incremental)), ...(await foldsOf()) };
   const results = await build(incremental);
   const folded = await foldsEqualRebuild();
+  await historyFollowsMembership();
   await build(full, { fullRefresh: true });
   const [a, b] = [await snapshot(incremental), await snapshot(full)];
   for (const table of [...COMPARED, 'quarantine']) expect(a[table], table).toEqual(b[table]);
@@ -274,6 +285,7 @@ it('identity merges: an anonymous id linked later, one handed to another user by
   await load('events', [event({ user: 'u12' }, 'signed_in', day(21, 14))]);
   const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
+  expect(results.get('segments.membership_history')!.action).toMatch(HISTORY_DELTA);
   // u12's memberships go to u11 (event predicates read fct_events' re-keyed user_key).
   expect(after['segments.current_membership']).not.toEqual(before['segments.current_membership']);
   expect(after['segments.current_membership']!.some((r) => r.startsWith('(u12,'))).toBe(false);
@@ -313,6 +325,7 @@ it('a plan change moves users between segments without new events: cohort_retent
   await load('users', [`u7,${day(0, 7)},pro,DE,${day(22)}`, `u8,${day(0, 8)},business,DE,${day(22)}`]);
   const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
+  expect(results.get('segments.membership_history')!.action).toMatch(HISTORY_DELTA);
   expect(after['segments.current_membership']).not.toEqual(before['segments.current_membership']);
   const paid = (rows: string[]) => rows.filter((r) => r.includes(',now,paid_plans,'));
   expect(paid(after['marts.cohort_retention']!)).not.toEqual(paid(before['marts.cohort_retention']!));
