@@ -140,6 +140,18 @@ const historyFollowsMembership = async () => {
   const members = (await incremental.knex.raw(`select (user_key, definition, segment, version)::text as row from segments.current_membership order by 1`)).rows;
   expect((await incremental.knex.raw(historyLatest)).rows).toEqual(members);
 };
+/**
+ * segments.cluster_assignments (incremental by user_key) equals scoring everyone from scratch against the same fit
+ * (the full refresh refits, so it is not compared there); only when a row was scored may differ (scored_reference_at).
+ */
+const scoredAsFromScratch = async () => {
+  const model = project.models.find((m) => m.name === 'segments.cluster_assignments')!;
+  const { sql } = compileModel(model, new Set(project.models.map((m) => m.name)));
+  const columns = `(user_key, definition, version, segment, fitted_at, scored_values)::text as row`;
+  const scratch = (await incremental.knex.raw(`select ${columns} from (${sql}) t order by 1`)).rows;
+  expect(scratch.length).toBeGreaterThan(0);
+  expect((await incremental.knex.raw(`select ${columns} from segments.cluster_assignments t order by 1`)).rows).toEqual(scratch);
+};
 const HISTORY_DELTA = /^appended \d+ rows \(delta from segments\.current_membership\)$/;
 
 /** Builds both databases (incremental, full refresh), checks them equal and returns the incremental run's results. */
@@ -148,6 +160,7 @@ const buildAndCompare = async () => {
   const results = await build(incremental);
   const folded = await foldsEqualRebuild();
   await historyFollowsMembership();
+  await scoredAsFromScratch();
   await build(full, { fullRefresh: true });
   const [a, b] = [await snapshot(incremental), await snapshot(full)];
   for (const table of [...COMPARED, 'quarantine']) expect(a[table], table).toEqual(b[table]);
@@ -224,6 +237,7 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   expect(after['features.user_facts']!.filter((r) => /^\(u3,.*,t,f\)$/.test(r)), 'u3 active in month 1').toHaveLength(1);
   expect(after['marts.segment_value']!.filter((r) => r.startsWith('(all,"all users",ltv_1m,')), 'ltv_1m of all users').toHaveLength(1);
   expect(after['core.dim_users']!.length).toBe(before['core.dim_users']!.length + 2); // u20 and anon:visitor-1
+  expect(results.get('segments.cluster_assignments')!.action).toMatch(/^incremental: [1-9]\d* rows by user_key$/); // u20 scored, at least
   expect(after['features.user_features']).not.toEqual(before['features.user_features']);
   for (const model of REFOLDED) expect(results.get(model)!.action, model).toMatch(/^incremental: \d+ rows by user_key/);
   for (const model of ['segments.membership', 'segments.membership_spells']) expect(after[model], model).not.toEqual(before[model]);
@@ -314,6 +328,8 @@ it('a batch that leaves the reference time alone is built for the touched users 
     expect(action, model).toMatch(/^incremental: \d+ rows by /);
     expect(Number(/(\d+) rows/.exec(action)![1]), model).toBeLessThan(after[model]!.length / 2);
   }
+  const scored = results.get('segments.cluster_assignments')!.action!; // the touched users with events only
+  expect(Number(/^incremental: (\d+) rows by user_key$/.exec(scored)![1])).toBeLessThan(USERS / 2);
   // a15, u15's anonymous first days never linked, is linked to u16 by this event: anon:a15 goes.
   expect(await keyOf('a15')).toBe('u16');
   expect(after['core.dim_users']!.some((r) => r.startsWith('(anon:a15,'))).toBe(false);
