@@ -119,7 +119,7 @@ const snapshot = async (db: TestDatabase): Promise<Record<string, string[]>> => 
  * that marts.segment_path_counts' delta follows, and every later round would fall back.
  */
 const REFOLDED = ['segments.membership', 'segments.membership_spells', 'segments.transitions']; // incremental by user_key
-const FROM_HISTORY = [...REFOLDED, 'segments.overlap']; // overlap: by delta
+const FROM_HISTORY = [...REFOLDED, 'segments.overlap', 'segments.user_segments']; // overlap, user_segments: by delta
 const foldsOf = async () => Object.fromEntries(await Promise.all(FROM_HISTORY.map(async (t) => [t, await rowsOf(incremental, t)] as const)));
 const foldsEqualRebuild = async () => {
   const folded = await foldsOf();
@@ -300,6 +300,7 @@ it('identity merges: an anonymous id linked later, one handed to another user by
   const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
   expect(results.get('segments.membership_history')!.action).toMatch(HISTORY_DELTA);
+  expect(results.get('segments.user_segments')!.action).toMatch(/\(delta from segments\.membership\)$/);
   // u12's memberships go to u11 (event predicates read fct_events' re-keyed user_key).
   expect(after['segments.current_membership']).not.toEqual(before['segments.current_membership']);
   expect(after['segments.current_membership']!.some((r) => r.startsWith('(u12,'))).toBe(false);
@@ -342,6 +343,8 @@ it('a plan change moves users between segments without new events: cohort_retent
   const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
   expect(results.get('segments.membership_history')!.action).toMatch(HISTORY_DELTA);
+  expect(results.get('segments.user_segments')!.action).toMatch(/\(delta from segments\.membership\)$/);
+  expect(after['segments.user_segments']).not.toEqual(before['segments.user_segments']); // u7 and u8 now on paid plans
   expect(after['segments.current_membership']).not.toEqual(before['segments.current_membership']);
   const paid = (rows: string[]) => rows.filter((r) => r.includes(',now,paid_plans,'));
   expect(paid(after['marts.cohort_retention']!)).not.toEqual(paid(before['marts.cohort_retention']!));
