@@ -22,8 +22,9 @@ export default defineModel({
   owner: 'data-platform',
   tags: ['segments'],
   materialized: 'append',
-  // What the models folded from history read: the rows after a build time, then those users' rows.
-  indexes: [['changed_at'], ['user_key']],
+  // What the models folded from history read: the rows after a build time, then those users' rows; and the
+  // reference times (snapshot points, whether history reaches back to a date), which otherwise scanned all history.
+  indexes: [['changed_at'], ['user_key'], ['reference_at']],
   // Its latest state is current_membership's version it last saw: appending that version's changes keeps it so.
   deltaFrom: ['segments.current_membership'],
   // Primary key: a membership changes at most once per build.

@@ -56,6 +56,7 @@ const COMPARED = [
   'marts.segment_daily',
   'segments.current_membership',
   'segments.rule_event_facts',
+  'marts.segment_validation',
 ];
 /**
  * Cluster segments are left out of the marts' comparison: the incremental database scores
