@@ -239,6 +239,7 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   expect(after['marts.segment_value']!.filter((r) => r.startsWith('(all,"all users",ltv_1m,')), 'ltv_1m of all users').toHaveLength(1);
   expect(after['core.dim_users']!.length).toBe(before['core.dim_users']!.length + 2); // u20 and anon:visitor-1
   expect(results.get('segments.cluster_assignments')!.action).toMatch(/^incremental: [1-9]\d* rows by user_key$/); // u20 scored, at least
+  expect(results.get('segments.membership_history')!.action).toMatch(HISTORY_DELTA); // its first build is a base too
   expect(after['features.user_features']).not.toEqual(before['features.user_features']);
   for (const model of REFOLDED) expect(results.get(model)!.action, model).toMatch(/^incremental: \d+ rows by user_key/);
   for (const model of ['segments.membership', 'segments.membership_spells']) expect(after[model], model).not.toEqual(before[model]);
