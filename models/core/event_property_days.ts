@@ -17,7 +17,9 @@ import { defineModel } from '../../src/models/model-definition.ts';
  * identity merges) keeps its event and properties. Only a copy that displaces a
  * kept one moves an event out of an older day: the days of every earlier copy
  * of the message ids the new batches bring are recomputed too, by key (`day`),
- * and deleted by staleKeys when nothing is left in them.
+ * and deleted by staleKeys when nothing is left in them. So no lookback: the
+ * 3 days it had recomputed ~10k unchanged events per build since stg_events
+ * stopped re-deriving a window.
  */
 
 /** The UTC days of the earlier copies of the message ids the new batches bring. */
@@ -31,7 +33,7 @@ export default defineModel({
   owner: 'data-platform',
   tags: ['events', 'catalog'],
   materialized: 'incremental',
-  incremental: { windowColumn: 'day_end', lookback: '3 days', uniqueKey: 'day', newBatchesOf: { table: 'raw.events', windowColumn: 'occurred_at' } },
+  incremental: { windowColumn: 'day_end', lookback: '0 days', uniqueKey: 'day', newBatchesOf: { table: 'raw.events', windowColumn: 'occurred_at' } },
   staleKeys: (knex, { ref, incremental }) => knex.raw(copiedDays(knex, ref, incremental!.newBatches)),
   indexes: [['day_end']],
   tests: [{ unique_combination: ['day', 'event', 'property', 'json_type'] }],

@@ -12,6 +12,8 @@ export default defineModel({
   description: 'Static reference exchange rates to USD used to report revenue and cost in one currency.',
   owner: 'data-platform',
   tags: ['reference'],
+  // A changed rate re-derives every line of core.fct_costs (deltaFrom).
+  keepChanges: {},
   columns: {
     currency: { type: 'text', description: 'ISO currency code', tests: ['not_null', 'unique'] },
     usd_per_unit: { type: 'numeric', description: 'USD for one unit of the currency', tests: ['not_null', { expression: 'usd_per_unit > 0' }] },

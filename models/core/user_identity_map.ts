@@ -26,6 +26,8 @@ export default defineModel({
   materialized: 'incremental',
   incremental: { uniqueKey: 'identity' },
   indexes: [['identity'], ['user_key']],
+  // Identities whose key changed in a run, for core.fct_costs to re-key its lines (deltaFrom).
+  keepChanges: { columns: ['identity', 'user_key'] },
   columns: {
     identity: { type: 'text', description: 'A user id or anonymous id as it appears in sources', tests: ['not_null', 'unique'] },
     identity_type: { type: 'text', description: 'user or anonymous', tests: [{ accepted_values: ['user', 'anonymous'] }] },

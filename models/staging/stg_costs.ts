@@ -15,10 +15,13 @@ export default defineModel({
     cost_type: { type: 'text', description: 'compute, storage, support, ...' },
     amount: { type: 'numeric', description: 'Cost in the original currency', tests: ['not_null'] },
     currency: { type: 'text', description: 'ISO currency code', tests: ['not_null'] },
+    load_batch_id: { type: 'bigint', description: 'Batch that loaded the cost line', tests: ['not_null'] },
+    source_row_number: { type: 'bigint', description: 'Row of the cost line in its source file', tests: ['not_null'] },
   },
   build: (knex, { ref }) =>
     knex.raw(`
       select nullif(trim(user_id), '') as user_id, nullif(trim(account_id), '') as account_id, period_start, period_end,
-             lower(nullif(trim(cost_type), '')) as cost_type, amount, upper(trim(currency)) as currency
+             lower(nullif(trim(cost_type), '')) as cost_type, amount, upper(trim(currency)) as currency,
+             load_batch_id, source_row_number
       from ${ref('raw.costs')}`),
 });

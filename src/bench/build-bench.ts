@@ -7,6 +7,7 @@
 import { benchStamp, describeStamp } from './bench-stamp.ts';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config.ts';
 import { createKnex } from '../database/knex-client.ts';
@@ -23,6 +24,8 @@ import { ratioTarget, type TargetResult } from './bench-target.ts';
 export interface BuildBenchOptions {
   /** Demo users; about 50 events each. */
   users: number;
+  /** Models run at once in the full and the incremental builds (the runner's default: cores). */
+  threads?: number;
 }
 
 export const elapsed = async (work: () => Promise<unknown>) => {
@@ -45,7 +48,8 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<TargetR
   const config = loadConfig();
   const warehouse = await openWarehouse(config);
   const url = await ensureDatabase(warehouse.url, 'seglayer_bench_build');
-  const knex = createKnex(url, { workMem: config.SEGLAYER_WORK_MEM, max: 6 });
+  const threads = options.threads ?? availableParallelism();
+  const knex = createKnex(url, { workMem: config.SEGLAYER_WORK_MEM, max: Math.max(6, threads + 2) });
   try {
     const { models } = await loadProject(config);
     const schemas = [...new Set(models.map((m) => m.name.split('.')[0]!))];
@@ -83,7 +87,7 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<TargetR
 
     let fullOk = true;
     const full = await elapsed(async () => {
-      fullOk = (await runModels(knex, url, models, { fullRefresh: true })).ok;
+      fullOk = (await runModels(knex, url, models, { fullRefresh: true, threads })).ok;
     });
     say(dim(`  seglayer build (full): ${full.toFixed(1)} s`));
 
@@ -108,7 +112,7 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<TargetR
       let results: ModelResult[] = [];
       let ok = true;
       const seconds = await elapsed(async () => {
-        const summary = await runModels(knex, url, models);
+        const summary = await runModels(knex, url, models, { threads });
         ok = summary.ok;
         results = summary.results;
       });
@@ -127,7 +131,7 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<TargetR
     const consistent = (await knex.raw(`select (select count(*) from core.fct_events) = (select count(*) from staging.stg_events) as ok`)).rows[0].ok;
 
     say(dim(describeStamp(benchStamp())));
-    say(bold(`\nmodel build: ${count(events)} raw events, ${count(options.users)} users, ${models.length} models`));
+    say(bold(`\nmodel build: ${count(events)} raw events, ${count(options.users)} users, ${models.length} models, ${threads} at once`));
     say(table([
       ['run', 'seconds', 'ratio'],
       ['psql, same SQL by hand (baseline)', byHand.toFixed(1), '1.00'],
@@ -149,7 +153,7 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<TargetR
     }
     say(`overhead over hand-run SQL: ${bold((full / byHand).toFixed(2))}x (target <= 1.15); incremental after +1% events: ${bold(((100 * incremental) / full).toFixed(0))}% of a full build (target <= 10%); after +1% late events: ${bold(((100 * rounds[1]!.seconds) / full).toFixed(0))}%`);
     writeFileSync(join(config.homeDir, 'bench', `build-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
-      JSON.stringify({ ...benchStamp(), users: options.users, events, byHand, full, incremental, newEvents, fullOk, incrementalOk, consistent, incrementalRounds: rounds }, null, 2));
+      JSON.stringify({ ...benchStamp(), users: options.users, threads, events, byHand, full, incremental, newEvents, fullOk, incrementalOk, consistent, incrementalRounds: rounds }, null, 2));
     // A failed build has no meaningful time: its target reads as not met.
     return [
       ratioTarget('full build vs the same SQL by hand', fullOk ? full : Number.NaN, byHand, 's', '<=', 1.15),

@@ -1,10 +1,15 @@
 /**
  * Decides which model runs when, without knowing what running one means (the
  * runner passes the I/O in as `run` and `skip`): a model starts once all its
- * selected upstream models succeeded, at most `threads` run at once, ties go
- * in the given order, and a model whose upstream failed or was skipped is
- * skipped, naming that upstream. Upstream models outside the selection are
- * taken as already built.
+ * selected upstream models succeeded, at most `threads` run at once, and a
+ * model whose upstream failed or was skipped is skipped, naming that upstream.
+ * Upstream models outside the selection are taken as already built.
+ *
+ * Of the models ready to start, the one heading the longest remaining chain goes
+ * first when the caller knows how long models take (`seconds`: the critical path,
+ * as a list scheduler does), so a long chain does not wait behind short leaves and
+ * the run does not end on one thread; ties, and every choice without `seconds`, go
+ * in the given order.
  */
 
 export interface ScheduleOptions {
@@ -18,6 +23,8 @@ export interface ScheduleOptions {
   run: (name: string, index: number) => Promise<boolean>;
   /** Records a model not run because `upstream` did not build. */
   skip: (name: string, upstream: string, index: number) => Promise<void> | void;
+  /** Expected seconds of a model (its last build, say); undefined when unknown. */
+  seconds?: (name: string) => number | undefined;
 }
 
 export type ScheduledStatus = 'success' | 'error' | 'skipped';
@@ -34,7 +41,7 @@ export async function runSchedule(options: ScheduleOptions): Promise<Map<string,
   const selected = new Set(order);
   const upstream = new Map(order.map((name) => [name, [...new Set(options.upstream(name))].filter((u) => selected.has(u))]));
   const status = new Map<string, ScheduledStatus>();
-  const pending = [...order];
+  const pending = byCriticalPath(order, upstream, options.seconds);
   const running = new Map<string, Promise<void>>();
   let index = 0;
   let failure: { error: unknown } | undefined;
@@ -79,4 +86,27 @@ export async function runSchedule(options: ScheduleOptions): Promise<Map<string,
   await Promise.all(running.values());
   if (failure) throw failure.error;
   return status;
+}
+
+/**
+ * The order with the models heading the longest chain of expected seconds first (a
+ * model's own seconds plus its longest selected downstream chain); unknown seconds
+ * count as the median of the known ones, and with none known the order stands.
+ * Stable: equal chains keep the given order.
+ */
+function byCriticalPath(order: readonly string[], upstream: Map<string, string[]>, seconds: ScheduleOptions['seconds']): string[] {
+  if (!seconds) return [...order];
+  const known = order.map((name) => seconds(name)).filter((s): s is number => s !== undefined && Number.isFinite(s) && s >= 0).sort((x, y) => x - y);
+  if (!known.length) return [...order]; // a first build: nothing to go by
+  const fallback = known[Math.floor(known.length / 2)]!;
+  const downstream = new Map(order.map((name) => [name, [] as string[]]));
+  for (const name of order) for (const u of upstream.get(name)!) downstream.get(u)!.push(name);
+  const chain = new Map<string, number>();
+  for (const name of [...order].reverse()) {
+    const own = seconds(name);
+    const rest = Math.max(0, ...downstream.get(name)!.map((d) => chain.get(d)!));
+    chain.set(name, (own !== undefined && Number.isFinite(own) && own >= 0 ? own : fallback) + rest);
+  }
+  const position = new Map(order.map((name, i) => [name, i]));
+  return [...order].sort((x, y) => chain.get(y)! - chain.get(x)! || position.get(x)! - position.get(y)!);
 }

@@ -149,7 +149,7 @@ export const modelSchema = z
     /**
      * Upstream models with `keepChanges` this model can be updated from (delta maintenance):
      * its build receives `delta` when their changes follow exactly what it was computed from.
-     * Table models (the new rows from the published ones) and append models (the rows to append).
+     * Table models (the new rows from the published ones), incremental models (the rows to replace) and append models (the rows to append).
      */
     deltaFrom: z.array(z.string()).optional(),
     /** Table-level tests: expressions over the whole relation, e.g. unique combinations. */
@@ -178,7 +178,8 @@ export const modelSchema = z
     /**
      * Incremental models with a uniqueKey: keys of published rows that no longer exist
      * (e.g. a user key merged into another), a query returning one column named as the
-     * key; deleted in the incremental build's transaction. Not run on a full build.
+     * key; deleted in the incremental build's transaction. Not run on a full build. Receives the
+     * same `delta` as build (a model with deltaFrom may need to replace every stored key without one).
      */
     staleKeys: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function').optional(),
     refuse: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function').optional(),

@@ -79,6 +79,20 @@ function incrementalRefs(model: Model, known: ReadonlySet<string>): string[] {
   return [model.build, model.staleKeys].flatMap((build) => (build ? compileModel({ ...model, build }, known, { incremental }).refs : []));
 }
 
+/** Seconds each model took the last time it built successfully (none for a model never built). */
+async function lastBuildSeconds(knex: Knex, models: string[]): Promise<Map<string, number>> {
+  const { rows } = await knex.raw(
+    // One index probe per model (model, started_at), however long the run history grows.
+    `select m.model, last.seconds
+     from unnest(?::text[]) as m(model)
+     cross join lateral (select extract(epoch from r.finished_at - r.started_at)::float8 as seconds
+                         from ops.model_runs r where r.model = m.model and r.status = 'success' and r.finished_at is not null
+                         order by r.started_at desc limit 1) last`,
+    [models],
+  );
+  return new Map((rows as { model: string; seconds: number }[]).map((r) => [r.model, r.seconds]));
+}
+
 async function record(knex: Knex, runId: string, result: ModelResult, startedAt: Date, batchWatermark: number, fingerprint: string): Promise<void> {
   await knex('ops.model_runs').insert({
     run_id: runId,
@@ -327,9 +341,12 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           }
           let compiled = compileModel(model, known, { incremental, appendTo, previous, knex });
           // Delta maintenance: from the published rows and the upstreams' changes, when those follow exactly what they were computed from.
-          // An append model's SQL as it appends, also on its first build: that build's rows are as good a base to append to.
-          const basedOn = model.deltaFrom && model.materialized === 'append' && !appendTo ? compileModel(model, known, { appendTo: knex.raw(quoteRelation(name)), knex }).sql : compiled.sql;
-          const deltaBase = model.deltaFrom ? sqlFingerprint(basedOn) : undefined;
+          // Of the full build's SQL: an incremental run's names its new batches. An append model's as it appends, also on
+          // its first build: that build's rows are as good a base to append to.
+          const basedOn = () => incremental ? compileModel(model, known, { knex }).sql
+            : model.materialized === 'append' && !appendTo ? compileModel(model, known, { appendTo: knex.raw(quoteRelation(name)), knex }).sql
+            : compiled.sql;
+          const deltaBase = model.deltaFrom ? sqlFingerprint(basedOn()) : undefined;
           const delta = deltaBase && !options.fullRefresh && (await relationExists(knex, name)) ? await deltaContext(knex, model, runId, deltaBase) : undefined;
           if (delta) compiled = compileModel(model, known, { incremental, appendTo, previous, delta, knex });
           // The quarantine checks only what new batches touch when the model says which rows that is.
@@ -341,7 +358,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             ? compileModel({ ...model, build: model.quarantineReplaces }, known, { incremental: scoped, knex }).sql
             : undefined;
           const staleKeysSql = incremental && model.staleKeys
-            ? compileModel({ ...model, build: model.staleKeys }, known, { incremental, knex }).sql
+            ? compileModel({ ...model, build: model.staleKeys }, known, { incremental, delta, knex }).sql
             : undefined;
           // Rows kept from earlier builds passed these very tests: judge only what this build adds.
           const testIncrementOnly = (incremental !== undefined || appendTo !== undefined) && (await publishedPassedSameTests(knex, name, fingerprint));
@@ -391,7 +408,9 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
       options.onEvent?.({ kind: 'done', result, index, total: selected.length });
     };
 
-    await runSchedule({ order: selected, upstream: (name) => graph.upstream.get(name)!, threads, run: runOne, skip });
+    // The last build's seconds of each model put the longest chain first (build-scheduler.ts).
+    const lastSeconds = await lastBuildSeconds(knex, selected);
+    await runSchedule({ order: selected, upstream: (name) => graph.upstream.get(name)!, threads, run: runOne, skip, seconds: (name) => lastSeconds.get(name) });
   } finally {
     // Model connections end before the lock is released, so the next build never sees them.
     await knex.destroy();

@@ -1,5 +1,6 @@
 /**
- * Cube's PostgreSQL driver, sending its session settings once per connection.
+ * Cube's PostgreSQL driver, sending its session settings once per connection, and listing
+ * pre-aggregation tables without missing one created while the list was being read.
  *
  * Cube 0.33's driver (@cubejs-backend/postgres-driver 0.32) sends `SET TIME ZONE` and
  * `SET statement_timeout` before every statement, on pooled connections that keep both:
@@ -13,6 +14,9 @@ interface CubePostgresDriver {
   config: { executionTimeout?: number; storeTimezone?: string };
   prepareConnection(conn: object, options?: { executionTimeout: number }): Promise<void>;
   query(sql: string, values?: unknown[]): Promise<Record<string, unknown>[]>;
+  getTablesQuery(schemaName: string): Promise<Record<string, unknown>[]>;
+  loadPreAggregationIntoTable(tableName: string, loadSql: string, params: unknown[], options: object): Promise<unknown>;
+  dropTable(tableName: string, options?: object): Promise<unknown>;
   release(): Promise<void>;
 }
 
@@ -20,6 +24,14 @@ const require = createRequire(import.meta.url);
 const { PostgresDriver }: { PostgresDriver: new (config: Record<string, unknown>) => CubePostgresDriver } = require('@cubejs-backend/postgres-driver');
 
 const SESSION_SET = Symbol('seglayer session settings');
+
+/**
+ * Pre-aggregation tables this process created or dropped so far, across driver instances
+ * (Cube asks the factory for several): a list read while the count moved may be stale.
+ */
+let tablesChanged = 0;
+/** Enough for any burst of partition builds; past it the last list is returned as Cube would. */
+const MAX_LIST_ATTEMPTS = 10;
 
 export class SessionOncePostgresDriver extends PostgresDriver {
   override async prepareConnection(conn: Record<PropertyKey, unknown>, options?: { executionTimeout: number }): Promise<void> {
@@ -30,5 +42,38 @@ export class SessionOncePostgresDriver extends PostgresDriver {
     conn[SESSION_SET] = undefined; // a SET that fails leaves nothing remembered
     await super.prepareConnection(conn, { executionTimeout: timeout });
     conn[SESSION_SET] = wanted;
+  }
+
+  /**
+   * Cube 0.33 keeps one list of pre-aggregation tables per schema, and every reader of the
+   * database overwrites it when its query returns. When partitions build at once, a list
+   * read before partition A's table was committed can return after A has stored a fresh
+   * one: A then looks for its table in the stale list and fails the query with "Pre-aggregation
+   * table is not found for … after it was successfully created". A list during which this
+   * process created or dropped a table is read again, so none returns older than the last
+   * change that finished before it.
+   */
+  override async getTablesQuery(schemaName: string): Promise<Record<string, unknown>[]> {
+    for (let attempt = 1; ; attempt++) {
+      const changedBefore = tablesChanged;
+      const tables = await super.getTablesQuery(schemaName);
+      if (tablesChanged === changedBefore || attempt >= MAX_LIST_ATTEMPTS) return tables;
+    }
+  }
+
+  override async loadPreAggregationIntoTable(tableName: string, loadSql: string, params: unknown[], options: object): Promise<unknown> {
+    try {
+      return await super.loadPreAggregationIntoTable(tableName, loadSql, params, options);
+    } finally {
+      tablesChanged++;
+    }
+  }
+
+  override async dropTable(tableName: string, options?: object): Promise<unknown> {
+    try {
+      return await super.dropTable(tableName, options);
+    } finally {
+      tablesChanged++;
+    }
   }
 }

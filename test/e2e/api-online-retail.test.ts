@@ -16,6 +16,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiFixture, type ApiFixture } from '../support/api-fixture.ts';
 import { monthsBetween, ONLINE_RETAIL_FILE, readRetailLines, scaled, utcMonth, type RetailLine } from '../support/online-retail-csv.ts';
+import { sharedDataMissing } from '../support/shared-data.ts';
 
 let api: ApiFixture;
 let admin: string;
@@ -23,7 +24,7 @@ let lines: RetailLine[];
 let gbpUnits: bigint; // USD per GBP in units of 10^-2
 
 beforeAll(async () => {
-  expect(existsSync(ONLINE_RETAIL_FILE), `${ONLINE_RETAIL_FILE} (shared data set) is missing`).toBe(true);
+  expect(existsSync(ONLINE_RETAIL_FILE), sharedDataMissing(ONLINE_RETAIL_FILE)).toBe(true);
   // Money shown in the data's own currency too: GBP at the rates seed's reference rate.
   api = await startApiFixture({ source: { file: ONLINE_RETAIL_FILE, mapping: 'mappings/online_retail.yml' }, env: { SEGLAYER_DISPLAY_CURRENCY: 'GBP' } });
   admin = await api.token({ role: 'admin' });

@@ -18,10 +18,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFile } from '../../src/load/batch-loader.ts';
 import { readMappingFile } from '../../src/load/mapping-file.ts';
 import { runModels, type RunSummary } from '../../src/models/model-runner.ts';
+import { ONLINE_RETAIL_FILE } from '../support/online-retail-csv.ts';
+import { sharedDataMissing } from '../support/shared-data.ts';
 import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/test-database.ts';
 import { loadTestProject } from '../support/test-project.ts';
 
-const FILE = join(PROJECT_ROOT, '../shared/data/online_retail/online_retail.csv.gz');
+const FILE = ONLINE_RETAIL_FILE;
 
 let db: TestDatabase;
 let build: RunSummary;
@@ -65,7 +67,7 @@ async function cohortsFromCsv(): Promise<{ active: Map<string, number>; sizes: M
 }
 
 beforeAll(async () => {
-  expect(existsSync(FILE), `${FILE} (shared data set) is missing`).toBe(true);
+  expect(existsSync(FILE), sharedDataMissing(FILE)).toBe(true);
   db = await createTestDatabase();
   const mapping = readMappingFile(join(PROJECT_ROOT, 'mappings/online_retail.yml'));
   await loadFile(db.url, FILE, { into: mapping.into, timezone: mapping.timezone, mapping: mapping.mapping });

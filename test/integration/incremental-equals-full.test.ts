@@ -17,6 +17,7 @@
  * incrementally for the touched users only.
  * The funnel and experiment marts and their per-user tables (marts.user_funnel_progress,
  * marts.experiment_user_metrics) too, plus a round that only changes their definitions.
+ * core.fct_costs too: new and late cost lines, lines of ids known or merged later, a changed rate.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,6 +58,7 @@ const COMPARED = [
   'segments.current_membership',
   'segments.rule_event_facts',
   'marts.segment_validation',
+  'core.fct_costs',
 ];
 /**
  * Cluster segments are left out of the marts' comparison: the incremental database scores
@@ -85,6 +87,13 @@ const files = {
   identities: (rows: string[]) => fixture(`ief-identities-${++seq}.csv`, csv('anonymous_id,user_id,linked_at,link_source', ...rows)),
   outcomes: (rows: string[]) => fixture(`ief-outcomes-${++seq}.csv`, csv('outcome_id,user_id,outcome_type,occurred_at,amount,currency', ...rows)),
   experiment_assignments: (rows: string[]) => fixture(`ief-assignments-${++seq}.csv`, csv('experiment,variant,user_id,anonymous_id,assigned_at', ...rows)),
+  costs: (rows: string[]) => fixture(`ief-costs-${++seq}.csv`, csv('user_id,account_id,period_start,period_end,cost_type,amount,currency', ...rows)),
+};
+/** A cost line of March 2025 (period `month` months later), per user id or account. */
+const cost = (who: { user?: string; account?: string }, type: string, amount: string, currency = 'USD', month = 0) => {
+  const start = new Date(Date.UTC(2025, 2 + month, 1));
+  const end = new Date(Date.UTC(2025, 3 + month, 0));
+  return `${who.user ?? ''},${who.account ?? ''},${start.toISOString().slice(0, 10)},${end.toISOString().slice(0, 10)},${type},${amount},${currency}`;
 };
 /** The project's funnels (funnels/onboarding.yml) and experiment (experiments/onboarding_checklist.yml) read these. */
 const onboarding = (user: string, step: string, at: string) => `f${++seq},${user},,onboarding_step,${at},"{""step"":""${step}""}"`;
@@ -210,6 +219,15 @@ beforeAll(async () => {
   await load('events', rows);
   await load('experiment_assignments', Array.from({ length: 16 }, (_, u) => assigned(u, day(0, 12))));
   await load('outcomes', [`o1,u1,purchase,${day(3, 12)},20.00,USD`, `o2,u2,purchase,${day(4, 12)},35.00,USD`]);
+  // Costs of known users, of ids known only later (ghost, a0, d3), of u12 (merged into u11 later) and of an account.
+  await load('costs', [
+    ...[0, 1, 2, 11].flatMap((u) => [cost({ user: `u${u}` }, 'compute', `${u + 1}.25`), cost({ user: `u${u}` }, 'storage', '0.5', 'EUR')]),
+    cost({ user: 'u12' }, 'support', '3'),
+    cost({ user: 'ghost' }, 'compute', '2'),
+    cost({ user: 'a0' }, 'support', '0.75'),
+    cost({ user: 'd3' }, 'storage', '0.1'),
+    cost({ account: 'acme' }, 'support', '40', 'GBP'),
+  ]);
   for (const db of [incremental, full]) await build(db, { fullRefresh: true });
 });
 afterAll(async () => {
@@ -232,8 +250,12 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   await load('outcomes', [`o3,u6,purchase,${day(21, 12)},50.00,USD`]);
   await load('events', [event({ user: `u${USERS}` }, 'signed_up', day(21, 9)), onboarding(`u${USERS}`, 'profile', day(21, 9, 30))]);
   await load('experiment_assignments', [assigned(USERS, day(21, 9))]);
+  // Next month's costs, a late line for February, a new user's, and one of an id nobody names yet.
+  await load('costs', [cost({ user: 'u1' }, 'compute', '4', 'USD', 1), cost({ user: 'u2' }, 'storage', '1.5', 'EUR', -1), cost({ user: `u${USERS}` }, 'compute', '9'), cost({ user: 'ghost2' }, 'compute', '1'), cost({ account: 'acme' }, 'support', '41', 'GBP', 1)]);
   const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
+  expect(results.get('core.fct_costs')!.action).toBe('incremental: 5 rows by cost_id (delta from core.user_identity_map, core.fx_rates)');
+  expect(after['core.fct_costs']!.length).toBe(before['core.fct_costs']!.length + 5);
   for (const table of ['features.user_facts', 'marts.segment_value']) expect(after[table], table).not.toEqual(before[table]);
   expect(after['features.user_facts']!.filter((r) => /^\(u3,.*,t,f\)$/.test(r)), 'u3 active in month 1').toHaveLength(1);
   expect(after['marts.segment_value']!.filter((r) => r.startsWith('(all,"all users",ltv_1m,')), 'ltv_1m of all users').toHaveLength(1);
@@ -263,6 +285,7 @@ it('late events, older than the last build, reach the users who had them; confli
     ...CONFLICTING,
     MOVED,
     LINK_MOVED,
+    event({ user: 'ghost' }, 'signed_in', day(1, 16)), // ghost's costs get its key
   ]);
   await load('outcomes', [`o5,u9,purchase,${day(2, 12)},15.00,USD`]); // a late first purchase: a new purchase cohort, a converted path
   await load('events', [onboarding('u2', 'data_source', day(0, 5))]); // a late onboarding step: u2 reaches step 3
@@ -287,6 +310,8 @@ it('late events, older than the last build, reach the users who had them; confli
   const facts = (rows: string[]) => rows.filter((r) => r.startsWith('(first_week_breadth_events,u7,'));
   expect(facts(after['segments.rule_event_facts']!)).not.toEqual(facts(before['segments.rule_event_facts']!)); // u7's late first-week breadth
   expect(after['marts.segment_value']).not.toEqual(before['marts.segment_value']); // u9's late purchase
+  const ghost = (rows: string[]) => rows.filter((r) => r.includes(',ghost,'));
+  expect([ghost(before['core.fct_costs']!), ghost(after['core.fct_costs']!)].map((rows) => rows.map((r) => r.split(',')[1]))).toEqual([[''], ['ghost']]);
 });
 
 it('identity merges: an anonymous id linked later, one handed to another user by an earlier link, two known users merged', async () => {
@@ -312,6 +337,10 @@ it('identity merges: an anonymous id linked later, one handed to another user by
   const keys = after['core.dim_users']!.map((r) => r.slice(1, r.indexOf(',')));
   expect(keys).not.toContain('anon:a0');
   expect(keys).not.toContain('u12');
+  // Cost lines of a0, d3 and u12 re-keyed to u0, u8 and u11; only those are re-derived.
+  const keyed = (rows: string[]) => rows.filter((r) => /,(a0|d3|u12),/.test(r)).map((r) => r.split(',').slice(1, 3).join('>')).sort();
+  expect([keyed(before['core.fct_costs']!), keyed(after['core.fct_costs']!)]).toEqual([['anon:a0>a0', 'u12>u12', 'u3>d3'], ['u0>a0', 'u11>u12', 'u8>d3']]);
+  expect(results.get('core.fct_costs')!.action).toMatch(/^incremental: 3 rows by cost_id \(delta from /);
 });
 
 it('a batch that leaves the reference time alone is built for the touched users only', async () => {
@@ -338,6 +367,7 @@ it('a batch that leaves the reference time alone is built for the touched users 
   expect(after['core.dim_users']!.some((r) => r.startsWith('(anon:a15,'))).toBe(false);
   expect(after['features.user_features']).not.toEqual(before['features.user_features']);
   expect(after['marts.experiment_user_metrics']!.some((r) => r.startsWith('(onboarding_checklist,u17,'))).toBe(true);
+  expect(results.get('core.fct_costs')!.action).toBe('incremental: 0 rows by cost_id (delta from core.user_identity_map, core.fx_rates)');
 });
 
 it('a plan change moves users between segments without new events: cohort_retention applies it as a delta', async () => {
@@ -362,6 +392,22 @@ it('cohort_retention is computed from scratch after a run that skipped it and af
   expect(retentionAction((await buildAndCompare()).results)).toBe('swapped');
   await load('events', [event({ user: 'u9' }, 'signed_in', day(23, 9))]);
   expect(retentionAction((await buildAndCompare()).results)).toMatch(DELTA);
+});
+
+it('core.fct_costs re-derives every line after a rate changed, and after a run that skipped it', async () => {
+  // The published rates as a seed edit would leave them, and a EUR line priced with the old rate.
+  await incremental.knex.raw(`update core.fx_rates set usd_per_unit = 2 where currency = 'EUR'`);
+  await incremental.knex.raw(`update core.fct_costs set cost_usd = 1 where user_id = 'u0' and cost_type = 'storage'`);
+  const changed = await buildAndCompare();
+  const lines = changed.after['core.fct_costs']!.length;
+  expect(changed.results.get('core.fct_costs')!.action).toBe(`incremental: ${lines} rows by cost_id (delta from core.user_identity_map, core.fx_rates)`);
+  // The identity map publishes in a run without fct_costs: its next changes do not follow what fct_costs saw.
+  await load('events', [event({ user: 'u4' }, 'signed_in', day(23, 10))]);
+  await build(incremental, { select: ['core.user_identity_map'] });
+  await load('costs', [cost({ user: 'u3' }, 'compute', '2.5', 'USD', 1)]);
+  const skipped = await buildAndCompare();
+  expect(skipped.results.get('core.fct_costs')!.action).toBe(`incremental: ${lines + 1} rows by cost_id`);
+  expect(skipped.after['core.fct_costs']!.length).toBe(lines + 1);
 });
 
 it('a changed funnel or experiment definition recomputes its rows for every user, without new data', async () => {

@@ -105,6 +105,30 @@ export default defineModel({
   });
 });
 
+describe('scheduling', () => {
+  it('starts the model heading the longest chain first, by the seconds its last build took', async () => {
+    // Given order (by name): a_leaf, b_leaf, c_head → z_tail. Their last builds say the chain is the long one.
+    const models: FixtureModel[] = [
+      { name: 'staging.a_leaf', sql: 'select 1 as id', columns: { id: {} } },
+      { name: 'staging.b_leaf', sql: 'select 2 as id', columns: { id: {} } },
+      { name: 'staging.c_head', sql: 'select 3 as id', columns: { id: {} } },
+      { name: 'staging.z_tail', sql: 'select id from {{staging.c_head}}', columns: { id: {} } },
+    ];
+    const first = await run(models, { threads: 1 });
+    expect(first.ok).toBe(true);
+    const startOrder = async (runId: string) =>
+      (await db.knex('ops.model_runs').where({ run_id: runId }).orderBy('model_run_id').pluck('model')) as string[];
+    expect(await startOrder(first.runId)).toEqual(['staging.a_leaf', 'staging.b_leaf', 'staging.c_head', 'staging.z_tail']);
+    // As if the chain had taken 5 s and the leaves 1 s each.
+    const took = { 'staging.a_leaf': 1, 'staging.b_leaf': 1, 'staging.c_head': 1, 'staging.z_tail': 5 };
+    for (const [model, seconds] of Object.entries(took)) {
+      await db.knex.raw(`update ops.model_runs set finished_at = started_at + ? * interval '1 second' where run_id = ? and model = ?`, [seconds, first.runId, model]);
+    }
+    const second = await run(models, { threads: 1 });
+    expect(await startOrder(second.runId)).toEqual(['staging.c_head', 'staging.z_tail', 'staging.a_leaf', 'staging.b_leaf']);
+  });
+});
+
 describe('definitions that cannot run', () => {
   it('a cycle is refused with its path', async () => {
     const cyclic = [

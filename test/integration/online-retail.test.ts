@@ -8,16 +8,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFile, type LoadReport } from '../../src/load/batch-loader.ts';
 import { readMappingFile } from '../../src/load/mapping-file.ts';
+import { ONLINE_RETAIL_FILE } from '../support/online-retail-csv.ts';
+import { sharedDataMissing } from '../support/shared-data.ts';
 import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/test-database.ts';
 
-const FILE = join(PROJECT_ROOT, '../shared/data/online_retail/online_retail.csv.gz');
+const FILE = ONLINE_RETAIL_FILE;
 let db: TestDatabase;
 let report: LoadReport;
 
 const one = async (sql: string) => Object.values((await db.knex.raw(sql)).rows[0])[0];
 
 beforeAll(async () => {
-  expect(existsSync(FILE), `${FILE} (shared data set) is missing`).toBe(true);
+  expect(existsSync(FILE), sharedDataMissing(FILE)).toBe(true);
   db = await createTestDatabase();
   const mapping = readMappingFile(join(PROJECT_ROOT, 'mappings/online_retail.yml'));
   report = await loadFile(db.url, FILE, { into: mapping.into, timezone: mapping.timezone, mapping: mapping.mapping });

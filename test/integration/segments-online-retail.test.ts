@@ -29,6 +29,7 @@ import { runModels, type RunSummary } from '../../src/models/model-runner.ts';
 import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/test-database.ts';
 import { loadTestProject } from '../support/test-project.ts';
 import { ONLINE_RETAIL_FILE, scaled } from '../support/online-retail-csv.ts';
+import { sharedDataMissing } from '../support/shared-data.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -158,7 +159,7 @@ function expectedRfm(customers: Map<string, Customer>, asOfDay: number): Map<str
 // ---- the test --------------------------------------------------------------------
 
 beforeAll(async () => {
-  expect(existsSync(ONLINE_RETAIL_FILE), `${ONLINE_RETAIL_FILE} (shared data set) is missing`).toBe(true);
+  expect(existsSync(ONLINE_RETAIL_FILE), sharedDataMissing(ONLINE_RETAIL_FILE)).toBe(true);
   db = await createTestDatabase();
   const mapping = readMappingFile(join(PROJECT_ROOT, 'mappings/online_retail.yml'));
   const report = await loadFile(db.url, ONLINE_RETAIL_FILE, { into: mapping.into, timezone: mapping.timezone, mapping: mapping.mapping });

@@ -2,7 +2,8 @@
  * Cube's PostgreSQL driver sends its session settings once per connection
  * (src/serve/session-once-postgres-driver.ts), and every query still runs with them: on
  * a database whose own default time zone and statement timeout differ, on a reused
- * connection, and on the new connection that replaces a terminated one.
+ * connection, and on the new connection that replaces a terminated one. And a list of
+ * pre-aggregation tables never returns without a table created while it was being read.
  */
 import { createRequire } from 'node:module';
 import pg from 'pg';
@@ -71,6 +72,55 @@ describe('SessionOncePostgresDriver', () => {
       expect(sent.filter((text) => /^SET /i.test(text)).length - setsBefore).toBe(6);
     } finally {
       await wide.release();
+    }
+  });
+});
+
+describe('the list of pre-aggregation tables', () => {
+  /** Holds the answer of the next table list until released: a list read before a commit that returns after it. */
+  class HeldListDriver extends SessionOncePostgresDriver {
+    hold: { listed: () => void; release: Promise<void> } | undefined;
+    override async query(sql: string, values?: unknown[]): Promise<Record<string, unknown>[]> {
+      const rows = await super.query(sql, values);
+      const hold = this.hold;
+      if (hold && sql.includes('information_schema.tables')) {
+        this.hold = undefined;
+        hold.listed();
+        await hold.release;
+      }
+      return rows;
+    }
+  }
+
+  it('is read again when a table was created while it was being read (Cube 0.33 then lost the new partition)', async () => {
+    const db = await createTestDatabase({ migrate: false });
+    const lister = new HeldListDriver({ connectionString: db.url, maxPoolSize: 1 });
+    const builder = new SessionOncePostgresDriver({ connectionString: db.url, maxPoolSize: 1 });
+    try {
+      await db.knex.raw('create schema rollups; create table rollups.old_partition (n int)');
+      let release!: () => void;
+      const listed = new Promise<void>((done) => {
+        lister.hold = { listed: done, release: new Promise<void>((go) => (release = go)) };
+      });
+      const list = lister.getTablesQuery('rollups');
+      await listed; // its SQL has run, before the new table exists
+      await builder.loadPreAggregationIntoTable('rollups.new_partition', 'create table rollups.new_partition as select 1 as n', [], {});
+      release();
+      const names = (await list).map((row) => row.table_name).sort();
+      expect(names).toEqual(['new_partition', 'old_partition']);
+      // A drop while listing is caught the same way.
+      const listedAgain = new Promise<void>((done) => {
+        lister.hold = { listed: done, release: new Promise<void>((go) => (release = go)) };
+      });
+      const second = lister.getTablesQuery('rollups');
+      await listedAgain;
+      await builder.dropTable('rollups.old_partition');
+      release();
+      expect((await second).map((row) => row.table_name)).toEqual(['new_partition']);
+    } finally {
+      await lister.release();
+      await builder.release();
+      await db.drop();
     }
   });
 });

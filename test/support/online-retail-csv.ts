@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import Papa from 'papaparse';
-import { PROJECT_ROOT } from './test-database.ts';
+import { sharedDataFile } from './shared-data.ts';
 
-export const ONLINE_RETAIL_FILE = join(PROJECT_ROOT, '../shared/data/online_retail/online_retail.csv.gz');
+export const ONLINE_RETAIL_FILE = sharedDataFile('online_retail/online_retail.csv.gz');
 
 export interface RetailLine {
   invoice: string;

@@ -76,6 +76,28 @@ describe('the build scheduler', () => {
     expect(await starts()).toEqual(await starts());
   });
 
+  it('with expected seconds, starts the model heading the longest chain first', async () => {
+    // Given order: the leaves first. The chain head → tail is 1 + 5 s, each leaf 1 s.
+    const dag: Dag = { leaf1: [], leaf2: [], head: [], tail: ['head'] };
+    const seconds: Record<string, number> = { leaf1: 1, leaf2: 1, head: 1, tail: 5 };
+    const h = harness(dag, { threads: 1 });
+    await runSchedule({ ...h.options, seconds: (name) => seconds[name] });
+    expect(h.log.filter((l) => l.startsWith('start'))).toEqual(['start head', 'start tail', 'start leaf1', 'start leaf2']);
+    // Without seconds the given order stands.
+    const plain = harness(dag, { threads: 1 });
+    await runSchedule(plain.options);
+    expect(plain.log.filter((l) => l.startsWith('start'))).toEqual(['start leaf1', 'start leaf2', 'start head', 'start tail']);
+  });
+
+  it('counts a model without a known time as the median of the known ones', async () => {
+    // new_model (unknown: the median of 0.1, 1.5 and 2 s) heads a 3.5 s chain, longer than slow_leaf (1.5 s); quick goes last.
+    const dag: Dag = { quick: [], slow_leaf: [], new_model: [], after_new: ['new_model'] };
+    const seconds: Record<string, number | undefined> = { quick: 0.1, slow_leaf: 1.5, after_new: 2, new_model: undefined };
+    const h = harness(dag, { threads: 1 });
+    await runSchedule({ ...h.options, seconds: (name) => seconds[name] });
+    expect(h.log.filter((l) => l.startsWith('start'))).toEqual(['start new_model', 'start after_new', 'start slow_leaf', 'start quick']);
+  });
+
   it('numbers models as they start or are skipped', async () => {
     const indexes: [string, number][] = [];
     await runSchedule({

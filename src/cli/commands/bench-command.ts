@@ -10,6 +10,7 @@ interface BenchOptions {
   only?: string;
   seconds: number;
   profile?: string;
+  threads?: number;
 }
 
 /** Each part runs its benchmark and returns its figures against their targets (none for parts without one). */
@@ -32,12 +33,14 @@ export function registerBenchCommand(program: Command): void {
     .option('--repeat <n>', 'loader runs of each contender', (v) => Number(v), 2)
     .option('--seconds <n>', 'API: timed seconds per run', (v) => Number(v), 10)
     .option('--only <part>', PARTS.join(' | '))
+    .option('--threads <n>', 'build: models run at once, in every build of the run (default: number of cores, as `seglayer build`)', (v) => Number(v))
     .option('--profile <dir>', 'API: CPU profiles of the API process for the pre-aggregated query at 10 clients, written to <dir> (no targets judged)')
     .action(async (options: BenchOptions) => {
       if (options.only !== undefined && !(PARTS as readonly string[]).includes(options.only)) {
         program.error(`error: --only must be one of ${PARTS.join(', ')} (got "${options.only}")`);
       }
       if (!Number.isInteger(options.users) || options.users < 1) program.error(`error: --users must be a whole number >= 1 (got "${options.users}")`);
+      if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) program.error(`error: --threads must be a whole number >= 1 (got "${options.threads}")`);
       const { exitCodeOf, targetsTable } = await import('../../bench/bench-target.ts');
       const { benchStamp, describeStamp } = await import('../../bench/bench-stamp.ts');
       const { bold, say } = await import('../../terminal/terminal-output.ts');
