@@ -124,9 +124,9 @@ export default (project: ProjectContent) => {
                coalesce(o.churned, false) as churned, a.user_key is not null as active, coalesce(o.revenue_usd, 0) as revenue_usd
         from users u left join outcomes o using (user_key) left join activity a using (user_key)
       ),
-      history_reach as (
-        select h.definition, min(h.reference_at) <= (select window_start from windows where window_name = 'holdout') as reaches
-        from ${ref('segments.membership_history')} h group by 1
+      history_reach as (   -- the definitions with history at or before the holdout start (read by the reference_at index; absent: false)
+        select distinct h.definition, true as reaches
+        from ${ref('segments.membership_history')} h where h.reference_at <= (select window_start from windows where window_name = 'holdout')
       ),
       history_members as (
         select distinct on (h.user_key, h.definition, h.segment) h.user_key, h.definition, h.segment, h.change

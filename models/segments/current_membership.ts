@@ -16,8 +16,9 @@ export default (project: ProjectContent) => defineModel({
   owner: 'data-platform',
   tags: ['segments'],
   readsPrevious: true,
-  // Who is in what, for the marts updated by delta (marts.cohort_retention): a diff of the published table.
-  keepChanges: { columns: ['user_key', 'definition', 'segment'] },
+  // Who is in what, for the models updated by delta (marts.cohort_retention, segments.membership_history): a diff of
+  // the published table. With the version, which history records (cohort_retention nets it away by segment).
+  keepChanges: { columns: ['user_key', 'definition', 'segment', 'version'] },
   tests: [{ unique_combination: ['user_key', 'definition', 'segment'] }],
   columns: {
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null'] },
@@ -28,7 +29,9 @@ export default (project: ProjectContent) => defineModel({
   },
   build: (knex, { ref, previous }) => {
     ref('segments.definition_versions'); // after it: a definition changed under an old version stops membership there
-    const features = segmentFeatures(project.traits, (name) => ref(name).toQuery());
+    // Read once for every rule (a CTE): each rule's branch scanned user_features and joined user_traits again (15 times in the demo).
+    const features = 'rule_features';
+    const featuresSql = segmentFeatures(project.traits, (name) => ref(name).toQuery());
     const referenceTime = ref('core.reference_time').toQuery();
     // Event predicates read events and outcomes up to the features' reference time (as_of_at); counts kept per user, from the facts.
     const sources = {
@@ -55,8 +58,9 @@ export default (project: ProjectContent) => defineModel({
       { sql: `select user_key, definition, band as segment, version from ${ref('segments.rfm_scores').toQuery()} where band is not null`, bindings: [] },
       { sql: `select user_key, definition, segment, version from ${ref('segments.cluster_assignments').toQuery()}`, bindings: [] },
     ];
+    const ctes = [...(touched ? [`${TOUCHED_USERS} as materialized (${touched.sql})`] : []), `${features} as materialized (${featuresSql})`];
     return knex.raw(
-      `${touched ? `with ${TOUCHED_USERS} as materialized (${touched.sql})\n` : ''}select m.user_key, m.definition, m.segment, m.version, (select as_of_at from ${referenceTime}) as reference_at
+      `with ${ctes.join(',\n')}\nselect m.user_key, m.definition, m.segment, m.version, (select as_of_at from ${referenceTime}) as reference_at
        from (${parts.map((p) => `(${p.sql})`).join('\nunion all\n')}) m`,
       [...(touched?.bindings ?? []), ...parts.flatMap((p) => p.bindings)],
     );

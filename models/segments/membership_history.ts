@@ -10,6 +10,11 @@ import { defineModel } from '../../src/models/model-definition.ts';
  * and rebuilding the same data on another day records the same history; `changed_at` is
  * the build's wall clock, kept as the order of builds (two builds can share a reference
  * time) and for pollers of `segments changes --since`.
+ *
+ * What a build appends is current membership's change since the version history last saw:
+ * when current_membership's kept changes follow exactly that version (delta maintenance,
+ * src/models/model-changes.ts), they are the change (a few hundred rows) and history is not
+ * read; otherwise each key's latest change is found in all of history (what `was` below does).
  */
 export default defineModel({
   name: 'segments.membership_history',
@@ -17,8 +22,11 @@ export default defineModel({
   owner: 'data-platform',
   tags: ['segments'],
   materialized: 'append',
-  // What the models folded from history read: the rows after a build time, then those users' rows.
-  indexes: [['changed_at'], ['user_key']],
+  // What the models folded from history read: the rows after a build time, then those users' rows; and the
+  // reference times (snapshot points, whether history reaches back to a date), which otherwise scanned all history.
+  indexes: [['changed_at'], ['user_key'], ['reference_at']],
+  // Its latest state is current_membership's version it last saw: appending that version's changes keeps it so.
+  deltaFrom: ['segments.current_membership'],
   // Primary key: a membership changes at most once per build.
   tests: [{ unique_combination: ['user_key', 'definition', 'segment', 'version', 'change', 'changed_at'] }],
   columns: {
@@ -30,12 +38,18 @@ export default defineModel({
     changed_at: { type: 'timestamptz', description: 'Wall-clock time of the build that saw the change (orders builds; what `segments changes --since` polls)', tests: ['not_null'] },
     reference_at: { type: 'timestamptz', description: 'Reference time of the build that saw the change (core.reference_time.as_of_at): what membership as of a date reads', tests: ['not_null'] },
   },
-  build: (knex, { ref, appendTo }) => {
+  build: (knex, { ref, appendTo, delta }) => {
     const current = ref('segments.current_membership');
     const reference = `(select as_of_at from ${ref('core.reference_time').toQuery()})`;
     const members = `select user_key, definition, segment, version from ${current.toQuery()}`;
     if (!appendTo) {
       return knex.raw(`select user_key, definition, segment, version, 'entered'::text as change, now() as changed_at, ${reference} as reference_at from (${members}) c`);
+    }
+    if (delta) {
+      // Net changes by (user, definition, segment, version): a key is added or removed at most once.
+      return knex.raw(`
+      select user_key, definition, segment, version, case change when 'added' then 'entered' else 'left' end::text as change, now() as changed_at, ${reference} as reference_at
+      from ${delta.changes['segments.current_membership']!.toQuery()}`);
     }
     return knex.raw(`
       with latest as (

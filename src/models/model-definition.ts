@@ -149,6 +149,7 @@ export const modelSchema = z
     /**
      * Upstream models with `keepChanges` this model can be updated from (delta maintenance):
      * its build receives `delta` when their changes follow exactly what it was computed from.
+     * Table models (the new rows from the published ones), incremental models (the rows to replace) and append models (the rows to append).
      */
     deltaFrom: z.array(z.string()).optional(),
     /** Table-level tests: expressions over the whole relation, e.g. unique combinations. */

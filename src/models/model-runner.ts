@@ -341,8 +341,12 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           }
           let compiled = compileModel(model, known, { incremental, appendTo, previous, knex });
           // Delta maintenance: from the published rows and the upstreams' changes, when those follow exactly what they were computed from.
-          // Of the full build's SQL: an incremental run's names its new batches.
-          const deltaBase = model.deltaFrom ? sqlFingerprint(incremental ? compileModel(model, known, { knex }).sql : compiled.sql) : undefined;
+          // Of the full build's SQL: an incremental run's names its new batches. An append model's as it appends, also on
+          // its first build: that build's rows are as good a base to append to.
+          const basedOn = () => incremental ? compileModel(model, known, { knex }).sql
+            : model.materialized === 'append' && !appendTo ? compileModel(model, known, { appendTo: knex.raw(quoteRelation(name)), knex }).sql
+            : compiled.sql;
+          const deltaBase = model.deltaFrom ? sqlFingerprint(basedOn()) : undefined;
           const delta = deltaBase && !options.fullRefresh && (await relationExists(knex, name)) ? await deltaContext(knex, model, runId, deltaBase) : undefined;
           if (delta) compiled = compileModel(model, known, { incremental, appendTo, previous, delta, knex });
           // The quarantine checks only what new batches touch when the model says which rows that is.

@@ -57,6 +57,7 @@ const COMPARED = [
   'marts.segment_daily',
   'segments.current_membership',
   'segments.rule_event_facts',
+  'marts.segment_validation',
   'core.fct_costs',
 ];
 /**
@@ -128,7 +129,7 @@ const snapshot = async (db: TestDatabase): Promise<Record<string, string[]>> => 
  * that marts.segment_path_counts' delta follows, and every later round would fall back.
  */
 const REFOLDED = ['segments.membership', 'segments.membership_spells', 'segments.transitions']; // incremental by user_key
-const FROM_HISTORY = [...REFOLDED, 'segments.overlap']; // overlap: by delta
+const FROM_HISTORY = [...REFOLDED, 'segments.overlap', 'segments.user_segments']; // overlap, user_segments: by delta
 const foldsOf = async () => Object.fromEntries(await Promise.all(FROM_HISTORY.map(async (t) => [t, await rowsOf(incremental, t)] as const)));
 const foldsEqualRebuild = async () => {
   const folded = await foldsOf();
@@ -141,11 +142,35 @@ const foldsEqualRebuild = async () => {
   return folded;
 };
 
+/** segments.membership_history (appended from current_membership's kept changes when their chain holds) ends where current membership is. */
+const historyLatest = `select (user_key, definition, segment, version)::text as row from (
+  select distinct on (user_key, definition, segment, version) * from segments.membership_history
+  order by user_key, definition, segment, version, changed_at desc, change = 'entered') h where change = 'entered' order by 1`;
+const historyFollowsMembership = async () => {
+  const members = (await incremental.knex.raw(`select (user_key, definition, segment, version)::text as row from segments.current_membership order by 1`)).rows;
+  expect((await incremental.knex.raw(historyLatest)).rows).toEqual(members);
+};
+/**
+ * segments.cluster_assignments (incremental by user_key) equals scoring everyone from scratch against the same fit
+ * (the full refresh refits, so it is not compared there); only when a row was scored may differ (scored_reference_at).
+ */
+const scoredAsFromScratch = async () => {
+  const model = project.models.find((m) => m.name === 'segments.cluster_assignments')!;
+  const { sql } = compileModel(model, new Set(project.models.map((m) => m.name)));
+  const columns = `(user_key, definition, version, segment, fitted_at, scored_values)::text as row`;
+  const scratch = (await incremental.knex.raw(`select ${columns} from (${sql}) t order by 1`)).rows;
+  expect(scratch.length).toBeGreaterThan(0);
+  expect((await incremental.knex.raw(`select ${columns} from segments.cluster_assignments t order by 1`)).rows).toEqual(scratch);
+};
+const HISTORY_DELTA = /^appended \d+ rows \(delta from segments\.current_membership\)$/;
+
 /** Builds both databases (incremental, full refresh), checks them equal and returns the incremental run's results. */
 const buildAndCompare = async () => {
   const before = { ...(await snapshot(incremental)), ...(await foldsOf()) };
   const results = await build(incremental);
   const folded = await foldsEqualRebuild();
+  await historyFollowsMembership();
+  await scoredAsFromScratch();
   await build(full, { fullRefresh: true });
   const [a, b] = [await snapshot(incremental), await snapshot(full)];
   for (const table of [...COMPARED, 'quarantine']) expect(a[table], table).toEqual(b[table]);
@@ -235,6 +260,8 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   expect(after['features.user_facts']!.filter((r) => /^\(u3,.*,t,f\)$/.test(r)), 'u3 active in month 1').toHaveLength(1);
   expect(after['marts.segment_value']!.filter((r) => r.startsWith('(all,"all users",ltv_1m,')), 'ltv_1m of all users').toHaveLength(1);
   expect(after['core.dim_users']!.length).toBe(before['core.dim_users']!.length + 2); // u20 and anon:visitor-1
+  expect(results.get('segments.cluster_assignments')!.action).toMatch(/^incremental: [1-9]\d* rows by user_key$/); // u20 scored, at least
+  expect(results.get('segments.membership_history')!.action).toMatch(HISTORY_DELTA); // its first build is a base too
   expect(after['features.user_features']).not.toEqual(before['features.user_features']);
   for (const model of REFOLDED) expect(results.get(model)!.action, model).toMatch(/^incremental: \d+ rows by user_key/);
   for (const model of ['segments.membership', 'segments.membership_spells']) expect(after[model], model).not.toEqual(before[model]);
@@ -299,6 +326,8 @@ it('identity merges: an anonymous id linked later, one handed to another user by
   await load('events', [event({ user: 'u12' }, 'signed_in', day(21, 14))]);
   const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
+  expect(results.get('segments.membership_history')!.action).toMatch(HISTORY_DELTA);
+  expect(results.get('segments.user_segments')!.action).toMatch(/\(delta from segments\.membership\)$/);
   // u12's memberships go to u11 (event predicates read fct_events' re-keyed user_key).
   expect(after['segments.current_membership']).not.toEqual(before['segments.current_membership']);
   expect(after['segments.current_membership']!.some((r) => r.startsWith('(u12,'))).toBe(false);
@@ -331,6 +360,8 @@ it('a batch that leaves the reference time alone is built for the touched users 
     expect(action, model).toMatch(/^incremental: \d+ rows by /);
     expect(Number(/(\d+) rows/.exec(action)![1]), model).toBeLessThan(after[model]!.length / 2);
   }
+  const scored = results.get('segments.cluster_assignments')!.action!; // the touched users with events only
+  expect(Number(/^incremental: (\d+) rows by user_key$/.exec(scored)![1])).toBeLessThan(USERS / 2);
   // a15, u15's anonymous first days never linked, is linked to u16 by this event: anon:a15 goes.
   expect(await keyOf('a15')).toBe('u16');
   expect(after['core.dim_users']!.some((r) => r.startsWith('(anon:a15,'))).toBe(false);
@@ -343,6 +374,9 @@ it('a plan change moves users between segments without new events: cohort_retent
   await load('users', [`u7,${day(0, 7)},pro,DE,${day(22)}`, `u8,${day(0, 8)},business,DE,${day(22)}`]);
   const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
+  expect(results.get('segments.membership_history')!.action).toMatch(HISTORY_DELTA);
+  expect(results.get('segments.user_segments')!.action).toMatch(/\(delta from segments\.membership\)$/);
+  expect(after['segments.user_segments']).not.toEqual(before['segments.user_segments']); // u7 and u8 now on paid plans
   expect(after['segments.current_membership']).not.toEqual(before['segments.current_membership']);
   const paid = (rows: string[]) => rows.filter((r) => r.includes(',now,paid_plans,'));
   expect(paid(after['marts.cohort_retention']!)).not.toEqual(paid(before['marts.cohort_retention']!));

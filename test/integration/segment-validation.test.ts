@@ -60,6 +60,7 @@ const claim = (name: string, metric = 'upgrade_rate') => `  - name: ${name}
 let db: TestDatabase;
 let build: RunSummary;
 let rows: Record<string, string | number | null>[];
+let project: Awaited<ReturnType<typeof loadTestProject>>;
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -78,7 +79,7 @@ beforeAll(async () => {
   await db.knex('segments.membership').insert(Object.entries({ ...MEMBERS, active: ACTIVE_MEMBERS }).flatMap(([d, users]) => users.map((u) => ({ user_key: u, definition: d, segment: d, version: 1, since: '2025-02-01T00:00:00Z' }))));
   const segments = mkdtempSync(join(tmpdir(), 'seglayer-claims-'));
   writeFileSync(join(segments, 'claims.yml'), `segments:\n${[...['fast', 'spike', 'tiny'].map((c) => claim(c)), claim('active', 'active_rate')].join('\n')}`);
-  const project = await loadTestProject({
+  project = await loadTestProject({
     SEGLAYER_SEGMENTS_DIR: segments, SEGLAYER_FUNNELS_DIR: join(segments, 'no-funnels'), SEGLAYER_MIN_SEGMENT_SIZE: '10',
     SEGLAYER_VALIDATION_TRAINING_DAYS: '10', SEGLAYER_VALIDATION_HOLDOUT_DAYS: '10', SEGLAYER_VALIDATION_FOLLOW_UP_DAYS: '5',
   });
@@ -146,5 +147,18 @@ describe('marts.segment_validation', () => {
       expect(row[`${window}_others_value`]).toBeCloseTo(share(false), 12);
     }
     expect(row.training_value).toBe(0.8); // 20 of 25 members: the first 20 are active, 20–24 had their event on the end
+  });
+
+  it('reads membership as of the holdout start from history for a definition whose history reaches back that far', async () => {
+    // fast: history from before the holdout start (2025-01-17), t0 its only member then; spike: history only from after it.
+    const entered = (definition: string, at: string) => ({ user_key: 't0', definition, segment: definition, version: 1, change: 'entered', changed_at: at, reference_at: at });
+    await db.knex('segments.membership_history').insert([entered('fast', '2025-01-10T00:00:00Z'), entered('spike', '2025-01-20T00:00:00Z')]);
+    expect((await runModels(db.knex, db.url, project.models, { select: ['marts.segment_validation'] })).ok).toBe(true);
+    const after = (await db.knex.raw(`select definition, membership_basis, training_n::int, holdout_n::int from marts.segment_validation where definition <> 'active' order by definition`)).rows;
+    expect(after).toEqual([
+      { definition: 'fast', membership_basis: 'history', training_n: 1, holdout_n: 0 },
+      { definition: 'spike', membership_basis: 'current', training_n: 40, holdout_n: 40 },
+      { definition: 'tiny', membership_basis: 'current', training_n: rows.find((r) => r.definition === 'tiny')!.training_n, holdout_n: rows.find((r) => r.definition === 'tiny')!.holdout_n },
+    ]);
   });
 });
