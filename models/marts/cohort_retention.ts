@@ -144,15 +144,21 @@ export default defineModel({
       with user_periods as (select activity, cohort_grain, user_key, period_start, first_at, cohort_start, period_number from ${periods}),
       -- History starts with the first build's reference time: only users who joined a cohort since can have a segment at its start.
       history_start as (select min(reference_at) as reference_at from ${history}),
+      -- Cohorts joined since history began, found by user_activity_periods' partial index of period 0.
       cohorts as (
         select activity, cohort_grain, user_key, cohort_start, first_at as joined_at
-        from user_periods where period_number = 0 and first_at >= (select reference_at from history_start)
+        from ${periods} where period_number = 0 and first_at >= (select reference_at from history_start)
       ),
+      -- Each cohort user's latest change per segment at or before joining, looked up per cohort in history's
+      -- user_key index: a hash join hashed all of history (~0.3 s at 20k users) even when no cohort qualified
+      -- (a young history), and was no faster when every cohort did (history shifted back a year).
       segment_at_start as (
-        select distinct on (c.activity, c.cohort_grain, c.user_key, h.definition, h.segment)
-               c.activity, c.cohort_grain, c.user_key, h.definition, h.segment, h.change
-        from cohorts c join ${history} h on h.user_key = c.user_key and h.reference_at <= c.joined_at
-        order by c.activity, c.cohort_grain, c.user_key, h.definition, h.segment, h.reference_at desc, h.changed_at desc, (h.change = 'entered') desc
+        select c.activity, c.cohort_grain, c.user_key, h.definition, h.segment, h.change
+        from cohorts c cross join lateral (
+          select distinct on (h.definition, h.segment) h.definition, h.segment, h.change
+          from ${history} h where h.user_key = c.user_key and h.reference_at <= c.joined_at
+          order by h.definition, h.segment, h.reference_at desc, h.changed_at desc, (h.change = 'entered') desc
+        ) h
       ),${allAndNow}
       actives as (
         select * from all_and_now

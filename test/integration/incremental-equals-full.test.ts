@@ -209,6 +209,8 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   await load('experiment_assignments', [assigned(USERS, day(21, 9))]);
   const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
+  // u20 joined after history began: segments at cohort start are looked up (and compared) for it.
+  expect(after['marts.cohort_retention']!.filter((r) => r.includes(',cohort_start,')).length).toBeGreaterThan(0);
   for (const table of ['features.user_facts', 'marts.segment_value']) expect(after[table], table).not.toEqual(before[table]);
   expect(after['features.user_facts']!.filter((r) => /^\(u3,.*,t,f\)$/.test(r)), 'u3 active in month 1').toHaveLength(1);
   expect(after['marts.segment_value']!.filter((r) => r.startsWith('(all,"all users",ltv_1m,')), 'ltv_1m of all users').toHaveLength(1);
