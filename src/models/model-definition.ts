@@ -149,8 +149,9 @@ export const modelSchema = z
      */
     readsPrevious: z.boolean().optional(),
     /**
-     * Table and incremental models: each publish keeps the rows it removed and added (only
-     * these columns, default all) for downstream models with `deltaFrom` to apply.
+     * Table, incremental and append models: each publish keeps the rows it removed and added
+     * (an append: the rows it appended; only these columns, default all) for downstream models
+     * with `deltaFrom` to apply.
      */
     keepChanges: z.object({ columns: z.array(z.string().regex(identifier)).min(1).optional() }).strict().optional(),
     /**
