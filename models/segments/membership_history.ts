@@ -19,6 +19,8 @@ export default defineModel({
   materialized: 'append',
   // What the models folded from history read: the rows after a build time, then those users' rows.
   indexes: [['changed_at'], ['user_key']],
+  // marts.cohort_retention applies the appended rows (delta maintenance): segments at cohort start.
+  keepChanges: { columns: ['user_key', 'reference_at'] },
   // Primary key: a membership changes at most once per build.
   tests: [{ unique_combination: ['user_key', 'definition', 'segment', 'version', 'change', 'changed_at'] }],
   columns: {

@@ -153,7 +153,7 @@ const keyOf = async (identity: string) =>
   (await incremental.knex.raw('select user_key from core.user_identity_map where identity = ?', [identity])).rows[0]?.user_key;
 
 /** marts.cohort_retention is updated from the kept changes of its upstreams (delta maintenance), or computed from scratch. */
-const DELTA = /\(delta from marts\.user_activity_periods, segments\.current_membership\)$/;
+const DELTA = /\(delta from marts\.user_activity_periods, segments\.current_membership, segments\.membership_history\)$/;
 const retentionAction = (results: Map<string, ModelResult>) => {
   expect(results.get('marts.segment_path_counts')!.action!).toMatch(/\(delta from marts\.user_paths, segments\.membership\)$/);
   return results.get('marts.cohort_retention')!.action!;
@@ -289,7 +289,9 @@ it('identity merges: an anonymous id linked later, one handed to another user by
 
 it('a batch that leaves the reference time alone is built for the touched users only', async () => {
   await load('events', [event({ user: 'u13' }, 'feature_used', day(10, 16), 'api'), event({ user: 'u16', anon: 'a15' }, 'signed_in', day(21, 8))]);
-  await load('outcomes', [`o4,u14,purchase,${day(15, 12)},12.50,USD`]);
+  // An earlier first purchase of u6 (o3, day 21, joined a purchase cohort after history began): its segments at
+  // cohort start are counted again as they are and as they were.
+  await load('outcomes', [`o4,u14,purchase,${day(15, 12)},12.50,USD`, `o6,u6,purchase,${day(21, 7)},5.00,USD`]);
   await load('events', CONFLICTING); // loaded again: flagged once, not twice
   await load('experiment_assignments', [assigned(17, day(3))]); // u17's only change: an assignment (not traced by "touched")
   const { results, before, after } = await buildAndCompare();
@@ -347,4 +349,15 @@ it('a changed funnel or experiment definition recomputes its rows for every user
   });
   const { before, after } = await buildAndCompare();
   for (const mart of FUNNEL_AND_EXPERIMENT) expect(after[mart], mart).not.toEqual(before[mart]);
+});
+
+it('a configured reference time before recorded activity: history rows at it can change segments at cohort start, counted in full then', async () => {
+  project = await loadTestProject({ SEGLAYER_REFERENCE_TIME: day(21, 6) });
+  await load('events', [event({ user: 'u10' }, 'signed_in', day(21, 5))]);
+  const { results } = await buildAndCompare();
+  expect(retentionAction(results)).toMatch(DELTA);
+  const { rows } = await incremental.knex.raw(`
+    select count(*)::int as n from segments.__seglayer_changes_membership_history
+    where reference_at <= (select max(first_at) from marts.user_activity_periods where period_number = 0)`);
+  expect(rows[0].n).toBeGreaterThan(0);
 });
