@@ -354,8 +354,12 @@ it('a changed funnel or experiment definition recomputes its rows for every user
 it('a configured reference time before recorded activity: history rows at it can change segments at cohort start, counted in full then', async () => {
   project = await loadTestProject({ SEGLAYER_REFERENCE_TIME: day(21, 6) });
   await load('events', [event({ user: 'u10' }, 'signed_in', day(21, 5))]);
-  const { results } = await buildAndCompare();
+  // u6 goes paid, recorded at day 21 06:00: before its purchase cohort's start (day 21 07:00), whose periods do not change.
+  await load('users', [`u6,${day(0, 6)},business,DE,${day(23)}`]);
+  const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
+  const paidAtStart = (rows: string[]) => rows.filter((r) => r.includes(',cohort_start,paid_plans,'));
+  expect(paidAtStart(after['marts.cohort_retention']!)).not.toEqual(paidAtStart(before['marts.cohort_retention']!));
   const { rows } = await incremental.knex.raw(`
     select count(*)::int as n from segments.__seglayer_changes_membership_history
     where reference_at <= (select max(first_at) from marts.user_activity_periods where period_number = 0)`);
