@@ -19,11 +19,12 @@ import { COHORT_ACTIVITIES, COHORT_GRAINS } from './user_activity_periods.ts';
  *   - 'all': everyone (segment_definition = segment = 'all').
  *
  * Who was active when is marts.user_activity_periods (recomputed for touched users only);
- * this model counts it per cohort, period and segment. 'all' and 'now' are updated by delta
- * from the changes user_activity_periods and current_membership keep, when the runner allows
+ * this model counts it per cohort, period and segment. It is updated by delta from the changes
+ * user_activity_periods, current_membership and membership_history keep, when the runner allows
  * (src/models/model-changes.ts): only the cohorts (per segment) those changes touch, or all of
  * an activity and grain whose last period moved, are recounted; the other rows are copied as
- * published. Otherwise, and for 'cohort_start', counted in full.
+ * published. Otherwise counted in full, and so is 'cohort_start' when history gained a row at
+ * or before a cohort's start (possible only with a configured reference time).
  */
 const GRAINS = COHORT_GRAINS;
 const rate = wilsonBoundsSql('cohort_users', 'active_users');
@@ -49,12 +50,13 @@ export default defineModel({
     retention_ci_lower: { type: 'double precision', description: 'Wilson 95% CI lower bound of the retention rate', tests: ['not_null'] },
     retention_ci_upper: { type: 'double precision', description: 'Wilson 95% CI upper bound of the retention rate', tests: ['not_null'] },
   },
-  deltaFrom: ['marts.user_activity_periods', 'segments.current_membership'],
+  deltaFrom: ['marts.user_activity_periods', 'segments.current_membership', 'segments.membership_history'],
   build: (knex, { ref, delta }) => {
     const periods = ref('marts.user_activity_periods');
     const members = ref('segments.current_membership');
     const history = ref('segments.membership_history');
-    // 'all' and 'now' counts: from every user's periods, or (delta) the published counts plus what changed.
+    // Counts: from every user's periods, or (delta) the published counts plus what changed ('all', 'now', and
+    // 'cohort_start' below).
     // With P a user's periods and S their segments, P'S' - PS = dP S' + P' dS - dP dS, where dP and dS are
     // the net changes (a touched user's periods are replaced, and those that come back cancel out).
     const net = (changes: unknown, columns: string) =>
@@ -62,7 +64,18 @@ export default defineModel({
     const cell = 'activity, cohort_grain, cohort_start, period_number, segment_as_of, segment_definition, segment';
     const sameGroup = (a: string, b: string) =>
       ['activity', 'cohort_grain', 'cohort_start', 'segment_as_of', 'segment_definition', 'segment'].map((c) => `${a}.${c} = ${b}.${c}`).join(' and ');
+    // The user's latest change per segment at or before `joinedAt`, looked up in history's user_key index: a
+    // hash join hashed all of history (~0.3 s at 20k users) even when no cohort qualified (a young history),
+    // and was no faster when every cohort did (history shifted back a year).
+    const segmentsAt = (userKey: string, joinedAt: string) => `lateral (
+          select distinct on (h.definition, h.segment) h.definition, h.segment, h.change
+          from ${history} h where h.user_key = ${userKey} and h.reference_at <= ${joinedAt}
+          order by h.definition, h.segment, h.reference_at desc, h.changed_at desc, (h.change = 'entered') desc
+        )`;
     const lastStart = `max(case when cohort_grain = 'month' then (cohort_start + make_interval(months => period_number))::date else cohort_start + 7 * period_number end)`;
+    const periodChanges = delta?.changes['marts.user_activity_periods'];
+    // The published rows a delta updates: 'all' and 'now', and 'cohort_start' unless it is counted in full.
+    const byDelta = (column: string) => `(${column} in ('all', 'now') or (${column} = 'cohort_start' and not (select moved from start_moved)))`;
     // Delta: only the cohorts (per segment) whose counts or grid move are recounted, from their published
     // counts plus what changed; the other published rows are copied as they are. A cohort's rows depend only
     // on its own counts and on the last period with data of its activity and grain.
@@ -70,6 +83,46 @@ export default defineModel({
       ? `
       period_delta as materialized (${net(delta.changes['marts.user_activity_periods'], 'user_key, activity, cohort_grain, cohort_start, period_number')}),
       member_delta as materialized (${net(delta.changes['segments.current_membership'], 'user_key, definition, segment')}),
+      -- 'cohort_start': a user's segments at the start of a cohort are a function of their periods (period 0's
+      -- first time) and their history at or before it. Only the users whose periods changed are counted again, as
+      -- they are (+1) and as they were (-1: their periods now, less the added rows, plus the removed ones), unless
+      -- history gained a row at or before a cohort start (only with a configured reference time: a build's
+      -- reference time is otherwise after all its activity): then 'cohort_start' is counted in full.
+      start_moved as (
+        select exists (
+          select from ${delta.changes['segments.membership_history']} h
+          where h.change = 'added' and h.reference_at <= greatest(
+            (select max(first_at) from ${periods} where period_number = 0),
+            (select max(first_at) from ${periodChanges} where change = 'removed' and period_number = 0))
+        ) as moved
+      ),
+      touched_periods as materialized (
+        select user_key, activity, cohort_grain, cohort_start, period_number, first_at
+        from ${periods} where user_key in (select user_key from ${periodChanges}) and not (select moved from start_moved)
+      ),
+      period_versions as materialized (
+        select 1 as sign, * from touched_periods
+        union all
+        select -1, * from (
+          (select * from touched_periods
+           except all
+           select user_key, activity, cohort_grain, cohort_start, period_number, first_at from ${periodChanges} where change = 'added')
+          union all
+          select user_key, activity, cohort_grain, cohort_start, period_number, first_at from ${periodChanges} where change = 'removed'
+        ) was
+      ),
+      version_starts as (
+        select v.sign, v.user_key, v.activity, v.cohort_grain, h.definition, h.segment
+        from period_versions v cross join ${segmentsAt('v.user_key', 'v.first_at')} h
+        where v.period_number = 0 and v.first_at >= (select reference_at from history_start) and h.change = 'entered'
+      ),
+      start_changed as (
+        select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'cohort_start'::text as segment_as_of, s.definition as segment_definition, s.segment,
+               sum(p.sign) as active_users
+        from version_starts s join period_versions p using (sign, user_key, activity, cohort_grain)
+        group by 1, 2, 3, 4, 5, 6, 7
+        having sum(p.sign) <> 0
+      ),
       changed as materialized (
         select activity, cohort_grain, cohort_start, period_number, 'all'::text as segment_as_of, 'all'::text as segment_definition, 'all'::text as segment, sign as active_users
         from period_delta
@@ -82,9 +135,11 @@ export default defineModel({
         union all
         select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'now', d.definition, d.segment, -p.sign * d.sign
         from member_delta d join period_delta p using (user_key)
+        union all
+        select * from start_changed
       ),
       -- Not materialized: each use scans the published table with its own filter (a materialized copy cost more).
-      published as not materialized (select ${cell}, active_users from ${delta.this} where segment_as_of in ('all', 'now')),
+      published as not materialized (select ${cell}, active_users from ${delta.this} where ${byDelta('segment_as_of')}),
       all_counts as (
         select activity, cohort_grain, cohort_start, period_number, sum(active_users) as active_users
         from (
@@ -138,22 +193,21 @@ export default defineModel({
       ? `
         union all
         select ${columns} from ${delta.this} t
-        where t.segment_as_of in ('all', 'now') and not exists (select from redone r where ${sameGroup('r', 't')})`
+        where ${byDelta('t.segment_as_of')} and not exists (select from redone r where ${sameGroup('r', 't')})`
       : '';
     return knex.raw(`
       with user_periods as (select activity, cohort_grain, user_key, period_start, first_at, cohort_start, period_number from ${periods}),
       -- History starts with the first build's reference time: only users who joined a cohort since can have a segment at its start.
-      history_start as (select min(reference_at) as reference_at from ${history}),
+      history_start as (select min(reference_at) as reference_at from ${history}),${allAndNow}
+      -- Cohorts joined since history began, found by user_activity_periods' partial index of period 0.
       cohorts as (
         select activity, cohort_grain, user_key, cohort_start, first_at as joined_at
-        from user_periods where period_number = 0 and first_at >= (select reference_at from history_start)
+        from ${periods} where period_number = 0 and first_at >= (select reference_at from history_start)${delta ? ' and (select moved from start_moved)' : ''}
       ),
       segment_at_start as (
-        select distinct on (c.activity, c.cohort_grain, c.user_key, h.definition, h.segment)
-               c.activity, c.cohort_grain, c.user_key, h.definition, h.segment, h.change
-        from cohorts c join ${history} h on h.user_key = c.user_key and h.reference_at <= c.joined_at
-        order by c.activity, c.cohort_grain, c.user_key, h.definition, h.segment, h.reference_at desc, h.changed_at desc, (h.change = 'entered') desc
-      ),${allAndNow}
+        select c.activity, c.cohort_grain, c.user_key, h.definition, h.segment, h.change
+        from cohorts c cross join ${segmentsAt('c.user_key', 'c.joined_at')} h
+      ),
       actives as (
         select * from all_and_now
         union all

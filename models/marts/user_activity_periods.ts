@@ -29,8 +29,11 @@ export default defineModel({
   materialized: 'incremental',
   incremental: { uniqueKey: 'user_key' },
   indexes: [['user_key']],
-  // marts.cohort_retention applies these (delta maintenance): what a user counts in, without times.
-  keepChanges: { columns: ['user_key', 'activity', 'cohort_grain', 'cohort_start', 'period_number'] },
+  // marts.cohort_retention's cohorts joined since membership history began (period 0: a sixth of the rows).
+  partialIndexes: [{ name: 'cohorts', columns: ['first_at'], where: 'period_number = 0' }],
+  // marts.cohort_retention applies these (delta maintenance): what a user counts in, and when (period 0's first
+  // time decides the segments at cohort start).
+  keepChanges: { columns: ['user_key', 'activity', 'cohort_grain', 'cohort_start', 'period_number', 'first_at'] },
   tests: [{ unique_combination: ['user_key', 'activity', 'cohort_grain', 'period_start'] }],
   columns: {
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null'] },

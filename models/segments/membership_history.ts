@@ -27,6 +27,8 @@ export default defineModel({
   indexes: [['changed_at'], ['user_key'], ['reference_at']],
   // Its latest state is current_membership's version it last saw: appending that version's changes keeps it so.
   deltaFrom: ['segments.current_membership'],
+  // marts.cohort_retention applies the appended rows (delta maintenance): segments at cohort start.
+  keepChanges: { columns: ['user_key', 'reference_at'] },
   // Primary key: a membership changes at most once per build.
   tests: [{ unique_combination: ['user_key', 'definition', 'segment', 'version', 'change', 'changed_at'] }],
   columns: {

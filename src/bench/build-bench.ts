@@ -73,6 +73,7 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<TargetR
       script.push(`create ${kind} ${quoteRelation(name)} as ${compileModel(model, known).sql};`);
       // The indexes the runner builds with the table (for incremental deletes and per-user reads) are part of the same work.
       for (const columns of kind === 'table' ? model.indexes : []) script.push(`create index on ${quoteRelation(name)} (${columns.map((c) => quoteRelation(c)).join(', ')});`);
+      for (const p of kind === 'table' ? model.partialIndexes : []) script.push(`create index on ${quoteRelation(name)} (${p.columns.map((c) => quoteRelation(c)).join(', ')}) where ${p.where};`);
       // As the runner does: without statistics the next statement plans nested loops over a table it takes for tiny.
       if (kind === 'table') script.push(`analyze ${quoteRelation(name)};`);
     }

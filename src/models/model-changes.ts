@@ -1,7 +1,7 @@
 /**
  * Delta maintenance (issue 19). A model with `keepChanges` keeps, beside its table
  * (`__seglayer_changes_<table>`), the rows its latest publish removed and added (net: a row
- * that comes back unchanged is neither), written in the publishing transaction and stamped in ops.model_changes with that run and the run whose
+ * that comes back unchanged is neither; an append's: the rows it appended), written in the publishing transaction and stamped in ops.model_changes with that run and the run whose
  * version they replaced (null when the publish was no diff: a first or full build). A model
  * with `deltaFrom` records in its own publishing transaction which upstream publishes its rows
  * were computed from (ops.model_delta_bases), with a fingerprint of its full SQL.
@@ -72,6 +72,15 @@ export const netChangesBindings = (model: Model): string[] => Array.from({ lengt
  */
 export async function addTableDiff(trx: Knex.Transaction, model: Model, old: string, next: string): Promise<void> {
   await trx.raw(netChangesInsert(model, old, next), netChangesBindings(model));
+}
+
+/** An append's publish: its changes are the rows it appends (`delta`, a relation holding them), all added. */
+export async function keepAppended(trx: Knex.Transaction, model: Model, runId: string, delta: string): Promise<void> {
+  const columns = keptColumns(model);
+  const list = columns.map(() => '??').join(', ');
+  await startChanges(trx, model, delta);
+  await trx.raw(`insert into ${changesRelation(model.name)} (change, ${list}) select 'added', ${list} from ${delta}`, [...columns, ...columns]);
+  await stampChanges(trx, model.name, runId, true);
 }
 
 /**

@@ -136,14 +136,22 @@ export const modelSchema = z
      */
     indexes: z.array(z.array(z.string().regex(identifier)).min(1)).default([]),
     /**
+     * Partial indexes, named `<table>__<name>`: `columns` over the rows where `where` (SQL over
+     * the model's columns) holds. For a read of a small fixed slice of a large table that an
+     * index of every row would make every incremental write pay for (cohort_retention's period-0
+     * rows of user_activity_periods: a full (period_number, first_at) index doubled its inserts).
+     */
+    partialIndexes: z.array(z.object({ name: z.string().regex(identifier), columns: z.array(z.string().regex(identifier)).min(1), where: z.string().min(1) }).strict()).default([]),
+    /**
      * A table that may reuse its published version (segments refreshed incrementally): the
      * build receives it as `previous` with the load batches taken in since, and the run
      * records the batches it takes in (ops.model_batches), as for incremental models.
      */
     readsPrevious: z.boolean().optional(),
     /**
-     * Table and incremental models: each publish keeps the rows it removed and added (only
-     * these columns, default all) for downstream models with `deltaFrom` to apply.
+     * Table, incremental and append models: each publish keeps the rows it removed and added
+     * (an append: the rows it appended; only these columns, default all) for downstream models
+     * with `deltaFrom` to apply.
      */
     keepChanges: z.object({ columns: z.array(z.string().regex(identifier)).min(1).optional() }).strict().optional(),
     /**

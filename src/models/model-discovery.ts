@@ -124,7 +124,7 @@ export function validateModels(modules: ModelModule[], content?: ProjectContent)
     const materialized = definition.materialized ?? LAYER_DEFAULTS[layer];
     if (!materialized) problems.push({ code: 'required', path: ['materialized'], message: `required outside the known layers (${Object.keys(LAYER_DEFAULTS).join(', ')})`, file });
     if (definition.readsPrevious && materialized !== 'table') problems.push({ code: 'invalid_option', path: ['readsPrevious'], message: 'only a table model can reuse its previous version', file });
-    if (definition.keepChanges && materialized !== 'table' && materialized !== 'incremental') problems.push({ code: 'invalid_option', path: ['keepChanges'], message: 'only a table or incremental model keeps its changes', file });
+    if (definition.keepChanges && materialized === 'view') problems.push({ code: 'invalid_option', path: ['keepChanges'], message: 'only a table, incremental or append model keeps its changes', file });
     // An append model's rows since its last build can be its upstreams' changes (segments.membership_history).
     if (definition.deltaFrom && materialized !== 'table' && materialized !== 'incremental' && materialized !== 'append') problems.push({ code: 'invalid_option', path: ['deltaFrom'], message: 'only a table, incremental or append model is updated from its upstreams\' changes', file });
     for (const column of definition.keepChanges?.columns ?? []) if (!(column in definition.columns)) problems.push({ code: 'invalid_option', path: ['keepChanges', 'columns'], message: `"${column}" is not a declared column`, file });

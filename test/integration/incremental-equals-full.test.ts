@@ -187,7 +187,7 @@ const keyOf = async (identity: string) =>
   (await incremental.knex.raw('select user_key from core.user_identity_map where identity = ?', [identity])).rows[0]?.user_key;
 
 /** marts.cohort_retention is updated from the kept changes of its upstreams (delta maintenance), or computed from scratch. */
-const DELTA = /\(delta from marts\.user_activity_periods, segments\.current_membership\)$/;
+const DELTA = /\(delta from marts\.user_activity_periods, segments\.current_membership, segments\.membership_history\)$/;
 const retentionAction = (results: Map<string, ModelResult>) => {
   expect(results.get('marts.segment_path_counts')!.action!).toMatch(/\(delta from marts\.user_paths, segments\.membership\)$/);
   return results.get('marts.cohort_retention')!.action!;
@@ -256,6 +256,8 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   expect(retentionAction(results)).toMatch(DELTA);
   expect(results.get('core.fct_costs')!.action).toBe('incremental: 5 rows by cost_id (delta from core.user_identity_map, core.fx_rates)');
   expect(after['core.fct_costs']!.length).toBe(before['core.fct_costs']!.length + 5);
+  // u20 joined after history began: segments at cohort start are looked up (and compared) for it.
+  expect(after['marts.cohort_retention']!.filter((r) => r.includes(',cohort_start,')).length).toBeGreaterThan(0);
   for (const table of ['features.user_facts', 'marts.segment_value']) expect(after[table], table).not.toEqual(before[table]);
   expect(after['features.user_facts']!.filter((r) => /^\(u3,.*,t,f\)$/.test(r)), 'u3 active in month 1').toHaveLength(1);
   expect(after['marts.segment_value']!.filter((r) => r.startsWith('(all,"all users",ltv_1m,')), 'ltv_1m of all users').toHaveLength(1);
@@ -345,7 +347,9 @@ it('identity merges: an anonymous id linked later, one handed to another user by
 
 it('a batch that leaves the reference time alone is built for the touched users only', async () => {
   await load('events', [event({ user: 'u13' }, 'feature_used', day(10, 16), 'api'), event({ user: 'u16', anon: 'a15' }, 'signed_in', day(21, 8))]);
-  await load('outcomes', [`o4,u14,purchase,${day(15, 12)},12.50,USD`]);
+  // An earlier first purchase of u6 (o3, day 21, joined a purchase cohort after history began): its segments at
+  // cohort start are counted again as they are and as they were.
+  await load('outcomes', [`o4,u14,purchase,${day(15, 12)},12.50,USD`, `o6,u6,purchase,${day(21, 7)},5.00,USD`]);
   await load('events', CONFLICTING); // loaded again: flagged once, not twice
   await load('experiment_assignments', [assigned(17, day(3))]); // u17's only change: an assignment (not traced by "touched")
   const { results, before, after } = await buildAndCompare();
@@ -425,4 +429,19 @@ it('a changed funnel or experiment definition recomputes its rows for every user
   });
   const { before, after } = await buildAndCompare();
   for (const mart of FUNNEL_AND_EXPERIMENT) expect(after[mart], mart).not.toEqual(before[mart]);
+});
+
+it('a configured reference time before recorded activity: history rows at it can change segments at cohort start, counted in full then', async () => {
+  project = await loadTestProject({ SEGLAYER_REFERENCE_TIME: day(21, 6) });
+  await load('events', [event({ user: 'u10' }, 'signed_in', day(21, 5))]);
+  // u6 goes paid, recorded at day 21 06:00: before its purchase cohort's start (day 21 07:00), whose periods do not change.
+  await load('users', [`u6,${day(0, 6)},business,DE,${day(23)}`]);
+  const { results, before, after } = await buildAndCompare();
+  expect(retentionAction(results)).toMatch(DELTA);
+  const paidAtStart = (rows: string[]) => rows.filter((r) => r.includes(',cohort_start,paid_plans,'));
+  expect(paidAtStart(after['marts.cohort_retention']!)).not.toEqual(paidAtStart(before['marts.cohort_retention']!));
+  const { rows } = await incremental.knex.raw(`
+    select count(*)::int as n from segments.__seglayer_changes_membership_history
+    where reference_at <= (select max(first_at) from marts.user_activity_periods where period_number = 0)`);
+  expect(rows[0].n).toBeGreaterThan(0);
 });

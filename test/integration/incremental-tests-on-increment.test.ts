@@ -27,6 +27,7 @@ export default defineModel({
   name: 'core.readings', description: 'fixture', owner: 'tests', materialized: 'incremental',
   incremental: { windowColumn: 'ts', lookback: '1 hour' },
   indexes: [['id']],
+  partialIndexes: [{ name: 'positive', columns: ['ts'], where: 'value > 0' }],
   tests: [{ unique_combination: ['a', 'b'] }],
   columns: {
     id: { description: 'id', tests: ['not_null', 'unique'] },
@@ -130,6 +131,21 @@ describe('locks', () => {
     } finally {
       if (!vacuum.isCompleted()) await vacuum.rollback();
     }
+  });
+});
+
+describe('declared indexes', () => {
+  const indexes = async () =>
+    (await db.knex.raw(`select indexname, indexdef from pg_indexes where schemaname = 'core' and tablename = 'readings' order by 1`)).rows.map(
+      (r: { indexname: string; indexdef: string }) => `${r.indexname}: ${r.indexdef.replace(/^.* USING btree /, '')}`,
+    );
+  const EXPECTED = ['readings__id: (id)', 'readings__positive: (ts) WHERE (value > 0)'];
+  it('are built with the table, a partial one with its predicate, and re-created by an incremental build when missing', async () => {
+    expect(await indexes()).toEqual(EXPECTED);
+    await db.knex.raw('drop index core.readings__positive');
+    await add();
+    expect((await build()).action).toMatch(/^incremental/);
+    expect(await indexes()).toEqual(EXPECTED);
   });
 });
 

@@ -30,6 +30,14 @@ export default defineModel({
   build: (knex) => knex.raw('select k, v from raw.delta_bag'),
 });
 `;
+/** An append model: its kept changes are the rows each build appends. */
+const log = `import { defineModel } from '${DEFINE}';
+export default defineModel({
+  name: 'core.delta_log', description: 'fixture', owner: 'tests', materialized: 'append', keepChanges: {},
+  columns: { k: { description: 'key', tests: [] }, v: { description: 'value', type: 'integer', tests: [] } },
+  build: (knex, { appendTo }) => knex.raw(\`select k, v from raw.delta_bag \${appendTo ? \`where v > (select coalesce(max(v), 0) from \${appendTo.toQuery()})\` : ''}\`),
+});
+`;
 /** Fails while raw.delta_fail has a row; `note` changes the full SQL (and so its fingerprint). */
 const totals = (note = '') => `import { defineModel } from '${DEFINE}';
 const failSwitch = 'where 1 / (select case when exists (select 1 from raw.delta_fail) then 0 else 1 end) = 1';
@@ -58,6 +66,7 @@ const modelsWith = async (note?: string) => discoverModels(PROJECT_ROOT, writeMo
   { name: 'core.delta_items', sql: '', source: items },
   { name: 'core.delta_totals', sql: '', source: totals(note) },
   { name: 'core.delta_bag', sql: '', source: bag },
+  { name: 'core.delta_log', sql: '', source: log },
 ]));
 /** Sets rows of raw.delta_input (null: deletes it) and marks their keys touched. */
 const change = async (rows: Record<string, number | null>) => {
@@ -140,4 +149,19 @@ it("keeps a table model's changes as a multiset diff of the kept columns, nulls 
   ]);
   const stamp = (await db.knex.raw(`select follows_run_id is not null as follows from ops.model_changes where model = 'core.delta_bag'`)).rows;
   expect(stamp).toEqual([{ follows: true }]);
+});
+
+it("keeps an append model's appended rows as its changes, following its previous publish", async () => {
+  await db.knex.raw(`drop table if exists core.delta_log; truncate raw.delta_bag; insert into raw.delta_bag values ('a', 1), ('b', 2)`);
+  await build({ select: ['core.delta_log'] }); // first build: created, no diff
+  const stamp = async () => (await db.knex.raw(`select follows_run_id is not null as follows from ops.model_changes where model = 'core.delta_log'`)).rows;
+  expect(await stamp()).toEqual([{ follows: false }]);
+  await db.knex.raw(`insert into raw.delta_bag values ('c', 3), ('c', 4)`);
+  await build({ select: ['core.delta_log'] });
+  const kept = (await db.knex.raw(`select change, k, v from core.__seglayer_changes_delta_log order by v`)).rows;
+  expect(kept).toEqual([{ change: 'added', k: 'c', v: 3 }, { change: 'added', k: 'c', v: 4 }]);
+  expect(await stamp()).toEqual([{ follows: true }]);
+  await build({ select: ['core.delta_log'] }); // nothing new: no changes, still a diff of the previous publish
+  expect((await db.knex.raw(`select count(*)::int as n from core.__seglayer_changes_delta_log`)).rows).toEqual([{ n: 0 }]);
+  expect(await stamp()).toEqual([{ follows: true }]);
 });

@@ -1,6 +1,6 @@
 /**
- * A model's declared indexes. Each has a fixed name, `<table>__<columns>`, so a
- * later build finds it: a table built beside the published one gets them under
+ * A model's declared indexes. Each has a fixed name, `<table>__<columns>` (a partial
+ * index: `<table>__<name>`), so a later build finds it: a table built beside the published one gets them under
  * its temporary name first (two indexes of one schema cannot share a name) and
  * they are renamed once the swap has dropped the old table.
  */
@@ -9,21 +9,27 @@ import { quoteRelation } from '../model-compiler.ts';
 import type { Model } from '../model-discovery.ts';
 import { relation, splitName, TEMP_PREFIX } from './relations.ts';
 
-const indexName = (table: string, columns: string[]) => `${table}__${columns.join('__')}`.slice(0, 63);
+const indexName = (table: string, suffix: string) => `${table}__${suffix}`.slice(0, 63);
+
+/** Every declared index: its name's suffix and its definition (columns, and a partial index's predicate), bindings apart. */
+const declared = (model: Model): { suffix: string; sql: string; columns: string[] }[] => [
+  ...model.indexes.map((columns) => ({ suffix: columns.join('__'), sql: `(${columns.map(() => '??').join(', ')})`, columns })),
+  ...model.partialIndexes.map((p) => ({ suffix: p.name, sql: `(${p.columns.map(() => '??').join(', ')}) where ${p.where}`, columns: p.columns })),
+];
 
 /** Creates the declared indexes on the temporary table built for `model`. */
 export async function indexTemporary(db: Knex | Knex.Transaction, model: Model): Promise<void> {
   const [schema, table] = splitName(model.name);
-  for (const columns of model.indexes) {
-    await db.raw(`create index ${quoteRelation(indexName(TEMP_PREFIX + table, columns))} on ${relation(schema, TEMP_PREFIX + table)} (${columns.map(() => '??').join(', ')})`, columns);
+  for (const index of declared(model)) {
+    await db.raw(`create index ${quoteRelation(indexName(TEMP_PREFIX + table, index.suffix))} on ${relation(schema, TEMP_PREFIX + table)} ${index.sql}`, index.columns);
   }
 }
 
 /** After the swap: the temporary table's indexes take their published names. */
 export async function renameSwappedIndexes(trx: Knex.Transaction, model: Model): Promise<void> {
   const [schema, table] = splitName(model.name);
-  for (const columns of model.indexes) {
-    await trx.raw(`alter index if exists ${relation(schema, indexName(TEMP_PREFIX + table, columns))} rename to ${quoteRelation(indexName(table, columns))}`);
+  for (const index of declared(model)) {
+    await trx.raw(`alter index if exists ${relation(schema, indexName(TEMP_PREFIX + table, index.suffix))} rename to ${quoteRelation(indexName(table, index.suffix))}`);
   }
 }
 
@@ -34,15 +40,16 @@ export async function renameSwappedIndexes(trx: Knex.Transaction, model: Model):
  * delete) every build waited deadlock_timeout (1 s) for PostgreSQL to cancel the vacuum.
  */
 export async function ensureIndexes(db: Knex | Knex.Transaction, model: Model): Promise<void> {
-  if (!model.indexes.length) return;
+  const indexes = declared(model);
+  if (!indexes.length) return;
   const [schema, table] = splitName(model.name);
   const { rows } = await db.raw(
     `select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = ? and c.relname = any(?)`,
-    [schema, model.indexes.map((columns) => indexName(table, columns))],
+    [schema, indexes.map((index) => indexName(table, index.suffix))],
   );
   const existing = new Set((rows as { relname: string }[]).map((r) => r.relname));
-  for (const columns of model.indexes) {
-    if (existing.has(indexName(table, columns))) continue;
-    await db.raw(`create index if not exists ${quoteRelation(indexName(table, columns))} on ${relation(schema, table)} (${columns.map(() => '??').join(', ')})`, columns);
+  for (const index of indexes) {
+    if (existing.has(indexName(table, index.suffix))) continue;
+    await db.raw(`create index if not exists ${quoteRelation(indexName(table, index.suffix))} on ${relation(schema, table)} ${index.sql}`, index.columns);
   }
 }
