@@ -1,4 +1,4 @@
-import { batchArray, touchedUserKeys } from '../../src/identity/touched-identities.ts';
+import { touchedCte } from '../../src/identity/touched-users-rows.ts';
 import { defineModel } from '../../src/models/model-definition.ts';
 
 /*
@@ -65,7 +65,7 @@ export default defineModel({
       return `(select * from ${ref(relation)} where user_id ${insideWindow ? `= any(array(${ids}))` : `in (${ids})`})`;
     };
     return knex.raw(`
-      with ${incremental ? `touched as (${touchedUserKeys(ref, batchArray(knex, incremental.newBatches))}),` : ''}
+      with ${incremental ? `${touchedCte(knex, ref, incremental)},` : ''}
       keys as (
         select distinct user_key, min(identity) filter (where identity_type = 'user') over (partition by user_key) as user_id
         from ${identityMap} m
