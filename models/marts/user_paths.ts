@@ -55,9 +55,12 @@ export default defineModel({
       windowed as (
         select n.outcome, n.user_key, n.converted, e.event, e.occurred_at, e.message_id,
                lag(e.event) over (partition by n.outcome, n.user_key order by e.occurred_at, e.message_id) as previous_event
-        from ends n join ${incremental ? ref('core.fct_events') : 'events'} e on e.user_key = n.user_key
-        where e.occurred_at >= n.end_at - interval '${PATH_LOOKBACK}'
-          and (e.occurred_at < n.end_at or (not n.converted and e.occurred_at = n.end_at))
+        -- Incremental: lateral (offset 0 keeps it from being pulled up into a join), so each end is one range scan of the
+        -- (user_key, occurred_at) index. Joined, with the touched users' count known (the run's table), the planner hashed
+        -- every event instead (1.15M rows for 95k: twice as slow).
+        from ends n ${incremental ? `cross join lateral (select * from ${ref('core.fct_events')} e where e.user_key = n.user_key` : `join events e on e.user_key = n.user_key where true`}
+          and e.occurred_at >= n.end_at - interval '${PATH_LOOKBACK}'
+          and (e.occurred_at < n.end_at or (not n.converted and e.occurred_at = n.end_at))${incremental ? ' offset 0) e' : ''}
       ),
       collapsed as (
         select outcome, user_key, converted, event,
