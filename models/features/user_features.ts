@@ -1,5 +1,4 @@
-import { batchArray, touchedUserKeys } from '../../src/identity/touched-identities.ts';
-import { rowsOfTouched } from '../../src/identity/touched-users-rows.ts';
+import { rowsOfTouched, touchedUsers } from '../../src/identity/touched-users-rows.ts';
 import { defineModel } from '../../src/models/model-definition.ts';
 import { FACT_COLUMNS } from './user_facts.ts';
 
@@ -92,7 +91,7 @@ export default defineModel({
         select as_of_at from ${ref('core.reference_time')}
       ),
       ${incremental ? `touched as (
-        ${touchedUserKeys(ref, batchArray(knex, incremental.newBatches))}
+        ${touchedUsers(knex, ref, incremental)}
         union   -- the reference time moved: every user's time-relative features change
         select u.user_key from ${ref('core.dim_users')} u
         where (select as_of_at from as_of) is distinct from (select max(t.as_of_at) from ${incremental.this} t)

@@ -71,6 +71,12 @@ export interface IncrementalContext {
   since?: Date;
   /** Committed load batches this model has not taken in yet (ids of ops.load_batches). */
   newBatches: number[];
+  /**
+   * A table (quoted) of the `user_key`s exactly these newBatches touch (src/identity/touched-identities.ts),
+   * computed once per run and analyzed, set by the runner for a model whose build asks for it; unset, a model
+   * computes the set itself (src/identity/touched-users-rows.ts does either).
+   */
+  touchedUsers?: Knex.Raw;
 }
 
 /** What `build` receives besides Knex. */

@@ -17,6 +17,7 @@ import type { BuildContext, IncrementalContext } from './model-definition.ts';
 import type { Model } from './model-discovery.ts';
 import { deltaContext, forgetChanges, recordDeltaBases, sqlFingerprint } from './model-changes.ts';
 import { ModelGraph } from './model-graph.ts';
+import { readsTouchedUsers, RunTouchedUsers, TOUCHED_USERS_SCHEMA } from './run-touched-users.ts';
 import { testsFingerprint } from './tests-fingerprint.ts';
 import { readsRawOnly, sourcesUnchanged, viewFingerprint } from './unchanged-view.ts';
 import { dropLeftovers, failedTestsSummary, materialize, ModelTestFailure, relationExists, type ModelPhases, type TestOutcome } from './materializer.ts';
@@ -288,12 +289,13 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
   const knex = buildKnex(ops, lock.backendPid);
   const runId = randomUUID();
   const results = new Map<string, ModelResult>();
+  const touchedUsers = new RunTouchedUsers(knex, runId);
   try {
     const schemas = [...new Set(models.map((m) => m.name.split('.')[0]!))];
     if (!options.testsOnly) {
       const statements = await terminateOrphanedStatements(knex, lock.backendPid);
       if (statements) options.onEvent?.({ kind: 'terminated', statements });
-      const dropped = await dropLeftovers(knex, schemas);
+      const dropped = await dropLeftovers(knex, [...schemas, TOUCHED_USERS_SCHEMA]);
       if (dropped.length) options.onEvent?.({ kind: 'cleanup', dropped });
     }
     // The batches committed now are what this run takes in; later commits wait for the next run.
@@ -328,9 +330,11 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           const failed = tests.some((t) => t.status === 'fail');
           result = { model: name, status: failed ? 'error' : 'success', rows: null, seconds: 0, tests, error: failed ? failedTestsSummary(tests) : undefined };
         } else {
-          const incremental = model.materialized === 'incremental' && !options.fullRefresh && (await relationExists(knex, name))
+          let incremental = model.materialized === 'incremental' && !options.fullRefresh && (await relationExists(knex, name))
             ? await incrementalContext(knex, model, batches)
             : undefined;
+          // The touched users of its new batches, computed once per run for every model that reads them (run-touched-users.ts).
+          if (incremental && readsTouchedUsers(model, known, incremental)) incremental = { ...incremental, touchedUsers: knex.raw(await touchedUsers.of(incremental.newBatches)) };
           // Append models are history: --full-refresh does not start them over.
           const appendTo = model.materialized === 'append' && (await relationExists(knex, name)) ? knex.raw(quoteRelation(name)) : undefined;
           const previous = model.readsPrevious && !options.fullRefresh && (await relationExists(knex, name)) ? await previousVersion(knex, model, batches) : undefined;
@@ -412,6 +416,8 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
     const lastSeconds = await lastBuildSeconds(knex, selected);
     await runSchedule({ order: selected, upstream: (name) => graph.upstream.get(name)!, threads, run: runOne, skip, seconds: (name) => lastSeconds.get(name) });
   } finally {
+    // A table left by a failed drop goes with the next build's leftovers.
+    await touchedUsers.drop().catch(() => undefined);
     // Model connections end before the lock is released, so the next build never sees them.
     await knex.destroy();
     await lock.release();

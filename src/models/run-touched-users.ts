@@ -1,0 +1,72 @@
+/**
+ * The users new batches touch, computed once per run (issue 19): every per-user incremental model
+ * computed the set again (0.1–0.25 s each at 20k users), and as a CTE the planner guessed ~14 users
+ * for 2,114. A model whose build reads `incremental.touchedUsers` gets an unlogged table of them,
+ * analyzed, one per run and set of new batches (a model that missed a run has more batches).
+ *
+ * Exact: the set is a function of the batches and of the relations touchedUserKeys reads
+ * (staging.stg_events, staging.stg_identity_links, core.user_identity_map, raw sources), which every
+ * such model depends on (the graph records them from compiling it without the table), so by the time
+ * one starts, they are final for the run. The tables live in `ops` under the temporary prefix: dropped
+ * when the run ends, and, after a run that died, with the other leftovers by the next build.
+ */
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import { batchArray, touchedUserKeys } from '../identity/touched-identities.ts';
+import { TEMP_PREFIX } from './materializations/relations.ts';
+import { compileModel, quoteRelation } from './model-compiler.ts';
+import type { IncrementalContext } from './model-definition.ts';
+import type { Model } from './model-discovery.ts';
+
+/** Schema of the run's tables (always present: migrations create it). */
+export const TOUCHED_USERS_SCHEMA = 'ops';
+
+/** Whether `model`'s build or staleKeys reads `incremental.touchedUsers` (asked by compiling them, as ref() finds dependencies). */
+export function readsTouchedUsers(model: Model, known: ReadonlySet<string>, incremental: IncrementalContext): boolean {
+  let asked = false;
+  const probe = { ...incremental };
+  Object.defineProperty(probe, 'touchedUsers', { enumerable: true, get: () => ((asked = true), undefined) });
+  for (const build of [model.build, model.staleKeys]) if (build) compileModel({ ...model, build }, known, { incremental: probe });
+  return asked;
+}
+
+export class RunTouchedUsers {
+  private readonly tables = new Map<string, Promise<string>>();
+  private readonly created = new Set<string>();
+
+  constructor(
+    private readonly knex: Knex,
+    private readonly runId: string,
+  ) {}
+
+  /** The table (quoted name) of the user keys `batches` touch, created on first use. A name, not a Knex.Raw: that is a thenable, which `await` would run. */
+  async of(batches: number[]): Promise<string> {
+    const key = [...batches].sort((a, b) => a - b).join(',');
+    let table = this.tables.get(key);
+    if (!table) {
+      table = this.create(key, batches);
+      this.tables.set(key, table);
+      table.catch(() => this.tables.delete(key)); // a failed creation is tried again by the next model
+    }
+    return table;
+  }
+
+  private async create(key: string, batches: number[]): Promise<string> {
+    const suffix = createHash('sha256').update(`${this.runId}:${key}`).digest('hex').slice(0, 16);
+    const table = quoteRelation(`${TOUCHED_USERS_SCHEMA}.${TEMP_PREFIX}touched_users_${suffix}`);
+    const ref = (name: string) => this.knex.raw(quoteRelation(name));
+    this.created.add(table);
+    await this.knex.raw(`drop table if exists ${table}`);
+    await this.knex.raw(`create unlogged table ${table} as ${touchedUserKeys(ref, batchArray(this.knex, batches))}`);
+    await this.knex.raw(`analyze ${table}`);
+    return table;
+  }
+
+  /** Drops the run's tables (those a failed creation left too), once no creation is under way. */
+  async drop(): Promise<void> {
+    await Promise.allSettled(this.tables.values());
+    this.tables.clear();
+    for (const table of this.created) await this.knex.raw(`drop table if exists ${table}`);
+    this.created.clear();
+  }
+}
