@@ -8,7 +8,7 @@ import { loadFile } from '../../src/load/batch-loader.ts';
 import { compilerKnex, quoteRelation } from '../../src/models/model-compiler.ts';
 import { runModels, type RunOptions } from '../../src/models/model-runner.ts';
 import { readsTouchedUsers, RunTouchedUsers } from '../../src/models/run-touched-users.ts';
-import { csv, fixture } from '../support/fixture-files.ts';
+import { pageViewEvents } from '../support/fixture-files.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { loadTestProject } from '../support/test-project.ts';
 
@@ -18,8 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => db.drop());
 
-const events = (name: string, rows: [id: string, user: string, at: string][]) =>
-  fixture(name, csv('message_id,user_id,event,occurred_at', ...rows.map((r) => `${r[0]},${r[1]},page_view,${r[2]}`)));
+const events = pageViewEvents;
 const build = async (options: RunOptions = {}) => {
   const summary = await runModels(db.knex, db.url, (await loadTestProject()).models, { select: ['+marts.user_days'], ...options });
   expect(summary.ok, JSON.stringify(summary.results.filter((r) => r.status !== 'success'))).toBe(true);
