@@ -96,16 +96,16 @@ export async function runSchedule(options: ScheduleOptions): Promise<Map<string,
  */
 function byCriticalPath(order: readonly string[], upstream: Map<string, string[]>, seconds: ScheduleOptions['seconds']): string[] {
   if (!seconds) return [...order];
-  const known = order.map((name) => seconds(name)).filter((s): s is number => s !== undefined && Number.isFinite(s) && s >= 0).sort((x, y) => x - y);
-  if (!known.length) return [...order]; // a first build: nothing to go by
+  const expected = new Map(order.map((name) => [name, seconds(name)] as const).filter((e): e is [string, number] => e[1] !== undefined && Number.isFinite(e[1]) && e[1] >= 0));
+  if (!expected.size) return [...order]; // a first build: nothing to go by
+  const known = [...expected.values()].sort((x, y) => x - y);
   const fallback = known[Math.floor(known.length / 2)]!;
   const downstream = new Map(order.map((name) => [name, [] as string[]]));
   for (const name of order) for (const u of upstream.get(name)!) downstream.get(u)!.push(name);
   const chain = new Map<string, number>();
   for (const name of [...order].reverse()) {
-    const own = seconds(name);
     const rest = Math.max(0, ...downstream.get(name)!.map((d) => chain.get(d)!));
-    chain.set(name, (own !== undefined && Number.isFinite(own) && own >= 0 ? own : fallback) + rest);
+    chain.set(name, (expected.get(name) ?? fallback) + rest);
   }
   const position = new Map(order.map((name, i) => [name, i]));
   return [...order].sort((x, y) => chain.get(y)! - chain.get(x)! || position.get(x)! - position.get(y)!);
