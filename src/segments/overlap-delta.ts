@@ -10,6 +10,8 @@
  * watermark is stored exactly. A previous version without rows (fewer than two segments) has no
  * watermark: then every member is counted, as on a first build.
  */
+import { usersChangedSince } from './history-changes.ts';
+
 export interface OverlapDeltaInput {
   /** The published segments.overlap (quoted). */
   previous: string;
@@ -20,7 +22,8 @@ export interface OverlapDeltaInput {
 /** CTEs ending in `sizes (seg, n)` and `pairs (segment_a, segment_b, in_both)`. */
 export function overlapDeltaSql({ previous, membership, history }: OverlapDeltaInput): string {
   // `= any(array(...))`: the planner reads the few users by index (with `in` it guessed thousands).
-  const changed = `any(array(select distinct h.user_key from ${history} h where h.changed_at > (select at from watermark)))`;
+  // No watermark: `changed` is every user, but then neither `latest` nor `delta` is read (one-time filters below).
+  const changed = `any(array(${usersChangedSince(history, 'select at from watermark')}))`;
   return `
       with watermark as (select max(history_through) as at from ${previous}),
       latest as (
