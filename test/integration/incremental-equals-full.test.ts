@@ -343,6 +343,7 @@ it('identity merges: an anonymous id linked later, one handed to another user by
   const keyed = (rows: string[]) => rows.filter((r) => /,(a0|d3|u12),/.test(r)).map((r) => r.split(',').slice(1, 3).join('>')).sort();
   expect([keyed(before['core.fct_costs']!), keyed(after['core.fct_costs']!)]).toEqual([['anon:a0>a0', 'u12>u12', 'u3>d3'], ['u0>a0', 'u11>u12', 'u8>d3']]);
   expect(results.get('core.fct_costs')!.action).toMatch(/^incremental: 3 rows by cost_id \(delta from /);
+  expect(results.get('core.fct_events')!.action).toMatch(/ by message_id \(delta from core\.user_identity_map\)$/); // re-keyed from the map's changes
 });
 
 it('a batch that leaves the reference time alone is built for the touched users only', async () => {
