@@ -85,16 +85,19 @@ export default defineModel({
         group by o.user_key
       ),
       costs as (
-        select user_key, sum(cost_usd) as cost_to_serve_usd from ${ofTouched('core.fct_costs', false)} c where user_key is not null group by user_key
+        select user_key, sum(cost_usd) as cost_to_serve_usd from ${ofTouched('core.fct_costs')} c where user_key is not null group by user_key
       ),
-      session_lengths as (
-        select user_key, session_id, extract(epoch from max(occurred_at) - min(occurred_at)) / 60.0 as minutes
-        from ${fctEvents} e group by user_key, session_id
+      per_session_and_day as (   -- one pass over the events for the session and the day counts (each read the touched users' events again)
+        select user_key, grouping(day) = 1 as is_session, count(*) as events,
+               extract(epoch from max(occurred_at) - min(occurred_at)) / 60.0 as minutes
+        from (select user_key, session_id, (occurred_at at time zone 'UTC')::date as day, occurred_at from ${fctEvents} e) e
+        group by grouping sets ((user_key, session_id), (user_key, day))
       ),
       activity as (
-        select e.user_key, count(*) as events, count(distinct e.session_id) as sessions,
-               count(distinct (e.occurred_at at time zone 'UTC')::date) as active_days
-        from ${fctEvents} e group by e.user_key
+        select user_key, sum(events) filter (where is_session)::bigint as events, count(*) filter (where is_session) as sessions,
+               count(*) filter (where not is_session) as active_days,
+               percentile_cont(0.5) within group (order by minutes) filter (where is_session) as median_session_minutes
+        from per_session_and_day group by user_key
       ),
       since_start as (   -- the first week after signup and the months after the start (for retention), in one pass over the user's events
         select e.user_key,
@@ -109,9 +112,6 @@ export default defineModel({
         from ${incremental ? `users u cross join lateral (select * from ${ref('core.fct_events')} e where e.user_key = u.user_key and (${sinceStartWhere}) offset 0) e` : `${ref('core.fct_events')} e join users u using (user_key) where ${sinceStartWhere}`}
         group by e.user_key
       ),
-      medians as (
-        select user_key, percentile_cont(0.5) within group (order by minutes) as median_session_minutes from session_lengths group by user_key
-      ),
       final as (
         select u.user_key,
                coalesce(v.frequency, 0) as frequency, coalesce(v.order_lines, 0) as order_lines, v.first_order_at, v.last_order_at,
@@ -119,7 +119,7 @@ export default defineModel({
                coalesce(w.first_week_features, 0) as first_week_features, coalesce(w.first_week_sessions, 0) as first_week_sessions,
                coalesce(w.first_week_active_days, 0) as first_week_active_days,
                coalesce(act.active_days, 0) as active_days, coalesce(act.sessions, 0) as sessions, coalesce(act.events, 0) as events,
-               m.median_session_minutes,
+               act.median_session_minutes,
                coalesce(v.revenue_usd, 0) as revenue_usd, coalesce(v.refunds_usd, 0) as refunds_usd,
                coalesce(c.cost_to_serve_usd, 0) as cost_to_serve_usd,
                coalesce(v.revenue_usd, 0) - coalesce(c.cost_to_serve_usd, 0) as gross_margin_usd,
@@ -131,7 +131,6 @@ export default defineModel({
         left join costs c using (user_key)
         left join activity act using (user_key)
         left join since_start w using (user_key)
-        left join medians m using (user_key)
       )
       select * from final`);
   },
