@@ -7,21 +7,24 @@ const MAP = 'core.user_identity_map';
 
 /*
  * Incremental by user_key (issue 19): a user's first exposures follow from the staged assignments
- * of their identities and the identity map, nothing else. So a build recomputes, from all their
- * assignments, the users whose identities the map changed in this run (its kept changes, old key
- * and new) and the users of every identity an assignment shares with a new batch's: a new first
- * exposure can take a subject's row from the key of one anonymous id to another's. Without changes
- * that follow what the table was built from (a run that skipped it), every user. A reverted batch
- * rebuilds in full.
+ * of their identities and the identity map, nothing else. A staged assignment resolves to the key
+ * of its user id, else of its anonymous id, so its row can move when a new assignment joins its
+ * subject (the first exposure, and so the anonymous id, may change) or when the map keys one of its
+ * identities otherwise in this run (its kept changes; also an id it knows at last, which takes the
+ * row from the anonymous id's key). So a build recomputes, from all their assignments, the users
+ * of every identity an assignment shares with those identities, and the keys those changes
+ * removed. Without changes that follow what the table was built from (a run that skipped it),
+ * every user. A reverted batch rebuilds in full.
  */
 const changedUsers = (knex: Knex, ref: BuildContext['ref'], incremental: IncrementalContext, delta: DeltaContext) => {
-  const newIds = `select i.id from ${ref('raw.experiment_assignments')} n, unnest(array[trim(n.user_id), trim(n.anonymous_id)]) as i(id)
-    where n.load_batch_id = any(${batchArray(knex, incremental.newBatches)})`;
+  const ids = `select i.id from ${ref('raw.experiment_assignments')} n, unnest(array[trim(n.user_id), trim(n.anonymous_id)]) as i(id)
+    where n.load_batch_id = any(${batchArray(knex, incremental.newBatches)})
+    union all select identity from ${delta.changes[MAP]}`;
   return `
   select m.user_key
   from (select trim(user_id) as user_id, trim(anonymous_id) as anonymous_id from ${ref('raw.experiment_assignments')}) a
   join ${ref(MAP)} m on m.identity in (a.user_id, a.anonymous_id)
-  where exists (${newIds}) and (a.user_id in (${newIds}) or a.anonymous_id in (${newIds}))
+  where exists (${ids}) and (a.user_id in (${ids}) or a.anonymous_id in (${ids}))
   union select user_key from ${delta.changes[MAP]}`;
 };
 

@@ -228,7 +228,8 @@ beforeAll(async () => {
   // Under ids merged or linked later (u12 into u11, a0 to u0, a5 to u5): answers, an outcome and an anonymous exposure move with them.
   await load('survey_responses', [`u11,onboarding,primary_goal,reports,${day(1)}`, `u12,onboarding,primary_goal,alerts,${day(2)}`, `u12,onboarding,team_size,5,${day(2)}`, `a0,onboarding,team_size,2,${day(1)}`, `u3,onboarding,team_size,9,${day(1)}`]);
   await load('outcomes', [`o-u12,u12,purchase,${day(5, 12)},9.00,EUR`]); // (a user id in outcomes is a user's: not a0)
-  await load('experiment_assignments', [`onboarding_checklist,control,,a5,${day(0, 11)}`]);
+  // ... and one of a user id the map learns only later (newbie): until then it is x7's, so u7's.
+  await load('experiment_assignments', [`onboarding_checklist,control,,a5,${day(0, 11)}`, `onboarding_checklist,control,newbie,x7,${day(0, 10)}`]);
   // Costs of known users, of ids known only later (ghost, a0, d3), of u12 (merged into u11 later) and of an account.
   await load('costs', [
     ...[0, 1, 2, 11].flatMap((u) => [cost({ user: `u${u}` }, 'compute', `${u + 1}.25`), cost({ user: `u${u}` }, 'storage', '0.5', 'EUR')]),
@@ -375,6 +376,7 @@ it('a batch that leaves the reference time alone is built for the touched users 
   await load('outcomes', [`o4,u14,purchase,${day(15, 12)},12.50,USD`, `o6,u6,purchase,${day(21, 7)},5.00,USD`]);
   await load('events', CONFLICTING); // loaded again: flagged once, not twice
   await load('experiment_assignments', [assigned(17, day(3))]); // u17's only change: an assignment (not traced by "touched")
+  await load('events', [event({ user: 'newbie' }, 'signed_in', day(21, 9))]); // newbie known at last: its exposure leaves u7
   const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
   expect(after.quarantine).toEqual(before.quarantine);
@@ -395,6 +397,9 @@ it('a batch that leaves the reference time alone is built for the touched users 
   expect(after['features.user_features']).not.toEqual(before['features.user_features']);
   expect(after['marts.experiment_user_metrics']!.some((r) => r.startsWith('(onboarding_checklist,u17,'))).toBe(true);
   expect(results.get('core.fct_costs')!.action).toBe('incremental: 0 rows by cost_id (delta from core.user_identity_map, core.fx_rates)');
+  const exposed = (rows: string[]) => rows.filter((r) => /^\(onboarding_checklist,(u7|newbie),/.test(r)).map((r) => r.replace(/"[^"]*"/, 'at'));
+  expect([exposed(before['core.fct_experiment_assignments']!), exposed(after['core.fct_experiment_assignments']!)])
+    .toEqual([['(onboarding_checklist,u7,control,at,2)'], ['(onboarding_checklist,newbie,control,at,1)', '(onboarding_checklist,u7,treatment,at,1)']]);
 });
 
 it('a plan change moves users between segments without new events: cohort_retention applies it as a delta', async () => {
