@@ -15,7 +15,7 @@
  * `--full-refresh`; a wrong figure that looks fresh is the worse failure.
  */
 import type { Knex } from 'knex';
-import { compileModel } from './model-compiler.ts';
+import { compileModel, quoteRelation } from './model-compiler.ts';
 import { sqlFingerprint } from './model-changes.ts';
 import type { Model } from './model-discovery.ts';
 import type { ModelGraph } from './model-graph.ts';
@@ -68,6 +68,10 @@ export interface DefinitionCheck {
   fingerprints: DefinitionFingerprints;
   /** The definitions (the model's own, or reference models upstream) changed since its last success; empty: none. */
   changed: string[];
+  /** Whether its last success recorded fingerprints (runs before they were recorded did not). */
+  recorded: boolean;
+  /** Whether the published table exists (else a full build is a first build, not a rebuild). */
+  builtBefore: boolean;
 }
 
 /**
@@ -82,5 +86,6 @@ export async function checkDefinitions(knex: Knex, graph: ModelGraph, model: Mod
   // Own SQL counts for incremental models; a readsPrevious model versions its own definitions.
   const compared = [...(model.materialized === 'incremental' ? [model.name] : []), ...references];
   const changed = compared.filter((name) => !recorded || recorded[name] !== fingerprints[name]);
-  return { fingerprints, changed };
+  const builtBefore = (await knex.raw(`select to_regclass(?) is not null as exists`, [quoteRelation(model.name)])).rows[0].exists as boolean;
+  return { fingerprints, changed, recorded: recorded !== undefined, builtBefore };
 }

@@ -401,8 +401,8 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
               if (!model.keepChanges) await forgetChanges(trx, name);
             },
           });
-          const because = redefined.length && !options.fullRefresh && (model.materialized === 'incremental' || model.readsPrevious)
-            ? ` (in full: ${redefined.map((r) => (r === name ? 'its SQL' : r)).join(', ')} changed since its last build)` : '';
+          const because = redefined.length && !options.fullRefresh && (model.materialized === 'incremental' || model.readsPrevious) && definitionCheck!.builtBefore
+            ? ` (in full: ${definitionCheck!.recorded ? `${redefined.map((r) => (r === name ? 'its SQL' : r)).join(', ')} changed since its last build` : 'its last build recorded no definitions'})` : '';
           result = { model: name, status: 'success', rows: done.rows, seconds: 0, action: (delta ? `${done.action} (delta from ${model.deltaFrom!.join(', ')})` : done.action) + because, tests: done.tests, phases: done.phases };
         }
       } catch (error) {

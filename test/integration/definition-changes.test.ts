@@ -67,7 +67,7 @@ const usd = async () =>
 
 it('builds an incremental model in full when a reference model upstream publishes a new definition', async () => {
   await change({ a: 1, b: 2 });
-  await build({ rate: 2 });
+  expect((await build({ rate: 2 }))['core.dc_items']).toBe('created'); // a first build gives no reason
   expect(await usd()).toEqual({ a: 2, b: 4 });
 
   await change({ a: 5 }); // only a is touched; b's figure depends on the rate alone
@@ -98,6 +98,12 @@ it('builds an incremental model in full when its own SQL changed, and only once'
   expect((await build({ rate: 4, note: 'v2' }))['core.dc_plain']).toMatch(/^incremental/);
   const rows = (await db.knex.raw(`select k, v from core.dc_plain order by k`)).rows;
   expect(rows).toEqual([{ k: 'a', v: 2 }, { k: 'b', v: 3 }]);
+});
+
+it('says so when the last build recorded no definitions (a run before they were recorded)', async () => {
+  await db.knex.raw(`update ops.model_runs set definition_fingerprints = null where model = 'core.dc_plain'`);
+  await change({ a: 2 });
+  expect((await build({ rate: 4, note: 'v2' }))['core.dc_plain']).toMatch(/\(in full: its last build recorded no definitions\)$/);
 });
 
 it('leaves --full-refresh as it was: no reason printed, the fingerprints recorded', async () => {
