@@ -32,6 +32,7 @@ const GRAINS = COHORT_GRAINS;
 /** A cell: what a row is the count of. Ordered for the index: 'all' rows and a cohort's rows are ranges of it. */
 const CELL = ['segment_as_of', 'segment_definition', 'segment', 'activity', 'cohort_grain', 'cohort_start', 'period_number'];
 const rate = wilsonBoundsSql('cohort_users', 'active_users');
+const rates = `active_users::float8 / cohort_users as retention_rate, ${rate.lower} as retention_ci_lower, ${rate.upper} as retention_ci_upper`;
 
 export default defineModel({
   name: 'marts.cohort_retention',
@@ -85,9 +86,10 @@ export default defineModel({
     const periodChanges = delta?.changes['marts.user_activity_periods'];
     // The published rows a delta updates: 'all' and 'now', and 'cohort_start' unless it is counted in full.
     const byDelta = (column: string) => `(${column} in ('all', 'now') or (${column} = 'cohort_start' and not (select moved from start_moved)))`;
-    // Delta: only the cohorts (per segment) whose counts or grid move are recounted, from their published
-    // counts plus what changed; the other published rows are copied as they are. A cohort's rows depend only
-    // on its own counts and on the last period with data of its activity and grain.
+    // Delta: a cohort's rows (per segment) depend only on its own counts and on the last period with data of
+    // its activity and grain. A cohort whose size (period 0) or grid moves is recounted whole, from its published
+    // counts plus what changed; in any other, a changed cell is its published row with the changed active count
+    // (mostly the latest period, when users come back). The other published rows stay as they are.
     const allAndNow = delta
       ? `
       period_delta as materialized (${net(delta.changes['marts.user_activity_periods'], 'user_key, activity, cohort_grain, cohort_start, period_number')}),
@@ -157,10 +159,14 @@ export default defineModel({
       ),
       -- Not materialized: each use scans the published table with its own filter (a materialized copy cost more).
       published as not materialized (select ${cell}, active_users from ${delta.this} where ${byDelta('segment_as_of')}),
+      -- Read once (by the index): the last period with data, before and after.
+      published_all as materialized (
+        select activity, cohort_grain, cohort_start, period_number, active_users from published where segment_as_of = 'all' and active_users > 0
+      ),
       all_counts as (
         select activity, cohort_grain, cohort_start, period_number, sum(active_users) as active_users
         from (
-          select activity, cohort_grain, cohort_start, period_number, active_users from published where segment_as_of = 'all' and active_users > 0
+          select activity, cohort_grain, cohort_start, period_number, active_users from published_all
           union all
           select activity, cohort_grain, cohort_start, period_number, active_users from changed where segment_as_of = 'all'
         ) c
@@ -169,14 +175,14 @@ export default defineModel({
       ),
       last_period as (select activity, cohort_grain, ${lastStart} as last_start from all_counts group by 1, 2),
       published_last_period as (
-        select activity, cohort_grain, ${lastStart} as last_start from published where segment_as_of = 'all' and active_users > 0 group by 1, 2
+        select activity, cohort_grain, ${lastStart} as last_start from published_all group by 1, 2
       ),
       moved_grains as (
         select activity, cohort_grain from last_period n full join published_last_period o using (activity, cohort_grain)
         where n.last_start is distinct from o.last_start
       ),
       redone as (
-        select distinct activity, cohort_grain, cohort_start, segment_as_of, segment_definition, segment from changed
+        select distinct activity, cohort_grain, cohort_start, segment_as_of, segment_definition, segment from changed where period_number = 0
         union
         select distinct activity, cohort_grain, cohort_start, segment_as_of, segment_definition, segment from published join moved_grains using (activity, cohort_grain)
       ),
@@ -195,10 +201,23 @@ export default defineModel({
         from (
           select ${cell}, active_users from old_cells where active_users > 0 and ${byDelta('segment_as_of')}
           union all
-          select ${cell}, active_users from changed
+          select ${cell}, active_users from changed c where exists (select from redone r where ${sameGroup('r', 'c')})
         ) counts
         group by 1, 2, 3, 4, 5, 6, 7
         having sum(active_users) <> 0
+      ),
+      -- Cells of the other cohorts: within the grid, so published; their rows with the new active count.
+      cell_changes as (
+        select ${cell}, sum(active_users) as active_users from changed c
+        where not exists (select from redone r where ${sameGroup('r', 'c')})
+        group by 1, 2, 3, 4, 5, 6, 7
+        having sum(active_users) <> 0
+      ),
+      updated_cells as (
+        select p.cohort_grain, p.activity, p.cohort_start, p.period_number, p.segment_as_of, p.segment_definition, p.segment, p.cohort_users,
+               (p.active_users + d.active_users)::bigint as active_users
+        from cell_changes d
+        cross join lateral (select * from ${delta.this} p where ${CELL.map((c) => `p.${c} = d.${c}`).join(' and ')} offset 0) p
       ),`
       : `
       -- One grouped pass per way of segmenting, each joined on user_key alone: a join of the user's groups on
@@ -221,6 +240,8 @@ export default defineModel({
     const oldCounts = (cohortUsers: string, activeUsers: string) => (delta ? `, ${cohortUsers} as old_cohort_users, ${activeUsers} as old_active_users` : '');
     const final = delta
       ? `
+        select ${columns} from (select *, ${rates} from updated_cells) u
+        union all
         select ${columns.replace('cohort_users, active_users, retention_rate, retention_ci_lower, retention_ci_upper', `
                coalesce(cohort_users, 0) as cohort_users, case when cohort_users is null then 0 else active_users end as active_users,
                coalesce(retention_rate, 0) as retention_rate, coalesce(retention_ci_lower, 0) as retention_ci_lower, coalesce(retention_ci_upper, 0) as retention_ci_upper`)}
@@ -276,10 +297,7 @@ export default defineModel({
         having max(cohort_users) is not null${delta ? ' or max(old_cohort_users) is not null' : ''}
       ),
       recounted as (
-        select ${columns}${oldCounts('old_cohort_users', 'old_active_users')} from (
-          select *, active_users::float8 / cohort_users as retention_rate, ${rate.lower} as retention_ci_lower, ${rate.upper} as retention_ci_upper
-          from counted
-        ) r
+        select ${columns}${oldCounts('old_cohort_users', 'old_active_users')} from (select *, ${rates} from counted) r
       ),
       final as (${final})
       select * from final`);
