@@ -379,7 +379,8 @@ it('a batch that leaves the reference time alone is built for the touched users 
 });
 
 it('a plan change moves users between segments without new events: cohort_retention applies it as a delta', async () => {
-  await load('users', [`u7,${day(0, 7)},pro,DE,${day(22)}`, `u8,${day(0, 8)},business,DE,${day(22)}`]);
+  // u20, alone in its weekly cohort, leaves the paid plans: that cohort's paid cells go (tombstones).
+  await load('users', [`u7,${day(0, 7)},pro,DE,${day(22)}`, `u8,${day(0, 8)},business,DE,${day(22)}`, `u${USERS},${day(21)},free,FR,${day(22)}`]);
   const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
   expect(results.get('segments.membership_history')!.action).toMatch(HISTORY_DELTA);
@@ -388,6 +389,9 @@ it('a plan change moves users between segments without new events: cohort_retent
   expect(after['segments.current_membership']).not.toEqual(before['segments.current_membership']);
   const paid = (rows: string[]) => rows.filter((r) => r.includes(',now,paid_plans,'));
   expect(paid(after['marts.cohort_retention']!)).not.toEqual(paid(before['marts.cohort_retention']!));
+  const cells = (rows: string[]) => paid(rows).map((r) => r.split(',').slice(0, 7).join(','));
+  const kept = new Set(cells(after['marts.cohort_retention']!));
+  expect(cells(before['marts.cohort_retention']!).filter((cell) => !kept.has(cell)).length).toBeGreaterThan(0);
 });
 
 it('cohort_retention is computed from scratch after a run that skipped it and after a full build of its upstream', async () => {
