@@ -194,6 +194,13 @@ const keyOf = async (identity: string) =>
 
 /** marts.cohort_retention is updated from the kept changes of its upstreams (delta maintenance), or computed from scratch. */
 const DELTA = /\(delta from marts\.user_activity_periods, segments\.current_membership, segments\.membership_history\)$/;
+/** Counted from scratch, it replaces every cell; by delta, only the cells whose counts changed (action: rows written). */
+const RETENTION_FROM_SCRATCH = /^incremental: \d+ rows by segment_as_of, segment_definition, segment, activity, cohort_grain, cohort_start, period_number$/;
+const retentionWritten = (action: string) => Number(/^incremental: (\d+) rows/.exec(action)![1]);
+/** marts.segment_daily recounts the days from the first one an input changed (delta), or every day. */
+const DAILY_DELTA = /^incremental: \d+ rows by definition, segment, day \(delta from segments\.membership_history, marts\.user_days, features\.user_features, core\.fct_costs\)$/;
+const DAILY_FROM_SCRATCH = /^incremental: \d+ rows by definition, segment, day$/;
+const dailyAction = (results: Map<string, ModelResult>) => results.get('marts.segment_daily')!.action!;
 const retentionAction = (results: Map<string, ModelResult>) => {
   expect(results.get('marts.segment_path_counts')!.action!).toMatch(/\(delta from marts\.user_paths, segments\.membership\)$/);
   return results.get('marts.cohort_retention')!.action!;
@@ -266,6 +273,7 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   await load('costs', [cost({ user: 'u1' }, 'compute', '4', 'USD', 1), cost({ user: 'u2' }, 'storage', '1.5', 'EUR', -1), cost({ user: `u${USERS}` }, 'compute', '9'), cost({ user: 'ghost2' }, 'compute', '1'), cost({ account: 'acme' }, 'support', '41', 'GBP', 1)]);
   const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
+  expect(dailyAction(results)).toMatch(DAILY_DELTA);
   expect(results.get('core.fct_costs')!.action).toBe('incremental: 5 rows by cost_id (delta from core.user_identity_map, core.fx_rates)');
   expect(after['core.fct_costs']!.length).toBe(before['core.fct_costs']!.length + 5);
   // u20 joined after history began: segments at cohort start are looked up (and compared) for it.
@@ -311,6 +319,7 @@ it('late events, older than the last build, reach the users who had them; confli
   await incremental.knex.raw('alter table segments.membership drop column entered_recorded_at');
   const { results, before, after } = await buildAndCompare();
   expect(results.get('marts.cohort_retention')!.action).toMatch(DELTA);
+  expect(dailyAction(results)).toMatch(DAILY_DELTA);
   expect(results.get('segments.membership')!.action).not.toMatch(/^incremental/);
   // ... so it kept no diff, and marts.segment_path_counts, updated from it by delta, is computed from scratch.
   expect(results.get('marts.segment_path_counts')!.action).toBe('swapped');
@@ -344,6 +353,7 @@ it('identity merges: an anonymous id linked later, one handed to another user by
   await load('events', [event({ user: 'u12' }, 'signed_in', day(21, 14))]);
   const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
+  expect(dailyAction(results)).toMatch(DAILY_DELTA);
   expect(results.get('segments.membership_history')!.action).toMatch(HISTORY_DELTA);
   expect(results.get('segments.user_segments')!.action).toMatch(/\(delta from segments\.membership\)$/);
   // u12's memberships go to u11 (event predicates read fct_events' re-keyed user_key).
@@ -379,6 +389,7 @@ it('a batch that leaves the reference time alone is built for the touched users 
   await load('events', [event({ user: 'newbie' }, 'signed_in', day(21, 9))]); // newbie known at last: its exposure leaves u7
   const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
+  expect(retentionWritten(retentionAction(results))).toBeLessThan(after['marts.cohort_retention']!.length / 2); // only the cells that changed
   expect(after.quarantine).toEqual(before.quarantine);
   const days = results.get('core.event_property_days')!.action!;
   expect(days).toMatch(/^incremental: \d+ rows since /);
@@ -403,7 +414,8 @@ it('a batch that leaves the reference time alone is built for the touched users 
 });
 
 it('a plan change moves users between segments without new events: cohort_retention applies it as a delta', async () => {
-  await load('users', [`u7,${day(0, 7)},pro,DE,${day(22)}`, `u8,${day(0, 8)},business,DE,${day(22)}`]);
+  // u20, alone in its weekly cohort, leaves the paid plans: that cohort's paid cells go (tombstones).
+  await load('users', [`u7,${day(0, 7)},pro,DE,${day(22)}`, `u8,${day(0, 8)},business,DE,${day(22)}`, `u${USERS},${day(21)},free,FR,${day(22)}`]);
   const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
   expect(results.get('segments.membership_history')!.action).toMatch(HISTORY_DELTA);
@@ -412,16 +424,26 @@ it('a plan change moves users between segments without new events: cohort_retent
   expect(after['segments.current_membership']).not.toEqual(before['segments.current_membership']);
   const paid = (rows: string[]) => rows.filter((r) => r.includes(',now,paid_plans,'));
   expect(paid(after['marts.cohort_retention']!)).not.toEqual(paid(before['marts.cohort_retention']!));
+  expect(dailyAction(results)).toMatch(DAILY_DELTA); // the days from the one the plans changed on
+  expect(retentionWritten(dailyAction(results))).toBeLessThan(after['marts.segment_daily']!.length / 2);
+  const cells = (rows: string[]) => paid(rows).map((r) => r.split(',').slice(0, 7).join(','));
+  const kept = new Set(cells(after['marts.cohort_retention']!));
+  expect(cells(before['marts.cohort_retention']!).filter((cell) => !kept.has(cell)).length).toBeGreaterThan(0);
 });
 
 it('cohort_retention is computed from scratch after a run that skipped it and after a full build of its upstream', async () => {
   await load('events', [event({ user: 'u4' }, 'signed_in', day(22, 9))]);
-  await build(incremental, { exclude: ['marts.cohort_retention'] });
+  await build(incremental, { exclude: ['marts.cohort_retention', 'marts.segment_daily'] });
   await load('events', [event({ user: 'u5' }, 'signed_in', day(22, 10))]);
-  expect(retentionAction((await buildAndCompare()).results)).toBe('swapped');
+  const rebuilt = (await buildAndCompare()).results;
+  expect(dailyAction(rebuilt)).toMatch(DAILY_FROM_SCRATCH);
+  const skipped = retentionAction(rebuilt);
+  expect(skipped).toMatch(RETENTION_FROM_SCRATCH);
+  const cells = Number((await incremental.knex.raw('select count(*)::int as n from marts.cohort_retention')).rows[0].n);
+  expect(retentionWritten(skipped)).toBe(cells);
   await load('events', [event({ user: 'u6' }, 'signed_in', day(22, 11))]);
   await build(incremental, { select: ['marts.user_activity_periods'], fullRefresh: true });
-  expect(retentionAction((await buildAndCompare()).results)).toBe('swapped');
+  expect(retentionAction((await buildAndCompare()).results)).toMatch(RETENTION_FROM_SCRATCH);
   await load('events', [event({ user: 'u9' }, 'signed_in', day(23, 9))]);
   expect(retentionAction((await buildAndCompare()).results)).toMatch(DELTA);
 });
