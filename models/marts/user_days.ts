@@ -16,6 +16,7 @@ export default defineModel({
   tags: ['marts', 'segments'],
   materialized: 'incremental',
   incremental: { uniqueKey: 'user_key' },
+  keepChanges: { columns: ['user_key', 'day', 'events', 'orders', 'revenue_usd'] }, // marts.segment_daily recounts from the first day changed
   indexes: [['user_key']],
   tests: [{ unique_combination: ['user_key', 'day'] }],
   columns: {
