@@ -12,6 +12,9 @@ export default (project: ProjectContent) => defineModel({
   description: 'One row: the reference time every time-dependent figure is measured to, and the last recorded activity it was derived from.',
   owner: 'data-platform',
   tags: ['features'],
+  // A pinned time moves the figures through this row, which downstream models read and follow (user_features
+  // recomputes everyone when it moves): its SQL changing is no reason to rebuild them in full.
+  definitionReadAsData: true,
   columns: {
     as_of_at: { type: 'timestamptz', description: 'Reference time: SEGLAYER_REFERENCE_TIME when set, else midnight UTC after the last event or outcome (the key of the one row)', tests: ['not_null', 'unique'] },
     last_activity_at: { type: 'timestamptz', description: 'Latest event or outcome in the warehouse (null when there is none)' },

@@ -1,18 +1,20 @@
 /**
  * Incremental rows go stale when what they were computed with changes outside the load
- * batches: a model's own SQL, or a `reference` model upstream (a seed's rows, a project file
- * or a setting bound into its SQL: fx rates re-price every user's revenue, not only the users
- * new batches touch). Each successful model run records the definition fingerprints it was
- * built with (ops.model_runs.definition_fingerprints): its own full SQL, and, for each
- * reference model upstream, the fingerprint that reference model was last *published* with
- * (not the project's current one: a build that selects the downstream model but not the
- * reference must not take a rate it has not seen yet).
+ * batches: the model's own SQL, or the SQL of any model upstream of it (a seed's rows bound
+ * into core.fx_rates re-price every user's revenue, not only the users new batches touch;
+ * stg_outcomes' order settings, traits.yml in user_traits, a fixed bug in stg_events).
+ * Each successful model run records the definition fingerprints it was built with
+ * (ops.model_runs.definition_fingerprints): its own full SQL's and, for every model upstream
+ * at any depth, the fingerprint that model was last *published* with (not the project's
+ * current one: a build that selects the downstream model alone must not take a rate it has
+ * not seen yet).
  *
- * An incremental model whose own SQL or any reference upstream's published definition
- * differs from what its last success recorded is built in full; a `readsPrevious` model
- * (segments' membership) does not reuse its previous version on a reference change — its own
- * definitions are versioned per segment, and it reuses per definition. dbt leaves both to
- * `--full-refresh`; a wrong figure that looks fresh is the worse failure.
+ * An incremental model whose own or any upstream fingerprint differs from what its last
+ * success recorded is built in full; a `readsPrevious` model (segments' membership) does not
+ * reuse its previous version on an upstream change (its own definitions are versioned per
+ * segment, and it reuses per definition). A model marked `definitionReadAsData` (the pinned
+ * reference time) is left out: models read its row as data and follow it. dbt leaves all of
+ * this to `--full-refresh`; a wrong figure that looks fresh is the worse failure.
  */
 import type { Knex } from 'knex';
 import { compileModel, quoteRelation } from './model-compiler.ts';
@@ -22,34 +24,32 @@ import type { ModelGraph } from './model-graph.ts';
 
 export type DefinitionFingerprints = Record<string, string>;
 
-/** The reference models upstream of `name`, at any depth, sorted. */
-export function referenceUpstreams(graph: ModelGraph, name: string): string[] {
+/** The models upstream of `name` at any depth whose definitions its rows depend on, sorted. */
+export function definitionUpstreams(graph: ModelGraph, name: string): string[] {
   const found = new Set<string>();
-  const seen = new Set<string>();
   const visit = (current: string) => {
     for (const up of graph.upstream.get(current) ?? []) {
-      if (seen.has(up)) continue;
-      seen.add(up);
-      if (graph.byName.get(up)?.reference) found.add(up);
+      if (found.has(up)) continue;
+      found.add(up);
       visit(up);
     }
   };
   visit(name);
-  return [...found].sort();
+  return [...found].filter((up) => !graph.byName.get(up)?.definitionReadAsData).sort();
 }
 
 /** The fingerprint of a model's definition: its full build's SQL, with every binding inlined. */
 export const definitionFingerprint = (model: Model, known: Set<string>, knex?: Knex): string =>
   sqlFingerprint(compileModel(model, known, { knex }).sql);
 
-/** Each reference model's definition fingerprint as its latest successful run published it (absent: never built). */
-async function publishedFingerprints(knex: Knex, references: string[]): Promise<DefinitionFingerprints> {
-  if (!references.length) return {};
+/** Each model's definition fingerprint as its latest successful run published it (absent: never built, or not recorded). */
+async function publishedFingerprints(knex: Knex, models: string[]): Promise<DefinitionFingerprints> {
+  if (!models.length) return {};
   const { rows } = await knex.raw(
     `select m.model, last.fingerprint from unnest(?::text[]) as m(model)
      cross join lateral (select r.definition_fingerprints ->> r.model as fingerprint from ops.model_runs r
                          where r.model = m.model and r.status = 'success' order by r.started_at desc, r.model_run_id desc limit 1) last`,
-    [references],
+    [models],
   );
   return Object.fromEntries((rows as { model: string; fingerprint: string | null }[]).filter((r) => r.fingerprint).map((r) => [r.model, r.fingerprint!]));
 }
@@ -66,7 +66,7 @@ async function recordedFingerprints(knex: Knex, model: string): Promise<Definiti
 export interface DefinitionCheck {
   /** What this run's success records for the model. */
   fingerprints: DefinitionFingerprints;
-  /** The definitions (the model's own, or reference models upstream) changed since its last success; empty: none. */
+  /** The definitions (the model's own, or models upstream) changed since its last success; empty: none. */
   changed: string[];
   /** Whether its last success recorded fingerprints (runs before they were recorded did not). */
   recorded: boolean;
@@ -75,16 +75,19 @@ export interface DefinitionCheck {
 }
 
 /**
- * The fingerprints `model` is built with now, and which of them differ from its last
- * success's. A model without a recorded set (built before they were recorded) counts every
- * one as changed: correctness first, one full build once.
+ * The fingerprints `model` is built with now (every model records its own, which is what its
+ * downstream models compare), and, for incremental and readsPrevious models, which differ from
+ * its last success's. A model without a recorded set (built before they were recorded) counts
+ * every one as changed: correctness first, one full build once.
  */
 export async function checkDefinitions(knex: Knex, graph: ModelGraph, model: Model, known: Set<string>): Promise<DefinitionCheck> {
-  const references = referenceUpstreams(graph, model.name);
-  const fingerprints: DefinitionFingerprints = { [model.name]: definitionFingerprint(model, known, knex), ...(await publishedFingerprints(knex, references)) };
+  const own = { [model.name]: definitionFingerprint(model, known, knex) };
+  if (model.materialized !== 'incremental' && !model.readsPrevious) return { fingerprints: own, changed: [], recorded: true, builtBefore: true };
+  const upstreams = definitionUpstreams(graph, model.name);
+  const fingerprints: DefinitionFingerprints = { ...own, ...(await publishedFingerprints(knex, upstreams)) };
   const recorded = await recordedFingerprints(knex, model.name);
   // Own SQL counts for incremental models; a readsPrevious model versions its own definitions.
-  const compared = [...(model.materialized === 'incremental' ? [model.name] : []), ...references];
+  const compared = [...(model.materialized === 'incremental' ? [model.name] : []), ...upstreams];
   const changed = compared.filter((name) => !recorded || recorded[name] !== fingerprints[name]);
   const builtBefore = (await knex.raw(`select to_regclass(?) is not null as exists`, [quoteRelation(model.name)])).rows[0].exists as boolean;
   return { fingerprints, changed, recorded: recorded !== undefined, builtBefore };

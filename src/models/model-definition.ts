@@ -163,12 +163,11 @@ export const modelSchema = z
      */
     readsPrevious: z.boolean().optional(),
     /**
-     * Reference data bound into the model's SQL (a seed's rows, a project file, a setting)
-     * that rows of every user depend on, not only those new batches touch (fx rates). When its
-     * published definition changes, every incremental model downstream is built in full and
-     * `readsPrevious` models do not reuse their previous version (definition-changes.ts).
+     * A setting bound into the model's SQL that downstream models read as data and follow
+     * (the pinned reference time): a change of its SQL does not build incremental models
+     * downstream in full, as any other upstream definition change does (definition-changes.ts).
      */
-    reference: z.boolean().optional(),
+    definitionReadAsData: z.boolean().optional(),
     /**
      * Table, incremental and append models: each publish keeps the rows it removed and added
      * (an append: the rows it appended; only these columns, default all) for downstream models

@@ -334,12 +334,10 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           const failed = tests.some((t) => t.status === 'fail');
           result = { model: name, status: failed ? 'error' : 'success', rows: null, seconds: 0, tests, error: failed ? failedTestsSummary(tests) : undefined };
         } else {
-          // A changed definition (its own SQL, a reference model upstream) makes the kept rows stale: build in full.
-          const definitionCheck = model.reference || model.materialized === 'incremental' || model.readsPrevious
-            ? await checkDefinitions(knex, graph, model, known)
-            : undefined;
-          definitions = definitionCheck?.fingerprints;
-          const redefined = definitionCheck?.changed ?? [];
+          // A changed definition (its own SQL, a model upstream) makes the kept rows stale: build in full.
+          const definitionCheck = await checkDefinitions(knex, graph, model, known);
+          definitions = definitionCheck.fingerprints;
+          const redefined = definitionCheck.changed;
           let incremental = model.materialized === 'incremental' && !options.fullRefresh && !redefined.length && (await relationExists(knex, name))
             ? await incrementalContext(knex, model, batches)
             : undefined;
@@ -401,8 +399,8 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
               if (!model.keepChanges) await forgetChanges(trx, name);
             },
           });
-          const because = redefined.length && !options.fullRefresh && (model.materialized === 'incremental' || model.readsPrevious) && definitionCheck!.builtBefore
-            ? ` (in full: ${definitionCheck!.recorded ? `${redefined.map((r) => (r === name ? 'its SQL' : r)).join(', ')} changed since its last build` : 'its last build recorded no definitions'})` : '';
+          const because = redefined.length && !options.fullRefresh && (model.materialized === 'incremental' || model.readsPrevious) && definitionCheck.builtBefore
+            ? ` (in full: ${definitionCheck.recorded ? `${redefined.map((r) => (r === name ? 'its SQL' : r)).join(', ')} changed since its last build` : 'its last build recorded no definitions'})` : '';
           result = { model: name, status: 'success', rows: done.rows, seconds: 0, action: (delta ? `${done.action} (delta from ${model.deltaFrom!.join(', ')})` : done.action) + because, tests: done.tests, phases: done.phases };
         }
       } catch (error) {

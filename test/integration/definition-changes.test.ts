@@ -1,10 +1,11 @@
 /**
  * Definition changes (src/models/definition-changes.ts): an incremental model recomputes only
- * the keys new data touches, so a change outside the data — a reference model's definition
+ * the keys new data touches, so a change outside the data — an upstream model's definition
  * (here a rate bound into its SQL, as seeds/fx_rates.csv is into core.fx_rates) or the model's
- * own SQL — must build it in full, or untouched keys keep figures computed the old way.
- * Fixture: core.dc_rates (reference, one rate), core.dc_items (incremental by key: v × rate
- * for the keys in raw.dc_touched), core.dc_plain (incremental by key, no reference upstream).
+ * own SQL — must build it in full, or untouched keys keep figures computed the old way; an
+ * upstream marked definitionReadAsData (the pinned reference time) must not.
+ * Fixture: core.dc_rates (one rate), core.dc_items (incremental by key: v × rate for the keys
+ * in raw.dc_touched), core.dc_plain (incremental by key, reads core.dc_pinned, read as data).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { discoverModels } from '../../src/models/model-discovery.ts';
@@ -15,7 +16,7 @@ import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/
 const DEFINE = `${PROJECT_ROOT}/src/models/model-definition.ts`;
 const rates = (rate: number) => `import { defineModel } from '${DEFINE}';
 export default defineModel({
-  name: 'core.dc_rates', description: 'fixture', owner: 'tests', reference: true,
+  name: 'core.dc_rates', description: 'fixture', owner: 'tests',
   columns: { rate: { description: 'rate', type: 'numeric', tests: ['not_null'] } },
   build: (knex) => knex.raw('select ?::numeric as rate', [${rate}]),
 });
@@ -28,12 +29,21 @@ export default defineModel({
     \${incremental ? 'where i.k in (select k from raw.dc_touched)' : ''}\`),
 });
 `;
+/** A pinned setting its readers follow as data. */
+const pinned = (at: string) => `import { defineModel } from '${DEFINE}';
+export default defineModel({
+  name: 'core.dc_pinned', description: 'fixture', owner: 'tests', definitionReadAsData: true,
+  columns: { at: { description: 'pinned', type: 'text', tests: ['not_null'] } },
+  build: (knex) => knex.raw('select ?::text as at', ['${at}']),
+});
+`;
 /** \`note\` changes its SQL, not its rows. */
 const plain = (note: string) => `import { defineModel } from '${DEFINE}';
 export default defineModel({
   name: 'core.dc_plain', description: 'fixture', owner: 'tests', materialized: 'incremental', incremental: { uniqueKey: 'k' },
   columns: { k: { description: 'key', tests: ['not_null'] }, v: { description: 'value', type: 'integer', tests: [] } },
-  build: (knex, { incremental }) => knex.raw(\`select k, v \${'${note}' ? '/* ${note} */' : ''} from raw.dc_input \${incremental ? 'where k in (select k from raw.dc_touched)' : ''}\`),
+  build: (knex, { ref, incremental }) => knex.raw(\`select k, v \${'${note}' ? '/* ${note} */' : ''} from raw.dc_input
+    where exists (select 1 from \${ref('core.dc_pinned')}) \${incremental ? 'and k in (select k from raw.dc_touched)' : ''}\`),
 });
 `;
 
@@ -52,11 +62,12 @@ const change = async (rows: Record<string, number>) => {
     await db.knex.raw(`insert into raw.dc_touched values (?)`, [k]);
   }
 };
-const build = async ({ rate, note = '', ...options }: RunOptions & { rate: number; note?: string }) => {
+const build = async ({ rate, note = '', at = 'day 1', ...options }: RunOptions & { rate: number; note?: string; at?: string }) => {
   const models = await discoverModels(PROJECT_ROOT, writeModels([
     { name: 'core.dc_rates', sql: '', source: rates(rate) },
     { name: 'core.dc_items', sql: '', source: items },
     { name: 'core.dc_plain', sql: '', source: plain(note) },
+    { name: 'core.dc_pinned', sql: '', source: pinned(at) },
   ]));
   const summary = await runModels(db.knex, db.url, models, options);
   expect(summary.ok).toBe(true);
@@ -65,7 +76,7 @@ const build = async ({ rate, note = '', ...options }: RunOptions & { rate: numbe
 const usd = async () =>
   Object.fromEntries((await db.knex.raw(`select k, usd::float as usd from core.dc_items order by k`)).rows.map((r: { k: string; usd: number }) => [r.k, r.usd]));
 
-it('builds an incremental model in full when a reference model upstream publishes a new definition', async () => {
+it('builds an incremental model in full when a model upstream publishes a new definition', async () => {
   await change({ a: 1, b: 2 });
   expect((await build({ rate: 2 }))['core.dc_items']).toBe('created'); // a first build gives no reason
   expect(await usd()).toEqual({ a: 2, b: 4 });
@@ -80,7 +91,7 @@ it('builds an incremental model in full when a reference model upstream publishe
   expect(await usd()).toEqual({ a: 15, b: 21 });
 });
 
-it('goes by the rate the reference model published, not the one the project holds now', async () => {
+it('goes by the rate the upstream model published, not the one the project holds now', async () => {
   // The project says 4, but only dc_items is built: it has not seen 4 and must not record it as seen.
   await change({ a: 1 });
   expect((await build({ rate: 4, select: ['core.dc_items'] }))['core.dc_items']).toMatch(/^incremental/);
@@ -100,6 +111,11 @@ it('builds an incremental model in full when its own SQL changed, and only once'
   expect(rows).toEqual([{ k: 'a', v: 2 }, { k: 'b', v: 3 }]);
 });
 
+it('does not for an upstream whose definition is read as data', async () => {
+  await change({ b: 4 });
+  expect((await build({ rate: 4, note: 'v2', at: 'day 2' }))['core.dc_plain']).toMatch(/^incremental/);
+});
+
 it('says so when the last build recorded no definitions (a run before they were recorded)', async () => {
   await db.knex.raw(`update ops.model_runs set definition_fingerprints = null where model = 'core.dc_plain'`);
   await change({ a: 2 });
@@ -109,7 +125,7 @@ it('says so when the last build recorded no definitions (a run before they were 
 it('leaves --full-refresh as it was: no reason printed, the fingerprints recorded', async () => {
   const actions = await build({ rate: 5, fullRefresh: true });
   expect(actions['core.dc_items']).not.toMatch(/in full:/);
-  expect(await usd()).toEqual({ a: 10, b: 15 });
+  expect(await usd()).toEqual({ a: 10, b: 20 });
   await change({ a: 3 });
   expect((await build({ rate: 5 }))['core.dc_items']).toMatch(/^incremental/);
 });
