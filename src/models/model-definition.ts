@@ -196,6 +196,21 @@ export const modelSchema = z
      * same `delta` as build (a model with deltaFrom may need to replace every stored key without one).
      */
     staleKeys: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function').optional(),
+    /**
+     * Incremental models with a uniqueKey and no window: replace each key's rows from a point on, not
+     * all of them. `keys` returns the key column and `from`; an incremental build deletes the rows of
+     * those keys whose `column` is at or after `from` (all of them when `from` is null), and the keys
+     * staleKeys names, and nothing else: no key of the query's rows is deleted wholesale. Every row the
+     * query returns must lie in a replaced range (checked; a build that breaks it fails). Receives the
+     * same `delta` as build.
+     */
+    replaceFrom: z
+      .object({
+        column: z.string().regex(identifier),
+        keys: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function', 'a function (knex, { ref, incremental }) => query'),
+      })
+      .strict()
+      .optional(),
     refuse: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function').optional(),
   })
   .strict();

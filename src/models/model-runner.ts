@@ -70,14 +70,14 @@ export function buildGraph(models: Model[]): ModelGraph {
 }
 
 /**
- * What an incremental build reads beyond its full build: the incremental query and staleKeys (e.g.
+ * What an incremental build reads beyond its full build: the incremental query, staleKeys and replaceFrom (e.g.
  * core.dim_users, for keys merged away). Unrecorded, such a read raced the model it reads: the keys
  * were looked up before that model had been rebuilt in the same run.
  */
 function incrementalRefs(model: Model, known: ReadonlySet<string>): string[] {
   if (model.materialized !== 'incremental') return [];
   const incremental = { this: compilerKnex.raw(quoteRelation(model.name)), newBatches: [0], ...(model.incremental?.windowColumn ? { since: new Date(0) } : {}) };
-  return [model.build, model.staleKeys].flatMap((build) => (build ? compileModel({ ...model, build }, known, { incremental }).refs : []));
+  return [model.build, model.staleKeys, model.replaceFrom?.keys].flatMap((build) => (build ? compileModel({ ...model, build }, known, { incremental }).refs : []));
 }
 
 /** Seconds each model took the last time it built successfully (none for a model never built). */
@@ -364,6 +364,9 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           const staleKeysSql = incremental && model.staleKeys
             ? compileModel({ ...model, build: model.staleKeys }, known, { incremental, delta, knex }).sql
             : undefined;
+          const replaceFromSql = incremental && model.replaceFrom
+            ? compileModel({ ...model, build: model.replaceFrom.keys }, known, { incremental, delta, knex }).sql
+            : undefined;
           // Rows kept from earlier builds passed these very tests: judge only what this build adds.
           const testIncrementOnly = (incremental !== undefined || appendTo !== undefined) && (await publishedPassedSameTests(knex, name, fingerprint));
           // A view over raw tables whose SQL, tests and sources are as when its tests last passed has the same rows.
@@ -379,7 +382,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             sql: compiled.sql,
             quarantineSql,
             quarantineReplacesSql,
-            incremental: incremental && { since: incremental.since, staleKeysSql },
+            incremental: incremental && { since: incremental.since, staleKeysSql, replaceFromSql },
             appendToExisting: appendTo !== undefined,
             testIncrementOnly,
             unchangedSincePassed,

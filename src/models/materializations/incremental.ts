@@ -2,12 +2,14 @@
  * `incremental`: deletes what the run rebuilds and inserts the query's rows in
  * one transaction, tested before it commits. What is rebuilt: the window
  * (windowColumn >= since), the published rows whose uniqueKey the query returns
- * again, and the keys the model's staleKeys query says no longer exist. Without
+ * again, and the keys the model's staleKeys query says no longer exist; or, with replaceFrom,
+ * each key's rows from a point on (and the stale keys). Without
  * an incremental run (first build, --full-refresh) it builds like a table.
  */
 import type { Knex } from 'knex';
 import { ensureIndexes } from './indexes.ts';
-import type { Materialization } from './materialization.ts';
+import type { Materialization, MaterializeRequest } from './materialization.ts';
+import type { Model } from '../model-discovery.ts';
 import { netChangesBindings, netChangesInsert, stampChanges, startChanges } from '../model-changes.ts';
 import { insertDelta } from './publish.ts';
 import { relationsOf } from './relations.ts';
@@ -18,31 +20,21 @@ export const incremental: Materialization = {
     const run = request.incremental;
     if (!run) return table.materialize(request);
     const { target } = relationsOf(request.model.name);
-    const { windowColumn, uniqueKey } = request.model.incremental!;
+    const { uniqueKey } = request.model.incremental!;
     await ensureIndexes(request.db, request.model);
     return insertDelta(
       request,
       async (trx) => {
-        const replaced: string[] = [];
-        const bindings: Knex.RawBinding[] = [];
-        if (windowColumn && run.since) replaced.push('?? >= ?'), bindings.push(windowColumn, run.since);
-        // With an index led by the key, `= any(array(...))`: the planner ORs the index scans of
-        // the window and the keys into one bitmap; an `in (select ...)` in the `or` made it scan
-        // the whole table (fct_events at 1.2M rows: 0.76 s against 1.29 s). Without one, the
-        // array would be compared with every row: a hashed `in` then.
-        const keyIn = (subquery: string) =>
-          request.model.indexes.some((columns) => columns[0] === uniqueKey) ? `?? = any(array(${subquery}))` : `?? in (${subquery})`;
-        if (uniqueKey) replaced.push(keyIn('select ?? from __seglayer_delta')), bindings.push(uniqueKey, uniqueKey);
-        if (uniqueKey && run.staleKeysSql) replaced.push(keyIn(`select stale.?? from (${run.staleKeysSql}) stale`)), bindings.push(uniqueKey, uniqueKey);
+        const { sql: deletion, bindings } = run.replaceFromSql ? await replacedRanges(trx, request.model, run.replaceFromSql, run.staleKeysSql) : keysAndWindow(request, run);
         if (!request.keepChanges) {
-          if (!replaced.length) return 0;
-          return Number((await trx.raw(`delete from ${target} where ${replaced.join(' or ')}`, bindings)).rowCount);
+          if (!deletion) return 0;
+          return Number((await trx.raw(deletion, bindings)).rowCount);
         }
         // Kept changes: the net difference of the deleted rows and the new ones, in the delete's statement
         // (a touched key's rows mostly come back unchanged: those cancel instead of being written twice).
         const { model } = request;
         await startChanges(trx, model, '__seglayer_delta');
-        const gone = replaced.length ? `delete from ${target} where ${replaced.join(' or ')} returning *` : `select * from ${target} where false`;
+        const gone = deletion ? `${deletion} returning t.*` : `select * from ${target} where false`;
         const { rows } = await trx.raw(
           `with gone as (${gone}), kept as (${netChangesInsert(model, 'gone', '__seglayer_delta')}) select count(*)::bigint as n from gone`,
           [...bindings, ...netChangesBindings(model)],
@@ -51,7 +43,56 @@ export const incremental: Materialization = {
         const deleted = Number(rows[0].n);
         return deleted;
       },
-      (inserted) => `incremental: ${inserted} rows${run.since ? ` since ${run.since.toISOString()}` : ''}${uniqueKey ? ` by ${uniqueKey}` : ''}`,
+      (inserted) => `incremental: ${inserted} rows${run.since ? ` since ${run.since.toISOString()}` : ''}${uniqueKey ? ` by ${uniqueKey}` : ''}${run.replaceFromSql ? ` from ${request.model.replaceFrom!.column}` : ''}`,
     );
   },
 };
+
+type Deletion = { sql: string | undefined; bindings: Knex.RawBinding[] };
+
+/** The delete of the window (windowColumn >= since), the keys the query returns and the stale keys; none when nothing is replaced. */
+function keysAndWindow(request: MaterializeRequest, run: NonNullable<MaterializeRequest['incremental']>): Deletion {
+  const { target } = relationsOf(request.model.name);
+  const { windowColumn, uniqueKey } = request.model.incremental!;
+  const replaced: string[] = [];
+  const bindings: Knex.RawBinding[] = [];
+  if (windowColumn && run.since) replaced.push('?? >= ?'), bindings.push(windowColumn, run.since);
+  // With an index led by the key, `= any(array(...))`: the planner ORs the index scans of
+  // the window and the keys into one bitmap; an `in (select ...)` in the `or` made it scan
+  // the whole table (fct_events at 1.2M rows: 0.76 s against 1.29 s). Without one, the
+  // array would be compared with every row: a hashed `in` then.
+  const keyIn = (subquery: string) =>
+    request.model.indexes.some((columns) => columns[0] === uniqueKey) ? `?? = any(array(${subquery}))` : `?? in (${subquery})`;
+  if (uniqueKey) replaced.push(keyIn('select ?? from __seglayer_delta')), bindings.push(uniqueKey, uniqueKey);
+  if (uniqueKey && run.staleKeysSql) replaced.push(keyIn(`select stale.?? from (${run.staleKeysSql}) stale`)), bindings.push(uniqueKey, uniqueKey);
+  return { sql: replaced.length ? `delete from ${target} t where ${replaced.join(' or ')}` : undefined, bindings };
+}
+
+/**
+ * replaceFrom: one range per key (the earliest `replace_from` the query names, or every row: null, or a stale key),
+ * staged and analyzed, and the delete of the rows in them. Fails when a row of the delta lies outside every range:
+ * inserted beside the row it should replace, it would duplicate it.
+ */
+async function replacedRanges(trx: Knex.Transaction, model: Model, replaceFromSql: string, staleKeysSql: string | undefined): Promise<Deletion> {
+  const { target } = relationsOf(model.name);
+  const key = model.incremental!.uniqueKey!;
+  const { column } = model.replaceFrom!;
+  const stale = staleKeysSql ? `union all select stale.??, null from (${staleKeysSql}) stale` : '';
+  await trx.raw(
+    `create temporary table __seglayer_replaced on commit drop as
+     select r.?? as key, case when bool_or(r.replace_from is null) then null else min(r.replace_from) end as replace_from
+     from (select f.??, f.replace_from from (${replaceFromSql}) f ${stale}) r group by 1`,
+    staleKeysSql ? [key, key, key] : [key, key],
+  );
+  await trx.raw('analyze __seglayer_replaced');
+  const { rows } = await trx.raw(
+    `select count(*)::int as n from __seglayer_delta d
+     where not exists (select 1 from __seglayer_replaced r where r.key = d.?? and (r.replace_from is null or d.?? >= r.replace_from))`,
+    [key, column],
+  );
+  if (rows[0].n > 0) throw new Error(`${model.name}: ${rows[0].n} built row(s) outside the ranges replaceFrom replaces (they would duplicate kept rows)`);
+  return {
+    sql: `delete from ${target} t using __seglayer_replaced r where t.?? = r.key and (r.replace_from is null or t.?? >= r.replace_from)`,
+    bindings: [key, column],
+  };
+}
