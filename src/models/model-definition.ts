@@ -77,6 +77,12 @@ export interface IncrementalContext {
    * computes the set itself (src/identity/touched-users-rows.ts does either).
    */
   touchedUsers?: Knex.Raw;
+  /**
+   * Models with replaceFrom, on every incremental run: a temporary table (quoted) of the ranges the build replaces,
+   * one row per key (the uniqueKey column and `replace_from`, null: every row of the key), the stale keys among them,
+   * analyzed: the query can select exactly those rows without computing the ranges again.
+   */
+  replaced?: Knex.Raw;
 }
 
 /** What `build` receives besides Knex. */

@@ -3,7 +3,8 @@
  * key's rows from a point on (all of them for a null point or a stale key) and nothing else, keeps
  * the exact changes of that narrower delete, and fails without publishing when a built row lies
  * outside the replaced ranges. Fixture: core.rf_items copies raw.rf_input (k, d, v); an incremental
- * build selects, for each key in raw.rf_from, its rows from `d >= replace_from` on.
+ * build selects, for each key in raw.rf_from (as the runner stages them: incremental.replaced), its rows
+ * from `d >= replace_from` on.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { discoverModels } from '../../src/models/model-discovery.ts';
@@ -26,7 +27,7 @@ export default defineModel({
     v: { description: 'value', type: 'integer', tests: [] },
   },
   build: (knex, { incremental }) => knex.raw(\`select i.k, i.d, i.v from raw.rf_input i
-    \${incremental ? 'join raw.rf_from f on f.k = i.k and (f.replace_from is null or i.d >= f.replace_from - ${slack})' : ''}\`),
+    \${incremental ? \`join \${incremental.replaced} f on f.k = i.k and (f.replace_from is null or i.d >= f.replace_from - ${slack})\` : ''}\`),
 });
 `;
 

@@ -25,7 +25,7 @@ export const incremental: Materialization = {
     return insertDelta(
       request,
       async (trx) => {
-        const { sql: deletion, bindings } = run.replaceFromSql ? await replacedRanges(trx, request.model, run.replaceFromSql, run.staleKeysSql) : keysAndWindow(request, run);
+        const { sql: deletion, bindings } = run.replaceFromSql ? await rangesDeletion(trx, request.model) : keysAndWindow(request, run);
         if (!request.keepChanges) {
           if (!deletion) return 0;
           return Number((await trx.raw(deletion, bindings)).rowCount);
@@ -44,6 +44,8 @@ export const incremental: Materialization = {
         return deleted;
       },
       (inserted) => `incremental: ${inserted} rows${run.since ? ` since ${run.since.toISOString()}` : ''}${uniqueKey ? ` by ${uniqueKey}` : ''}${run.replaceFromSql ? ` from ${request.model.replaceFrom!.column}` : ''}`,
+      // Before the query, which may read them (incremental.replaced).
+      run.replaceFromSql ? (trx) => stageRanges(trx, request.model, run.replaceFromSql!, run.staleKeysSql) : undefined,
     );
   },
 };
@@ -68,31 +70,41 @@ function keysAndWindow(request: MaterializeRequest, run: NonNullable<Materialize
   return { sql: replaced.length ? `delete from ${target} t where ${replaced.join(' or ')}` : undefined, bindings };
 }
 
+/** Where an incremental build of a model with replaceFrom finds the ranges it replaces (`incremental.replaced`). */
+export const REPLACED_RANGES = '__seglayer_replaced';
+
 /**
  * replaceFrom: one range per key (the earliest `replace_from` the query names, or every row: null, or a stale key),
- * staged and analyzed, and the delete of the rows in them. Fails when a row of the delta lies outside every range:
- * inserted beside the row it should replace, it would duplicate it.
+ * staged and analyzed in the build's transaction before its query runs.
  */
-async function replacedRanges(trx: Knex.Transaction, model: Model, replaceFromSql: string, staleKeysSql: string | undefined): Promise<Deletion> {
+async function stageRanges(trx: Knex.Transaction, model: Model, replaceFromSql: string, staleKeysSql: string | undefined): Promise<void> {
+  const key = model.incremental!.uniqueKey!;
+  const stale = staleKeysSql ? `union all select stale.??, null from (${staleKeysSql}) stale` : '';
+  await trx.raw(
+    `create temporary table ${REPLACED_RANGES} on commit drop as
+     select r.?? as ??, case when bool_or(r.replace_from is null) then null else min(r.replace_from) end as replace_from
+     from (select f.??, f.replace_from from (${replaceFromSql}) f ${stale}) r group by 1`,
+    [key, key, key, ...(staleKeysSql ? [key] : [])],
+  );
+  await trx.raw(`analyze ${REPLACED_RANGES}`);
+}
+
+/**
+ * The delete of the staged ranges. Fails when a row of the delta lies outside every range: inserted beside the row it
+ * should replace, it would duplicate it.
+ */
+async function rangesDeletion(trx: Knex.Transaction, model: Model): Promise<Deletion> {
   const { target } = relationsOf(model.name);
   const key = model.incremental!.uniqueKey!;
   const { column } = model.replaceFrom!;
-  const stale = staleKeysSql ? `union all select stale.??, null from (${staleKeysSql}) stale` : '';
-  await trx.raw(
-    `create temporary table __seglayer_replaced on commit drop as
-     select r.?? as key, case when bool_or(r.replace_from is null) then null else min(r.replace_from) end as replace_from
-     from (select f.??, f.replace_from from (${replaceFromSql}) f ${stale}) r group by 1`,
-    staleKeysSql ? [key, key, key] : [key, key],
-  );
-  await trx.raw('analyze __seglayer_replaced');
   const { rows } = await trx.raw(
     `select count(*)::int as n from __seglayer_delta d
-     where not exists (select 1 from __seglayer_replaced r where r.key = d.?? and (r.replace_from is null or d.?? >= r.replace_from))`,
-    [key, column],
+     where not exists (select 1 from ${REPLACED_RANGES} r where r.?? = d.?? and (r.replace_from is null or d.?? >= r.replace_from))`,
+    [key, key, column],
   );
   if (rows[0].n > 0) throw new Error(`${model.name}: ${rows[0].n} built row(s) outside the ranges replaceFrom replaces (they would duplicate kept rows)`);
   return {
-    sql: `delete from ${target} t using __seglayer_replaced r where t.?? = r.key and (r.replace_from is null or t.?? >= r.replace_from)`,
-    bindings: [key, column],
+    sql: `delete from ${target} t using ${REPLACED_RANGES} r where t.?? = r.?? and (r.replace_from is null or t.?? >= r.replace_from)`,
+    bindings: [key, key, column],
   };
 }
