@@ -103,8 +103,12 @@ async function rangesDeletion(trx: Knex.Transaction, model: Model): Promise<Dele
     [key, key, column],
   );
   if (rows[0].n > 0) throw new Error(`${model.name}: ${rows[0].n} built row(s) outside the ranges replaceFrom replaces (they would duplicate kept rows)`);
+  // With an index led by the key, the keys as an array too: one bitmap of their rows, joined to the ranges; else the
+  // planner hashes the ranges and scans the whole table (marts.user_days: 0.6 s against 0.25 s on the build bench).
+  const indexed = model.indexes.some((columns) => columns[0] === key);
   return {
-    sql: `delete from ${target} t using ${REPLACED_RANGES} r where t.?? = r.?? and (r.replace_from is null or t.?? >= r.replace_from)`,
-    bindings: [key, key, column],
+    sql: `delete from ${target} t using ${REPLACED_RANGES} r
+          where ${indexed ? `t.?? = any(array(select ?? from ${REPLACED_RANGES})) and ` : ''}t.?? = r.?? and (r.replace_from is null or t.?? >= r.replace_from)`,
+    bindings: [...(indexed ? [key, key] : []), key, key, column],
   };
 }
