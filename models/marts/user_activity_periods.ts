@@ -50,7 +50,8 @@ export default defineModel({
     cohort_start: { type: 'date', description: "The user's cohort: their first period with the activity", tests: ['not_null'] },
     period_number: { type: 'integer', description: 'Periods after the cohort period (0: the cohort period itself)', tests: ['not_null', { expression: 'period_number >= 0' }] },
   },
-  staleKeys: (knex, { ref, incremental }) => knex.raw(goneKeys(ref, incremental!)),
+  // A key merged away lost all its days: with user_days' changes, its range is every row already.
+  staleKeys: (knex, { ref, incremental, delta }) => knex.raw(delta ? 'select null::text as user_key where false' : goneKeys(ref, incremental!)),
   replaceFrom: {
     column: 'period_start',
     keys: (knex, { ref, incremental, delta }) => {

@@ -40,7 +40,8 @@ export default defineModel({
     },
     first_order_at: { type: 'timestamptz', description: 'The first order of the user that day (null without one): when marts.user_activity_periods counts a purchase', tests: [{ expression: '(first_order_at is null) = (orders = 0)' }] },
   },
-  staleKeys: (knex, { ref, incremental }) => knex.raw(goneKeys(ref, incremental!)),
+  // A key merged away is a key an identity left: with the identity map's changes, its range is every row already.
+  staleKeys: (knex, { ref, incremental, delta }) => knex.raw(delta ? 'select null::text as user_key where false' : goneKeys(ref, incremental!)),
   replaceFrom: {
     column: 'day',
     keys: (knex, { ref, incremental, delta }) => knex.raw(userDaysChangedFrom(knex, ref, incremental!, delta?.changes['core.user_identity_map'])),
