@@ -7,7 +7,7 @@
  * from `d >= replace_from` on.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { discoverModels } from '../../src/models/model-discovery.ts';
+import { discoverModels, ModelDefinitionError } from '../../src/models/model-discovery.ts';
 import { runModels } from '../../src/models/model-runner.ts';
 import { writeModels } from '../support/fixture-models.ts';
 import { createTestDatabase, PROJECT_ROOT, type TestDatabase } from '../support/test-database.ts';
@@ -72,4 +72,25 @@ it('fails, publishing nothing, when a built row lies below its key\'s point', as
   expect(result.status).toBe('error');
   expect(result.error).toMatch(/1 built row\(s\) outside the ranges replaceFrom replaces/);
   expect(await rows()).toEqual(before);
+});
+
+it('is refused where it cannot apply: a table, a windowed model, an undeclared column', async () => {
+  const model = (name: string, options: string) => ({ name, sql: '', source: `import { defineModel } from '${DEFINE}';
+export default defineModel({
+  name: '${name}', description: 'fixture', owner: 'tests', ${options},
+  replaceFrom: { column: 'd', keys: (knex) => knex.raw('select 1 as k, 1 as replace_from') },
+  columns: { k: { description: 'key' }, d: { description: 'day' } },
+  build: (knex) => knex.raw('select 1 as k, 1 as d'),
+});
+` });
+  const attempt = discoverModels(PROJECT_ROOT, writeModels([
+    model('core.rf_table', `materialized: 'table'`),
+    model('core.rf_window', `materialized: 'incremental', incremental: { uniqueKey: 'k', windowColumn: 'd', lookback: '1 day' }`),
+  ]));
+  await expect(attempt).rejects.toThrow(ModelDefinitionError);
+  const message = await attempt.catch((e: Error) => e.message);
+  expect(message).toMatch(/core\/rf_table\.ts replaceFrom: only an incremental model with a uniqueKey and no windowColumn/);
+  expect(message).toMatch(/core\/rf_window\.ts replaceFrom: only an incremental model with a uniqueKey and no windowColumn/);
+  const undeclared = discoverModels(PROJECT_ROOT, writeModels([{ ...model('core.rf_column', `materialized: 'incremental', incremental: { uniqueKey: 'k' }`), source: model('core.rf_column', `materialized: 'incremental', incremental: { uniqueKey: 'k' }`).source.replace("column: 'd'", "column: 'day'") }]));
+  expect(await undeclared.catch((e: Error) => e.message)).toMatch(/core\/rf_column\.ts replaceFrom\.column: "day" is not a declared column/);
 });
