@@ -19,12 +19,10 @@ export const COHORT_ACTIVITIES = {
  * and outcomes only (not of the reference time), so cohort_retention aggregates this table (about
  * a dozen rows per user) instead of grouping every event. Grouped from the user's days
  * (marts.user_days): a UTC week or month is a set of UTC days, and there are a quarter as many day
- * rows as events. An incremental build replaces a user's periods from the first one holding a day
- * that changed (user_days' kept changes): a period before it holds only unchanged days, and its
- * cohort start is unchanged unless that first changed day reaches back to it, which replaces all.
+ * rows as events. An incremental build replaces a user's periods of each grain from the one holding
+ * the first day that changed (user_days' kept changes): a period before it holds only unchanged days,
+ * and its cohort start is unchanged unless that first changed day reaches back to it, which replaces all.
  */
-/** The first period start of either grain at or after which a change on `day` (a date) can show: null stays null. */
-const firstPeriodOf = (day: string) => `least(${COHORT_GRAINS.map((g) => `date_trunc('${g}', ${day}::timestamp)`).join(', ')})::date`;
 export default defineModel({
   name: 'marts.user_activity_periods',
   description: "Every week and month (UTC) in which a user had an activity (any_event, purchase), with the first time in it, the user's cohort (first such period) and the period's number after it: what marts.cohort_retention counts.",
@@ -54,19 +52,27 @@ export default defineModel({
   staleKeys: (knex, { ref, incremental, delta }) => knex.raw(delta ? 'select null::text as user_key where false' : goneKeys(ref, incremental!)),
   replaceFrom: {
     column: 'period_start',
+    by: ['cohort_grain'],   // weeks from the changed day's week, months from its month
     keys: (knex, { ref, incremental, delta }) => {
       const changed = delta
         ? `select user_key, min(day) as replace_from from ${delta.changes['marts.user_days']} group by user_key`
         : userDaysChangedFrom(knex, ref, incremental!, undefined);
-      return knex.raw(`select user_key, ${firstPeriodOf('replace_from')} as replace_from from (${changed}) c`);
+      return knex.raw(`
+        select c.user_key, g.cohort_grain, date_trunc(g.cohort_grain, c.replace_from::timestamp)::date as replace_from
+        from (${changed}) c cross join (values ${COHORT_GRAINS.map((g) => `('${g}')`).join(', ')}) g(cohort_grain)`);
     },
   },
   build: (knex, { ref, incremental }) => {
-    // Incremental: each replaced user's days from their first replaced period on (one index lookup each), read once.
+    // Incremental: each replaced user's days from their first replaced period of either grain on (one index lookup
+    // each), read once.
     const userDays = incremental ? 'replaced_days' : ref('marts.user_days');
     return knex.raw(`
-      with ${incremental ? `replaced_days as materialized (
-        select d.* from ${incremental.replaced} s
+      with ${incremental ? `replaced_users as (
+        select user_key, case when bool_or(replace_from is null) then null else min(replace_from) end as replace_from
+        from ${incremental.replaced} group by user_key
+      ),
+      replaced_days as materialized (
+        select d.* from replaced_users s
         cross join lateral (select * from ${ref('marts.user_days')} d where d.user_key = s.user_key and d.day >= coalesce(s.replace_from, '-infinity') offset 0) d
       ),` : ''}
       activity as (
@@ -81,12 +87,12 @@ export default defineModel({
       ),
       ${incremental ? `kept_cohorts as (   -- cohorts that start before the replaced periods: kept, and unchanged
         select t.* from ${incremental.replaced} s
-        cross join lateral (   -- by user (a scan of every period 0 cost 0.25 s)
+        cross join lateral (   -- by user and grain (a scan of every period 0 cost 0.25 s)
           select t.user_key, t.activity, t.cohort_grain, t.cohort_start from ${incremental.this} t
-          where t.user_key = s.user_key and t.period_number = 0 and t.period_start < s.replace_from offset 0) t
+          where t.user_key = s.user_key and t.cohort_grain = s.cohort_grain and t.period_number = 0 and t.period_start < s.replace_from offset 0) t
       ),
-      replaced_periods as (   -- whole periods only: a month begun before a week's start holds days not read
-        select p.* from periods p join ${incremental.replaced} s on s.user_key = p.user_key
+      replaced_periods as (   -- the replaced ones: whole periods (a month begun before a week's start holds days not read)
+        select p.* from periods p join ${incremental.replaced} s on s.user_key = p.user_key and s.cohort_grain = p.cohort_grain
         where p.period_start >= coalesce(s.replace_from, '-infinity')
       ),
       cohorts as (

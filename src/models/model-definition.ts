@@ -204,8 +204,9 @@ export const modelSchema = z
     staleKeys: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function').optional(),
     /**
      * Incremental models with a uniqueKey and no window: replace each key's rows from a point on, not
-     * all of them. `keys` returns the key column and `from`; an incremental build deletes the rows of
-     * those keys whose `column` is at or after `from` (all of them when `from` is null), and the keys
+     * all of them. `keys` returns the key column, the `by` columns and `replace_from`; an incremental build
+     * deletes the rows of those keys (and `by` values) whose `column` is at or after `replace_from` (all of
+     * them when it is null), and the keys
      * staleKeys names, and nothing else: no key of the query's rows is deleted wholesale. Every row the
      * query returns must lie in a replaced range (checked; a build that breaks it fails). Receives the
      * same `delta` as build.
@@ -213,6 +214,8 @@ export const modelSchema = z
     replaceFrom: z
       .object({
         column: z.string().regex(identifier),
+        /** Further columns each range is for (the query returns them too): rows with other values are not replaced. */
+        by: z.array(z.string().regex(identifier)).default([]),
         keys: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function', 'a function (knex, { ref, incremental }) => query'),
       })
       .strict()

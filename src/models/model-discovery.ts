@@ -130,6 +130,7 @@ export function validateModels(modules: ModelModule[], content?: ProjectContent)
     for (const column of definition.keepChanges?.columns ?? []) if (!(column in definition.columns)) problems.push({ code: 'invalid_option', path: ['keepChanges', 'columns'], message: `"${column}" is not a declared column`, file });
     if (definition.replaceFrom && (materialized !== 'incremental' || !definition.incremental?.uniqueKey || definition.incremental.windowColumn)) problems.push({ code: 'invalid_option', path: ['replaceFrom'], message: 'only an incremental model with a uniqueKey and no windowColumn replaces its keys\' rows from a point on', file });
     if (definition.replaceFrom && !(definition.replaceFrom.column in definition.columns)) problems.push({ code: 'invalid_option', path: ['replaceFrom', 'column'], message: `"${definition.replaceFrom.column}" is not a declared column`, file });
+    for (const column of definition.replaceFrom?.by ?? []) if (!(column in definition.columns)) problems.push({ code: 'invalid_option', path: ['replaceFrom', 'by'], message: `"${column}" is not a declared column`, file });
     if (materialized === 'incremental' && !definition.incremental) problems.push({ code: 'required', path: ['incremental'], message: 'required when materialized is "incremental"', file });
     const previous = seen.get(definition.name);
     if (previous) problems.push({ code: 'duplicate_name', path: ['name'], message: `"${definition.name}" is already defined in ${previous}`, file });

@@ -31,10 +31,24 @@ export default defineModel({
 });
 `;
 
+/** Ranges per key and group (`by: ['g']`): a key's rows of another group are kept. */
+const groups = `import { defineModel } from '${DEFINE}';
+export default defineModel({
+  name: 'core.rf_groups', description: 'fixture', owner: 'tests', materialized: 'incremental',
+  incremental: { uniqueKey: 'k' }, keepChanges: {}, indexes: [['k']],
+  staleKeys: (knex) => knex.raw('select k from raw.rf_ggone'),
+  replaceFrom: { column: 'd', by: ['g'], keys: (knex) => knex.raw('select k, g, replace_from from raw.rf_granges') },
+  columns: { k: { description: 'key' }, g: { description: 'group' }, d: { description: 'position', type: 'integer' }, v: { description: 'value', type: 'integer' } },
+  build: (knex, { incremental }) => knex.raw(\`select i.k, i.g, i.d, i.v from raw.rf_ginput i
+    \${incremental ? \`where exists (select 1 from \${incremental.replaced} f where f.k = i.k and (f.g is null or f.g = i.g) and (f.replace_from is null or i.d >= f.replace_from))\` : ''}\`),
+});
+`;
+
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
   await db.knex.raw(`create table raw.rf_input (k text, d integer, v integer); create table raw.rf_from (k text, replace_from integer); create table raw.rf_gone (k text)`);
+  await db.knex.raw(`create table raw.rf_ginput (k text, g text, d integer, v integer); create table raw.rf_granges (k text, g text, replace_from integer); create table raw.rf_ggone (k text)`);
 });
 afterAll(() => db.drop());
 
@@ -72,6 +86,21 @@ it('fails, publishing nothing, when a built row lies below its key\'s point', as
   expect(result.status).toBe('error');
   expect(result.error).toMatch(/1 built row\(s\) outside the ranges replaceFrom replaces/);
   expect(await rows()).toEqual(before);
+});
+
+it('replaces ranges per key and group, and a row in two ranges (a stale key\'s too) once', async () => {
+  const run = async () => (await runModels(db.knex, db.url, await discoverModels(PROJECT_ROOT, writeModels([{ name: 'core.rf_groups', sql: '', source: groups }])))).results[0]!;
+  await db.knex.raw(`insert into raw.rf_ginput values ('a', 'x', 1, 1), ('a', 'x', 2, 2), ('a', 'y', 1, 1), ('a', 'y', 2, 2), ('c', 'x', 1, 1)`);
+  expect((await run()).action).toBe('created');
+  await db.knex.raw(`update raw.rf_ginput set v = v * 10; delete from raw.rf_ginput where k = 'c'`);
+  await db.knex.raw(`insert into raw.rf_granges values ('a', 'x', 2), ('c', 'x', 1); insert into raw.rf_ggone values ('c')`);
+  const result = await run();
+  expect(result.action).toBe('incremental: 1 rows by k from d');
+  const rows = (await db.knex.raw(`select k || g || d || '=' || v as row from core.rf_groups order by 1`)).rows.map((r: { row: string }) => r.row);
+  expect(rows).toEqual(['ax1=1', 'ax2=20', 'ay1=1', 'ay2=2']);
+  expect(result.rows).toBe(4); // 5 - 2 deleted + 1: c's row counted once
+  const changes = (await db.knex.raw(`select change || ':' || k || g || d || '=' || v as row from core.__seglayer_changes_rf_groups order by 1`)).rows.map((r: { row: string }) => r.row);
+  expect(changes).toEqual(['added:ax2=20', 'removed:ax2=2', 'removed:cx1=1']);
 });
 
 it('is refused where it cannot apply: a table, a windowed model, an undeclared column', async () => {
