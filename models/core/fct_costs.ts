@@ -25,6 +25,7 @@ export default defineModel({
   tags: ['costs'],
   materialized: 'incremental',
   incremental: { uniqueKey: 'cost_id' },
+  keepChanges: { columns: ['user_key', 'period_start', 'period_end', 'cost_usd'] }, // marts.segment_daily recounts from the first day changed
   deltaFrom: [MAP, RATES],
   // The key delete, the re-keying by user id, and per-user readers (features.user_facts).
   indexes: [['cost_id'], ['user_id'], ['user_key']],

@@ -12,6 +12,8 @@ export default defineModel({
   description: 'Static reference exchange rates to USD used to report revenue and cost in one currency.',
   owner: 'data-platform',
   tags: ['reference'],
+  // A changed rate re-prices every user's money: incremental models downstream are built in full.
+  reference: true,
   // A changed rate re-derives every line of core.fct_costs (deltaFrom).
   keepChanges: {},
   columns: {

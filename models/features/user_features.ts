@@ -31,6 +31,7 @@ export default defineModel({
   tags: ['features', 'segments'],
   materialized: 'incremental',
   incremental: { uniqueKey: 'user_key' },
+  keepChanges: { columns: ['user_key', 'signed_up_at', 'first_seen_at'] }, // marts.segment_daily recounts from the first day changed
   indexes: [['user_key']],
   columns: {
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null', 'unique', { relationships: { to: 'core.dim_users', field: 'user_key' } }] },

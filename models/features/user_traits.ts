@@ -13,6 +13,8 @@ export default (project: ProjectContent) =>
     description: 'One row per canonical user with one column per configured trait (traits.yml): the latest answer to its survey question, typed.',
     owner: 'data-platform',
     tags: ['features', 'survey'],
+    // traits.yml decides every user's trait values, not only those new survey answers touch.
+    reference: true,
     columns: {
       user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null', 'unique', { relationships: { to: 'core.dim_users', field: 'user_key' } }] },
       ...Object.fromEntries(project.traits.map((t) => [t.name, { type: TRAIT_SQL[t.type].sqlType, description: t.description }])),

@@ -22,12 +22,17 @@ import { COHORT_ACTIVITIES, COHORT_GRAINS } from './user_activity_periods.ts';
  * this model counts it per cohort, period and segment. It is updated by delta from the changes
  * user_activity_periods, current_membership and membership_history keep, when the runner allows
  * (src/models/model-changes.ts): only the cohorts (per segment) those changes touch, or all of
- * an activity and grain whose last period moved, are recounted; the other rows are copied as
- * published. Otherwise counted in full, and so is 'cohort_start' when history gained a row at
- * or before a cohort's start (possible only with a configured reference time).
+ * an activity and grain whose last period moved, are recounted, and of those only the cells whose
+ * counts differ from the published ones are written (incremental by cell; a cell that drops out is
+ * a tombstone, cohort_users = 0); the other rows stay as published. Otherwise counted in full and
+ * every cell replaced, and 'cohort_start' is counted in full when history gained a row at or before
+ * a cohort's start (possible only with a configured reference time).
  */
 const GRAINS = COHORT_GRAINS;
+/** A cell: what a row is the count of. Ordered for the index: 'all' rows and a cohort's rows are ranges of it. */
+const CELL = ['segment_as_of', 'segment_definition', 'segment', 'activity', 'cohort_grain', 'cohort_start', 'period_number'];
 const rate = wilsonBoundsSql('cohort_users', 'active_users');
+const rates = `active_users::float8 / cohort_users as retention_rate, ${rate.lower} as retention_ci_lower, ${rate.upper} as retention_ci_upper`;
 
 export default defineModel({
   name: 'marts.cohort_retention',
@@ -50,7 +55,12 @@ export default defineModel({
     retention_ci_lower: { type: 'double precision', description: 'Wilson 95% CI lower bound of the retention rate', tests: ['not_null'] },
     retention_ci_upper: { type: 'double precision', description: 'Wilson 95% CI upper bound of the retention rate', tests: ['not_null'] },
   },
+  materialized: 'incremental',
+  incremental: { uniqueKey: CELL, tombstoneWhere: 'cohort_users = 0' },
+  indexes: [CELL],
   deltaFrom: ['marts.user_activity_periods', 'segments.current_membership', 'segments.membership_history'],
+  // Counted from scratch (no delta), every published cell is replaced.
+  staleKeys: (knex, { incremental, delta }) => knex.raw(`select ${CELL.join(', ')} from ${incremental!.this}${delta ? ' where false' : ''}`),
   build: (knex, { ref, delta }) => {
     const periods = ref('marts.user_activity_periods');
     const members = ref('segments.current_membership');
@@ -76,9 +86,10 @@ export default defineModel({
     const periodChanges = delta?.changes['marts.user_activity_periods'];
     // The published rows a delta updates: 'all' and 'now', and 'cohort_start' unless it is counted in full.
     const byDelta = (column: string) => `(${column} in ('all', 'now') or (${column} = 'cohort_start' and not (select moved from start_moved)))`;
-    // Delta: only the cohorts (per segment) whose counts or grid move are recounted, from their published
-    // counts plus what changed; the other published rows are copied as they are. A cohort's rows depend only
-    // on its own counts and on the last period with data of its activity and grain.
+    // Delta: a cohort's rows (per segment) depend only on its own counts and on the last period with data of
+    // its activity and grain. A cohort whose size (period 0) or grid moves is recounted whole, from its published
+    // counts plus what changed; in any other, a changed cell is its published row with the changed active count
+    // (mostly the latest period, when users come back). The other published rows stay as they are.
     const allAndNow = delta
       ? `
       period_delta as materialized (${net(delta.changes['marts.user_activity_periods'], 'user_key, activity, cohort_grain, cohort_start, period_number')}),
@@ -96,9 +107,17 @@ export default defineModel({
             (select max(first_at) from ${periodChanges} where change = 'removed' and period_number = 0))
         ) as moved
       ),
+      -- Only users whose cohort start (period 0's first time), now or before, is at or after history's start
+      -- can have segments at it: found by the partial index of period 0, not by reading every touched user's periods.
+      starting_users as materialized (
+        select user_key from ${periods}
+        where period_number = 0 and first_at >= (select reference_at from history_start) and user_key in (select user_key from ${periodChanges})
+        union
+        select user_key from ${periodChanges} where change = 'removed' and period_number = 0 and first_at >= (select reference_at from history_start)
+      ),
       touched_periods as materialized (
         select user_key, activity, cohort_grain, cohort_start, period_number, first_at
-        from ${periods} where user_key in (select user_key from ${periodChanges}) and not (select moved from start_moved)
+        from ${periods} where user_key in (select user_key from starting_users) and not (select moved from start_moved)
       ),
       period_versions as materialized (
         select 1 as sign, * from touched_periods
@@ -128,7 +147,7 @@ export default defineModel({
         from period_delta
         union all
         select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'now', m.definition, m.segment, p.sign
-        from period_delta p join ${members} m using (user_key)
+        from period_delta p join (select * from ${members} where user_key in (select user_key from period_delta)) m using (user_key)
         union all
         select p.activity, p.cohort_grain, p.cohort_start, p.period_number, 'now', d.definition, d.segment, d.sign
         from member_delta d join ${periods} p using (user_key)
@@ -140,10 +159,14 @@ export default defineModel({
       ),
       -- Not materialized: each use scans the published table with its own filter (a materialized copy cost more).
       published as not materialized (select ${cell}, active_users from ${delta.this} where ${byDelta('segment_as_of')}),
+      -- Read once (by the index): the last period with data, before and after.
+      published_all as materialized (
+        select activity, cohort_grain, cohort_start, period_number, active_users from published where segment_as_of = 'all' and active_users > 0
+      ),
       all_counts as (
         select activity, cohort_grain, cohort_start, period_number, sum(active_users) as active_users
         from (
-          select activity, cohort_grain, cohort_start, period_number, active_users from published where segment_as_of = 'all' and active_users > 0
+          select activity, cohort_grain, cohort_start, period_number, active_users from published_all
           union all
           select activity, cohort_grain, cohort_start, period_number, active_users from changed where segment_as_of = 'all'
         ) c
@@ -152,27 +175,49 @@ export default defineModel({
       ),
       last_period as (select activity, cohort_grain, ${lastStart} as last_start from all_counts group by 1, 2),
       published_last_period as (
-        select activity, cohort_grain, ${lastStart} as last_start from published where segment_as_of = 'all' and active_users > 0 group by 1, 2
+        select activity, cohort_grain, ${lastStart} as last_start from published_all group by 1, 2
       ),
       moved_grains as (
         select activity, cohort_grain from last_period n full join published_last_period o using (activity, cohort_grain)
         where n.last_start is distinct from o.last_start
       ),
       redone as (
-        select distinct activity, cohort_grain, cohort_start, segment_as_of, segment_definition, segment from changed
+        select distinct activity, cohort_grain, cohort_start, segment_as_of, segment_definition, segment from changed where period_number = 0
         union
         select distinct activity, cohort_grain, cohort_start, segment_as_of, segment_definition, segment from published join moved_grains using (activity, cohort_grain)
+      ),
+      -- The published cells recounted: by the index, a cohort's cells are a range of it. Their counts are the
+      -- base the changes add to, and what the recount is compared with (only cells that differ are written).
+      -- One index range per group (a join estimated a row per group and hashed the whole table). Disjoint: a
+      -- redone group is 'cohort_start' only when that is not counted in full.
+      old_cells as materialized (
+        select p.* from redone r
+        cross join lateral (select ${cell}, cohort_users, active_users from ${delta.this} p where ${sameGroup('r', 'p')} offset 0) p
+        union all
+        select ${cell}, cohort_users, active_users from ${delta.this} where segment_as_of = 'cohort_start' and (select moved from start_moved)
       ),
       all_and_now as (
         select ${cell}, sum(active_users)::bigint as active_users
         from (
-          select p.activity, p.cohort_grain, p.cohort_start, p.period_number, p.segment_as_of, p.segment_definition, p.segment, p.active_users
-          from published p where p.active_users > 0 and exists (select from redone r where ${sameGroup('r', 'p')})
+          select ${cell}, active_users from old_cells where active_users > 0 and ${byDelta('segment_as_of')}
           union all
-          select ${cell}, active_users from changed
+          select ${cell}, active_users from changed c where exists (select from redone r where ${sameGroup('r', 'c')})
         ) counts
         group by 1, 2, 3, 4, 5, 6, 7
         having sum(active_users) <> 0
+      ),
+      -- Cells of the other cohorts: within the grid, so published; their rows with the new active count.
+      cell_changes as (
+        select ${cell}, sum(active_users) as active_users from changed c
+        where not exists (select from redone r where ${sameGroup('r', 'c')})
+        group by 1, 2, 3, 4, 5, 6, 7
+        having sum(active_users) <> 0
+      ),
+      updated_cells as (
+        select p.cohort_grain, p.activity, p.cohort_start, p.period_number, p.segment_as_of, p.segment_definition, p.segment, p.cohort_users,
+               (p.active_users + d.active_users)::bigint as active_users
+        from cell_changes d
+        cross join lateral (select * from ${delta.this} p where ${CELL.map((c) => `p.${c} = d.${c}`).join(' and ')} offset 0) p
       ),`
       : `
       -- One grouped pass per way of segmenting, each joined on user_key alone: a join of the user's groups on
@@ -189,12 +234,21 @@ export default defineModel({
       -- The last period with data, from the 'all' counts (a row per cohort and period) rather than every user's periods.
       last_period as (select activity, cohort_grain, ${lastStart} as last_start from all_and_now where segment_as_of = 'all' group by 1, 2),`;
     const columns = 'cohort_grain, activity, cohort_start, period_number, segment_as_of, segment_definition, segment, cohort_users, active_users, retention_rate, retention_ci_lower, retention_ci_upper';
-    const kept = delta
+    // Delta: the recounted cells meet their published counts in the grouped pass below. Written are the cells
+    // whose counts differ (the rest of a row follows from its counts), and a tombstone (zeros) for a published
+    // cell the recount no longer has.
+    const oldCounts = (cohortUsers: string, activeUsers: string) => (delta ? `, ${cohortUsers} as old_cohort_users, ${activeUsers} as old_active_users` : '');
+    const final = delta
       ? `
+        select ${columns} from (select *, ${rates} from updated_cells) u
         union all
-        select ${columns} from ${delta.this} t
-        where ${byDelta('t.segment_as_of')} and not exists (select from redone r where ${sameGroup('r', 't')})`
-      : '';
+        select ${columns.replace('cohort_users, active_users, retention_rate, retention_ci_lower, retention_ci_upper', `
+               coalesce(cohort_users, 0) as cohort_users, case when cohort_users is null then 0 else active_users end as active_users,
+               coalesce(retention_rate, 0) as retention_rate, coalesce(retention_ci_lower, 0) as retention_ci_lower, coalesce(retention_ci_upper, 0) as retention_ci_upper`)}
+        from recounted
+        where case when cohort_users is null then old_cohort_users is not null
+                   else old_cohort_users is null or cohort_users <> old_cohort_users or active_users <> old_active_users end`
+      : `select ${columns} from recounted`;
     return knex.raw(`
       with user_periods as (select activity, cohort_grain, user_key, period_start, first_at, cohort_start, period_number from ${periods}),
       -- History starts with the first build's reference time: only users who joined a cohort since can have a segment at its start.
@@ -231,21 +285,21 @@ export default defineModel({
       -- keys was planned as a merge join on three, filtering 36M row pairs at 20k users.
       counted as (
         select cohort_grain, activity, cohort_start, period_number, segment_as_of, segment_definition, segment,
-               max(cohort_users) as cohort_users, sum(active_users)::bigint as active_users
+               max(cohort_users) as cohort_users, sum(active_users)::bigint as active_users${oldCounts('max(old_cohort_users)', 'max(old_active_users)')}
         from (
-          select cohort_grain, activity, cohort_start, period_number, segment_as_of, segment_definition, segment, cohort_users, 0::bigint as active_users from grid
+          select cohort_grain, activity, cohort_start, period_number, segment_as_of, segment_definition, segment, cohort_users, 0::bigint as active_users${oldCounts('null::bigint', 'null::bigint')} from grid
           union all
-          select cohort_grain, activity, cohort_start, period_number, segment_as_of, segment_definition, segment, null::bigint, active_users from actives
+          select cohort_grain, activity, cohort_start, period_number, segment_as_of, segment_definition, segment, null::bigint, active_users${oldCounts('null::bigint', 'null::bigint')} from actives${delta ? `
+          union all
+          select cohort_grain, activity, cohort_start, period_number, segment_as_of, segment_definition, segment, null::bigint, 0::bigint, cohort_users, active_users from old_cells` : ''}
         ) cells
         group by 1, 2, 3, 4, 5, 6, 7
-        having max(cohort_users) is not null
+        having max(cohort_users) is not null${delta ? ' or max(old_cohort_users) is not null' : ''}
       ),
-      final as (
-        select ${columns} from (
-          select *, active_users::float8 / cohort_users as retention_rate, ${rate.lower} as retention_ci_lower, ${rate.upper} as retention_ci_upper
-          from counted
-        ) recounted${kept}
-      )
+      recounted as (
+        select ${columns}${oldCounts('old_cohort_users', 'old_active_users')} from (select *, ${rates} from counted) r
+      ),
+      final as (${final})
       select * from final`);
   },
 });

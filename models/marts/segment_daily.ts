@@ -1,4 +1,4 @@
-import { defineModel } from '../../src/models/model-definition.ts';
+import { defineModel, type DeltaContext } from '../../src/models/model-definition.ts';
 import { meanBoundsSql, sampleVarianceSql } from '../../src/stats/sql-intervals.ts';
 
 /**
@@ -16,7 +16,26 @@ import { meanBoundsSql, sampleVarianceSql } from '../../src/stats/sql-intervals.
  * over its days); activity is joined only on days a user was active, from
  * marts.user_days (recomputed for touched users only), not from every event. Never
  * days × users.
+ *
+ * Incremental by (definition, segment, day) when the runner allows (delta from the changes its four inputs
+ * keep, src/models/model-changes.ts): a row depends only on the inputs at or before its day, so the rows before
+ * the first day any input changed stay, and the days from it are counted again, members and cost on from the
+ * published running sums of the day before. Otherwise, or when a group appears, every day is counted.
  */
+const DELTA_FROM = ['segments.membership_history', 'marts.user_days', 'features.user_features', 'core.fct_costs'];
+/**
+ * The first day whose row may change: the earliest day of an input change (a history row's reference time, a
+ * user-day, a signup or first-seen time before or after, a cost period's start), the day after the last published
+ * day, or the last day to publish now plus one (a reference time that moved back).
+ */
+const firstChangedDay = (delta: DeltaContext, features: string) => `coalesce(least(
+        (select min((reference_at at time zone 'UTC')::date) from ${delta.changes['segments.membership_history']}),
+        (select min(day) from ${delta.changes['marts.user_days']}),
+        (select min((coalesce(signed_up_at, first_seen_at) at time zone 'UTC')::date) from ${delta.changes['features.user_features']}),
+        (select min(period_start) from ${delta.changes['core.fct_costs']}),
+        (select max(day) + 1 from ${delta.this}),
+        (select (max(as_of_at) at time zone 'UTC')::date from ${features})
+      ), '-infinity'::date)`;
 const eventsPerActive = meanBoundsSql('active_users', 'events_per_active_user', sampleVarianceSql('active_users', 'events', 'events_squares'));
 
 export default defineModel({
@@ -26,6 +45,12 @@ export default defineModel({
   owner: 'data-platform',
   tags: ['marts', 'segments'],
   tests: [{ unique_combination: ['definition', 'segment', 'day'] }],
+  materialized: 'incremental',
+  incremental: { uniqueKey: ['definition', 'segment', 'day'] },
+  deltaFrom: DELTA_FROM,
+  // The days from the first that changed go (a recount has them again); counted from scratch, every row.
+  staleKeys: (knex, { incremental, delta, ref }) =>
+    knex.raw(`select definition, segment, day from ${incremental!.this}${delta ? ` where day >= ${firstChangedDay(delta, ref('features.user_features').toQuery())}` : ''}`),
   columns: {
     definition: { type: 'text', description: 'Segment definition; "all" for everyone', tests: ['not_null'] },
     segment: { type: 'text', description: 'Segment; "all users" for everyone', tests: ['not_null'] },
@@ -41,8 +66,31 @@ export default defineModel({
     revenue_usd: { type: 'numeric', description: 'Net revenue of members that day (refunds deducted), USD', tests: ['not_null'] },
     cost_usd: { type: 'numeric', description: 'Cost to serve of members that day (a cost period spread evenly over its days), USD', tests: ['not_null'] },
   },
-  build: (knex, { ref }) =>
-    knex.raw(`
+  build: (knex, { ref, delta }) => {
+    const features = ref('features.user_features').toQuery();
+    // Delta: a group not published yet needs every day. Groups only come (history is never deleted from), with an
+    // entry appended to history: its kept changes name those rows, found by history's user_key index.
+    const history = ref('segments.membership_history');
+    const fromDay = delta
+      ? `
+      published_groups as (select distinct definition, segment from ${delta.this}),
+      from_day as (
+        select case when exists (
+          select from ${delta.changes['segments.membership_history']} c
+          join ${history} h on h.user_key = c.user_key and h.reference_at = c.reference_at
+          where h.change = 'entered' and not exists (select from published_groups p where p.definition = h.definition and p.segment = h.segment)
+        ) then '-infinity'::date else ${firstChangedDay(delta, features)} end as day
+      ),
+      -- The running sums of the day before, as published (numeric: the sums go on exactly).
+      base as (select definition, segment, members, cost_usd from ${delta.this} where day = (select day from from_day) - 1),`
+      : `
+      from_day as (select '-infinity'::date as day),`;
+    // The first day of all: unchanged when every change is after the published one (no scan of user_days then).
+    const firstDay = `least((select min(day) from ${ref('marts.user_days')}), (select min(from_day) from all_spells), (select day from history_start))`;
+    const startDay = delta
+      ? `case when (select day from from_day) > (select min(day) from ${delta.this}) then (select day from from_day) else greatest(${firstDay}, (select day from from_day)) end`
+      : firstDay;
+    return knex.raw(`
       with as_of as (select max(as_of_at) as as_of_at from ${ref('features.user_features')}),
       users as (select user_key, coalesce(signed_up_at, first_seen_at) as started_at from ${ref('features.user_features')}),
       changes as (
@@ -61,50 +109,53 @@ export default defineModel({
         from users where started_at is not null
       ),
       -- History starts with the first build's reference time: no segment spell covers an earlier day.
-      history_start as (select min(from_day) as day from spells),
+      history_start as (select min(from_day) as day from spells),${fromDay}
       -- A member's cost periods, cut to the spell: [from_day, to_day) at a daily rate.
       cost_spans as (
         select s.definition, s.segment, greatest(s.from_day, c.period_start) as from_day, least(s.to_day, c.period_end + 1) as to_day,
                c.cost_usd / (c.period_end - c.period_start + 1) as rate
         from spells s join ${ref('core.fct_costs')} c on c.user_key = s.user_key
         where c.period_end >= (select day from history_start) and c.period_end >= s.from_day and (s.to_day is null or c.period_start < s.to_day)
+          and c.period_end >= (select day from from_day) - 1
         union all
         select s.definition, s.segment, greatest(s.from_day, c.period_start), c.period_end + 1, c.cost_usd / (c.period_end - c.period_start + 1)
         from all_spells s join ${ref('core.fct_costs')} c on c.user_key = s.user_key
-        where c.period_end >= s.from_day
+        where c.period_end >= s.from_day and c.period_end >= (select day from from_day) - 1
       ),
       days as (
         select d::date as day
-        from as_of a, generate_series(least((select min(day) from ${ref('marts.user_days')}), (select min(from_day) from all_spells), (select day from history_start)), (a.as_of_at at time zone 'UTC')::date - 1, interval '1 day') d
+        from as_of a, generate_series(${startDay}, (a.as_of_at at time zone 'UTC')::date - 1, interval '1 day') d
       ),
       deltas as (
-        select definition, segment, from_day as day, count(*) as delta, 0::numeric as cost_delta from spells group by 1, 2, 3
+        select definition, segment, from_day as day, count(*) as delta, 0::numeric as cost_delta from spells where from_day >= (select day from from_day) group by 1, 2, 3
         union all
-        select definition, segment, from_day, count(*), 0 from all_spells group by 1, 2, 3
+        select definition, segment, from_day, count(*), 0 from all_spells where from_day >= (select day from from_day) group by 1, 2, 3
         union all
-        select definition, segment, to_day, -count(*), 0 from spells where to_day is not null group by 1, 2, 3
+        select definition, segment, to_day, -count(*), 0 from spells where to_day >= (select day from from_day) group by 1, 2, 3
         union all
-        select definition, segment, from_day, 0, sum(rate) from cost_spans group by 1, 2, 3
+        select definition, segment, from_day, 0, sum(rate) from cost_spans where from_day >= (select day from from_day) group by 1, 2, 3
         union all
-        select definition, segment, to_day, 0, -sum(rate) from cost_spans group by 1, 2, 3
+        select definition, segment, to_day, 0, -sum(rate) from cost_spans where to_day >= (select day from from_day) group by 1, 2, 3
       ),
-      -- Every group has a spell, so an entry delta: the few delta rows name every group.
-      groups as (select distinct definition, segment from deltas),
+      -- Every group has a spell, so an entry delta: the few delta rows name every group (from a day on: with the published ones).
+      groups as (select distinct definition, segment from deltas${delta ? ' union select definition, segment from published_groups' : ''}),
       member_counts as (
         select g.definition, g.segment, d.day,
-               (sum(coalesce(x.delta, 0)) over w)::bigint as members, sum(coalesce(x.cost_delta, 0)) over w as cost_usd
+               (${delta ? 'coalesce(b.members, 0) + ' : ''}sum(coalesce(x.delta, 0)) over w)::bigint as members, ${delta ? 'coalesce(b.cost_usd, 0) + ' : ''}sum(coalesce(x.cost_delta, 0)) over w as cost_usd
         from groups g cross join days d
         left join (select definition, segment, day, sum(delta) as delta, sum(cost_delta) as cost_delta from deltas group by 1, 2, 3) x
-          on x.definition = g.definition and x.segment = g.segment and x.day = d.day
+          on x.definition = g.definition and x.segment = g.segment and x.day = d.day${delta ? `
+        left join base b on b.definition = g.definition and b.segment = g.segment` : ''}
         window w as (partition by g.definition, g.segment order by d.day)
       ),
       member_days as (
         select s.definition, s.segment, p.day, p.events, p.orders, p.revenue_usd
         from spells s join ${ref('marts.user_days')} p on p.user_key = s.user_key and p.day >= s.from_day and (s.to_day is null or p.day < s.to_day)
-        where p.day >= (select day from history_start)
+        where p.day >= (select day from history_start) and p.day >= (select day from from_day)
         union all
         select s.definition, s.segment, p.day, p.events, p.orders, p.revenue_usd
         from all_spells s join ${ref('marts.user_days')} p on p.user_key = s.user_key and p.day >= s.from_day
+        where p.day >= (select day from from_day)
       ),
       member_activity as (
         select definition, segment, day,
@@ -126,5 +177,6 @@ export default defineModel({
                conversions, conversions::float8 / nullif(members, 0) as conversion_rate, revenue_usd, cost_usd
         from joined
       )
-      select * from final`),
+      select * from final`);
+  },
 });

@@ -22,9 +22,9 @@ export default defineModel({
   indexes: [['user_key']],
   // Which identities changed key this run: their users' days are replaced whole.
   deltaFrom: ['core.user_identity_map'],
-  // marts.user_activity_periods applies these: what its periods are made of (events > 0 and orders > 0 follow
-  // from the first times).
-  keepChanges: { columns: ['user_key', 'day', 'first_event_at', 'first_order_at'] },
+  // Read by marts.segment_daily (it recounts from the first day changed) and marts.user_activity_periods (what its
+  // periods are made of: events > 0 and orders > 0 follow from the first times).
+  keepChanges: { columns: ['user_key', 'day', 'events', 'orders', 'revenue_usd', 'first_event_at', 'first_order_at'] },
   tests: [{ unique_combination: ['user_key', 'day'] }],
   columns: {
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null'] },

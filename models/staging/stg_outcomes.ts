@@ -8,6 +8,8 @@ export default (project: ProjectContent) => defineModel({
     'Typed outcomes. Amount is taken as sent, or quantity x unit price; an outcome without a type is a refund when its order id starts with C or its quantity is negative (the Online Retail convention), else a purchase.',
   owner: 'data-platform',
   tags: ['outcomes'],
+  // Its order settings (SEGLAYER_ORDER_TYPES, ..._NEEDS_REVENUE) decide is_order for every outcome ever loaded.
+  reference: true,
   columns: {
     outcome_id: { type: 'text', description: 'Outcome id; derived from batch and row when the source has none', tests: ['not_null', 'unique'] },
     user_id: { type: 'text', description: 'User id (null for guest orders)' },

@@ -11,15 +11,14 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config.ts';
 import { createKnex } from '../database/knex-client.ts';
-import { migrateLatest } from '../database/migrator.ts';
-import { ensureDatabase, openWarehouse } from '../database/warehouse-connection.ts';
+import { openWarehouse } from '../database/warehouse-connection.ts';
 import { writeDemoFiles, type DemoManifest } from '../demo/demo-generator.ts';
-import { loadFile } from '../load/batch-loader.ts';
 import { compileModel, quoteRelation } from '../models/model-compiler.ts';
 import { loadProject } from '../project/project-loader.ts';
 import { buildGraph, runModels, type ModelResult } from '../models/model-runner.ts';
 import { bold, count, dim, say, table } from '../terminal/terminal-output.ts';
 import { ratioTarget, type TargetResult } from './bench-target.ts';
+import { freshLoadedDatabase } from './loaded-template.ts';
 
 export interface BuildBenchOptions {
   /** Demo users; about 50 events each. */
@@ -47,21 +46,16 @@ export async function demoFiles(homeDir: string, users: number): Promise<DemoMan
 export async function runBuildBench(options: BuildBenchOptions): Promise<TargetResult[]> {
   const config = loadConfig();
   const warehouse = await openWarehouse(config);
-  const url = await ensureDatabase(warehouse.url, 'seglayer_bench_build');
   const threads = options.threads ?? availableParallelism();
+  // A fresh copy of the loaded demo data, loaded once and kept between runs (loaded-template.ts).
+  const manifest = await demoFiles(config.homeDir, options.users);
+  const { url, events } = await freshLoadedDatabase(config, warehouse.url, 'seglayer_bench_build', options.users, manifest);
   const knex = createKnex(url, { workMem: config.SEGLAYER_WORK_MEM, max: Math.max(6, threads + 2) });
   try {
     const { models } = await loadProject(config);
     const schemas = [...new Set(models.map((m) => m.name.split('.')[0]!))];
     const dropModels = () => knex.raw(schemas.map((s) => `drop schema if exists ${quoteRelation(s)} cascade;`).join('\n'));
-    await dropModels();
-    // Every schema the migrations create, so they run again from the start (bi_policy survived and failed them).
-    await knex.raw('drop schema if exists raw cascade; drop schema if exists ops cascade; drop schema if exists serving cascade; drop schema if exists bi_policy cascade');
-    await migrateLatest(knex, config.projectRoot);
-    const manifest = await demoFiles(config.homeDir, options.users);
-    for (const file of manifest.files) await loadFile(url, file.path, { into: file.into });
-    const events = Number((await knex.raw('select count(*) from raw.events')).rows[0].count);
-    say(dim(`loaded ${count(events)} raw events for ${count(options.users)} users`));
+    say(dim(`${count(events)} raw events for ${count(options.users)} users`));
 
     // The same SQL, by hand: each model created once, in order, in one psql session.
     const known = new Set(models.map((m) => m.name));

@@ -55,13 +55,21 @@ export const incrementalSchema = z
      * The column that identifies a row (as dbt's unique_key): an incremental build
      * replaces every published row whose key the query returns, besides the window.
      * A model with a key and no window recomputes only the keys its query selects
-     * (e.g. the users touched by new batches, `incremental.newBatches`).
+     * (e.g. the users touched by new batches, `incremental.newBatches`). A list of columns
+     * is a composite key (an aggregate's cell, e.g. segment × day).
      */
-    uniqueKey: z.string().regex(identifier).optional(),
+    uniqueKey: z.union([z.string().regex(identifier), z.array(z.string().regex(identifier)).min(2)]).optional(),
+    /**
+     * A SQL predicate over the declared columns: on an incremental run, a row of the query for
+     * which it holds is a tombstone: it removes the published row with its key and is neither
+     * inserted nor tested (an aggregate's cell that dropped out). Needs a uniqueKey.
+     */
+    tombstoneWhere: z.string().min(1).optional(),
   })
   .strict()
   .refine((i) => (i.windowColumn === undefined) === (i.lookback === undefined), 'windowColumn and lookback go together')
-  .refine((i) => i.windowColumn !== undefined || i.uniqueKey !== undefined, 'a windowColumn (with lookback), a uniqueKey, or both');
+  .refine((i) => i.windowColumn !== undefined || i.uniqueKey !== undefined, 'a windowColumn (with lookback), a uniqueKey, or both')
+  .refine((i) => i.tombstoneWhere === undefined || i.uniqueKey !== undefined, 'tombstoneWhere needs a uniqueKey');
 
 /** What an incremental run of a model gets to select its rows. */
 export interface IncrementalContext {
@@ -160,6 +168,13 @@ export const modelSchema = z
      * records the batches it takes in (ops.model_batches), as for incremental models.
      */
     readsPrevious: z.boolean().optional(),
+    /**
+     * Reference data bound into the model's SQL (a seed's rows, a project file, a setting)
+     * that rows of every user depend on, not only those new batches touch (fx rates). When its
+     * published definition changes, every incremental model downstream is built in full and
+     * `readsPrevious` models do not reuse their previous version (definition-changes.ts).
+     */
+    reference: z.boolean().optional(),
     /**
      * Table, incremental and append models: each publish keeps the rows it removed and added
      * (an append: the rows it appended; only these columns, default all) for downstream models

@@ -15,6 +15,7 @@ import { compileTests, runTests, runTestsInOneScan } from './column-tests.ts';
 import { compileModel, compilerKnex, quoteRelation } from './model-compiler.ts';
 import type { BuildContext, IncrementalContext } from './model-definition.ts';
 import type { Model } from './model-discovery.ts';
+import { checkDefinitions, type DefinitionFingerprints } from './definition-changes.ts';
 import { deltaContext, forgetChanges, recordDeltaBases, sqlFingerprint } from './model-changes.ts';
 import { ModelGraph } from './model-graph.ts';
 import { REPLACED_RANGES } from './materializations/incremental.ts';
@@ -95,11 +96,13 @@ async function lastBuildSeconds(knex: Knex, models: string[]): Promise<Map<strin
   return new Map((rows as { model: string; seconds: number }[]).map((r) => [r.model, r.seconds]));
 }
 
-async function record(knex: Knex, runId: string, result: ModelResult, startedAt: Date, batchWatermark: number, fingerprint: string): Promise<void> {
+async function record(knex: Knex, runId: string, result: ModelResult, startedAt: Date, batchWatermark: number, fingerprint: string, definitions?: DefinitionFingerprints): Promise<void> {
   await knex('ops.model_runs').insert({
     run_id: runId,
     batch_watermark: batchWatermark,
     tests_fingerprint: fingerprint,
+    // What the rows were computed with (definition-changes.ts); only a success's counts.
+    definition_fingerprints: result.status === 'success' && definitions ? JSON.stringify(definitions) : null,
     model: result.model,
     status: result.status,
     rows: result.rows,
@@ -321,6 +324,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
       options.onEvent?.({ kind: 'start', model: name, index, total: selected.length });
       let result: ModelResult;
       let fingerprint = testsFingerprint(model);
+      let definitions: DefinitionFingerprints | undefined;
       try {
         if (options.testsOnly) {
           if (!(await relationExists(knex, name))) throw new Error(`${name} has not been built yet`);
@@ -331,7 +335,13 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           const failed = tests.some((t) => t.status === 'fail');
           result = { model: name, status: failed ? 'error' : 'success', rows: null, seconds: 0, tests, error: failed ? failedTestsSummary(tests) : undefined };
         } else {
-          let incremental = model.materialized === 'incremental' && !options.fullRefresh && (await relationExists(knex, name))
+          // A changed definition (its own SQL, a reference model upstream) makes the kept rows stale: build in full.
+          const definitionCheck = model.reference || model.materialized === 'incremental' || model.readsPrevious
+            ? await checkDefinitions(knex, graph, model, known)
+            : undefined;
+          definitions = definitionCheck?.fingerprints;
+          const redefined = definitionCheck?.changed ?? [];
+          let incremental = model.materialized === 'incremental' && !options.fullRefresh && !redefined.length && (await relationExists(knex, name))
             ? await incrementalContext(knex, model, batches)
             : undefined;
           // The touched users of its new batches, computed once per run for every model that reads them (run-touched-users.ts).
@@ -339,7 +349,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           if (incremental && model.replaceFrom) incremental = { ...incremental, replaced: knex.raw(REPLACED_RANGES) };
           // Append models are history: --full-refresh does not start them over.
           const appendTo = model.materialized === 'append' && (await relationExists(knex, name)) ? knex.raw(quoteRelation(name)) : undefined;
-          const previous = model.readsPrevious && !options.fullRefresh && (await relationExists(knex, name)) ? await previousVersion(knex, model, batches) : undefined;
+          const previous = model.readsPrevious && !options.fullRefresh && !redefined.length && (await relationExists(knex, name)) ? await previousVersion(knex, model, batches) : undefined;
           if (model.refuse) {
             const refusal = compileModel({ ...model, build: model.refuse }, known, { incremental, appendTo, knex }).sql;
             const reasons: string[] = (await knex.raw(refusal)).rows.map((row: { reason: string }) => row.reason);
@@ -396,7 +406,9 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
               if (!model.keepChanges) await forgetChanges(trx, name);
             },
           });
-          result = { model: name, status: 'success', rows: done.rows, seconds: 0, action: delta ? `${done.action} (delta from ${model.deltaFrom!.join(', ')})` : done.action, tests: done.tests, phases: done.phases };
+          const because = redefined.length && !options.fullRefresh && (model.materialized === 'incremental' || model.readsPrevious) && definitionCheck!.builtBefore
+            ? ` (in full: ${definitionCheck!.recorded ? `${redefined.map((r) => (r === name ? 'its SQL' : r)).join(', ')} changed since its last build` : 'its last build recorded no definitions'})` : '';
+          result = { model: name, status: 'success', rows: done.rows, seconds: 0, action: (delta ? `${done.action} (delta from ${model.deltaFrom!.join(', ')})` : done.action) + because, tests: done.tests, phases: done.phases };
         }
       } catch (error) {
         const tests = error instanceof ModelTestFailure ? error.tests : [];
@@ -404,7 +416,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
       }
       result.seconds = (performance.now() - t0) / 1000;
       results.set(name, result);
-      await record(knex, runId, result, startedAt, watermark, fingerprint);
+      await record(knex, runId, result, startedAt, watermark, fingerprint, definitions);
       options.onEvent?.({ kind: 'done', result, index, total: selected.length });
       if (result.status !== 'success') failed ??= name;
       return result.status === 'success';

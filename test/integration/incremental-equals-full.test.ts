@@ -59,6 +59,9 @@ const COMPARED = [
   'segments.rule_event_facts',
   'marts.segment_validation',
   'core.fct_costs',
+  'core.user_survey',
+  'core.fct_outcomes',
+  'core.fct_experiment_assignments',
 ];
 /**
  * Cluster segments are left out of the marts' comparison: the incremental database scores
@@ -88,6 +91,7 @@ const files = {
   outcomes: (rows: string[]) => fixture(`ief-outcomes-${++seq}.csv`, csv('outcome_id,user_id,outcome_type,occurred_at,amount,currency', ...rows)),
   experiment_assignments: (rows: string[]) => fixture(`ief-assignments-${++seq}.csv`, csv('experiment,variant,user_id,anonymous_id,assigned_at', ...rows)),
   costs: (rows: string[]) => fixture(`ief-costs-${++seq}.csv`, csv('user_id,account_id,period_start,period_end,cost_type,amount,currency', ...rows)),
+  survey_responses: (rows: string[]) => fixture(`ief-survey-${++seq}.csv`, csv('user_id,survey,question,answer,responded_at', ...rows)),
 };
 /** A cost line of March 2025 (period `month` months later), per user id or account. */
 const cost = (who: { user?: string; account?: string }, type: string, amount: string, currency = 'USD', month = 0) => {
@@ -99,6 +103,8 @@ const cost = (who: { user?: string; account?: string }, type: string, amount: st
 const onboarding = (user: string, step: string, at: string) => `f${++seq},${user},,onboarding_step,${at},"{""step"":""${step}""}"`;
 const assigned = (u: number, at: string) => `onboarding_checklist,${u % 2 ? 'treatment' : 'control'},u${u},,${at}`;
 const FUNNEL_AND_EXPERIMENT = ['marts.user_funnel_progress', 'marts.funnel_steps', 'marts.experiment_user_metrics', 'marts.experiment_statistics'];
+/** Incremental by the identity map's kept changes and their sources' new batches. */
+const BY_IDENTITY_MAP = ['core.user_survey', 'core.fct_outcomes', 'core.fct_experiment_assignments'];
 
 /** Loads one file into both databases, in the same order (so batch ids agree too). */
 const load = async (into: keyof typeof files, rows: string[]) => {
@@ -188,6 +194,13 @@ const keyOf = async (identity: string) =>
 
 /** marts.cohort_retention is updated from the kept changes of its upstreams (delta maintenance), or computed from scratch. */
 const DELTA = /\(delta from marts\.user_activity_periods, segments\.current_membership, segments\.membership_history\)$/;
+/** Counted from scratch, it replaces every cell; by delta, only the cells whose counts changed (action: rows written). */
+const RETENTION_FROM_SCRATCH = /^incremental: \d+ rows by segment_as_of, segment_definition, segment, activity, cohort_grain, cohort_start, period_number$/;
+const retentionWritten = (action: string) => Number(/^incremental: (\d+) rows/.exec(action)![1]);
+/** marts.segment_daily recounts the days from the first one an input changed (delta), or every day. */
+const DAILY_DELTA = /^incremental: \d+ rows by definition, segment, day \(delta from segments\.membership_history, marts\.user_days, features\.user_features, core\.fct_costs\)$/;
+const DAILY_FROM_SCRATCH = /^incremental: \d+ rows by definition, segment, day$/;
+const dailyAction = (results: Map<string, ModelResult>) => results.get('marts.segment_daily')!.action!;
 const retentionAction = (results: Map<string, ModelResult>) => {
   expect(results.get('marts.segment_path_counts')!.action!).toMatch(/\(delta from marts\.user_paths, segments\.membership\)$/);
   return results.get('marts.cohort_retention')!.action!;
@@ -226,6 +239,11 @@ beforeAll(async () => {
   await load('events', rows);
   await load('experiment_assignments', Array.from({ length: 16 }, (_, u) => assigned(u, day(0, 12))));
   await load('outcomes', [`o1,u1,purchase,${day(3, 12)},20.00,USD`, `o2,u2,purchase,${day(4, 12)},35.00,USD`]);
+  // Under ids merged or linked later (u12 into u11, a0 to u0, a5 to u5): answers, an outcome and an anonymous exposure move with them.
+  await load('survey_responses', [`u11,onboarding,primary_goal,reports,${day(1)}`, `u12,onboarding,primary_goal,alerts,${day(2)}`, `u12,onboarding,team_size,5,${day(2)}`, `a0,onboarding,team_size,2,${day(1)}`, `u3,onboarding,team_size,9,${day(1)}`]);
+  await load('outcomes', [`o-u12,u12,purchase,${day(5, 12)},9.00,EUR`]); // (a user id in outcomes is a user's: not a0)
+  // ... and one of a user id the map learns only later (newbie): until then it is x7's, so u7's.
+  await load('experiment_assignments', [`onboarding_checklist,control,,a5,${day(0, 11)}`, `onboarding_checklist,control,newbie,x7,${day(0, 10)}`]);
   // Costs of known users, of ids known only later (ghost, a0, d3), of u12 (merged into u11 later) and of an account.
   await load('costs', [
     ...[0, 1, 2, 11].flatMap((u) => [cost({ user: `u${u}` }, 'compute', `${u + 1}.25`), cost({ user: `u${u}` }, 'storage', '0.5', 'EUR')]),
@@ -257,10 +275,12 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   await load('outcomes', [`o3,u6,purchase,${day(21, 12)},50.00,USD`]);
   await load('events', [event({ user: `u${USERS}` }, 'signed_up', day(21, 9)), onboarding(`u${USERS}`, 'profile', day(21, 9, 30))]);
   await load('experiment_assignments', [assigned(USERS, day(21, 9))]);
+  await load('survey_responses', [`u3,onboarding,team_size,12,${day(21)}`, `u${USERS},onboarding,primary_goal,api,${day(21)}`]);
   // Next month's costs, a late line for February, a new user's, and one of an id nobody names yet.
   await load('costs', [cost({ user: 'u1' }, 'compute', '4', 'USD', 1), cost({ user: 'u2' }, 'storage', '1.5', 'EUR', -1), cost({ user: `u${USERS}` }, 'compute', '9'), cost({ user: 'ghost2' }, 'compute', '1'), cost({ account: 'acme' }, 'support', '41', 'GBP', 1)]);
   const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
+  expect(dailyAction(results)).toMatch(DAILY_DELTA);
   expect(results.get('core.fct_costs')!.action).toBe('incremental: 5 rows by cost_id (delta from core.user_identity_map, core.fx_rates)');
   expect(after['core.fct_costs']!.length).toBe(before['core.fct_costs']!.length + 5);
   // u20 joined after history began: segments at cohort start are looked up (and compared) for it.
@@ -272,6 +292,10 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   expect(results.get('segments.cluster_assignments')!.action).toMatch(/^incremental: [1-9]\d* rows by user_key$/); // u20 scored, at least
   expect(results.get('segments.membership_history')!.action).toMatch(HISTORY_DELTA); // its first build is a base too
   expect(after['features.user_features']).not.toEqual(before['features.user_features']);
+  for (const model of BY_IDENTITY_MAP) {
+    expect(results.get(model)!.action, model).toMatch(/^incremental: [1-9]\d* rows by \w+ \(delta from core\.user_identity_map/);
+    expect(after[model], model).not.toEqual(before[model]);
+  }
   for (const model of REFOLDED) expect(results.get(model)!.action, model).toMatch(/^incremental: \d+ rows by user_key/);
   for (const model of ['segments.membership', 'segments.membership_spells']) expect(after[model], model).not.toEqual(before[model]);
   for (const mart of ['marts.user_paths', 'marts.user_activity_periods', 'marts.segment_paths', 'marts.cohort_retention', 'marts.user_days', 'marts.segment_daily', ...FUNNEL_AND_EXPERIMENT]) {
@@ -302,6 +326,7 @@ it('late events, older than the last build, reach the users who had them; confli
   await incremental.knex.raw('alter table segments.membership drop column entered_recorded_at');
   const { results, before, after } = await buildAndCompare();
   expect(results.get('marts.cohort_retention')!.action).toMatch(DELTA);
+  expect(dailyAction(results)).toMatch(DAILY_DELTA);
   narrowed(results); // moved5's old day (before any new event) and u5 with it: a displaced copy's range
   expect(results.get('segments.membership')!.action).not.toMatch(/^incremental/);
   // ... so it kept no diff, and marts.segment_path_counts, updated from it by delta, is computed from scratch.
@@ -336,6 +361,7 @@ it('identity merges: an anonymous id linked later, one handed to another user by
   await load('events', [event({ user: 'u12' }, 'signed_in', day(21, 14))]);
   const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
+  expect(dailyAction(results)).toMatch(DAILY_DELTA);
   narrowed(results); // every day of u0, u3, u5, u8 and u11: identities joined or left them
   expect(results.get('segments.membership_history')!.action).toMatch(HISTORY_DELTA);
   expect(results.get('segments.user_segments')!.action).toMatch(/\(delta from segments\.membership\)$/);
@@ -352,6 +378,14 @@ it('identity merges: an anonymous id linked later, one handed to another user by
   const keyed = (rows: string[]) => rows.filter((r) => /,(a0|d3|u12),/.test(r)).map((r) => r.split(',').slice(1, 3).join('>')).sort();
   expect([keyed(before['core.fct_costs']!), keyed(after['core.fct_costs']!)]).toEqual([['anon:a0>a0', 'u12>u12', 'u3>d3'], ['u0>a0', 'u11>u12', 'u8>d3']]);
   expect(results.get('core.fct_costs')!.action).toMatch(/^incremental: 3 rows by cost_id \(delta from /);
+  // Answers, outcomes and exposures under a0, a5 and u12 move to u0, u5 and u11; u11 keeps the latest answer of both.
+  for (const model of BY_IDENTITY_MAP) expect(results.get(model)!.action, model).toMatch(/^incremental: [1-9]\d* rows by \w+ \(delta from /);
+  const heads = (rows: string[], n: number, pattern: RegExp) => rows.filter((r) => pattern.test(r)).map((r) => r.split(',').slice(0, n).join(','));
+  expect(heads(after['core.user_survey']!, 4, /^\((u0|u11|u12|anon:a0),/)).toEqual(['(u0,onboarding,team_size,2', '(u11,onboarding,primary_goal,alerts', '(u11,onboarding,team_size,5']);
+  expect([heads(before['core.fct_outcomes']!, 2, /^\(o-/), heads(after['core.fct_outcomes']!, 2, /^\(o-/)]).toEqual([['(o-u12,u12'], ['(o-u12,u11']]);
+  const exposures = (rows: string[]) => rows.filter((r) => /^\(onboarding_checklist,(u5|anon:a5),/.test(r)).map((r) => r.replace(/"[^"]*"/, 'at'));
+  expect([exposures(before['core.fct_experiment_assignments']!), exposures(after['core.fct_experiment_assignments']!)])
+    .toEqual([['(onboarding_checklist,anon:a5,control,at,1)', '(onboarding_checklist,u5,treatment,at,1)'], ['(onboarding_checklist,u5,control,at,2)']]);
 });
 
 it('a batch that leaves the reference time alone is built for the touched users only', async () => {
@@ -361,14 +395,17 @@ it('a batch that leaves the reference time alone is built for the touched users 
   await load('outcomes', [`o4,u14,purchase,${day(15, 12)},12.50,USD`, `o6,u6,purchase,${day(21, 7)},5.00,USD`]);
   await load('events', CONFLICTING); // loaded again: flagged once, not twice
   await load('experiment_assignments', [assigned(17, day(3))]); // u17's only change: an assignment (not traced by "touched")
+  await load('events', [event({ user: 'newbie' }, 'signed_in', day(21, 9))]); // newbie known at last: its exposure leaves u7
   const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
+  expect(retentionWritten(retentionAction(results))).toBeLessThan(after['marts.cohort_retention']!.length / 2); // only the cells that changed
   narrowed(results);
-  // u13, u14 and u6 from their new event's or outcome's day on; u16, whom a15 joined, wholly; u1 and u2 from the day of
-  // the stored copies CONFLICTING's reloaded copies could have displaced (they did not: recomputed the same); nobody else.
+  // u13, u14 and u6 from their new event's or outcome's day on; u16, whom a15 joined, wholly; newbie (new) from its
+  // day; u1 and u2 from the day of the stored copies CONFLICTING's reloaded copies could have displaced (they did not:
+  // recomputed the same); nobody else.
   const daysOf = (users: string[]) => after['marts.user_days']!.filter((r) => users.some((u) => r.startsWith(`(${u},`))).length;
   const fromDay = (user: string, d: number) => after['marts.user_days']!.filter((r) => r.startsWith(`(${user},`) && r.split(',')[1]! >= day(d).slice(0, 10)).length;
-  expect(insertedRows(results, 'marts.user_days')).toBe(fromDay('u13', 10) + fromDay('u14', 15) + fromDay('u6', 21) + daysOf(['u16']) + fromDay('u1', 21) + fromDay('u2', 21));
+  expect(insertedRows(results, 'marts.user_days')).toBe(fromDay('u13', 10) + fromDay('u14', 15) + fromDay('u6', 21) + daysOf(['u16', 'newbie']) + fromDay('u1', 21) + fromDay('u2', 21));
   expect(insertedRows(results, 'marts.user_days')).toBeLessThan(daysOf(['u13', 'u14', 'u6', 'u16']));
   expect(after.quarantine).toEqual(before.quarantine);
   const days = results.get('core.event_property_days')!.action!;
@@ -388,10 +425,14 @@ it('a batch that leaves the reference time alone is built for the touched users 
   expect(after['features.user_features']).not.toEqual(before['features.user_features']);
   expect(after['marts.experiment_user_metrics']!.some((r) => r.startsWith('(onboarding_checklist,u17,'))).toBe(true);
   expect(results.get('core.fct_costs')!.action).toBe('incremental: 0 rows by cost_id (delta from core.user_identity_map, core.fx_rates)');
+  const exposed = (rows: string[]) => rows.filter((r) => /^\(onboarding_checklist,(u7|newbie),/.test(r)).map((r) => r.replace(/"[^"]*"/, 'at'));
+  expect([exposed(before['core.fct_experiment_assignments']!), exposed(after['core.fct_experiment_assignments']!)])
+    .toEqual([['(onboarding_checklist,u7,control,at,2)'], ['(onboarding_checklist,newbie,control,at,1)', '(onboarding_checklist,u7,treatment,at,1)']]);
 });
 
 it('a plan change moves users between segments without new events: cohort_retention applies it as a delta', async () => {
-  await load('users', [`u7,${day(0, 7)},pro,DE,${day(22)}`, `u8,${day(0, 8)},business,DE,${day(22)}`]);
+  // u20, alone in its weekly cohort, leaves the paid plans: that cohort's paid cells go (tombstones).
+  await load('users', [`u7,${day(0, 7)},pro,DE,${day(22)}`, `u8,${day(0, 8)},business,DE,${day(22)}`, `u${USERS},${day(21)},free,FR,${day(22)}`]);
   const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
   expect(results.get('segments.membership_history')!.action).toMatch(HISTORY_DELTA);
@@ -400,17 +441,27 @@ it('a plan change moves users between segments without new events: cohort_retent
   expect(after['segments.current_membership']).not.toEqual(before['segments.current_membership']);
   const paid = (rows: string[]) => rows.filter((r) => r.includes(',now,paid_plans,'));
   expect(paid(after['marts.cohort_retention']!)).not.toEqual(paid(before['marts.cohort_retention']!));
+  expect(dailyAction(results)).toMatch(DAILY_DELTA); // the days from the one the plans changed on
+  expect(retentionWritten(dailyAction(results))).toBeLessThan(after['marts.segment_daily']!.length / 2);
+  const cells = (rows: string[]) => paid(rows).map((r) => r.split(',').slice(0, 7).join(','));
+  const kept = new Set(cells(after['marts.cohort_retention']!));
+  expect(cells(before['marts.cohort_retention']!).filter((cell) => !kept.has(cell)).length).toBeGreaterThan(0);
 });
 
 it('cohort_retention is computed from scratch after a run that skipped it and after a full build of its upstream', async () => {
   await load('events', [event({ user: 'u4' }, 'signed_in', day(22, 9))]);
-  await build(incremental, { exclude: ['marts.cohort_retention'] });
+  await build(incremental, { exclude: ['marts.cohort_retention', 'marts.segment_daily'] });
   await load('events', [event({ user: 'u5' }, 'signed_in', day(22, 10))]);
-  expect(retentionAction((await buildAndCompare()).results)).toBe('swapped');
+  const rebuilt = (await buildAndCompare()).results;
+  expect(dailyAction(rebuilt)).toMatch(DAILY_FROM_SCRATCH);
+  const skipped = retentionAction(rebuilt);
+  expect(skipped).toMatch(RETENTION_FROM_SCRATCH);
+  const cells = Number((await incremental.knex.raw('select count(*)::int as n from marts.cohort_retention')).rows[0].n);
+  expect(retentionWritten(skipped)).toBe(cells);
   await load('events', [event({ user: 'u6' }, 'signed_in', day(22, 11))]);
   await build(incremental, { select: ['marts.user_activity_periods'], fullRefresh: true });
   const afterFull = (await buildAndCompare()).results;
-  expect(retentionAction(afterFull)).toBe('swapped');
+  expect(retentionAction(afterFull)).toMatch(RETENTION_FROM_SCRATCH);
   // Its chain to user_days' changes broken too: it works out what user_days replaces itself.
   expect(afterFull.get('marts.user_activity_periods')!.action).toMatch(/^incremental: \d+ rows by user_key from period_start$/);
   await load('events', [event({ user: 'u9' }, 'signed_in', day(23, 9))]);

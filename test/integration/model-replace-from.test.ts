@@ -118,8 +118,8 @@ export default defineModel({
   ]));
   await expect(attempt).rejects.toThrow(ModelDefinitionError);
   const message = await attempt.catch((e: Error) => e.message);
-  expect(message).toMatch(/core\/rf_table\.ts replaceFrom: only an incremental model with a uniqueKey and no windowColumn/);
-  expect(message).toMatch(/core\/rf_window\.ts replaceFrom: only an incremental model with a uniqueKey and no windowColumn/);
+  expect(message).toMatch(/core\/rf_table\.ts replaceFrom: only an incremental model with a one-column uniqueKey, no windowColumn/);
+  expect(message).toMatch(/core\/rf_window\.ts replaceFrom: only an incremental model with a one-column uniqueKey, no windowColumn/);
   const undeclared = discoverModels(PROJECT_ROOT, writeModels([{ ...model('core.rf_column', `materialized: 'incremental', incremental: { uniqueKey: 'k' }`), source: model('core.rf_column', `materialized: 'incremental', incremental: { uniqueKey: 'k' }`).source.replace("column: 'd'", "column: 'day'") }]));
   expect(await undeclared.catch((e: Error) => e.message)).toMatch(/core\/rf_column\.ts replaceFrom\.column: "day" is not a declared column/);
 });

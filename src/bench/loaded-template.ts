@@ -1,0 +1,79 @@
+/**
+ * The build bench's loaded data, kept between runs: loading the demo data is the same work
+ * every time (≈20 s at 20k users, ≈14 min at 1M), so the first run loads it once into a
+ * template database (migrated, raw tables loaded, no models) and every run starts from a copy
+ * of it (`create database ... template`, a file copy). The template's name carries a hash of
+ * the demo manifest and of the migration file names: new data or a new migration makes a new
+ * template, and the old ones for that size are dropped.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { Config } from '../config.ts';
+import { createKnex } from '../database/knex-client.ts';
+import { migrateLatest } from '../database/migrator.ts';
+import { ensureDatabase } from '../database/warehouse-connection.ts';
+import type { DemoManifest } from '../demo/demo-generator.ts';
+import { loadFile } from '../load/batch-loader.ts';
+import { count, dim, say } from '../terminal/terminal-output.ts';
+
+const TEMPLATE_PREFIX = 'seglayer_bench_loaded_';
+
+/** The template's name for this size, data and migrations. */
+export function templateName(users: number, manifest: DemoManifest, migrations: string[]): string {
+  const hash = createHash('sha256').update(JSON.stringify(manifest)).update(migrations.join('\n')).digest('hex').slice(0, 10);
+  return `${TEMPLATE_PREFIX}${users}_${hash}`;
+}
+
+const databaseUrl = (serverUrl: string, database: string) => {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+};
+
+async function onServer<T>(serverUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client(serverUrl);
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Recreates `database` as a copy of the loaded template for `users` (loading the template
+ * first when it does not exist yet); returns the copy's URL and how many raw events it holds.
+ */
+export async function freshLoadedDatabase(config: Config, serverUrl: string, database: string, users: number, manifest: DemoManifest): Promise<{ url: string; events: number }> {
+  const migrations = readdirSync(join(config.projectRoot, 'migrations')).filter((f) => /\.(ts|js)$/.test(f)).sort();
+  const template = templateName(users, manifest, migrations);
+  const existing: string[] = await onServer(serverUrl, async (c) =>
+    (await c.query(`select datname from pg_database where datname like $1`, [`${TEMPLATE_PREFIX}${users}\\_%`])).rows.map((r) => r.datname));
+  if (existing.includes(template)) {
+    say(dim(`reusing the loaded demo data of ${count(users)} users (database ${template})`));
+  } else {
+    for (const old of existing) await onServer(serverUrl, (c) => c.query(`drop database if exists ${c.escapeIdentifier(old)} with (force)`));
+    // Loaded under a temporary name and renamed when complete: an interrupted load is never reused.
+    const loading = `${template}_loading`;
+    await onServer(serverUrl, (c) => c.query(`drop database if exists ${c.escapeIdentifier(loading)} with (force)`));
+    const url = await ensureDatabase(serverUrl, loading);
+    const knex = createKnex(url, { workMem: config.SEGLAYER_WORK_MEM });
+    try {
+      await migrateLatest(knex, config.projectRoot);
+    } finally {
+      await knex.destroy();
+    }
+    say(dim(`loading the demo data of ${count(users)} users once, into ${template}`));
+    for (const file of manifest.files) await loadFile(url, file.path, { into: file.into });
+    await onServer(serverUrl, (c) => c.query(`alter database ${c.escapeIdentifier(loading)} rename to ${c.escapeIdentifier(template)}`));
+  }
+  await onServer(serverUrl, async (c) => {
+    await c.query(`drop database if exists ${c.escapeIdentifier(database)} with (force)`);
+    await c.query(`create database ${c.escapeIdentifier(database)} template ${c.escapeIdentifier(template)}`);
+  });
+  const url = databaseUrl(serverUrl, database);
+  const events = await onServer(url, async (c) => Number((await c.query('select count(*) from raw.events')).rows[0].count));
+  return { url, events };
+}
