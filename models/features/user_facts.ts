@@ -36,6 +36,16 @@ export const FACT_COLUMNS = {
  * marts.segment_value apply the reference time (recency, windows, "is month m over") to
  * these rows, so a moved reference time costs a pass over users, not over every event.
  */
+/** Per session and per UTC day of `events` (a FROM clause, alias e), grouped by `key` as well: events and, per session, its minutes. */
+const perSessionAndDay = (events: string, key: string) => `
+          select ${key}grouping(day) = 1 as is_session, count(*) as events, extract(epoch from max(occurred_at) - min(occurred_at)) / 60.0 as minutes
+          from (select e.user_key, e.session_id, (e.occurred_at at time zone 'UTC')::date as day, e.occurred_at from ${events}) e
+          group by grouping sets ((${key}session_id), (${key}day))`;
+/** A user's events, sessions, active days and median session length, over perSessionAndDay's rows. */
+const ACTIVITY = `sum(events) filter (where is_session)::bigint as events, count(*) filter (where is_session) as sessions,
+               count(*) filter (where not is_session) as active_days,
+               percentile_cont(0.5) within group (order by minutes) filter (where is_session) as median_session_minutes`;
+
 export default defineModel({
   name: 'features.user_facts',
   description:
@@ -59,10 +69,13 @@ export default defineModel({
   build: (knex, { ref, incremental }) => {
     // Touched users' rows only on an incremental build (see rowsOfTouched for the two ways of reading them).
     const ofTouched = (relation: string, indexed = true) => rowsOfTouched(ref, relation, incremental, indexed);
-    const fctEvents = ofTouched('core.fct_events');
     const firstWeek = `(e.occurred_at >= u.signed_up_at and e.occurred_at < u.signed_up_at + interval '${FIRST_WEEK}')`;
     const sinceStartWhere = `${firstWeek}
            or (e.occurred_at >= u.started_at + interval '${Math.min(...RETENTION_MONTHS)} months' and e.occurred_at < u.started_at + interval '${Math.max(...RETENTION_MONTHS) + 1} months')`;
+    const sinceStartColumns = `count(distinct e.properties ->> 'feature') filter (where e.event = 'feature_used' and ${firstWeek}) as first_week_features,
+               count(distinct e.session_id) filter (where ${firstWeek}) as first_week_sessions,
+               count(distinct floor(extract(epoch from e.occurred_at - u.signed_up_at) / 86400)) filter (where ${firstWeek}) as first_week_active_days,
+               ${RETENTION_MONTHS.map((m) => `bool_or(e.occurred_at >= u.started_at + interval '${m} months' and e.occurred_at < u.started_at + interval '${m + 1} months') as is_active_month_${m}`).join(',\n               ')}`;
     return knex.raw(`
       with ${incremental ? `${touchedCte(knex, ref, incremental)},` : ''}
       users as (
@@ -85,32 +98,23 @@ export default defineModel({
         group by o.user_key
       ),
       costs as (
-        select user_key, sum(cost_usd) as cost_to_serve_usd from ${ofTouched('core.fct_costs', false)} c where user_key is not null group by user_key
+        select user_key, sum(cost_usd) as cost_to_serve_usd from ${ofTouched('core.fct_costs')} c where user_key is not null group by user_key
       ),
-      session_lengths as (
-        select user_key, session_id, extract(epoch from max(occurred_at) - min(occurred_at)) / 60.0 as minutes
-        from ${fctEvents} e group by user_key, session_id
-      ),
-      activity as (
-        select e.user_key, count(*) as events, count(distinct e.session_id) as sessions,
-               count(distinct (e.occurred_at at time zone 'UTC')::date) as active_days
-        from ${fctEvents} e group by e.user_key
+      activity as (   -- per session and per day in one pass over the events (each read the touched users' events again), then per user
+        select ${incremental ? 'u.user_key, a.*' : `user_key, ${ACTIVITY}`}
+        ${incremental ? `-- incremental: per touched user (lateral, by index), rather than a hash of all their sessions and days and a sort of it
+        from users u cross join lateral (select ${ACTIVITY} from (${perSessionAndDay(`${ref('core.fct_events')} e where e.user_key = u.user_key`, '')}) s) a`
+        : `from (${perSessionAndDay(`${ref('core.fct_events')} e`, 'user_key, ')}) s group by user_key`}
       ),
       since_start as (   -- the first week after signup and the months after the start (for retention), in one pass over the user's events
-        select e.user_key,
-               count(distinct e.properties ->> 'feature') filter (where e.event = 'feature_used' and ${firstWeek}) as first_week_features,
-               count(distinct e.session_id) filter (where ${firstWeek}) as first_week_sessions,
-               count(distinct floor(extract(epoch from e.occurred_at - u.signed_up_at) / 86400)) filter (where ${firstWeek}) as first_week_active_days,
-               ${RETENTION_MONTHS.map((m) => `bool_or(e.occurred_at >= u.started_at + interval '${m} months' and e.occurred_at < u.started_at + interval '${m + 1} months') as is_active_month_${m}`).join(',\n               ')}
-        -- The table itself, not fctEvents: users limits it to the touched users already, and the array filter was applied again
-        -- in each user's index lookup (1.9 s of nested loop for 2,114 users against 0.5 s). Incremental: lateral (offset 0 keeps
-        -- it from being pulled up), one index lookup per user; joined, with the touched count known (the run's table), the
-        -- planner hashed all 1.15M events for 110k.
-        from ${incremental ? `users u cross join lateral (select * from ${ref('core.fct_events')} e where e.user_key = u.user_key and (${sinceStartWhere}) offset 0) e` : `${ref('core.fct_events')} e join users u using (user_key) where ${sinceStartWhere}`}
-        group by e.user_key
-      ),
-      medians as (
-        select user_key, percentile_cont(0.5) within group (order by minutes) as median_session_minutes from session_lengths group by user_key
+        ${incremental ? `select u.user_key, w.*
+        -- Incremental: per touched user, one index lookup and its aggregate (lateral): joined, with the touched count known (the
+        -- run's table), the planner hashed all 1.15M events for 110k; a lateral scan grouped after it sorted those 110k rows.
+        -- Over no events the counts are 0 and bool_or null, as the final coalesce makes a missing row.
+        from users u cross join lateral (
+          select ${sinceStartColumns} from ${ref('core.fct_events')} e where e.user_key = u.user_key and (${sinceStartWhere})) w` : `select e.user_key, ${sinceStartColumns}
+        from ${ref('core.fct_events')} e join users u using (user_key) where ${sinceStartWhere}
+        group by e.user_key`}
       ),
       final as (
         select u.user_key,
@@ -119,7 +123,7 @@ export default defineModel({
                coalesce(w.first_week_features, 0) as first_week_features, coalesce(w.first_week_sessions, 0) as first_week_sessions,
                coalesce(w.first_week_active_days, 0) as first_week_active_days,
                coalesce(act.active_days, 0) as active_days, coalesce(act.sessions, 0) as sessions, coalesce(act.events, 0) as events,
-               m.median_session_minutes,
+               act.median_session_minutes,
                coalesce(v.revenue_usd, 0) as revenue_usd, coalesce(v.refunds_usd, 0) as refunds_usd,
                coalesce(c.cost_to_serve_usd, 0) as cost_to_serve_usd,
                coalesce(v.revenue_usd, 0) - coalesce(c.cost_to_serve_usd, 0) as gross_margin_usd,
@@ -131,7 +135,6 @@ export default defineModel({
         left join costs c using (user_key)
         left join activity act using (user_key)
         left join since_start w using (user_key)
-        left join medians m using (user_key)
       )
       select * from final`);
   },

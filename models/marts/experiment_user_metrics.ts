@@ -27,13 +27,20 @@ function exposuresOf(experiments: ExperimentDefinition[], ref: Ref): SqlPart {
  */
 function movedCtes(project: ProjectContent, ref: Ref, incremental: IncrementalContext): SqlPart {
   const exposures = exposuresOf(project.experiments, ref);
+  // A stored exposure once: every exposed user has a row per metric, so the rows of each experiment's first metric (a filter
+  // instead of a distinct over every row), and every row of an experiment no longer defined (`except` removes duplicates).
+  const firstMetrics = project.experiments.filter((e) => e.metrics.length > 0);
+  const onePerExposure = [
+    ...firstMetrics.map(() => '(experiment = ? and metric = ?)'),
+    'not (experiment = any(?::text[]))',
+  ].join(' or ');
   return {
     sql: `exposures as (${exposures.sql}),
-      stored as materialized (select distinct experiment, user_key, variant, exposed_at, definition_hash from ${incremental.this}),
+      stored as materialized (select experiment, user_key, variant, exposed_at, definition_hash from ${incremental.this} where ${onePerExposure}),
       moved as (
         select user_key from ((select * from exposures except select * from stored) union all (select * from stored except select * from exposures)) d
       )`,
-    bindings: exposures.bindings,
+    bindings: [...exposures.bindings, ...firstMetrics.flatMap((e) => [e.name, e.metrics[0]!.name]), project.experiments.map((e) => e.name)],
   };
 }
 

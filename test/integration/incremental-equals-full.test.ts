@@ -386,6 +386,7 @@ it('identity merges: an anonymous id linked later, one handed to another user by
   const exposures = (rows: string[]) => rows.filter((r) => /^\(onboarding_checklist,(u5|anon:a5),/.test(r)).map((r) => r.replace(/"[^"]*"/, 'at'));
   expect([exposures(before['core.fct_experiment_assignments']!), exposures(after['core.fct_experiment_assignments']!)])
     .toEqual([['(onboarding_checklist,anon:a5,control,at,1)', '(onboarding_checklist,u5,treatment,at,1)'], ['(onboarding_checklist,u5,control,at,2)']]);
+  expect(results.get('core.fct_events')!.action).toMatch(/ by message_id \(delta from core\.user_identity_map\)$/); // re-keyed from the map's changes
 });
 
 it('a batch that leaves the reference time alone is built for the touched users only', async () => {
