@@ -47,9 +47,15 @@ export function userDaysChangedFrom(knex: Knex, ref: Ref, incremental: Increment
               and load_batch_id <> all(${batches}) and occurred_at is not null) r
       ${keysOf('r')}
       where k.user_key is not null
-      union all   -- (c) every row of a user an identity left or joined
+      union all   -- (c) every row of a user an identity left or joined (as core.fct_events finds its re-keyed users: an
+                  -- identity new to the map can only have had rows under anon:<id>)
       ${identityChanges
-        ? `select c.user_key, null::date from ${identityChanges} c where c.identity in (select r.identity from ${identityChanges} r where r.change = 'removed')`
+        ? `select k.user_key, null::date
+      from (select identity, user_key from ${identityChanges} where change = 'removed') o
+      full join (select identity, user_key from ${identityChanges} where change = 'added') n on n.identity = o.identity
+      cross join lateral (values (o.user_key), (n.user_key), ('anon:' || coalesce(o.identity, n.identity))) k(user_key)
+      where k.user_key is not null
+        and (o.identity is not null or exists (select 1 from ${incremental.this} t where t.user_key = 'anon:' || n.identity))`
         : 'select user_key, null::date from touched'}
     )
     select user_key, case when bool_or(day is null) then null else min(day) end as replace_from from starts group by user_key`;
