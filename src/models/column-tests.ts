@@ -106,10 +106,16 @@ export function compileTests(knex: Knex, model: Model, relation: string, increme
     const anyNull = (alias: string) => cols.map((c) => knex.raw(`${alias}.?? is null`, [c]).toQuery()).join(' or ');
     // With an increment: the combinations it holds, by a semi-join. Null never equals null in
     // `in`, so combinations with a null are counted apart, and only if the increment has one
-    // (a constant condition: PostgreSQL skips that scan when it is false).
+    // (a constant condition: PostgreSQL skips that scan when it is false). With an index led by the
+    // first column, its values as an array too: one bitmap of their rows, where the semi-join alone
+    // scanned the whole table (marts.user_days, 6.6k added rows of 284k: 0.13-0.32 s against 0.34-0.63 s).
+    const first = cols[0]!;
+    const byIndex = increment && model.indexes.some((columns) => columns[0] === first)
+      ? knex.raw(`r.?? = any(array(select distinct i.?? from ${increment} i)) and `, [first, first]).toQuery()
+      : '';
     const query = increment
       ? knex.raw(
-          `select (${duplicates(knex.raw(`(${list}) in (select ${list} from ${increment})`, [...cols, ...cols]))})
+          `select (${duplicates(knex.raw(`${byIndex}(${list}) in (select ${list} from ${increment})`, [...cols, ...cols]))})
                 + (${duplicates(knex.raw(`(${anyNull('r')}) and exists (select 1 from ${increment} i where ${anyNull('i')})`))}) as failures`,
         )
       : knex.raw(`select (${duplicates(knex.raw('true'))}) as failures`);

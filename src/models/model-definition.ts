@@ -85,6 +85,12 @@ export interface IncrementalContext {
    * computes the set itself (src/identity/touched-users-rows.ts does either).
    */
   touchedUsers?: Knex.Raw;
+  /**
+   * Models with replaceFrom, on every incremental run: a temporary table (quoted) of the ranges the build replaces,
+   * one row per key (the uniqueKey column and `replace_from`, null: every row of the key), the stale keys among them,
+   * analyzed: the query can select exactly those rows without computing the ranges again.
+   */
+  replaced?: Knex.Raw;
 }
 
 /** What `build` receives besides Knex. */
@@ -210,6 +216,24 @@ export const modelSchema = z
      * same `delta` as build (a model with deltaFrom may need to replace every stored key without one).
      */
     staleKeys: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function').optional(),
+    /**
+     * Incremental models with a uniqueKey and no window: replace each key's rows from a point on, not
+     * all of them. `keys` returns the key column, the `by` columns and `replace_from`; an incremental build
+     * deletes the rows of those keys (and `by` values) whose `column` is at or after `replace_from` (all of
+     * them when it is null), and the keys
+     * staleKeys names, and nothing else: no key of the query's rows is deleted wholesale. Every row the
+     * query returns must lie in a replaced range (checked; a build that breaks it fails). Receives the
+     * same `delta` as build.
+     */
+    replaceFrom: z
+      .object({
+        column: z.string().regex(identifier),
+        /** Further columns each range is for (the query returns them too): rows with other values are not replaced. */
+        by: z.array(z.string().regex(identifier)).default([]),
+        keys: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function', 'a function (knex, { ref, incremental }) => query'),
+      })
+      .strict()
+      .optional(),
     refuse: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function').optional(),
   })
   .strict();

@@ -18,6 +18,7 @@ import type { Model } from './model-discovery.ts';
 import { checkDefinitions, type DefinitionFingerprints } from './definition-changes.ts';
 import { deltaContext, forgetChanges, recordDeltaBases, sqlFingerprint } from './model-changes.ts';
 import { ModelGraph } from './model-graph.ts';
+import { REPLACED_RANGES } from './materializations/incremental.ts';
 import { readsTouchedUsers, RunTouchedUsers, TOUCHED_USERS_SCHEMA } from './run-touched-users.ts';
 import { testsFingerprint } from './tests-fingerprint.ts';
 import { readsRawOnly, sourcesUnchanged, viewFingerprint } from './unchanged-view.ts';
@@ -71,14 +72,14 @@ export function buildGraph(models: Model[]): ModelGraph {
 }
 
 /**
- * What an incremental build reads beyond its full build: the incremental query and staleKeys (e.g.
+ * What an incremental build reads beyond its full build: the incremental query, staleKeys and replaceFrom (e.g.
  * core.dim_users, for keys merged away). Unrecorded, such a read raced the model it reads: the keys
  * were looked up before that model had been rebuilt in the same run.
  */
 function incrementalRefs(model: Model, known: ReadonlySet<string>): string[] {
   if (model.materialized !== 'incremental') return [];
   const incremental = { this: compilerKnex.raw(quoteRelation(model.name)), newBatches: [0], ...(model.incremental?.windowColumn ? { since: new Date(0) } : {}) };
-  return [model.build, model.staleKeys].flatMap((build) => (build ? compileModel({ ...model, build }, known, { incremental }).refs : []));
+  return [model.build, model.staleKeys, model.replaceFrom?.keys].flatMap((build) => (build ? compileModel({ ...model, build }, known, { incremental }).refs : []));
 }
 
 /** Seconds each model took the last time it built successfully (none for a model never built). */
@@ -343,6 +344,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             : undefined;
           // The touched users of its new batches, computed once per run for every model that reads them (run-touched-users.ts).
           if (incremental && readsTouchedUsers(model, known, incremental)) incremental = { ...incremental, touchedUsers: knex.raw(await touchedUsers.of(incremental.newBatches)) };
+          if (incremental && model.replaceFrom) incremental = { ...incremental, replaced: knex.raw(REPLACED_RANGES) };
           // Append models are history: --full-refresh does not start them over.
           const appendTo = model.materialized === 'append' && (await relationExists(knex, name)) ? knex.raw(quoteRelation(name)) : undefined;
           const previous = model.readsPrevious && !options.fullRefresh && !redefined.length && (await relationExists(knex, name)) ? await previousVersion(knex, model, batches) : undefined;
@@ -372,6 +374,9 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           const staleKeysSql = incremental && model.staleKeys
             ? compileModel({ ...model, build: model.staleKeys }, known, { incremental, delta, knex }).sql
             : undefined;
+          const replaceFromSql = incremental && model.replaceFrom
+            ? compileModel({ ...model, build: model.replaceFrom.keys }, known, { incremental, delta, knex }).sql
+            : undefined;
           // Rows kept from earlier builds passed these very tests: judge only what this build adds.
           const testIncrementOnly = (incremental !== undefined || appendTo !== undefined) && (await publishedPassedSameTests(knex, name, fingerprint));
           // A view over raw tables whose SQL, tests and sources are as when its tests last passed has the same rows.
@@ -387,7 +392,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             sql: compiled.sql,
             quarantineSql,
             quarantineReplacesSql,
-            incremental: incremental && { since: incremental.since, staleKeysSql },
+            incremental: incremental && { since: incremental.since, staleKeysSql, replaceFromSql },
             appendToExisting: appendTo !== undefined,
             testIncrementOnly,
             unchangedSincePassed,

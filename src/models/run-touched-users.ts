@@ -21,12 +21,12 @@ import type { Model } from './model-discovery.ts';
 /** Schema of the run's tables (always present: migrations create it). */
 export const TOUCHED_USERS_SCHEMA = 'ops';
 
-/** Whether `model`'s build or staleKeys reads `incremental.touchedUsers` (asked by compiling them, as ref() finds dependencies). */
+/** Whether `model`'s build, staleKeys or replaceFrom reads `incremental.touchedUsers` (asked by compiling them, as ref() finds dependencies). */
 export function readsTouchedUsers(model: Model, known: ReadonlySet<string>, incremental: IncrementalContext): boolean {
   let asked = false;
   const probe = { ...incremental };
   Object.defineProperty(probe, 'touchedUsers', { enumerable: true, get: () => ((asked = true), undefined) });
-  for (const build of [model.build, model.staleKeys]) if (build) compileModel({ ...model, build }, known, { incremental: probe });
+  for (const build of [model.build, model.staleKeys, model.replaceFrom?.keys]) if (build) compileModel({ ...model, build }, known, { incremental: probe });
   return asked;
 }
 

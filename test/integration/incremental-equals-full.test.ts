@@ -206,6 +206,13 @@ const retentionAction = (results: Map<string, ModelResult>) => {
   return results.get('marts.cohort_retention')!.action!;
 };
 
+/** marts.user_days and marts.user_activity_periods replace a user's rows from a day on; exact only with the identity map's changes (else touched users whole). */
+const NARROW = { 'marts.user_days': /^incremental: \d+ rows by user_key from day \(delta from core\.user_identity_map\)$/, 'marts.user_activity_periods': /^incremental: \d+ rows by user_key from period_start \(delta from marts\.user_days\)$/ };
+const narrowed = (results: Map<string, ModelResult>) => {
+  for (const [model, action] of Object.entries(NARROW)) expect(results.get(model)!.action, model).toMatch(action);
+};
+const insertedRows = (results: Map<string, ModelResult>, model: string) => Number(/^incremental: (\d+) rows/.exec(results.get(model)!.action!)![1]);
+
 beforeAll(async () => {
   [incremental, full] = await Promise.all([createTestDatabase(), createTestDatabase()]);
   project = await loadTestProject();
@@ -320,6 +327,7 @@ it('late events, older than the last build, reach the users who had them; confli
   const { results, before, after } = await buildAndCompare();
   expect(results.get('marts.cohort_retention')!.action).toMatch(DELTA);
   expect(dailyAction(results)).toMatch(DAILY_DELTA);
+  narrowed(results); // moved5's old day (before any new event) and u5 with it: a displaced copy's range
   expect(results.get('segments.membership')!.action).not.toMatch(/^incremental/);
   // ... so it kept no diff, and marts.segment_path_counts, updated from it by delta, is computed from scratch.
   expect(results.get('marts.segment_path_counts')!.action).toBe('swapped');
@@ -354,6 +362,7 @@ it('identity merges: an anonymous id linked later, one handed to another user by
   const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
   expect(dailyAction(results)).toMatch(DAILY_DELTA);
+  narrowed(results); // every day of u0, u3, u5, u8 and u11: identities joined or left them
   expect(results.get('segments.membership_history')!.action).toMatch(HISTORY_DELTA);
   expect(results.get('segments.user_segments')!.action).toMatch(/\(delta from segments\.membership\)$/);
   // u12's memberships go to u11 (event predicates read fct_events' re-keyed user_key).
@@ -391,6 +400,14 @@ it('a batch that leaves the reference time alone is built for the touched users 
   const { results, before, after } = await buildAndCompare();
   expect(retentionAction(results)).toMatch(DELTA);
   expect(retentionWritten(retentionAction(results))).toBeLessThan(after['marts.cohort_retention']!.length / 2); // only the cells that changed
+  narrowed(results);
+  // u13, u14 and u6 from their new event's or outcome's day on; u16, whom a15 joined, wholly; newbie (new) from its
+  // day; u1 and u2 from the day of the stored copies CONFLICTING's reloaded copies could have displaced (they did not:
+  // recomputed the same); nobody else.
+  const daysOf = (users: string[]) => after['marts.user_days']!.filter((r) => users.some((u) => r.startsWith(`(${u},`))).length;
+  const fromDay = (user: string, d: number) => after['marts.user_days']!.filter((r) => r.startsWith(`(${user},`) && r.split(',')[1]! >= day(d).slice(0, 10)).length;
+  expect(insertedRows(results, 'marts.user_days')).toBe(fromDay('u13', 10) + fromDay('u14', 15) + fromDay('u6', 21) + daysOf(['u16', 'newbie']) + fromDay('u1', 21) + fromDay('u2', 21));
+  expect(insertedRows(results, 'marts.user_days')).toBeLessThan(daysOf(['u13', 'u14', 'u6', 'u16']));
   expect(after.quarantine).toEqual(before.quarantine);
   const days = results.get('core.event_property_days')!.action!;
   expect(days).toMatch(/^incremental: \d+ rows since /);
@@ -444,7 +461,10 @@ it('cohort_retention is computed from scratch after a run that skipped it and af
   expect(retentionWritten(skipped)).toBe(cells);
   await load('events', [event({ user: 'u6' }, 'signed_in', day(22, 11))]);
   await build(incremental, { select: ['marts.user_activity_periods'], fullRefresh: true });
-  expect(retentionAction((await buildAndCompare()).results)).toMatch(RETENTION_FROM_SCRATCH);
+  const afterFull = (await buildAndCompare()).results;
+  expect(retentionAction(afterFull)).toMatch(RETENTION_FROM_SCRATCH);
+  // Its chain to user_days' changes broken too: it works out what user_days replaces itself.
+  expect(afterFull.get('marts.user_activity_periods')!.action).toMatch(/^incremental: \d+ rows by user_key from period_start$/);
   await load('events', [event({ user: 'u9' }, 'signed_in', day(23, 9))]);
   expect(retentionAction((await buildAndCompare()).results)).toMatch(DELTA);
 });
@@ -462,6 +482,9 @@ it('core.fct_costs re-derives every line after a rate changed, and after a run t
   await load('costs', [cost({ user: 'u3' }, 'compute', '2.5', 'USD', 1)]);
   const skipped = await buildAndCompare();
   expect(skipped.results.get('core.fct_costs')!.action).toBe(`incremental: ${lines + 1} rows by cost_id`);
+  // Nor do they follow what marts.user_days saw: it replaces the touched users wholly (u4's days).
+  expect(skipped.results.get('marts.user_days')!.action).toMatch(/^incremental: \d+ rows by user_key from day$/);
+  expect(skipped.results.get('marts.user_activity_periods')!.action).toMatch(NARROW['marts.user_activity_periods']);
   expect(skipped.after['core.fct_costs']!.length).toBe(lines + 1);
 });
 

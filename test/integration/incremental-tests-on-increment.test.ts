@@ -28,7 +28,7 @@ export default defineModel({
   incremental: { windowColumn: 'ts', lookback: '1 hour' },
   indexes: [['id']],
   partialIndexes: [{ name: 'positive', columns: ['ts'], where: 'value > 0' }],
-  tests: [{ unique_combination: ['a', 'b'] }],
+  tests: [{ unique_combination: ['a', 'b'] }, { unique_combination: ['id', 'b'] }],
   columns: {
     id: { description: 'id', tests: ['not_null', 'unique'] },
     kind: { description: 'kind', tests: [{ accepted_values: ['x', 'y'] }] },
@@ -102,6 +102,8 @@ describe('a bad row in the increment fails the build and nothing is published', 
     await add({ a: null, b: 7 });
     await rejects(['unique(b): 1', 'unique_combination(a, b): 1']);
     await db.knex.raw(`update core.readings set a = 7 where id = 7`);
+    await add({ id: 5, b: 5 }); // (id, b): led by an indexed column, looked up through its index
+    await rejects(['unique(id): 1', 'unique(b): 1', 'unique_combination(id, b): 1']);
   });
   it('a parent that does not exist', async () => {
     await add({ parent: 99 });

@@ -22,9 +22,10 @@ export interface MaterializeRequest {
   /**
    * Incremental models on an incremental run (unset means a full build): the query's
    * rows replace the window (windowColumn >= since), the published rows with the same
-   * uniqueKey, and the keys `staleKeysSql` returns.
+   * uniqueKey, and the keys `staleKeysSql` returns; with `replaceFromSql` (key, from), instead of the
+   * query's keys, those keys' rows from `from` on (the model's replaceFrom).
    */
-  incremental?: { since?: Date; staleKeysSql?: string };
+  incremental?: { since?: Date; staleKeysSql?: string; replaceFromSql?: string };
   /** Append models: the table exists, so the query's rows are added to it; unset means a first build. */
   appendToExisting?: boolean;
   /**

@@ -131,7 +131,8 @@ export async function swapIn(trx: Knex.Transaction, modelName: string, existing:
 
 /**
  * Adds the query's rows to the published table in one transaction, after
- * `prepare` (e.g. deleting the window being rebuilt): the rows are staged in a
+ * `prepare` (e.g. deleting the window being rebuilt), and after `stage` (tables the query reads, made in the
+ * same transaction): the rows are staged in a
  * temporary table, checked against the declared columns, inserted by column
  * name, and the table is tested before the transaction commits: wholly, or only the
  * added rows when `testIncrementOnly` (see column-tests.ts).
@@ -140,12 +141,14 @@ export async function insertDelta(
   request: MaterializeRequest,
   prepare: (trx: Knex.Transaction) => Promise<number>,
   describe: (inserted: number) => string,
+  stage?: (trx: Knex.Transaction) => Promise<void>,
 ): Promise<Materialized> {
   const { db, model, sql } = request;
   const { target } = relationsOf(model.name);
   const timer = new PhaseTimer();
   const started = performance.now();
   const done = await db.transaction(async (trx) => {
+    if (stage) await timer.time('query', () => stage(trx));
     await timer.time('query', () => trx.raw(`create temporary table __seglayer_delta on commit drop as ${sql}`));
     await timer.time('tests', () => enforceContract(trx, model, '__seglayer_delta'));
     const columns = Object.keys(model.columns);
