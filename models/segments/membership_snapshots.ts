@@ -14,6 +14,13 @@ export default defineModel({
   materialized: 'view',
   // Primary key: a user is in a segment (version) once per point.
   tests: [{ unique_combination: ['reference_at', 'user_key', 'definition', 'segment', 'version'] }],
+  // Tested whole, this view is re-run on every build: points × members rows, growing with each
+  // build (100k rows after one, 36M after a year of daily builds). Its key holds exactly when no
+  // two non-empty spells of a user and segment (version) overlap — a later spell's entered_at is a
+  // recorded point inside the earlier one — which membership_spells tests on the spells each build
+  // adds (mutually_exclusive_ranges); its columns come from spells and history, tested not null
+  // there. Its own tests run on `seglayer test` and `--full-refresh`.
+  testsImpliedBy: ['segments.membership_spells', 'segments.membership_history'],
   columns: {
     reference_at: { type: 'timestamptz', description: 'Reference time of a build that recorded a change', tests: ['not_null'] },
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null'] },

@@ -20,7 +20,11 @@ export default defineModel({
   materialized: 'incremental',
   incremental: { uniqueKey: 'user_key' },
   indexes: [['user_key'], ['entered_recorded_at']],
-  tests: [{ unique_combination: ['user_key', 'definition', 'segment', 'version', 'entered_recorded_at'] }],
+  tests: [
+    { unique_combination: ['user_key', 'definition', 'segment', 'version', 'entered_recorded_at'] },
+    // A user is in a segment (version) once at any time: membership_snapshots' key rests on it.
+    { mutually_exclusive_ranges: { lower_bound_column: 'entered_at', upper_bound_column: 'left_at', partition_by: ['user_key', 'definition', 'segment', 'version'] } },
+  ],
   columns: {
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null'] },
     definition: { type: 'text', description: 'Definition name', tests: ['not_null'] },

@@ -99,6 +99,10 @@ export function compileTests(knex: Knex, model: Model, relation: string, increme
     }
   }
   for (const test of model.tests) {
+    if ('mutually_exclusive_ranges' in test) {
+      out.push(mutuallyExclusiveRanges(knex, model, relation, test.mutually_exclusive_ranges, increment));
+      continue;
+    }
     const cols = test.unique_combination;
     const list = cols.map(() => '??').join(', ');
     const duplicates = (where: Knex.Raw) =>
@@ -122,6 +126,38 @@ export function compileTests(knex: Knex, model: Model, relation: string, increme
     out.push({ name: `unique_combination(${cols.join(', ')})`, column: null, query });
   }
   return out;
+}
+
+/**
+ * Rows whose range starts before the end of an earlier range of the same partition (ordered by
+ * lower, then upper bound; an open-ended earlier range reaches every later one). With an
+ * increment: only the partitions it holds, through the first partition column's index when
+ * there is one; a new overlap involves an added row, so that is the whole table's verdict.
+ */
+function mutuallyExclusiveRanges(
+  knex: Knex,
+  model: Model,
+  relation: string,
+  spec: { lower_bound_column: string; upper_bound_column: string; partition_by: string[] },
+  increment?: string,
+): CompiledTest {
+  const { lower_bound_column: lower, upper_bound_column: upper, partition_by: by } = spec;
+  const list = by.map(() => '??').join(', ');
+  const rList = by.map(() => 'r.??').join(', ');
+  const scope = !increment ? ''
+    : (model.indexes.some((columns) => columns[0] === by[0]) ? knex.raw(`and r.?? = any(array(select distinct i.?? from ${increment} i)) `, [by[0]!, by[0]!]).toQuery() : '')
+      + knex.raw(`and (${rList}) in (select ${list} from ${increment})`, [...by, ...by]).toQuery();
+  const window = knex.raw(`partition by ${rList} order by r.??, r.?? nulls last rows between unbounded preceding and 1 preceding`, [...by, lower, upper]).toQuery();
+  const query = knex.raw(
+    `select count(*)::bigint as failures from (
+       select r.?? as lower, bool_or(r.?? is null) over w as open_before, max(r.??) over w as reached
+       from ${relation} r
+       where r.?? is not null and (r.?? is null or r.?? > r.??) ${scope}
+       window w as (${window})
+     ) x where x.open_before or x.reached > x.lower`,
+    [lower, upper, upper, lower, upper, upper, lower],
+  );
+  return { name: `mutually_exclusive_ranges(${lower}, ${upper} by ${by.join(', ')})`, column: null, query };
 }
 
 /**

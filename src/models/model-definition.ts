@@ -175,6 +175,13 @@ export const modelSchema = z
      */
     definitionReadAsData: z.boolean().optional(),
     /**
+     * Views only: upstream models whose declared tests imply this view's (its key follows from
+     * theirs). A view stores nothing to test by increment, so its tests re-run it whole on every
+     * build; with this they run on `seglayer test` and `--full-refresh`, and ordinary builds
+     * check its columns only. Say why beside it.
+     */
+    testsImpliedBy: z.array(z.string()).min(1).optional(),
+    /**
      * Table, incremental and append models: each publish keeps the rows it removed and added
      * (an append: the rows it appended; only these columns, default all) for downstream models
      * with `deltaFrom` to apply.
@@ -187,7 +194,21 @@ export const modelSchema = z
      */
     deltaFrom: z.array(z.string()).optional(),
     /** Table-level tests: expressions over the whole relation, e.g. unique combinations. */
-    tests: z.array(z.object({ unique_combination: z.array(z.string().regex(identifier)).min(2) }).strict()).default([]),
+    tests: z.array(z.union([
+      z.object({ unique_combination: z.array(z.string().regex(identifier)).min(2) }).strict(),
+      /**
+       * dbt_utils' test of the same name: within each partition, the half-open ranges
+       * [lower, upper) do not overlap (a null upper bound: open-ended; an empty range, lower =
+       * upper, holds no instant and is skipped). On an increment, the partitions it touches.
+       */
+      z.object({
+        mutually_exclusive_ranges: z.object({
+          lower_bound_column: z.string().regex(identifier),
+          upper_bound_column: z.string().regex(identifier),
+          partition_by: z.array(z.string().regex(identifier)).min(1),
+        }).strict(),
+      }).strict(),
+    ])).default([]),
     columns: z.record(z.string().regex(identifier, 'a snake_case column name'), columnSchema).refine((c) => Object.keys(c).length > 0, 'at least one column'),
     build: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function', 'a function (knex, { ref }) => query'),
     /**

@@ -124,6 +124,7 @@ export function validateModels(modules: ModelModule[], content?: ProjectContent)
     const materialized = definition.materialized ?? LAYER_DEFAULTS[layer];
     if (!materialized) problems.push({ code: 'required', path: ['materialized'], message: `required outside the known layers (${Object.keys(LAYER_DEFAULTS).join(', ')})`, file });
     if (definition.readsPrevious && materialized !== 'table') problems.push({ code: 'invalid_option', path: ['readsPrevious'], message: 'only a table model can reuse its previous version', file });
+    if (definition.testsImpliedBy && materialized !== 'view') problems.push({ code: 'invalid_option', path: ['testsImpliedBy'], message: 'only a view leaves its tests to the models it reads (a table is tested as it is built)', file });
     if (definition.keepChanges && materialized === 'view') problems.push({ code: 'invalid_option', path: ['keepChanges'], message: 'only a table, incremental or append model keeps its changes', file });
     // An append model's rows since its last build can be its upstreams' changes (segments.membership_history).
     if (definition.deltaFrom && materialized !== 'table' && materialized !== 'incremental' && materialized !== 'append') problems.push({ code: 'invalid_option', path: ['deltaFrom'], message: 'only a table, incremental or append model is updated from its upstreams\' changes', file });

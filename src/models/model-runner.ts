@@ -396,6 +396,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             appendToExisting: appendTo !== undefined,
             testIncrementOnly,
             unchangedSincePassed,
+            testsImpliedBy: model.testsImpliedBy && !options.fullRefresh ? model.testsImpliedBy : undefined,
             keepChanges: model.keepChanges ? { runId } : undefined,
             onPublish: async (trx) => {
               lock.assertHeld();

@@ -11,8 +11,8 @@ function primaryKey(model: Model): string | undefined {
   for (const [name, column] of Object.entries(model.columns)) {
     if (column.tests.includes('unique') && column.tests.includes('not_null')) return name;
   }
-  const combination = model.tests.find((t) => t.unique_combination.every((c) => c in model.columns));
-  return combination ? combination.unique_combination.join(', ') : undefined;
+  const combination = model.tests.flatMap((t) => ('unique_combination' in t ? [t.unique_combination] : [])).find((cols) => cols.every((c) => c in model.columns));
+  return combination ? combination.join(', ') : undefined;
 }
 
 it('every model has a tested primary key', async () => {

@@ -40,6 +40,8 @@ export interface MaterializeRequest {
    * not run again; the declared columns are still checked.
    */
   unchangedSincePassed?: boolean;
+  /** Views whose tests are implied by upstream models' (testsImpliedBy): not run; the declared columns are still checked. */
+  testsImpliedBy?: string[];
   /**
    * Models with keepChanges: the publishing transaction keeps the rows it removed and added,
    * stamped with this run (../model-changes.ts).

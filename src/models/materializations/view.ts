@@ -19,7 +19,8 @@ export const view: Materialization = {
       await db.raw(`create view ${temp} as ${sql}`);
     });
     try {
-      const tests = await timer.time('tests', async () => (request.unchangedSincePassed ? (await enforceContract(db, model, temp), []) : verify(db, model, temp)));
+      const skipTests = request.unchangedSincePassed || request.testsImpliedBy !== undefined;
+      const tests = await timer.time('tests', async () => (skipTests ? (await enforceContract(db, model, temp), []) : verify(db, model, temp)));
       const existing = await relationKind(db, model.name);
       await timer.time('publish', () => db.transaction(async (trx) => {
         if (existing === 'table') throw new Error(`${model.name} exists as a table; drop it or materialize the model as a table`);
@@ -34,7 +35,7 @@ export const view: Materialization = {
         }
         await publishExtras(trx, request);
       }));
-      const action = `${existing ? 'replaced' : 'created'}${request.unchangedSincePassed ? ' (tests passed on the same rows before)' : ''}`;
+      const action = `${existing ? 'replaced' : 'created'}${request.unchangedSincePassed ? ' (tests passed on the same rows before)' : ''}${request.testsImpliedBy ? ` (tests implied by ${request.testsImpliedBy.join(', ')})` : ''}`;
       return { rows: null, tests, action, phases: timer.phases };
     } finally {
       await db.raw(`drop view if exists ${temp}`);
