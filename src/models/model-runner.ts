@@ -361,7 +361,10 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             : model.materialized === 'append' && !appendTo ? compileModel(model, known, { appendTo: knex.raw(quoteRelation(name)), knex }).sql
             : compiled.sql;
           const deltaBase = model.deltaFrom ? sqlFingerprint(basedOn()) : undefined;
-          const delta = deltaBase && !options.fullRefresh && (await relationExists(knex, name)) ? await deltaContext(knex, model, runId, deltaBase) : undefined;
+          // An incremental model built in full (a changed definition, a reverted batch, a missing column) is computed
+          // from scratch: a delta would make it publish only the rows the changes touch.
+          const buildsInFull = model.materialized === 'incremental' && !incremental;
+          const delta = deltaBase && !options.fullRefresh && !buildsInFull && (await relationExists(knex, name)) ? await deltaContext(knex, model, runId, deltaBase) : undefined;
           if (delta) compiled = compileModel(model, known, { incremental, appendTo, previous, delta, knex });
           // The quarantine checks only what new batches touch when the model says which rows that is.
           const scoped = incremental && model.quarantine && model.quarantineReplaces && !(await tookInRevertedBatch(knex, name)) ? incremental : undefined;

@@ -47,6 +47,25 @@ export default defineModel({
 });
 `;
 
+/** A table keeping its changes; `note` changes its SQL, not its rows. */
+const up = (note: string) => `import { defineModel } from '${DEFINE}';
+export default defineModel({
+  name: 'core.dc_up', description: 'fixture', owner: 'tests', keepChanges: {},
+  columns: { k: { description: 'key', tests: ['not_null'] }, v: { description: 'value', type: 'integer', tests: [] } },
+  build: (knex) => knex.raw(\`select k, v \${'${note}' ? '/* ${note} */' : ''} from raw.dc_input\`),
+});
+`;
+/** Incremental by key from dc_up's changes: with a delta it returns only the changed keys' rows. */
+const down = `import { defineModel } from '${DEFINE}';
+export default defineModel({
+  name: 'core.dc_down', description: 'fixture', owner: 'tests', materialized: 'incremental', incremental: { uniqueKey: 'k' }, deltaFrom: ['core.dc_up'],
+  columns: { k: { description: 'key', tests: ['not_null'] }, v: { description: 'value', type: 'integer', tests: [] } },
+  build: (knex, { ref, delta }) => knex.raw(delta
+    ? \`select k, v from \${ref('core.dc_up')} where k in (select k from \${delta.changes['core.dc_up']})\`
+    : \`select k, v from \${ref('core.dc_up')}\`),
+});
+`;
+
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -62,12 +81,14 @@ const change = async (rows: Record<string, number>) => {
     await db.knex.raw(`insert into raw.dc_touched values (?)`, [k]);
   }
 };
-const build = async ({ rate, note = '', at = 'day 1', ...options }: RunOptions & { rate: number; note?: string; at?: string }) => {
+const build = async ({ rate, note = '', at = 'day 1', upNote = '', ...options }: RunOptions & { rate: number; note?: string; at?: string; upNote?: string }) => {
   const models = await discoverModels(PROJECT_ROOT, writeModels([
     { name: 'core.dc_rates', sql: '', source: rates(rate) },
     { name: 'core.dc_items', sql: '', source: items },
     { name: 'core.dc_plain', sql: '', source: plain(note) },
     { name: 'core.dc_pinned', sql: '', source: pinned(at) },
+    { name: 'core.dc_up', sql: '', source: up(upNote) },
+    { name: 'core.dc_down', sql: '', source: down },
   ]));
   const summary = await runModels(db.knex, db.url, models, options);
   expect(summary.ok).toBe(true);
@@ -128,4 +149,14 @@ it('leaves --full-refresh as it was: no reason printed, the fingerprints recorde
   expect(await usd()).toEqual({ a: 10, b: 20 });
   await change({ a: 3 });
   expect((await build({ rate: 5 }))['core.dc_items']).toMatch(/^incremental/);
+});
+
+it('builds a delta-maintained incremental model in full from scratch, not from the delta, when an upstream changed', async () => {
+  await change({ e: 1 });
+  expect((await build({ rate: 5 }))['core.dc_down']).toMatch(/delta from core\.dc_up/);
+  await change({ f: 2 }); // dc_up's changes hold f only; its SQL changes too
+  expect((await build({ rate: 5, upNote: 'v2' }))['core.dc_down']).toMatch(/in full: core\.dc_up changed since its last build/);
+  const keys = (await db.knex.raw(`select k from core.dc_down order by k`)).rows.map((r: { k: string }) => r.k);
+  expect(keys).toEqual((await db.knex.raw(`select k from raw.dc_input order by k`)).rows.map((r: { k: string }) => r.k));
+  expect(keys.length).toBeGreaterThan(2);
 });
