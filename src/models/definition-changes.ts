@@ -17,7 +17,7 @@
  * this to `--full-refresh`; a wrong figure that looks fresh is the worse failure.
  */
 import type { Knex } from 'knex';
-import { compileModel, quoteRelation } from './model-compiler.ts';
+import { compileModel } from './model-compiler.ts';
 import { sqlFingerprint } from './model-changes.ts';
 import type { Model } from './model-discovery.ts';
 import type { ModelGraph } from './model-graph.ts';
@@ -42,25 +42,16 @@ export function definitionUpstreams(graph: ModelGraph, name: string): string[] {
 export const definitionFingerprint = (model: Model, known: Set<string>, knex?: Knex): string =>
   sqlFingerprint(compileModel(model, known, { knex }).sql);
 
-/** Each model's definition fingerprint as its latest successful run published it (absent: never built, or not recorded). */
-async function publishedFingerprints(knex: Knex, models: string[]): Promise<DefinitionFingerprints> {
-  if (!models.length) return {};
+/** What the latest successful run of each of `models` recorded (absent: never built, or from before they were recorded). */
+async function lastRecorded(knex: Knex, models: string[]): Promise<Map<string, DefinitionFingerprints>> {
   const { rows } = await knex.raw(
-    `select m.model, last.fingerprint from unnest(?::text[]) as m(model)
-     cross join lateral (select r.definition_fingerprints ->> r.model as fingerprint from ops.model_runs r
-                         where r.model = m.model and r.status = 'success' order by r.started_at desc, r.model_run_id desc limit 1) last`,
+    `select m.model, last.f from unnest(?::text[]) as m(model)
+     cross join lateral (select r.definition_fingerprints as f from ops.model_runs r
+                         where r.model = m.model and r.status = 'success' order by r.started_at desc, r.model_run_id desc limit 1) last
+     where last.f is not null`,
     [models],
   );
-  return Object.fromEntries((rows as { model: string; fingerprint: string | null }[]).filter((r) => r.fingerprint).map((r) => [r.model, r.fingerprint!]));
-}
-
-/** What the latest successful run of `model` recorded (undefined: none, or a run from before they were recorded). */
-async function recordedFingerprints(knex: Knex, model: string): Promise<DefinitionFingerprints | undefined> {
-  const { rows } = await knex.raw(
-    `select definition_fingerprints as f from ops.model_runs where model = ? and status = 'success' order by started_at desc, model_run_id desc limit 1`,
-    [model],
-  );
-  return rows[0]?.f ?? undefined;
+  return new Map((rows as { model: string; f: DefinitionFingerprints }[]).map((r) => [r.model, r.f]));
 }
 
 export interface DefinitionCheck {
@@ -70,8 +61,6 @@ export interface DefinitionCheck {
   changed: string[];
   /** Whether its last success recorded fingerprints (runs before they were recorded did not). */
   recorded: boolean;
-  /** Whether the published table exists (else a full build is a first build, not a rebuild). */
-  builtBefore: boolean;
 }
 
 /**
@@ -82,13 +71,15 @@ export interface DefinitionCheck {
  */
 export async function checkDefinitions(knex: Knex, graph: ModelGraph, model: Model, known: Set<string>): Promise<DefinitionCheck> {
   const own = { [model.name]: definitionFingerprint(model, known, knex) };
-  if (model.materialized !== 'incremental' && !model.readsPrevious) return { fingerprints: own, changed: [], recorded: true, builtBefore: true };
+  if (model.materialized !== 'incremental' && !model.readsPrevious) return { fingerprints: own, changed: [], recorded: true };
   const upstreams = definitionUpstreams(graph, model.name);
-  const fingerprints: DefinitionFingerprints = { ...own, ...(await publishedFingerprints(knex, upstreams)) };
-  const recorded = await recordedFingerprints(knex, model.name);
+  // One read of the latest successes: the model's own record, and each upstream's fingerprint as it published it.
+  const last = await lastRecorded(knex, [model.name, ...upstreams]);
+  const published = Object.fromEntries(upstreams.flatMap((up) => (last.get(up)?.[up] ? [[up, last.get(up)![up]!]] : [])));
+  const fingerprints: DefinitionFingerprints = { ...own, ...published };
+  const recorded = last.get(model.name);
   // Own SQL counts for incremental models; a readsPrevious model versions its own definitions.
   const compared = [...(model.materialized === 'incremental' ? [model.name] : []), ...upstreams];
   const changed = compared.filter((name) => !recorded || recorded[name] !== fingerprints[name]);
-  const builtBefore = (await knex.raw(`select to_regclass(?) is not null as exists`, [quoteRelation(model.name)])).rows[0].exists as boolean;
-  return { fingerprints, changed, recorded: recorded !== undefined, builtBefore };
+  return { fingerprints, changed, recorded: recorded !== undefined };
 }

@@ -339,15 +339,16 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           const definitionCheck = await checkDefinitions(knex, graph, model, known);
           definitions = definitionCheck.fingerprints;
           const redefined = definitionCheck.changed;
-          let incremental = model.materialized === 'incremental' && !options.fullRefresh && !redefined.length && (await relationExists(knex, name))
+          const published = await relationExists(knex, name);
+          let incremental = model.materialized === 'incremental' && !options.fullRefresh && !redefined.length && published
             ? await incrementalContext(knex, model, batches)
             : undefined;
           // The touched users of its new batches, computed once per run for every model that reads them (run-touched-users.ts).
           if (incremental && readsTouchedUsers(model, known, incremental)) incremental = { ...incremental, touchedUsers: knex.raw(await touchedUsers.of(incremental.newBatches)) };
           if (incremental && model.replaceFrom) incremental = { ...incremental, replaced: knex.raw(REPLACED_RANGES) };
           // Append models are history: --full-refresh does not start them over.
-          const appendTo = model.materialized === 'append' && (await relationExists(knex, name)) ? knex.raw(quoteRelation(name)) : undefined;
-          const previous = model.readsPrevious && !options.fullRefresh && !redefined.length && (await relationExists(knex, name)) ? await previousVersion(knex, model, batches) : undefined;
+          const appendTo = model.materialized === 'append' && published ? knex.raw(quoteRelation(name)) : undefined;
+          const previous = model.readsPrevious && !options.fullRefresh && !redefined.length && published ? await previousVersion(knex, model, batches) : undefined;
           if (model.refuse) {
             const refusal = compileModel({ ...model, build: model.refuse }, known, { incremental, appendTo, knex }).sql;
             const reasons: string[] = (await knex.raw(refusal)).rows.map((row: { reason: string }) => row.reason);
@@ -364,7 +365,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           // An incremental model built in full (a changed definition, a reverted batch, a missing column) is computed
           // from scratch: a delta would make it publish only the rows the changes touch.
           const buildsInFull = model.materialized === 'incremental' && !incremental;
-          const delta = deltaBase && !options.fullRefresh && !buildsInFull && (await relationExists(knex, name)) ? await deltaContext(knex, model, runId, deltaBase) : undefined;
+          const delta = deltaBase && !options.fullRefresh && !buildsInFull && published ? await deltaContext(knex, model, runId, deltaBase) : undefined;
           if (delta) compiled = compileModel(model, known, { incremental, appendTo, previous, delta, knex });
           // The quarantine checks only what new batches touch when the model says which rows that is.
           const scoped = incremental && model.quarantine && model.quarantineReplaces && !(await tookInRevertedBatch(knex, name)) ? incremental : undefined;
@@ -385,7 +386,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           // A view over raw tables whose SQL, tests and sources are as when its tests last passed has the same rows.
           const rawView = readsRawOnly(model, compiled.refs);
           if (rawView) fingerprint = viewFingerprint(model, compiled.sql);
-          const unchangedSincePassed = rawView && !options.fullRefresh && (await relationExists(knex, name))
+          const unchangedSincePassed = rawView && !options.fullRefresh && published
             && (await publishedPassedSameTests(knex, name, fingerprint)) && (await sourcesUnchanged(knex, name, compiled.refs, batches));
           // Every incremental (and readsPrevious) model records the batches it took in: `newBatches` is what it has not.
           const tracksBatches = model.materialized === 'incremental' || model.readsPrevious === true || rawView;
@@ -408,7 +409,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
               if (!model.keepChanges) await forgetChanges(trx, name);
             },
           });
-          const because = redefined.length && !options.fullRefresh && (model.materialized === 'incremental' || model.readsPrevious) && definitionCheck.builtBefore
+          const because = redefined.length && !options.fullRefresh && (model.materialized === 'incremental' || model.readsPrevious) && published
             ? ` (in full: ${definitionCheck.recorded ? `${redefined.map((r) => (r === name ? 'its SQL' : r)).join(', ')} changed since its last build` : 'its last build recorded no definitions'})` : '';
           result = { model: name, status: 'success', rows: done.rows, seconds: 0, action: (delta ? `${done.action} (delta from ${model.deltaFrom!.join(', ')})` : done.action) + because, tests: done.tests, phases: done.phases };
         }
