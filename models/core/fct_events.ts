@@ -45,6 +45,9 @@ export default defineModel({
   materialized: 'incremental',
   incremental: { uniqueKey: 'message_id' },
   deltaFrom: [MAP],
+  // Every column: per-user models add the new events of appended users (src/identity/appended-users.ts), and a new
+  // copy of an event that differs only in its properties must show as a change.
+  keepChanges: {},
   // event_property_days' window, the key delete, and per-user reads: a user's events from a time on (here),
   // every event of a user (dim_users, user_features).
   indexes: [['occurred_at'], ['message_id'], ['user_key', 'occurred_at']],
