@@ -1,6 +1,9 @@
+import type { Knex } from 'knex';
 import { funnelDefinitionHash, funnelProgressSql } from '../../src/funnels/funnel-progress-sql.ts';
-import { touchedCte, touchedGoneOrRedefinedKeys } from '../../src/identity/touched-users-rows.ts';
-import { defineModel, type IncrementalContext } from '../../src/models/model-definition.ts';
+import { appendedUsers } from '../../src/identity/appended-users.ts';
+import { batchArray } from '../../src/identity/touched-identities.ts';
+import { goneKeys, touchedCte, touchedGoneOrRedefinedKeys } from '../../src/identity/touched-users-rows.ts';
+import { defineModel, type BuildContext, type DeltaContext, type IncrementalContext } from '../../src/models/model-definition.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
 
 const EMPTY = `select null::text as funnel, null::text as user_key, null::int as step_number, null::timestamptz as reached_at,
@@ -23,6 +26,19 @@ function redefinedCte(project: ProjectContent, incremental: IncrementalContext):
   };
 }
 
+const EVENTS = 'core.fct_events';
+const MAP = 'core.user_identity_map';
+
+/**
+ * `appended as materialized (...)`: the touched users whose only change is events after all their stored ones
+ * (src/identity/appended-users.ts), none once a definition changed (after a `redefined` CTE).
+ */
+const appendedCte = (knex: Knex, ref: BuildContext['ref'], incremental: IncrementalContext, delta: DeltaContext) => `
+      appended as materialized (
+        select user_key from (${appendedUsers(ref, { events: delta.changes[EVENTS]!, identities: delta.changes[MAP]! }, batchArray(knex, incremental.newBatches))}) a
+        where not (select changed from redefined)
+      )`;
+
 /**
  * Each user's progress through each funnel (funnels/*.yml), the per-user half of
  * marts.funnel_steps: the time of every step reached in order within the window and the
@@ -30,7 +46,9 @@ function redefinedCte(project: ProjectContent, incremental: IncrementalContext):
  * function of the user's own events, so an incremental build recomputes only the users the
  * new batches touch (src/identity/touched-users-rows.ts, as marts.user_paths), and everyone
  * when a funnel's definition changed (`definition_hash`); funnel_steps groups these rows by
- * segment instead of re-reading every event.
+ * segment instead of re-reading every event. A touched user whose only change is later events
+ * (appended) continues from their stored rows with the new events alone (funnelProgressSql's
+ * `seeds`), and is written only when they reached a new step: progress can only grow then.
  */
 export default (project: ProjectContent) => defineModel({
   name: 'marts.user_funnel_progress',
@@ -40,6 +58,8 @@ export default (project: ProjectContent) => defineModel({
   materialized: 'incremental',
   incremental: { uniqueKey: 'user_key' },
   indexes: [['user_key']],
+  // Appended users (their new events from fct_events' kept changes); without an unbroken chain, every touched user from history.
+  deltaFrom: [EVENTS, MAP],
   tests: [{ unique_combination: ['funnel', 'user_key', 'step_number'] }],
   columns: {
     funnel: { type: 'text', description: 'Funnel name', tests: ['not_null'] },
@@ -50,9 +70,20 @@ export default (project: ProjectContent) => defineModel({
     seconds_from_first: { type: 'double precision', description: 'Seconds from step 1', tests: ['not_null'] },
     definition_hash: { type: 'text', description: 'Hash of what the funnel computes per user (steps, conditions, window, properties): rows of another hash are recomputed', tests: ['not_null'] },
   },
-  staleKeys: (knex, { ref, incremental }) =>
-    touchedGoneOrRedefinedKeys(knex, ref, incremental!, project.funnels.length ? redefinedCte(project, incremental!) : undefined),
-  build: (knex, { ref, incremental }) => {
+  // An appended user's rows stay unless the build returns them (a new step: all their rows, replaced by key).
+  staleKeys: (knex, { ref, incremental, delta }) => {
+    if (!project.funnels.length || !delta) return touchedGoneOrRedefinedKeys(knex, ref, incremental!, project.funnels.length ? redefinedCte(project, incremental!) : undefined);
+    const redefined = redefinedCte(project, incremental!);
+    return knex.raw(`
+      with ${touchedCte(knex, ref, incremental!)},
+      ${redefined.sql},
+      ${appendedCte(knex, ref, incremental!, delta)}
+      select user_key from touched t where not exists (select 1 from appended a where a.user_key = t.user_key)
+      union${goneKeys(ref, incremental!)}
+      union
+      select user_key from ${incremental!.this} where (select changed from redefined)`, redefined.bindings);
+  },
+  build: (knex, { ref, incremental, delta }) => {
     if (project.funnels.length === 0) return knex.raw(EMPTY);
     const columns = 'user_key, occurred_at, event, device_type, os, browser, country, properties';
     // On an incremental run: the touched users' events of the funnels' step events (kept once for every funnel),
@@ -64,7 +95,8 @@ export default (project: ProjectContent) => defineModel({
     const bindings = parts.flatMap((p) => p.bindings);
     if (!incremental) return knex.raw(union, bindings);
     const redefined = redefinedCte(project, incremental);
-    return knex.raw(`
+    if (!delta) {
+      return knex.raw(`
       with ${touchedCte(knex, ref, incremental)},
       ${redefined.sql},
       events as (
@@ -73,5 +105,32 @@ export default (project: ProjectContent) => defineModel({
         select ${columns} from ${ref('core.fct_events')} where event = any(?::text[]) and (select changed from redefined)
       )
       ${union}`, [...redefined.bindings, stepEvents, stepEvents, ...bindings]);
+    }
+    // Appended users: their stored rows (seeds) and new events (the added rows of fct_events' changes); the other
+    // touched users from their history, as without a delta.
+    const continued = project.funnels.map((funnel) => funnelProgressSql(funnel, 'new_events', 'seeds'));
+    return knex.raw(`
+      with ${touchedCte(knex, ref, incremental)},
+      ${redefined.sql},
+      ${appendedCte(knex, ref, incremental, delta)},
+      events as (
+        select ${columns} from ${ref('core.fct_events')}
+        where user_key = any(array(select user_key from touched except select user_key from appended)) and event = any(?::text[]) and not (select changed from redefined)
+        union all
+        select ${columns} from ${ref('core.fct_events')} where event = any(?::text[]) and (select changed from redefined)
+      ),
+      new_events as (select ${columns} from ${delta.changes[EVENTS]} where change = 'added' and user_key in (select user_key from appended) and event = any(?::text[])),
+      seeds as materialized (select funnel, user_key, step_number, reached_at from ${incremental.this} where user_key = any(array(select user_key from appended))),
+      continued as (${continued.map((p) => `(${p.sql})`).join('\nunion all\n')}),
+      -- Who reached a new step: more rows than stored (the stored ones come back as they were).
+      grown as (
+        select c.user_key from (select user_key, count(*) as n from continued group by user_key) c
+        left join (select user_key, count(*) as n from seeds group by user_key) s on s.user_key = c.user_key
+        where c.n > coalesce(s.n, 0)
+      )
+      ${union}
+      union all
+      select * from continued where user_key in (select user_key from grown)`,
+    [...redefined.bindings, stepEvents, stepEvents, stepEvents, ...continued.flatMap((p) => p.bindings), ...bindings]);
   },
 });

@@ -30,8 +30,12 @@ const propertyValue: Record<string, (key: () => string) => string> = {
   boolean: (key) => `(case when jsonb_typeof(e.properties -> ${key()}) = 'boolean' then (e.properties ->> ${key()})::boolean end)`,
 };
 
-/** user_key, step_number, reached_at, seconds_from_previous, seconds_from_first: one row per step a user reached. */
-function progressBody(funnel: FunnelDefinition, events: string): FunnelSql {
+/**
+ * user_key, step_number, reached_at, seconds_from_previous, seconds_from_first: one row per step a user reached.
+ * `seeds` (funnel, user_key, step_number, reached_at): steps already reached, matched as they are, so a user's
+ * stored progress continues with later events alone (see funnelProgressSql).
+ */
+function progressBody(funnel: FunnelDefinition, events: string, seeds?: string): FunnelSql {
   const bindings: (string | number | boolean)[] = [];
   const bind = (value: string | number | boolean) => {
     bindings.push(value);
@@ -65,7 +69,9 @@ function progressBody(funnel: FunnelDefinition, events: string): FunnelSql {
       select e.user_key, e.occurred_at, s.step
       from (${eventRows}) e
       cross join lateral unnest(array[${stepCases.join(', ')}]) as s(step)
-      where ${eventFilter} and s.step is not null
+      where ${eventFilter} and s.step is not null${seeds ? `
+      union all
+      select user_key, reached_at, step_number from ${seeds} where funnel = ${bind(funnel.name)}` : ''}
     ),
     ${layers.join(',\n    ')},
     reached as (
@@ -89,9 +95,15 @@ export function funnelDefinitionHash(funnel: FunnelDefinition): string {
   return createHash('sha256').update(JSON.stringify([sql, bindings])).digest('hex').slice(0, 16);
 }
 
-/** The funnel's rows of marts.user_funnel_progress from `events` (core.fct_events, or its rows of the users to recompute). */
-export function funnelProgressSql(funnel: FunnelDefinition, events: string): FunnelSql {
-  const body = progressBody(funnel, events);
+/**
+ * The funnel's rows of marts.user_funnel_progress from `events` (core.fct_events, or its rows of the users to recompute).
+ * With `seeds`, the users' stored rows, and `events` only events after everything stored for them: their progress then.
+ * Exact because every stored step time is before those events: step k ≤ m (the last stored) keeps its time (an event
+ * reaching it later is not the first), step m + 1 on can only be reached by the later events (a stored one within the
+ * window after step m would have been stored), and step 1 is the first new step-1 event when none was stored.
+ */
+export function funnelProgressSql(funnel: FunnelDefinition, events: string, seeds?: string): FunnelSql {
+  const body = progressBody(funnel, events, seeds);
   return {
     sql: `select ?::text as funnel, p.user_key, p.step_number, p.reached_at, p.seconds_from_previous, p.seconds_from_first, ?::text as definition_hash
     from (${body.sql}) p`,

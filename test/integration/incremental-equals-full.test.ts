@@ -431,6 +431,23 @@ it('a batch that leaves the reference time alone is built for the touched users 
     .toEqual([['(onboarding_checklist,u7,control,at,2)'], ['(onboarding_checklist,newbie,control,at,1)', '(onboarding_checklist,u7,treatment,at,1)']]);
 });
 
+// Only later events of returning users (appended): funnel progress continues from the stored rows, and only who reached a new step is written.
+it('returning users\' later events: funnels continue from the stored progress', async () => {
+  await load('events', [
+    onboarding(`u${USERS}`, 'data_source', day(21, 10, 30)), onboarding(`u${USERS}`, 'done', day(21, 10, 45)), // steps 3 and 4, within a day of signing up
+    event({ user: 'u4' }, 'upgrade_clicked', day(22, 10)), event({ user: 'u4' }, 'checkout_completed', day(22, 11)), // within 30 days
+    event({ user: 'u8' }, 'upgrade_clicked', day(35, 10)), // after its 30 days: no new step
+  ]);
+  const { results, before, after } = await buildAndCompare();
+  const action = results.get('marts.user_funnel_progress')!.action!;
+  expect(action).toMatch(/ \(delta from core\.fct_events, core\.user_identity_map\)$/);
+  const of = (rows: string[], users: string[]) => rows.filter((r) => users.some((u) => r.includes(`,${u},`)));
+  expect(of(after['marts.user_funnel_progress']!, [`u${USERS}`]).length).toBe(of(before['marts.user_funnel_progress']!, [`u${USERS}`]).length + 2);
+  expect(of(after['marts.user_funnel_progress']!, ['u4']).length).toBe(of(before['marts.user_funnel_progress']!, ['u4']).length + 2);
+  // u8 (no new step) is not written: the rows of the two who progressed, and no one else's.
+  expect(insertedRows(results, 'marts.user_funnel_progress')).toBe(of(after['marts.user_funnel_progress']!, [`u${USERS}`, 'u4']).length);
+});
+
 it('a plan change moves users between segments without new events: cohort_retention applies it as a delta', async () => {
   // u20, alone in its weekly cohort, leaves the paid plans: that cohort's paid cells go (tombstones).
   await load('users', [`u7,${day(0, 7)},pro,DE,${day(22)}`, `u8,${day(0, 8)},business,DE,${day(22)}`, `u${USERS},${day(21)},free,FR,${day(22)}`]);
