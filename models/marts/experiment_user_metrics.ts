@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
 import type { ExperimentDefinition } from '../../src/experiments/experiment-definition.ts';
-import { experimentDefinitionHash, experimentUserMetricsSql, exposuresSql } from '../../src/experiments/experiment-user-metrics-sql.ts';
+import { appendedUserMetricsSql, experimentDefinitionHash, experimentUserMetricsSql, exposuresSql } from '../../src/experiments/experiment-user-metrics-sql.ts';
 import type { SqlPart } from '../../src/experiments/measure-aggregate.ts';
+import { appendedUsers } from '../../src/identity/appended-users.ts';
+import { batchArray } from '../../src/identity/touched-identities.ts';
 import { touchedCte } from '../../src/identity/touched-users-rows.ts';
 import { defineModel, type IncrementalContext } from '../../src/models/model-definition.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
@@ -10,6 +12,8 @@ const EMPTY = `select null::text as experiment, null::text as user_key, null::te
   null::text as metric_type, null::float8 as value, null::float8 as pre_value, null::float8 as denominator, null::text as definition_hash where false`;
 
 type Ref = (name: string) => Knex.Raw;
+const EVENTS = 'core.fct_events';
+const MAP = 'core.user_identity_map';
 
 /** Every experiment's eligible exposures with its definition hash: experiment, user_key, variant, exposed_at, definition_hash. */
 function exposuresOf(experiments: ExperimentDefinition[], ref: Ref): SqlPart {
@@ -51,6 +55,9 @@ function movedCtes(project: ProjectContent, ref: Ref, incremental: IncrementalCo
  * user's own exposure, events and outcomes, so an incremental build recomputes only the users the
  * new batches touch (src/identity/touched-users-rows.ts) and those whose exposure or experiment
  * definition changed; experiment_statistics sums these rows per segment instead of joining every event.
+ * A touched user whose only change is later events (appended) and whose exposures are as stored has
+ * their stored rows updated with what the new events add (appendedUserMetricsSql), written only when a
+ * value changed.
  */
 export default (project: ProjectContent) => defineModel({
   name: 'marts.experiment_user_metrics',
@@ -60,6 +67,8 @@ export default (project: ProjectContent) => defineModel({
   materialized: 'incremental',
   incremental: { uniqueKey: 'user_key' },
   indexes: [['user_key']],
+  // Appended users (their new events from fct_events' kept changes); without an unbroken chain, every touched user from history.
+  deltaFrom: [EVENTS, MAP],
   tests: [{ unique_combination: ['experiment', 'user_key', 'metric'] }],
   columns: {
     experiment: { type: 'text', description: 'Experiment key (experiments/*.yml name)', tests: ['not_null'] },
@@ -83,7 +92,7 @@ export default (project: ProjectContent) => defineModel({
       with exposures as (${exposures.sql})
       select distinct t.user_key from ${incremental!.this} t where not exists (select 1 from exposures x where x.user_key = t.user_key)`, exposures.bindings as never);
   },
-  build: (knex, { ref, incremental }) => {
+  build: (knex, { ref, incremental, delta }) => {
     if (project.experiments.length === 0) return knex.raw(EMPTY);
     if (!incremental) {
       const exposures = exposuresOf(project.experiments, ref);
@@ -95,13 +104,58 @@ export default (project: ProjectContent) => defineModel({
     const moved = movedCtes(project, ref, incremental);
     const measuredEvents = [...new Set(project.experiments.flatMap((e) => e.metrics.flatMap((m) => (m.type === 'ratio' ? [m.numerator, m.denominator] : [m.measure]))).flatMap((m) => ('events' in m ? m.events : [])))];
     const parts = project.experiments.map((e) => experimentUserMetricsSql(e, { exposures: 'exposed', outcomes: 'outcomes', events: 'events' }));
-    return knex.raw(`
+    if (!delta) {
+      return knex.raw(`
       with ${touchedCte(knex, ref, incremental)},
       ${moved.sql},
       recomputed as (select user_key from touched union select user_key from moved),
       exposed as (select * from exposures where user_key in (select user_key from recomputed)),
-      events as (select user_key, occurred_at, event, session_id from ${ref('core.fct_events')} where user_key = any(array(select distinct user_key from exposed)) and event = any(?::text[])),
+      events as (select user_key, occurred_at, event, session_id from ${ref(EVENTS)} where user_key = any(array(select distinct user_key from exposed)) and event = any(?::text[])),
       outcomes as (select user_key, occurred_at, outcome_type, revenue_usd from ${ref('core.fct_outcomes')} where user_key in (select user_key from exposed))
       ${parts.map((p) => `(${p.sql})`).join('\nunion all\n')}`, [...moved.bindings, measuredEvents, ...parts.flatMap((p) => p.bindings)] as never);
+    }
+    // Appended users whose exposures are as stored: their stored rows, new events (the added rows of fct_events' changes)
+    // and, where a new event continues their last stored session, its stored events; the rest from history, as without a delta.
+    const continued = project.experiments.map((e) => appendedUserMetricsSql(e, { stored: 'appended_stored', events: 'appended_events' }));
+    return knex.raw(`
+      with ${touchedCte(knex, ref, incremental)},
+      ${moved.sql},
+      appended as materialized (
+        select a.user_key, a.last_old_at from (${appendedUsers(ref, { events: delta.changes[EVENTS]!, identities: delta.changes[MAP]! }, batchArray(knex, incremental.newBatches))}) a
+        where a.user_key not in (select user_key from moved)
+      ),
+      recomputed as (select user_key from touched where user_key not in (select user_key from appended) union select user_key from moved),
+      exposed as (select * from exposures where user_key in (select user_key from recomputed)),
+      events as (select user_key, occurred_at, event, session_id from ${ref(EVENTS)} where user_key = any(array(select distinct user_key from exposed)) and event = any(?::text[])),
+      outcomes as (select user_key, occurred_at, outcome_type, revenue_usd from ${ref('core.fct_outcomes')} where user_key in (select user_key from exposed)),
+      appended_stored as materialized (select * from ${incremental.this} where user_key = any(array(select user_key from appended))),
+      new_events as materialized (
+        select user_key, occurred_at, event, session_id from ${delta.changes[EVENTS]}
+        where change = 'added' and event = any(?::text[]) and user_key in (select user_key from appended_stored)
+      ),
+      -- A new event in the last stored session continues it (sessions are contiguous in time): that session's stored
+      -- events, so a distinct-sessions measure counts it once. Probed per user and new session, from the new events.
+      continuing as materialized (
+        select a.user_key, a.last_old_at, n.session_id
+        from (select distinct user_key, session_id from new_events) n
+        join appended a on a.user_key = n.user_key
+        where n.session_id = (select l.session_id from ${ref(EVENTS)} l where l.user_key = a.user_key and l.occurred_at = a.last_old_at limit 1)
+      ),
+      appended_events as (
+        select user_key, occurred_at, event, session_id, false as stored from new_events
+        union all
+        select e.user_key, e.occurred_at, e.event, e.session_id, true
+        from continuing c join ${ref(EVENTS)} e on e.user_key = c.user_key and e.occurred_at <= c.last_old_at and e.session_id = c.session_id and e.event = any(?::text[])
+      ),
+      continued as (${continued.map((p) => `(${p.sql})`).join('\nunion all\n')}),
+      -- Only who has a value that changed: all their rows (replaced by key); the others keep theirs.
+      changed as (
+        select c.user_key from continued c join appended_stored s on s.experiment = c.experiment and s.user_key = c.user_key and s.metric = c.metric
+        where (c.value, c.pre_value, c.denominator) is distinct from (s.value, s.pre_value, s.denominator)
+      )
+      ${parts.map((p) => `(${p.sql})`).join('\nunion all\n')}
+      union all
+      select * from continued where user_key in (select user_key from changed)`,
+    [...moved.bindings, measuredEvents, measuredEvents, measuredEvents, ...continued.flatMap((p) => p.bindings), ...parts.flatMap((p) => p.bindings)] as never);
   },
 });

@@ -144,3 +144,80 @@ export function experimentUserMetricsSql(experiment: ExperimentDefinition, relat
     bindings: [experiment.name, experimentDefinitionHash(experiment), ...body.bindings],
   };
 }
+
+/** What the rows of users whose only change is later events (appended) are updated from. */
+export interface AppendedMetricsRelations {
+  /** The stored rows of marts.experiment_user_metrics of those users (their exposures are as stored). */
+  stored: string;
+  /**
+   * user_key, occurred_at, event, session_id, stored: their new events (stored false) and, where a new event continues
+   * the last stored session, that session's stored events (stored true), so a session is counted once.
+   */
+  events: string;
+}
+
+/**
+ * The experiment's stored rows of appended users, with what their new events add: a count adds the new events in
+ * the window, distinct sessions the sessions in the window that were not counted yet (only the last stored session
+ * can continue), and a binomial is 1 once the sum is positive. Outcomes are as stored: a new outcome names its user
+ * (not appended). Exact: every value is an integer count or sum of such, the same float8 as a full build's.
+ */
+export function appendedUserMetricsSql(experiment: ExperimentDefinition, relations: AppendedMetricsRelations): SqlPart {
+  const bindings: unknown[] = [];
+  const bind = (part: SqlPart) => {
+    bindings.push(...part.bindings);
+    return part.sql;
+  };
+  const measures = measuresOf(experiment.metrics);
+  const index = (m: Measure) => measures.findIndex((x) => x.key === keyOf(m));
+  const days = experiment.window_days;
+  const post = `r.occurred_at >= e.exposed_at and r.occurred_at < e.exposed_at + make_interval(days => ?)`;
+  const pre = `r.occurred_at >= e.exposed_at - make_interval(days => ?) and r.occurred_at < e.exposed_at`;
+  // What the new events add to each events measure: new events only, or for sessions those not among the stored ones'.
+  const added = (measure: Measure, when: string) => (measure.value === 'sessions'
+    ? `(${bind(aggregate(measure, when, [days]))} - ${bind(aggregate(measure, `${when} and r.stored`, [days]))})`
+    : bind(aggregate(measure, `${when} and not r.stored`, [days])));
+  const exposure = `
+    exposure as (select s.user_key, s.exposed_at from ${relations.stored} s where s.experiment = ${bind({ sql: '?::text', bindings: [experiment.name] })} and s.metric = ${bind({ sql: '?::text', bindings: [experiment.metrics[0]!.name] })})`;
+  const columns = measures.flatMap(({ measure, pre: needsPre }, k) => {
+    if ('outcomes' in measure) return [];
+    return [`${added(measure, post)} as post_${k}`, ...(needsPre ? [`${added(measure, pre)} as pre_${k}`] : [])];
+  });
+  const eventCte = columns.length === 0 ? undefined : `
+    events_values as (
+      select e.user_key, ${columns.join(',\n             ')}
+      from exposure e join ${relations.events} r on r.user_key = e.user_key
+        and r.occurred_at >= e.exposed_at - make_interval(days => ${bind({ sql: '?', bindings: [days] })}) and r.occurred_at < e.exposed_at + make_interval(days => ${bind({ sql: '?', bindings: [days] })})
+      group by e.user_key
+    )`;
+  const fromEvents = (m: Measure) => !('outcomes' in m);
+  const sum = (column: string, k: number, when: 'post' | 'pre') => `${column} + coalesce(v.${when}_${k}, 0)::float8`;
+  const any = (column: string, k: number, when: 'post' | 'pre') => `greatest(${column}, (coalesce(v.${when}_${k}, 0) > 0)::int::float8)`;
+  // Per metric its new value, covariate and denominator; a metric of outcomes keeps its row as stored.
+  const updates = experiment.metrics.flatMap((m) => {
+    if (m.type === 'ratio') {
+      if (!fromEvents(m.numerator) && !fromEvents(m.denominator)) return [];
+      const value = fromEvents(m.numerator) ? sum('s.value', index(m.numerator), 'post') : 's.value';
+      const denominator = fromEvents(m.denominator) ? sum('s.denominator', index(m.denominator), 'post') : 's.denominator';
+      return [{ name: m.name, value, pre: 's.pre_value', denominator }];
+    }
+    if (!fromEvents(m.measure)) return [];
+    const k = index(m.measure);
+    const update = m.type === 'binomial' ? any : sum;
+    return [{ name: m.name, value: update('s.value', k, 'post'), pre: m.cuped ? update('s.pre_value', k, 'pre') : 's.pre_value', denominator: 's.denominator' }];
+  });
+  const when = (column: 'value' | 'pre' | 'denominator', stored: string) =>
+    updates.length === 0 ? stored : `case s.metric ${updates.map((u) => `when ${bind({ sql: '?::text', bindings: [u.name] })} then ${u[column]}`).join(' ')} else ${stored} end`;
+  const value = when('value', 's.value');
+  const preValue = when('pre', 's.pre_value');
+  const denominator = when('denominator', 's.denominator');
+  const experimentName = bind({ sql: '?::text', bindings: [experiment.name] });
+  return {
+    sql: `
+    with ${[exposure, eventCte].filter(Boolean).join(',')}
+    select s.experiment, s.user_key, s.variant, s.exposed_at, s.metric, s.metric_type, ${value} as value, ${preValue} as pre_value, ${denominator} as denominator, s.definition_hash
+    from ${relations.stored} s ${eventCte ? 'left join events_values v on v.user_key = s.user_key' : ''}
+    where s.experiment = ${experimentName}`,
+    bindings,
+  };
+}

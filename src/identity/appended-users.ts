@@ -54,16 +54,16 @@ export function appendedUsers(ref: Ref, changes: AppendedChanges, batches: Knex.
   return `
     select f.user_key, f.first_new_at, o.last_old_at, f.new_events
     from (
+      -- Added rows only under their key (no removed one: an anti-join per user here scanned the changes each time).
       select a.user_key, min(a.occurred_at) as first_new_at, count(*) as new_events
       from ${changes.events} a
-      where a.change = 'added'
       group by a.user_key
-      having bool_and(not exists (select 1 from ${changes.events} r where r.change = 'removed' and r.message_id = a.message_id))
+      having bool_and(a.change = 'added')
+         and bool_and(not exists (select 1 from ${changes.events} r where r.change = 'removed' and r.message_id = a.message_id))
     ) f
     -- The last stored event before the first new one, by the (user_key, occurred_at) index.
     cross join lateral (select max(e.occurred_at) as last_old_at from ${events} e where e.user_key = f.user_key and e.occurred_at < f.first_new_at) o
     where o.last_old_at is not null
-      and not exists (select 1 from ${changes.events} r where r.change = 'removed' and r.user_key = f.user_key)
       -- Nothing stored at or after the first new event but the new events themselves.
       and (select count(*) from ${events} e where e.user_key = f.user_key and e.occurred_at >= f.first_new_at) = f.new_events
       and not exists (select 1 from ${changes.identities} m where m.user_key = f.user_key)
