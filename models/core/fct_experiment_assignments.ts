@@ -36,6 +36,8 @@ export default defineModel({
   materialized: 'incremental',
   incremental: { uniqueKey: 'user_key' },
   deltaFrom: [MAP],
+  // marts.experiment_user_metrics recomputes the users whose exposures these changes name, instead of comparing them all.
+  keepChanges: {},
   indexes: [['user_key']],
   tests: [{ unique_combination: ['experiment', 'user_key'] }],
   columns: {

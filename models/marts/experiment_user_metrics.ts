@@ -5,7 +5,7 @@ import type { SqlPart } from '../../src/experiments/measure-aggregate.ts';
 import { appendedUsers } from '../../src/identity/appended-users.ts';
 import { batchArray } from '../../src/identity/touched-identities.ts';
 import { touchedCte } from '../../src/identity/touched-users-rows.ts';
-import { defineModel, type IncrementalContext } from '../../src/models/model-definition.ts';
+import { defineModel, type DeltaContext, type IncrementalContext } from '../../src/models/model-definition.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
 
 const EMPTY = `select null::text as experiment, null::text as user_key, null::text as variant, null::timestamptz as exposed_at, null::text as metric,
@@ -14,6 +14,7 @@ const EMPTY = `select null::text as experiment, null::text as user_key, null::te
 type Ref = (name: string) => Knex.Raw;
 const EVENTS = 'core.fct_events';
 const MAP = 'core.user_identity_map';
+const ASSIGNMENTS = 'core.fct_experiment_assignments';
 
 /** Every experiment's eligible exposures with its definition hash: experiment, user_key, variant, exposed_at, definition_hash. */
 function exposuresOf(experiments: ExperimentDefinition[], ref: Ref): SqlPart {
@@ -25,7 +26,7 @@ function exposuresOf(experiments: ExperimentDefinition[], ref: Ref): SqlPart {
 }
 
 /**
- * `exposures`, `stored` (one read of the table), then `moved`: users whose exposure differs from their stored rows' (new, gone, another
+ * Without a delta: `exposures`, `stored` (one read of the table), then `moved`: users whose exposure differs from their stored rows' (new, gone, another
  * variant or time, another definition hash). With the users the new batches touch, they are the ones
  * recomputed: assignment batches are not traced by `touched`, and a changed definition moves exactly its users.
  */
@@ -49,6 +50,15 @@ function movedCtes(project: ProjectContent, ref: Ref, incremental: IncrementalCo
 }
 
 /**
+ * With the assignments' kept changes (a delta): `exposures`, and `moved` as the users whose assignment rows changed. The
+ * stored rows were computed from the assignments those changes follow, with these definitions (the delta's fingerprint).
+ */
+function movedFromChanges(project: ProjectContent, ref: Ref, delta: DeltaContext): SqlPart {
+  const exposures = exposuresOf(project.experiments, ref);
+  return { sql: `exposures as (${exposures.sql}), moved as (select distinct user_key from ${delta.changes[ASSIGNMENTS]})`, bindings: exposures.bindings };
+}
+
+/**
  * Per experiment (experiments/*.yml), exposed user and metric: the metric's value in the window
  * after first exposure, its CUPED covariate and a ratio's denominator — the per-user half of
  * marts.experiment_statistics (src/experiments/experiment-user-metrics-sql.ts). A function of the
@@ -57,7 +67,7 @@ function movedCtes(project: ProjectContent, ref: Ref, incremental: IncrementalCo
  * definition changed; experiment_statistics sums these rows per segment instead of joining every event.
  * A touched user whose only change is later events (appended) and whose exposures are as stored has
  * their stored rows updated with what the new events add (appendedUserMetricsSql), written only when a
- * value changed.
+ * value changed. With the kept changes of the assignments, the users they name are the moved ones.
  */
 export default (project: ProjectContent) => defineModel({
   name: 'marts.experiment_user_metrics',
@@ -67,8 +77,9 @@ export default (project: ProjectContent) => defineModel({
   materialized: 'incremental',
   incremental: { uniqueKey: 'user_key' },
   indexes: [['user_key']],
-  // Appended users (their new events from fct_events' kept changes); without an unbroken chain, every touched user from history.
-  deltaFrom: [EVENTS, MAP],
+  // Appended users (their new events from fct_events' kept changes), and whose exposures moved from the assignments' kept
+  // changes; without an unbroken chain, every touched user from history and `moved` by comparing every exposure.
+  deltaFrom: [EVENTS, MAP, ASSIGNMENTS],
   tests: [{ unique_combination: ['experiment', 'user_key', 'metric'] }],
   columns: {
     experiment: { type: 'text', description: 'Experiment key (experiments/*.yml name)', tests: ['not_null'] },
@@ -85,12 +96,14 @@ export default (project: ProjectContent) => defineModel({
   // The build returns a row per metric for every recomputed user who is exposed (replaced by key), so only stored users exposed to
   // nothing now are left: an assignment or a listed variant gone, an experiment removed, a key merged away (exposures carry current
   // keys). Neither the touched users nor `moved` are computed a second time here (~0.3-0.7 s on the 20k bench database).
-  staleKeys: (knex, { ref, incremental }) => {
+  // With the assignments' changes, only the users they name can have lost their exposures.
+  staleKeys: (knex, { ref, incremental, delta }) => {
     if (project.experiments.length === 0) return knex.raw(`select user_key from ${incremental!.this}`);
     const exposures = exposuresOf(project.experiments, ref);
     return knex.raw(`
       with exposures as (${exposures.sql})
-      select distinct t.user_key from ${incremental!.this} t where not exists (select 1 from exposures x where x.user_key = t.user_key)`, exposures.bindings as never);
+      select distinct t.user_key from ${incremental!.this} t where not exists (select 1 from exposures x where x.user_key = t.user_key)
+      ${delta ? `and t.user_key in (select user_key from ${delta.changes[ASSIGNMENTS]})` : ''}`, exposures.bindings as never);
   },
   build: (knex, { ref, incremental, delta }) => {
     if (project.experiments.length === 0) return knex.raw(EMPTY);
@@ -101,10 +114,10 @@ export default (project: ProjectContent) => defineModel({
     }
     // The recomputed users' exposures, and the events (of the measured names, through the user_key index) and outcomes of
     // those exposed: a touched user in no experiment has no rows to compute.
-    const moved = movedCtes(project, ref, incremental);
     const measuredEvents = [...new Set(project.experiments.flatMap((e) => e.metrics.flatMap((m) => (m.type === 'ratio' ? [m.numerator, m.denominator] : [m.measure]))).flatMap((m) => ('events' in m ? m.events : [])))];
     const parts = project.experiments.map((e) => experimentUserMetricsSql(e, { exposures: 'exposed', outcomes: 'outcomes', events: 'events' }));
     if (!delta) {
+      const moved = movedCtes(project, ref, incremental);
       return knex.raw(`
       with ${touchedCte(knex, ref, incremental)},
       ${moved.sql},
@@ -117,9 +130,10 @@ export default (project: ProjectContent) => defineModel({
     // Appended users whose exposures are as stored: their stored rows, new events (the added rows of fct_events' changes)
     // and, where a new event continues their last stored session, its stored events; the rest from history, as without a delta.
     const continued = project.experiments.map((e) => appendedUserMetricsSql(e, { stored: 'appended_stored', events: 'appended_events' }));
+    const movedByChanges = movedFromChanges(project, ref, delta);
     return knex.raw(`
       with ${touchedCte(knex, ref, incremental)},
-      ${moved.sql},
+      ${movedByChanges.sql},
       appended as materialized (
         select a.user_key, a.last_old_at from (${appendedUsers(ref, { events: delta.changes[EVENTS]!, identities: delta.changes[MAP]! }, batchArray(knex, incremental.newBatches))}) a
         where a.user_key not in (select user_key from moved)
@@ -156,6 +170,6 @@ export default (project: ProjectContent) => defineModel({
       ${parts.map((p) => `(${p.sql})`).join('\nunion all\n')}
       union all
       select * from continued where user_key in (select user_key from changed)`,
-    [...moved.bindings, measuredEvents, measuredEvents, measuredEvents, ...continued.flatMap((p) => p.bindings), ...parts.flatMap((p) => p.bindings)] as never);
+    [...movedByChanges.bindings, measuredEvents, measuredEvents, measuredEvents, ...continued.flatMap((p) => p.bindings), ...parts.flatMap((p) => p.bindings)] as never);
   },
 });
