@@ -13,14 +13,15 @@ const EMPTY = `select null::text as funnel, null::text as user_key, null::int as
  * `redefined as (select ... as changed)`: whether the stored rows were computed by other funnel
  * definitions than the project's (a funnel changed, was removed, or has no rows yet). Then
  * every user is recomputed: a user's rows are replaced as a whole (uniqueKey user_key), so
- * one funnel cannot be rebuilt for everyone while the others keep their rows.
+ * one funnel cannot be rebuilt for everyone while the others keep their rows. With a delta, the stored rows
+ * were computed by this very SQL (its fingerprint), so of these definitions: no scan of every row for others.
  */
-function redefinedCte(project: ProjectContent, incremental: IncrementalContext): { sql: string; bindings: string[] } {
+function redefinedCte(project: ProjectContent, incremental: IncrementalContext, delta?: DeltaContext): { sql: string; bindings: string[] } {
   return {
     sql: `definitions (funnel, definition_hash) as (values ${project.funnels.map(() => '(?::text, ?::text)').join(', ')}),
       redefined as (
-        select exists (select funnel, definition_hash from ${incremental.this} except select funnel, definition_hash from definitions)
-            or exists (select 1 from definitions d where not exists (select 1 from ${incremental.this} t where t.funnel = d.funnel)) as changed
+        select ${delta ? '' : `exists (select funnel, definition_hash from ${incremental.this} except select funnel, definition_hash from definitions)
+            or `}exists (select 1 from definitions d where not exists (select 1 from ${incremental.this} t where t.funnel = d.funnel)) as changed
       )`,
     bindings: project.funnels.flatMap((f) => [f.name, funnelDefinitionHash(f)]),
   };
@@ -73,7 +74,7 @@ export default (project: ProjectContent) => defineModel({
   // An appended user's rows stay unless the build returns them (a new step: all their rows, replaced by key).
   staleKeys: (knex, { ref, incremental, delta }) => {
     if (!project.funnels.length || !delta) return touchedGoneOrRedefinedKeys(knex, ref, incremental!, project.funnels.length ? redefinedCte(project, incremental!) : undefined);
-    const redefined = redefinedCte(project, incremental!);
+    const redefined = redefinedCte(project, incremental!, delta);
     return knex.raw(`
       with ${touchedCte(knex, ref, incremental!)},
       ${redefined.sql},
@@ -94,7 +95,7 @@ export default (project: ProjectContent) => defineModel({
     const union = parts.map((p) => `(${p.sql})`).join('\nunion all\n');
     const bindings = parts.flatMap((p) => p.bindings);
     if (!incremental) return knex.raw(union, bindings);
-    const redefined = redefinedCte(project, incremental);
+    const redefined = redefinedCte(project, incremental, delta);
     if (!delta) {
       return knex.raw(`
       with ${touchedCte(knex, ref, incremental)},
