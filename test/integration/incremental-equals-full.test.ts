@@ -435,7 +435,11 @@ it('a batch that leaves the reference time alone is built for the touched users 
 
 // Only later events of returning users (appended): funnel progress continues from the stored rows, and only who reached a new step is written.
 it('returning users\' later events: funnels and experiment metrics continue from the stored rows', async () => {
+  await load('experiment_assignments', [assigned(18, day(30))]); // u18 exposed after its last event
+  await buildAndCompare();
   await load('events', [
+    // u18: a page view in the CUPED window before its exposure, and one after it.
+    event({ user: 'u18' }, 'page_viewed', day(25)), event({ user: 'u18' }, 'page_viewed', day(31)),
     // Exposed u9: a page view continuing its last stored session (a page view 10 minutes before), a feature in a new one.
     `c9-a,u9,,page_viewed,${day(21, 14, 10)},{}`, `c9-b,u9,,feature_used,${day(22, 9)},{}`,
     onboarding(`u${USERS}`, 'data_source', day(21, 10, 30)), onboarding(`u${USERS}`, 'done', day(21, 10, 45)), // steps 3 and 4, within a day of signing up
@@ -450,10 +454,12 @@ it('returning users\' later events: funnels and experiment metrics continue from
   expect(of(after['marts.user_funnel_progress']!, ['u4']).length).toBe(of(before['marts.user_funnel_progress']!, ['u4']).length + 2);
   // u8 (no new step) is not written: the rows of the two who progressed, and no one else's.
   expect(insertedRows(results, 'marts.user_funnel_progress')).toBe(of(after['marts.user_funnel_progress']!, [`u${USERS}`, 'u4']).length);
-  // Only u9's metrics change (the others' new events are not measured): its rows, and no one else's, are written.
+  // Only u9's and u18's metrics change (the others' new events are not measured): their rows, and no one else's, are written.
+  const pageViews = (rows: string[]) => of(rows, ['u18']).filter((r) => r.includes(',page_views,'));
+  expect(pageViews(after['marts.experiment_user_metrics']!)).toEqual(pageViews(before['marts.experiment_user_metrics']!).map((r) => r.replace(',page_views,mean,0,0,', ',page_views,mean,1,1,')));
   expect(results.get('marts.experiment_user_metrics')!.action).toMatch(/ \(delta from core\.fct_events, core\.user_identity_map, core\.fct_experiment_assignments\)$/);
   expect(of(after['marts.experiment_user_metrics']!, ['u9'])).not.toEqual(of(before['marts.experiment_user_metrics']!, ['u9']));
-  expect(insertedRows(results, 'marts.experiment_user_metrics')).toBe(of(after['marts.experiment_user_metrics']!, ['u9']).length);
+  expect(insertedRows(results, 'marts.experiment_user_metrics')).toBe(of(after['marts.experiment_user_metrics']!, ['u9', 'u18']).length);
 });
 
 it('a plan change moves users between segments without new events: cohort_retention applies it as a delta', async () => {
