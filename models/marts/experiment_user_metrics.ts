@@ -55,7 +55,9 @@ function movedCtes(project: ProjectContent, ref: Ref, incremental: IncrementalCo
  */
 function movedFromChanges(project: ProjectContent, ref: Ref, delta: DeltaContext): SqlPart {
   const exposures = exposuresOf(project.experiments, ref);
-  return { sql: `exposures as (${exposures.sql}), moved as (select distinct user_key from ${delta.changes[ASSIGNMENTS]})`, bindings: exposures.bindings };
+  // Materialized, as without a delta (referenced twice there): inlined, `exposed` was estimated at a few users and the
+  // touched users' events read per exposure with the array in the index condition (2-3 s for 2,114 users, 1.3 s as one read).
+  return { sql: `exposures as materialized (${exposures.sql}), moved as (select distinct user_key from ${delta.changes[ASSIGNMENTS]})`, bindings: exposures.bindings };
 }
 
 /**
@@ -140,7 +142,8 @@ export default (project: ProjectContent) => defineModel({
       ),
       recomputed as (select user_key from touched where user_key not in (select user_key from appended) union select user_key from moved),
       exposed as (select * from exposures where user_key in (select user_key from recomputed)),
-      events as (select user_key, occurred_at, event, session_id from ${ref(EVENTS)} where user_key = any(array(select distinct user_key from exposed)) and event = any(?::text[])),
+      -- One read of the recomputed users' events (materialized): not a probe per exposure with the array as well.
+      events as materialized (select user_key, occurred_at, event, session_id from ${ref(EVENTS)} where user_key = any(array(select distinct user_key from exposed)) and event = any(?::text[])),
       outcomes as (select user_key, occurred_at, outcome_type, revenue_usd from ${ref('core.fct_outcomes')} where user_key in (select user_key from exposed)),
       appended_stored as materialized (select * from ${incremental.this} where user_key = any(array(select user_key from appended))),
       new_events as materialized (
