@@ -71,15 +71,15 @@ export default (project: ProjectContent) => defineModel({
     seconds_from_first: { type: 'double precision', description: 'Seconds from step 1', tests: ['not_null'] },
     definition_hash: { type: 'text', description: 'Hash of what the funnel computes per user (steps, conditions, window, properties): rows of another hash are recomputed', tests: ['not_null'] },
   },
-  // An appended user's rows stay unless the build returns them (a new step: all their rows, replaced by key).
+  // With a delta, a user's rows can only shrink (or go) when they lost an event (a removed row in fct_events' changes) or
+  // their key: the build returns every other recomputed user with all their rows (replaced by key), and an appended one
+  // only when they reached a new step.
   staleKeys: (knex, { ref, incremental, delta }) => {
     if (!project.funnels.length || !delta) return touchedGoneOrRedefinedKeys(knex, ref, incremental!, project.funnels.length ? redefinedCte(project, incremental!) : undefined);
     const redefined = redefinedCte(project, incremental!, delta);
     return knex.raw(`
-      with ${touchedCte(knex, ref, incremental!)},
-      ${redefined.sql},
-      ${appendedCte(knex, ref, incremental!, delta)}
-      select user_key from touched t where not exists (select 1 from appended a where a.user_key = t.user_key)
+      with ${redefined.sql}
+      select user_key from ${delta.changes[EVENTS]} where change = 'removed'
       union${goneKeys(ref, incremental!)}
       union
       select user_key from ${incremental!.this} where (select changed from redefined)`, redefined.bindings);
