@@ -96,25 +96,25 @@ export default defineModel({
     const activityOf = `cross join lateral (select ${ACTIVITY} from (${perSessionAndDay(`${ref(EVENTS)} e where e.user_key = u.user_key`, '')}) s) a`;
     const sinceStartOf = `cross join lateral (
           select ${sinceStartColumns} from ${ref(EVENTS)} e where e.user_key = u.user_key and (${sinceStartWhere})) w`;
-    // With kept changes, appended users are combined (appended, added) and the other touched users recomputed.
+    // With kept changes, appended users are combined (appended) and the other touched users recomputed.
     const combined = incremental && delta;
     const recomputed = combined ? 'recomputed' : 'users';
     const appended = combined ? `
-      appended as materialized (   -- appended users: their stored row, start, and last stored event
-        select f.*, u.signed_up_at, u.started_at, a.last_old_at, a.new_events
+      appended as materialized (   -- appended users: their stored row, start, and what their new events add: days other than
+                                   -- their last stored event's, and the windows they fall in
+        -- Laterals from the appended users, by index (their new events too: fct_events from the first on): their count is
+        -- guessed at a few rows, and joins planned on that rescanned them per row.
+        select f.*, u.signed_up_at, u.started_at, a.new_events, n.*
         from (${appendedUsers(ref, { events: delta.changes[EVENTS]!, identities: delta.changes[MAP]! }, batchArray(knex, incremental.newBatches))}) a
-        join users u using (user_key)
-        join ${incremental.this} f using (user_key)
+        cross join lateral (select signed_up_at, coalesce(signed_up_at, first_seen_at) as started_at from ${ref('core.dim_users')} u where u.user_key = a.user_key) u
+        cross join lateral (select * from ${incremental.this} f where f.user_key = a.user_key) f
+        cross join lateral (
+          select count(distinct (e.occurred_at at time zone 'UTC')::date) filter (where (e.occurred_at at time zone 'UTC')::date <> (a.last_old_at at time zone 'UTC')::date) as new_days,
+                 coalesce(bool_or(${firstWeek}), false) as in_first_week,
+                 ${RETENTION_MONTHS.map((m) => `coalesce(bool_or(${inMonth(m)}), false) as in_month_${m}`).join(', ')}
+          from ${ref(EVENTS)} e where e.user_key = a.user_key and e.occurred_at >= a.first_new_at) n
       ),
-      recomputed as (select * from users where user_key not in (select user_key from appended)),
-      added as (   -- what their new events add: days other than their last stored event's, and the windows they fall in
-        select u.user_key,
-               count(distinct (e.occurred_at at time zone 'UTC')::date) filter (where (e.occurred_at at time zone 'UTC')::date <> (u.last_old_at at time zone 'UTC')::date) as new_days,
-               coalesce(bool_or(${firstWeek}), false) as in_first_week,
-               ${RETENTION_MONTHS.map((m) => `coalesce(bool_or(${inMonth(m)}), false) as in_month_${m}`).join(', ')}
-        from appended u join ${delta.changes[EVENTS]} e on e.user_key = u.user_key and e.change = 'added'
-        group by u.user_key
-      ),` : '';
+      recomputed as (select * from users where user_key not in (select user_key from appended)),` : '';
     return knex.raw(`
       with ${incremental ? `${touchedCte(knex, ref, incremental)},` : ''}
       users as (
@@ -146,8 +146,8 @@ export default defineModel({
         : `from (${perSessionAndDay(`${ref('core.fct_events')} e`, 'user_key, ')}) s group by user_key`}${combined ? `
         union all   -- appended users: stored counts plus the new events'; the median over all their sessions again (it cannot be
                     -- combined), which counts them too (a probe of the last stored session, to count the new ones, cost as much)
-        select u.user_key, u.events + u.new_events, m.sessions, u.active_days + n.new_days, m.median_session_minutes
-        from appended u join added n using (user_key)
+        select u.user_key, u.events + u.new_events, m.sessions, u.active_days + u.new_days, m.median_session_minutes
+        from appended u
         cross join lateral (select count(*) as sessions, percentile_cont(0.5) within group (order by minutes) as median_session_minutes
           from (select ${MINUTES} as minutes from ${ref(EVENTS)} e where e.user_key = u.user_key group by e.session_id) s) m` : ''}
       ),
@@ -160,13 +160,13 @@ export default defineModel({
         from ${ref('core.fct_events')} e join users u using (user_key) where ${sinceStartWhere}
         group by e.user_key`}${combined ? `
         union all   -- appended users with a new event in their first week: again
-        select u.user_key, w.* from appended u join added n using (user_key) ${sinceStartOf}
-        where n.in_first_week
+        select u.user_key, w.* from appended u ${sinceStartOf}
+        where u.in_first_week
         union all   -- the others: their first week as stored, a month active as stored or by a new event in it
         select u.user_key, u.first_week_features, u.first_week_sessions, u.first_week_active_days,
-               ${RETENTION_MONTHS.map((m) => `u.is_active_month_${m} or n.in_month_${m}`).join(', ')}
-        from appended u join added n using (user_key)
-        where not n.in_first_week` : ''}
+               ${RETENTION_MONTHS.map((m) => `u.is_active_month_${m} or u.in_month_${m}`).join(', ')}
+        from appended u
+        where not u.in_first_week` : ''}
       ),
       final as (
         select u.user_key,
