@@ -63,10 +63,12 @@ export function appendedUsers(ref: Ref, changes: AppendedChanges, batches: Knex.
     -- The last stored event before the first new one, by the (user_key, occurred_at) index.
     cross join lateral (select max(e.occurred_at) as last_old_at from ${events} e where e.user_key = f.user_key and e.occurred_at < f.first_new_at) o
     where o.last_old_at is not null
-      and not exists (select 1 from ${changes.events} r where r.change = 'removed' and r.user_key = f.user_key)
+      -- Hashed (not in) rather than anti-joins: the users above are guessed at a few, and anti-joins planned on that scanned
+      -- the changes once per user (8 s for 2k users and 34k changes on the 20k bench database). Keys are never null.
+      and f.user_key not in (select r.user_key from ${changes.events} r where r.change = 'removed')
       -- Nothing stored at or after the first new event but the new events themselves.
       and (select count(*) from ${events} e where e.user_key = f.user_key and e.occurred_at >= f.first_new_at) = f.new_events
-      and not exists (select 1 from ${changes.identities} m where m.user_key = f.user_key)
+      and f.user_key not in (select m.user_key from ${changes.identities} m)
       and f.user_key not in (
         select m.user_key from ${ref('core.user_identity_map')} m
         where m.identity in (${otherSourcesNaming(ref, batches)})

@@ -488,6 +488,46 @@ it('core.fct_costs re-derives every line after a rate changed, and after a run t
   expect(skipped.after['core.fct_costs']!.length).toBe(lines + 1);
 });
 
+/** Per-user models that add appended users' new events to their stored rows (src/identity/appended-users.ts). */
+const APPENDING = /\(delta from core\.fct_events, core\.user_identity_map\)$/;
+it('appended users: new events after all their stored ones are added to their stored rows', async () => {
+  // Proof that the stored rows are carried: values the new events cannot change, altered in the incremental database only,
+  // survive a build of the models with u10's new event (not in its first week), then are put back.
+  const probes = [{ table: 'core.dim_users', column: 'first_browser', value: 'probe' }, { table: 'features.user_facts', column: 'first_week_features', value: 99 }];
+  const valueOf = async (probe: { table: string; column: string }) => (await incremental.knex.raw(`select ?? as value from ?? where user_key = 'u10'`, [probe.column, probe.table])).rows[0].value;
+  const stored = await Promise.all(probes.map(valueOf));
+  for (const probe of probes) await incremental.knex.raw(`update ?? set ?? = ? where user_key = 'u10'`, [probe.table, probe.column, probe.value]);
+  await load('events', [event({ user: 'u10' }, 'page_viewed', day(21, 5, 20))]);
+  const probed = await build(incremental, { select: ['+features.user_facts'] });
+  for (const probe of probes) {
+    expect(probed.get(probe.table)!.action, probe.table).toMatch(APPENDING);
+    expect(await valueOf(probe), probe.table).toEqual(probe.value);
+  }
+  for (const [i, probe] of probes.entries()) await incremental.knex.raw(`update ?? set ?? = ? where user_key = 'u10'`, [probe.table, probe.column, stored[i]]);
+
+  await load('events', [
+    event({ user: 'u10' }, 'feature_used', day(21, 5, 45), 'reports'), // 25 minutes after its last: that session goes on
+    // u11: new sessions on new days, the last in its first month after signup (day 0, 01:00): is_active_month_1
+    event({ user: 'u11' }, 'signed_in', day(30, 9)), event({ user: 'u11' }, 'feature_used', day(30, 15), 'api'),
+    event({ user: 'u11' }, 'signed_in', day(31, 9)),
+    event({ user: `u${USERS}` }, 'feature_used', day(23, 12), 'alerts'), // in u20's first week (signed up on day 21): a new feature, session, day
+  ]);
+  // A copy of u11's first event that only adds a region (which only staging holds): it wins, fct_events keeps its row as it
+  // was, and u11's dim_users row is recomputed (its region is the first event's), not carried.
+  const first = (await incremental.knex.raw(`select message_id, user_id, anonymous_id, event, occurred_at, properties::text from core.fct_events where user_key = 'u11' order by occurred_at, message_id limit 1`)).rows[0];
+  const copy = fixture(`ief-events-${++seq}.csv`, csv('message_id,user_id,anonymous_id,event,occurred_at,properties,region',
+    `${first.message_id},${first.user_id ?? ''},${first.anonymous_id ?? ''},${first.event},${first.occurred_at.toISOString()},"${first.properties.replaceAll('"', '""')}",Bavaria`));
+  for (const db of [incremental, full]) await loadFile(db.url, copy, { into: 'events' });
+  const { results, before, after } = await buildAndCompare();
+  const of = (rows: string[], user: string) => rows.filter((r) => r.startsWith(`(${user},`));
+  for (const model of ['core.dim_users', 'features.user_facts']) {
+    expect(results.get(model)!.action, model).toMatch(APPENDING);
+    for (const user of ['u10', 'u11', `u${USERS}`]) expect(of(after[model]!, user), `${model} ${user}`).not.toEqual(of(before[model]!, user));
+  }
+  expect([of(before['features.user_facts']!, 'u11')[0], of(after['features.user_facts']!, 'u11')[0]].map((r) => r!.endsWith(',t,f)'))).toEqual([false, true]);
+  expect(of(after['core.dim_users']!, 'u11')[0]).toContain(',Bavaria,');
+});
+
 it('a changed funnel or experiment definition recomputes its rows for every user, without new data', async () => {
   // The project's own definitions with a shorter conversion window and experiment window.
   const changed = (file: string, from: string, to: string) => {
