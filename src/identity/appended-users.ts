@@ -16,6 +16,9 @@
  *  - the identity map changed no row of theirs, and no new batch of another source (identity
  *    links, users, outcomes, costs, surveys, experiment assignments) names one of their
  *    identities: what a model reads besides events is as it was.
+ * It sees what fct_events holds: a new copy of a stored event that fct_events keeps unchanged may
+ * still differ in columns only staging keeps (region, utm_source); a model reading those (core.dim_users)
+ * checks for such copies itself.
  */
 import type { Knex } from 'knex';
 
@@ -58,7 +61,8 @@ export function appendedUsers(ref: Ref, changes: AppendedChanges, batches: Knex.
       from ${changes.events} a
       where a.change = 'added'
       group by a.user_key
-      having bool_and(not exists (select 1 from ${changes.events} r where r.change = 'removed' and r.message_id = a.message_id))
+      -- none of them moved here from another key (hashed: message ids are never null)
+      having bool_and(a.message_id not in (select r.message_id from ${changes.events} r where r.change = 'removed'))
     ) f
     -- The last stored event before the first new one, by the (user_key, occurred_at) index.
     cross join lateral (select max(e.occurred_at) as last_old_at from ${events} e where e.user_key = f.user_key and e.occurred_at < f.first_new_at) o
