@@ -1,4 +1,4 @@
-import { appendedUsers } from '../../src/identity/appended-users.ts';
+import { appendedUsersOf } from '../../src/identity/appended-users.ts';
 import { batchArray } from '../../src/identity/touched-identities.ts';
 import { touchedCte } from '../../src/identity/touched-users-rows.ts';
 import { defineModel, type ModelInput } from '../../src/models/model-definition.ts';
@@ -93,7 +93,7 @@ export default defineModel({
         -- Laterals from the appended users, by index: their count is guessed at a few rows, and joins planned on that
         -- rescanned them per stored row (4M join-filter rows, 1 s, for 2k users on the 20k bench database).
         select d.*, l.last_new_at
-        from (${appendedUsers(ref, { events: delta.changes[EVENTS]!, identities: delta.changes[MAP]! }, batchArray(knex, incremental.newBatches))}) a
+        from (${appendedUsersOf(knex, ref, incremental, delta)}) a
         cross join lateral (select * from ${incremental.this} d where d.user_key = a.user_key) d
         cross join lateral (select max(e.occurred_at) as last_new_at from ${ref(EVENTS)} e where e.user_key = a.user_key) l
         -- Not a user a new copy of a stored event names (one fct_events kept unchanged: it differs, if at all, in what only

@@ -1,5 +1,4 @@
-import { appendedUsers } from '../../src/identity/appended-users.ts';
-import { batchArray } from '../../src/identity/touched-identities.ts';
+import { appendedUsersOf } from '../../src/identity/appended-users.ts';
 import { rowsOfTouched, touchedCte } from '../../src/identity/touched-users-rows.ts';
 import { defineModel, type ModelInput } from '../../src/models/model-definition.ts';
 
@@ -105,7 +104,7 @@ export default defineModel({
         -- Laterals from the appended users, by index (their new events too: fct_events from the first on): their count is
         -- guessed at a few rows, and joins planned on that rescanned them per row.
         select f.*, u.signed_up_at, u.started_at, a.new_events, n.*
-        from (${appendedUsers(ref, { events: delta.changes[EVENTS]!, identities: delta.changes[MAP]! }, batchArray(knex, incremental.newBatches))}) a
+        from (${appendedUsersOf(knex, ref, incremental, delta)}) a
         cross join lateral (select signed_up_at, coalesce(signed_up_at, first_seen_at) as started_at from ${ref('core.dim_users')} u where u.user_key = a.user_key) u
         cross join lateral (select * from ${incremental.this} f where f.user_key = a.user_key) f
         cross join lateral (

@@ -21,6 +21,8 @@
  * checks for such copies itself.
  */
 import type { Knex } from 'knex';
+import type { DeltaContext, IncrementalContext } from '../models/model-definition.ts';
+import { batchArray } from './touched-identities.ts';
 
 type Ref = (name: string) => Knex.Raw;
 
@@ -77,4 +79,15 @@ export function appendedUsers(ref: Ref, changes: AppendedChanges, batches: Knex.
         select m.user_key from ${ref('core.user_identity_map')} m
         where m.identity in (${otherSourcesNaming(ref, batches)})
       )`;
+}
+
+/**
+ * `select user_key, first_new_at, last_old_at, new_events` of a model's appended users: the run's table of them when
+ * the runner made one (computed once for every model that asks, analyzed: a query is guessed at a few users), else
+ * the query over `delta`'s kept changes of core.fct_events and core.user_identity_map.
+ */
+export function appendedUsersOf(knex: Knex, ref: Ref, incremental: IncrementalContext, delta: DeltaContext): string {
+  if (incremental.appendedUsers) return `select user_key, first_new_at, last_old_at, new_events from ${incremental.appendedUsers}`;
+  const changes = { events: delta.changes['core.fct_events']!, identities: delta.changes['core.user_identity_map']! };
+  return appendedUsers(ref, changes, batchArray(knex, incremental.newBatches));
 }
