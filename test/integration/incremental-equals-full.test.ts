@@ -23,8 +23,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { appendedUsers } from '../../src/identity/appended-users.ts';
+import { batchArray } from '../../src/identity/touched-identities.ts';
 import { loadFile } from '../../src/load/batch-loader.ts';
-import { compileModel } from '../../src/models/model-compiler.ts';
+import { changesRelation } from '../../src/models/model-changes.ts';
+import { compileModel, quoteRelation } from '../../src/models/model-compiler.ts';
 import { runModels, type ModelResult, type RunOptions } from '../../src/models/model-runner.ts';
 import type { Project } from '../../src/project/project.ts';
 import { csv, fixture } from '../support/fixture-files.ts';
@@ -109,9 +112,13 @@ const BY_IDENTITY_MAP = ['core.user_survey', 'core.fct_outcomes', 'core.fct_expe
 /** Loads one file into both databases, in the same order (so batch ids agree too). */
 const load = async (into: keyof typeof files, rows: string[]) => {
   const file = files[into](rows);
-  for (const db of [incremental, full]) await loadFile(db.url, file, { into });
+  for (const db of [incremental, full]) loaded.push((await loadFile(db.url, file, { into })).batchId);
 };
+/** Batch ids loaded since the incremental database's last build (both databases' ids are the same), and that build's. */
+const loaded: number[] = [];
+let builtBatches: number[] = [];
 const build = async (db: TestDatabase, options: RunOptions = {}): Promise<Map<string, ModelResult>> => {
+  if (db === incremental) builtBatches = [...new Set(loaded.splice(0))];
   const summary = await runModels(db.knex, db.url, project.models, options);
   expect(summary.results.filter((r) => r.status !== 'success').map((r) => `${r.model}: ${r.error}`)).toEqual([]);
   return new Map(summary.results.map((r) => [r.model, r]));
@@ -174,6 +181,7 @@ const HISTORY_DELTA = /^appended \d+ rows \(delta from segments\.current_members
 const buildAndCompare = async () => {
   const before = { ...(await snapshot(incremental)), ...(await foldsOf()) };
   const results = await build(incremental);
+  const appended = await appendedNow();
   const folded = await foldsEqualRebuild();
   await historyFollowsMembership();
   await scoredAsFromScratch();
@@ -187,7 +195,22 @@ const buildAndCompare = async () => {
           from core.fct_events e, jsonb_each(case when jsonb_typeof(e.properties) = 'object' then e.properties else '{}' end) kv) p
     group by p.event, p.property, p.json_type order by 1`);
   expect(a['core.event_properties']).toEqual(direct.rows.map((r: { row: string }) => r.row));
-  return { results, before, after: { ...a, ...folded } };
+  return { results, before, after: { ...a, ...folded }, appended };
+};
+/**
+ * The users the last incremental build appended events to (src/identity/appended-users.ts, from the kept changes it
+ * left): per-user models with deltaFrom fct_events and the map combine their stored rows with the new events.
+ */
+const appendedNow = async (batches = builtBatches): Promise<string[]> => {
+  const ref = (name: string) => incremental.knex.raw(quoteRelation(name));
+  const changes = { events: incremental.knex.raw(changesRelation('core.fct_events')), identities: incremental.knex.raw(changesRelation('core.user_identity_map')) };
+  const { rows } = await incremental.knex.raw(`select user_key from (${appendedUsers(ref, changes, batchArray(incremental.knex, batches))}) a order by 1`);
+  return rows.map((r: { user_key: string }) => r.user_key);
+};
+/** Models that combine an appended user's stored rows with their new events (deltaFrom fct_events and the map). */
+const COMBINED = { 'core.event_user_counts': /^incremental: \d+ rows by user_key \(delta from core\.fct_events, core\.user_identity_map\)$/ };
+const combined = (results: Map<string, ModelResult>) => {
+  for (const [model, action] of Object.entries(COMBINED)) expect(results.get(model)!.action, model).toMatch(action);
 };
 const keyOf = async (identity: string) =>
   (await incremental.knex.raw('select user_key from core.user_identity_map where identity = ?', [identity])).rows[0]?.user_key;
@@ -278,7 +301,10 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   await load('survey_responses', [`u3,onboarding,team_size,12,${day(21)}`, `u${USERS},onboarding,primary_goal,api,${day(21)}`]);
   // Next month's costs, a late line for February, a new user's, and one of an id nobody names yet.
   await load('costs', [cost({ user: 'u1' }, 'compute', '4', 'USD', 1), cost({ user: 'u2' }, 'storage', '1.5', 'EUR', -1), cost({ user: `u${USERS}` }, 'compute', '9'), cost({ user: 'ghost2' }, 'compute', '1'), cost({ account: 'acme' }, 'support', '41', 'GBP', 1)]);
-  const { results, before, after } = await buildAndCompare();
+  const { results, before, after, appended } = await buildAndCompare();
+  // Their new events come after all their stored ones, and nothing else names them (u1, u2: costs; u6: an outcome).
+  expect(appended).toEqual(['u5', 'u9']);
+  combined(results);
   expect(retentionAction(results)).toMatch(DELTA);
   expect(dailyAction(results)).toMatch(DAILY_DELTA);
   expect(results.get('core.fct_costs')!.action).toBe('incremental: 5 rows by cost_id (delta from core.user_identity_map, core.fx_rates)');
