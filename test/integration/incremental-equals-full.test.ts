@@ -208,7 +208,8 @@ const appendedNow = async (batches = builtBatches): Promise<string[]> => {
   return rows.map((r: { user_key: string }) => r.user_key);
 };
 /** Models that combine an appended user's stored rows with their new events (deltaFrom fct_events and the map). */
-const COMBINED = { 'core.event_user_counts': /^incremental: \d+ rows by user_key \(delta from core\.fct_events, core\.user_identity_map\)$/ };
+const COMBINED_ACTION = /^incremental: \d+ rows by user_key \(delta from core\.fct_events, core\.user_identity_map\)$/;
+const COMBINED = { 'core.event_user_counts': COMBINED_ACTION, 'marts.user_paths': COMBINED_ACTION };
 const combined = (results: Map<string, ModelResult>) => {
   for (const [model, action] of Object.entries(COMBINED)) expect(results.get(model)!.action, model).toMatch(action);
 };
@@ -552,6 +553,38 @@ it('appended users: new events after all their stored ones are added to their st
   }
   expect([of(before['features.user_facts']!, 'u11')[0], of(after['features.user_facts']!, 'u11')[0]].map((r) => r!.endsWith(',t,f)'))).toEqual([false, true]);
   expect(of(after['core.dim_users']!, 'u11')[0]).toContain(',Bavaria,');
+});
+
+it('appended users in paths, event counts and rule facts: continued runs, new event names, gaps, outcomes, first weeks', async () => {
+  const last = (user: string) => incremental.knex.raw('select event from core.fct_events where user_key = ? order by occurred_at desc, message_id desc limit 1', [user]);
+  const u13Last = (await last('u13')).rows[0].event;
+  // After u19's next events (below): its upgrade path moves then. No revenue: no order after the reference time the last
+  // case configures (whose round changes u6's and u10's segments: not used here).
+  await load('outcomes', [`o7,u19,upgrade,${day(30, 12)},0.00,USD`]);
+  await load('events', [
+    event({ user: 'u11' }, 'feature_used', day(33, 9), 'api'), // converted (purchase, day 5) before: that path is as stored
+    event({ user: 'u13' }, u13Last, day(33, 10)), // continues u13's last run: its stalled path does not change
+    event({ user: 'u16' }, 'exported', day(33, 11)), event({ user: 'u16' }, 'exported', day(33, 12)), event({ user: 'u16' }, 'signed_in', day(33, 13)), // a new event name
+    // Three weeks later (no later than anyone's stored events: the reference time stays): its window starts amid them.
+    event({ user: 'u17' }, 'signed_in', day(40, 8)),
+    ...Array.from({ length: 20 }, (_, m) => event({ user: 'u18' }, 'signed_in', day(33, 14, m))), // a run longer than the tail read
+  ]);
+  const first = await buildAndCompare();
+  expect(first.appended).toEqual(['u11', 'u13', 'u16', 'u17', 'u18']);
+  combined(first.results);
+  // Paths that come back the same are no changes for marts.segment_path_counts: u13's, and u11's purchase path.
+  const changed = async (user: string) => (await incremental.knex.raw(`select outcome from ${changesRelation('marts.user_paths')} where user_key = ? group by 1 order by 1`, [user])).rows.map((r: { outcome: string }) => r.outcome);
+  expect([await changed('u13'), await changed('u11'), await changed('u16')]).toEqual([[], ['upgrade'], ['purchase', 'upgrade']]);
+  await load('events', [
+    event({ user: 'u19' }, 'exported', day(25, 9)), event({ user: 'u19' }, 'feature_used', day(26, 9), 'alerts'), // before its upgrade
+    event({ user: 'u18' }, 'signed_in', day(34, 9)), // the tail read is one run: its window is read whole
+    event({ user: 'u13' }, 'exported', day(34, 10)),
+  ]);
+  const second = await buildAndCompare();
+  expect(second.appended).toEqual(['u13', 'u18', 'u19']);
+  combined(second.results);
+  const paths = (rows: string[], user: string) => rows.filter((r) => r.startsWith(`(${user},`));
+  for (const user of ['u13', 'u19']) expect(paths(second.after['marts.user_paths']!, user), user).not.toEqual(paths(second.before['marts.user_paths']!, user));
 });
 
 it('a changed funnel or experiment definition recomputes its rows for every user, without new data', async () => {
