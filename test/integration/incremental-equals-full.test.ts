@@ -209,7 +209,7 @@ const appendedNow = async (batches = builtBatches): Promise<string[]> => {
 };
 /** Models that combine an appended user's stored rows with their new events (deltaFrom fct_events and the map). */
 const COMBINED_ACTION = /^incremental: \d+ rows by user_key \(delta from core\.fct_events, core\.user_identity_map\)$/;
-const COMBINED = { 'core.event_user_counts': COMBINED_ACTION, 'marts.user_paths': COMBINED_ACTION };
+const COMBINED = { 'core.event_user_counts': COMBINED_ACTION, 'marts.user_paths': COMBINED_ACTION, 'segments.rule_event_facts': COMBINED_ACTION };
 const combined = (results: Map<string, ModelResult>) => {
   for (const [model, action] of Object.entries(COMBINED)) expect(results.get(model)!.action, model).toMatch(action);
 };
@@ -568,9 +568,12 @@ it('appended users in paths, event counts and rule facts: continued runs, new ev
     // Three weeks later (no later than anyone's stored events: the reference time stays): its window starts amid them.
     event({ user: 'u17' }, 'signed_in', day(40, 8)),
     ...Array.from({ length: 20 }, (_, m) => event({ user: 'u18' }, 'signed_in', day(33, 14, m))), // a run longer than the tail read
+    event({ user: `u${USERS}` }, 'feature_used', day(24, 15), 'reports'), // in u20's first week (signed up on day 21): its breadth grows
   ]);
   const first = await buildAndCompare();
-  expect(first.appended).toEqual(['u11', 'u13', 'u16', 'u17', 'u18']);
+  expect(first.appended).toEqual(['u11', 'u13', 'u16', 'u17', 'u18', `u${USERS}`]);
+  const breadth = (rows: string[]) => rows.filter((r) => r.startsWith(`(first_week_breadth_events,u${USERS},`));
+  expect(breadth(first.after['segments.rule_event_facts']!)).not.toEqual(breadth(first.before['segments.rule_event_facts']!));
   combined(first.results);
   // Paths that come back the same are no changes for marts.segment_path_counts: u13's, and u11's purchase path.
   const changed = async (user: string) => (await incremental.knex.raw(`select outcome from ${changesRelation('marts.user_paths')} where user_key = ? group by 1 order by 1`, [user])).rows.map((r: { outcome: string }) => r.outcome);
