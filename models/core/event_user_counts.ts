@@ -1,5 +1,4 @@
-import { appendedUsers } from '../../src/identity/appended-users.ts';
-import { batchArray } from '../../src/identity/touched-identities.ts';
+import { appendedUsersOf } from '../../src/identity/appended-users.ts';
 import { rowsOfTouched, touchedCte, touchedOrGoneKeys } from '../../src/identity/touched-users-rows.ts';
 import { defineModel } from '../../src/models/model-definition.ts';
 
@@ -40,7 +39,7 @@ export default defineModel({
       return knex.raw(`${incremental ? `with ${touchedCte(knex, ref, incremental)}` : ''} ${counted(rowsOfTouched(ref, EVENTS, incremental, true))}`);
     }
     const changes = delta.changes[EVENTS]!;
-    const appended = appendedUsers(ref, { events: changes, identities: delta.changes[MAP]! }, batchArray(knex, incremental.newBatches));
+    const appended = appendedUsersOf(knex, ref, incremental, delta);
     return knex.raw(`
       with ${touchedCte(knex, ref, incremental)},
       appended as materialized (${appended}),

@@ -1,5 +1,4 @@
-import { appendedUsers } from '../../src/identity/appended-users.ts';
-import { batchArray } from '../../src/identity/touched-identities.ts';
+import { appendedUsersOf } from '../../src/identity/appended-users.ts';
 import { rowsOfTouched, touchedCte, touchedOrGoneKeys } from '../../src/identity/touched-users-rows.ts';
 import { defineModel } from '../../src/models/model-definition.ts';
 import { MAX_PATH_LENGTH, PATH_LOOKBACK, PATH_OUTCOMES, PATH_SEPARATOR } from './segment_paths.ts';
@@ -66,7 +65,7 @@ export default defineModel({
     const lookback = `interval '${PATH_LOOKBACK}'`;
     return knex.raw(`
       with ${incremental ? `${touchedCte(knex, ref, incremental)},` : ''}
-      ${appending ? `appended as materialized (${appendedUsers(ref, { events: delta.changes[EVENTS]!, identities: delta.changes[MAP]! }, batchArray(knex, incremental.newBatches))}),` : ''}
+      ${appending ? `appended as materialized (${appendedUsersOf(knex, ref, incremental, delta)}),` : ''}
       outcomes (outcome) as (values ${PATH_OUTCOMES.map((o) => `('${o}')`).join(', ')}),
       ${incremental ? '' : `events as (select user_key, occurred_at, message_id, event from ${ref(EVENTS)} e where user_key is not null),`}
       first_outcomes as (

@@ -1,5 +1,4 @@
-import { appendedUsers } from '../../src/identity/appended-users.ts';
-import { batchArray } from '../../src/identity/touched-identities.ts';
+import { appendedUsersOf } from '../../src/identity/appended-users.ts';
 import { touchedCte, touchedGoneOrRedefinedKeys } from '../../src/identity/touched-users-rows.ts';
 import { defineModel, type IncrementalContext } from '../../src/models/model-definition.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
@@ -90,7 +89,7 @@ export default (project: ProjectContent) => defineModel({
     }
     // Appended users whose new events no fact counts (the facts over those events alone have no row) keep their rows.
     const hits = facts.map((f) => f.rows('new_events', users));
-    const appended = appendedUsers(ref, { events: delta.changes[EVENTS]!, identities: delta.changes[MAP]! }, batchArray(knex, incremental.newBatches));
+    const appended = appendedUsersOf(knex, ref, incremental, delta);
     return knex.raw(`
       with ${touchedCte(knex, ref, incremental)},
       ${redefined.sql},
