@@ -1,12 +1,50 @@
+import { appendedUsersOf } from '../../src/identity/appended-users.ts';
+import { batchArray } from '../../src/identity/touched-identities.ts';
 import { touchedCte } from '../../src/identity/touched-users-rows.ts';
-import { defineModel } from '../../src/models/model-definition.ts';
+import { defineModel, type ModelInput } from '../../src/models/model-definition.ts';
+
+const EVENTS = 'core.fct_events';
+const MAP = 'core.user_identity_map';
 
 /*
  * Incremental by user: a build after new batches recomputes only the users they
  * touch (touched-identities.ts: the keys of every id they name, and of the previous
  * owners of anonymous ids that change hands), each from all its history, and deletes
- * the keys a merge made disappear.
+ * the keys a merge made disappear. A touched user whose only change is new events after
+ * all their stored ones (src/identity/appended-users.ts) keeps their stored row with the
+ * new last event: the first event, outcomes, profile and identities are as they were.
  */
+
+const COLUMNS = {
+  user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null', 'unique'] },
+  user_id: { type: 'text', description: 'Canonical user id (null for anonymous visitors)' },
+  is_identified: { type: 'boolean', description: 'True when the key belongs to a known user id', tests: ['not_null'] },
+  first_seen_at: { type: 'timestamptz', description: 'First activity of any kind: event, outcome, or signup, whichever is earliest' },
+  last_seen_at: { type: 'timestamptz', description: 'Last event' },
+  last_active_at: { type: 'timestamptz', description: 'Last event or outcome' },
+  signed_up_at: { type: 'timestamptz', description: 'Signup time' },
+  first_order_at: { type: 'timestamptz', description: 'First order line (core.fct_outcomes.is_order): the first purchase' },
+  cohort_month: { type: 'date', description: 'Month of signup, else of first seen (UTC); null for a user with no recorded activity' },
+  first_seen_month: { type: 'date', description: 'Month of first_seen_at (UTC): the first-seen cohort' },
+  first_order_month: { type: 'date', description: 'Month of first_order_at (UTC): the first-purchase cohort; null for users who never ordered' },
+  birth_year: { type: 'integer', description: 'Birth year' },
+  gender: { type: 'text', description: 'Gender' },
+  plan: { type: 'text', description: "Current plan: the plan of the latest upgrade or downgrade, 'churned' after a churn, else the plan of the latest identify" },
+  country: { type: 'text', description: 'Country: user record first, else the latest outcome with a mapped country trait, else the first event' },
+  region: { type: 'text', description: 'Region' },
+  city: { type: 'text', description: 'City' },
+  acquisition_channel: { type: 'text', description: 'Acquisition channel: traits first, else first utm_source' },
+  first_device_type: { type: 'text', description: 'Device type of the first event' },
+  first_os: { type: 'text', description: 'OS of the first event' },
+  first_browser: { type: 'text', description: 'Browser of the first event' },
+  locale: { type: 'text', description: 'Locale of the first event' },
+  email: { type: 'text', description: 'Email (PII)', pii: true },
+} satisfies ModelInput['columns'];
+
+/** An appended user's row (`appended`: the stored one and last_new_at), with the last event (and activity) moved to their last new event. */
+const APPENDED_ROW = Object.keys(COLUMNS)
+  .map((c) => (c === 'last_seen_at' ? 'a.last_new_at as last_seen_at' : c === 'last_active_at' ? 'greatest(a.last_active_at, a.last_new_at) as last_active_at' : `a.${c}`))
+  .join(', ');
 
 export default defineModel({
   name: 'core.dim_users',
@@ -17,37 +55,17 @@ export default defineModel({
   materialized: 'incremental',
   incremental: { uniqueKey: 'user_key' },
   indexes: [['user_key']],
-  columns: {
-    user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null', 'unique'] },
-    user_id: { type: 'text', description: 'Canonical user id (null for anonymous visitors)' },
-    is_identified: { type: 'boolean', description: 'True when the key belongs to a known user id', tests: ['not_null'] },
-    first_seen_at: { type: 'timestamptz', description: 'First activity of any kind: event, outcome, or signup, whichever is earliest' },
-    last_seen_at: { type: 'timestamptz', description: 'Last event' },
-    last_active_at: { type: 'timestamptz', description: 'Last event or outcome' },
-    signed_up_at: { type: 'timestamptz', description: 'Signup time' },
-    first_order_at: { type: 'timestamptz', description: 'First order line (core.fct_outcomes.is_order): the first purchase' },
-    cohort_month: { type: 'date', description: 'Month of signup, else of first seen (UTC); null for a user with no recorded activity' },
-    first_seen_month: { type: 'date', description: 'Month of first_seen_at (UTC): the first-seen cohort' },
-    first_order_month: { type: 'date', description: 'Month of first_order_at (UTC): the first-purchase cohort; null for users who never ordered' },
-    birth_year: { type: 'integer', description: 'Birth year' },
-    gender: { type: 'text', description: 'Gender' },
-    plan: { type: 'text', description: "Current plan: the plan of the latest upgrade or downgrade, 'churned' after a churn, else the plan of the latest identify" },
-    country: { type: 'text', description: 'Country: user record first, else the latest outcome with a mapped country trait, else the first event' },
-    region: { type: 'text', description: 'Region' },
-    city: { type: 'text', description: 'City' },
-    acquisition_channel: { type: 'text', description: 'Acquisition channel: traits first, else first utm_source' },
-    first_device_type: { type: 'text', description: 'Device type of the first event' },
-    first_os: { type: 'text', description: 'OS of the first event' },
-    first_browser: { type: 'text', description: 'Browser of the first event' },
-    locale: { type: 'text', description: 'Locale of the first event' },
-    email: { type: 'text', description: 'Email (PII)', pii: true },
-  },
+  // Appended users are read from fct_events' and the map's kept changes; without them every touched user is recomputed.
+  deltaFrom: [EVENTS, MAP],
+  columns: COLUMNS,
   staleKeys: (knex, { ref, incremental }) =>
     knex.raw(`select t.user_key from ${incremental!.this} t where not exists (select 1 from ${ref('core.user_identity_map')} m where m.user_key = t.user_key)`),
-  build: (knex, { ref, incremental }) => {
+  build: (knex, { ref, incremental, delta }) => {
+    // The touched users recomputed from their history: with kept changes, all but the appended ones (see `appended` below).
+    const users = incremental && delta ? 'recomputed' : 'touched';
     // The identity map joined to touched instead: `= any(array(...))` is guessed at a dozen rows, and the joins planned on that
     // probed the map and staging once per row when many users were touched (every user: 31 s against 5.7 s, 20k bench database).
-    const identityMap = incremental ? `(select m.* from touched t join ${ref('core.user_identity_map')} m using (user_key))` : `${ref('core.user_identity_map')}`;
+    const identityMap = incremental ? `(select m.* from ${users} t join ${ref('core.user_identity_map')} m using (user_key))` : `${ref('core.user_identity_map')}`;
     // Rows already limited to the touched users' ids (ofTouchedIds) look their key up in the whole map (identity is its
     // unique key, so the same rows): joined to the touched map above, estimated at one row, they planned a nested loop of
     // touched users against profiles (4.5M join-filter rows, 1.1 s of 1.6 s at 2,114 touched users).
@@ -56,7 +74,7 @@ export default defineModel({
     // instead of reading all their events (110k rows for 2,114 users on the 20k bench database).
     const activity = incremental
       ? `select t.user_key, f.occurred_at as first_event_at, l.last_event_at, f.message_id as first_message_id
-        from touched t
+        from ${users} t
         cross join lateral (select e.occurred_at, e.message_id from ${ref('core.fct_events')} e where e.user_key = t.user_key order by e.occurred_at, e.message_id limit 1) f
         cross join lateral (select max(e.occurred_at) as last_event_at from ${ref('core.fct_events')} e where e.user_key = t.user_key) l`
       : `select user_key, min(occurred_at) as first_event_at, max(occurred_at) as last_event_at,
@@ -66,12 +84,28 @@ export default defineModel({
     // every user against the touched ones; an array filter on the partition column is pushed inside the window instead
     // (an `in (select ...)` is not), where raw.users' index on the trimmed id answers it (migration 20261201104000).
     const ofTouchedIds = (relation: string, insideWindow = false) => {
-      const ids = `select identity from ${ref('core.user_identity_map')} where user_key = any(array(select user_key from touched))`;
+      const ids = `select identity from ${ref('core.user_identity_map')} where user_key = any(array(select user_key from ${users}))`;
       if (!incremental) return `${ref(relation)}`;
       return `(select * from ${ref(relation)} where user_id ${insideWindow ? `= any(array(${ids}))` : `in (${ids})`})`;
     };
+    const appended = incremental && delta ? `
+      appended as materialized (   -- appended users' stored rows, and their last new event (their last event: fct_events' index)
+        -- Laterals from the appended users, by index: their count is guessed at a few rows, and joins planned on that
+        -- rescanned them per stored row (4M join-filter rows, 1 s, for 2k users on the 20k bench database).
+        select d.*, l.last_new_at
+        from (${appendedUsersOf(knex, ref, incremental, delta)}) a
+        cross join lateral (select * from ${incremental.this} d where d.user_key = a.user_key) d
+        cross join lateral (select max(e.occurred_at) as last_new_at from ${ref(EVENTS)} e where e.user_key = a.user_key) l
+        -- Not a user a new copy of a stored event names (one fct_events kept unchanged: it differs, if at all, in what only
+        -- staging holds, e.g. the first event's region or utm_source).
+        where a.user_key not in (
+          select e.user_key from ${ref(EVENTS)} e where e.message_id = any(array(
+            select s.message_id from ${ref('staging.stg_events')} s where s.load_batch_id = any(${batchArray(knex, incremental.newBatches)})
+            except select c.message_id from ${delta.changes[EVENTS]} c where c.change = 'added')))
+      ),
+      recomputed as (select user_key from touched where user_key not in (select user_key from appended)),` : '';
     return knex.raw(`
-      with ${incremental ? `${touchedCte(knex, ref, incremental)},` : ''}
+      with ${incremental ? `${touchedCte(knex, ref, incremental)},` : ''}${appended}
       keys as (
         select distinct user_key, min(identity) filter (where identity_type = 'user') over (partition by user_key) as user_id
         from ${identityMap} m
@@ -131,6 +165,8 @@ export default defineModel({
         left join profiles p using (user_key)
         left join plan_changes pc using (user_key)
       )
-      select * from final`);
+      select * from final${appended ? `
+      union all
+      select ${APPENDED_ROW} from appended a` : ''}`);
   },
 });

@@ -1,5 +1,9 @@
+import { appendedUsersOf } from '../../src/identity/appended-users.ts';
 import { rowsOfTouched, touchedCte } from '../../src/identity/touched-users-rows.ts';
 import { defineModel, type ModelInput } from '../../src/models/model-definition.ts';
+
+const EVENTS = 'core.fct_events';
+const MAP = 'core.user_identity_map';
 
 /** First-week behaviour: days 0–6 after signup. */
 const FIRST_WEEK = '7 days';
@@ -35,10 +39,18 @@ export const FACT_COLUMNS = {
  * (src/identity/touched-users-rows.ts), as marts.user_paths. features.user_features and
  * marts.segment_value apply the reference time (recency, windows, "is month m over") to
  * these rows, so a moved reference time costs a pass over users, not over every event.
+ * A touched user whose only change is new events after all their stored ones
+ * (src/identity/appended-users.ts) gets their stored events and active days plus the new
+ * events' (days other than their last stored event's); the first week again only when a new
+ * event falls in it; a month's activity as stored or by a new event in it; sessions and the
+ * median session length from their sessions again (a median cannot be combined). Outcomes
+ * and costs are recomputed for every touched user.
  */
+/** A session's (or day's) length in minutes, over its events. */
+const MINUTES = 'extract(epoch from max(occurred_at) - min(occurred_at)) / 60.0';
 /** Per session and per UTC day of `events` (a FROM clause, alias e), grouped by `key` as well: events and, per session, its minutes. */
 const perSessionAndDay = (events: string, key: string) => `
-          select ${key}grouping(day) = 1 as is_session, count(*) as events, extract(epoch from max(occurred_at) - min(occurred_at)) / 60.0 as minutes
+          select ${key}grouping(day) = 1 as is_session, count(*) as events, ${MINUTES} as minutes
           from (select e.user_key, e.session_id, (e.occurred_at at time zone 'UTC')::date as day, e.occurred_at from ${events}) e
           group by grouping sets ((${key}session_id), (${key}day))`;
 /** A user's events, sessions, active days and median session length, over perSessionAndDay's rows. */
@@ -55,6 +67,8 @@ export default defineModel({
   materialized: 'incremental',
   incremental: { uniqueKey: 'user_key' },
   indexes: [['user_key']],
+  // Appended users are read from fct_events' and the map's kept changes; without them every touched user is recomputed.
+  deltaFrom: [EVENTS, MAP],
   columns: {
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null', 'unique', { relationships: { to: 'core.dim_users', field: 'user_key' } }] },
     ...FACT_COLUMNS,
@@ -66,23 +80,47 @@ export default defineModel({
   // anti-join of the whole table (50-60 ms) is cheaper here than goneKeys' lookups (touched-users-rows.ts).
   staleKeys: (knex, { ref, incremental }) =>
     knex.raw(`select t.user_key from ${incremental!.this} t where not exists (select 1 from ${ref('core.dim_users')} u where u.user_key = t.user_key)`),
-  build: (knex, { ref, incremental }) => {
+  build: (knex, { ref, incremental, delta }) => {
     // Touched users' rows only on an incremental build (see rowsOfTouched for the two ways of reading them).
     const ofTouched = (relation: string, indexed = true) => rowsOfTouched(ref, relation, incremental, indexed);
     const firstWeek = `(e.occurred_at >= u.signed_up_at and e.occurred_at < u.signed_up_at + interval '${FIRST_WEEK}')`;
+    const inMonth = (m: number) => `e.occurred_at >= u.started_at + interval '${m} months' and e.occurred_at < u.started_at + interval '${m + 1} months'`;
     const sinceStartWhere = `${firstWeek}
            or (e.occurred_at >= u.started_at + interval '${Math.min(...RETENTION_MONTHS)} months' and e.occurred_at < u.started_at + interval '${Math.max(...RETENTION_MONTHS) + 1} months')`;
     const sinceStartColumns = `count(distinct e.properties ->> 'feature') filter (where e.event = 'feature_used' and ${firstWeek}) as first_week_features,
                count(distinct e.session_id) filter (where ${firstWeek}) as first_week_sessions,
                count(distinct floor(extract(epoch from e.occurred_at - u.signed_up_at) / 86400)) filter (where ${firstWeek}) as first_week_active_days,
-               ${RETENTION_MONTHS.map((m) => `bool_or(e.occurred_at >= u.started_at + interval '${m} months' and e.occurred_at < u.started_at + interval '${m + 1} months') as is_active_month_${m}`).join(',\n               ')}`;
+               ${RETENTION_MONTHS.map((m) => `bool_or(${inMonth(m)}) as is_active_month_${m}`).join(',\n               ')}`;
+    // Per user (alias u: user_key, signed_up_at, started_at), by index: the activity and since_start of all their events.
+    const activityOf = `cross join lateral (select ${ACTIVITY} from (${perSessionAndDay(`${ref(EVENTS)} e where e.user_key = u.user_key`, '')}) s) a`;
+    const sinceStartOf = `cross join lateral (
+          select ${sinceStartColumns} from ${ref(EVENTS)} e where e.user_key = u.user_key and (${sinceStartWhere})) w`;
+    // With kept changes, appended users are combined (appended) and the other touched users recomputed.
+    const combined = incremental && delta;
+    const recomputed = combined ? 'recomputed' : 'users';
+    const appended = combined ? `
+      appended as materialized (   -- appended users: their stored row, start, and what their new events add: days other than
+                                   -- their last stored event's, and the windows they fall in
+        -- Laterals from the appended users, by index (their new events too: fct_events from the first on): their count is
+        -- guessed at a few rows, and joins planned on that rescanned them per row.
+        select f.*, u.signed_up_at, u.started_at, a.new_events, n.*
+        from (${appendedUsersOf(knex, ref, incremental, delta)}) a
+        cross join lateral (select signed_up_at, coalesce(signed_up_at, first_seen_at) as started_at from ${ref('core.dim_users')} u where u.user_key = a.user_key) u
+        cross join lateral (select * from ${incremental.this} f where f.user_key = a.user_key) f
+        cross join lateral (
+          select count(distinct (e.occurred_at at time zone 'UTC')::date) filter (where (e.occurred_at at time zone 'UTC')::date <> (a.last_old_at at time zone 'UTC')::date) as new_days,
+                 coalesce(bool_or(${firstWeek}), false) as in_first_week,
+                 ${RETENTION_MONTHS.map((m) => `coalesce(bool_or(${inMonth(m)}), false) as in_month_${m}`).join(', ')}
+          from ${ref(EVENTS)} e where e.user_key = a.user_key and e.occurred_at >= a.first_new_at) n
+      ),
+      recomputed as (select * from users where user_key not in (select user_key from appended)),` : '';
     return knex.raw(`
       with ${incremental ? `${touchedCte(knex, ref, incremental)},` : ''}
       users as (
         -- Joined to touched, not read as = any(array(...)): that is guessed at 10 users, and every join below would plan on it.
         select user_key, signed_up_at, coalesce(signed_up_at, first_seen_at) as started_at
         from ${incremental ? `touched t join ${ref('core.dim_users')} u using (user_key)` : `${ref('core.dim_users')} u`}
-      ),
+      ),${appended}
       value as (   -- is_order: the configured notion of an order line (core.fct_outcomes)
         select o.user_key,
                max(o.occurred_at) filter (where o.is_order) as last_order_at,
@@ -103,18 +141,31 @@ export default defineModel({
       activity as (   -- per session and per day in one pass over the events (each read the touched users' events again), then per user
         select ${incremental ? 'u.user_key, a.*' : `user_key, ${ACTIVITY}`}
         ${incremental ? `-- incremental: per touched user (lateral, by index), rather than a hash of all their sessions and days and a sort of it
-        from users u cross join lateral (select ${ACTIVITY} from (${perSessionAndDay(`${ref('core.fct_events')} e where e.user_key = u.user_key`, '')}) s) a`
-        : `from (${perSessionAndDay(`${ref('core.fct_events')} e`, 'user_key, ')}) s group by user_key`}
+        from ${recomputed} u ${activityOf}`
+        : `from (${perSessionAndDay(`${ref('core.fct_events')} e`, 'user_key, ')}) s group by user_key`}${combined ? `
+        union all   -- appended users: stored counts plus the new events'; the median over all their sessions again (it cannot be
+                    -- combined), which counts them too (a probe of the last stored session, to count the new ones, cost as much)
+        select u.user_key, u.events + u.new_events, m.sessions, u.active_days + u.new_days, m.median_session_minutes
+        from appended u
+        cross join lateral (select count(*) as sessions, percentile_cont(0.5) within group (order by minutes) as median_session_minutes
+          from (select ${MINUTES} as minutes from ${ref(EVENTS)} e where e.user_key = u.user_key group by e.session_id) s) m` : ''}
       ),
       since_start as (   -- the first week after signup and the months after the start (for retention), in one pass over the user's events
         ${incremental ? `select u.user_key, w.*
         -- Incremental: per touched user, one index lookup and its aggregate (lateral): joined, with the touched count known (the
         -- run's table), the planner hashed all 1.15M events for 110k; a lateral scan grouped after it sorted those 110k rows.
         -- Over no events the counts are 0 and bool_or null, as the final coalesce makes a missing row.
-        from users u cross join lateral (
-          select ${sinceStartColumns} from ${ref('core.fct_events')} e where e.user_key = u.user_key and (${sinceStartWhere})) w` : `select e.user_key, ${sinceStartColumns}
+        from ${recomputed} u ${sinceStartOf}` : `select e.user_key, ${sinceStartColumns}
         from ${ref('core.fct_events')} e join users u using (user_key) where ${sinceStartWhere}
-        group by e.user_key`}
+        group by e.user_key`}${combined ? `
+        union all   -- appended users with a new event in their first week: again
+        select u.user_key, w.* from appended u ${sinceStartOf}
+        where u.in_first_week
+        union all   -- the others: their first week as stored, a month active as stored or by a new event in it
+        select u.user_key, u.first_week_features, u.first_week_sessions, u.first_week_active_days,
+               ${RETENTION_MONTHS.map((m) => `u.is_active_month_${m} or u.in_month_${m}`).join(', ')}
+        from appended u
+        where not u.in_first_week` : ''}
       ),
       final as (
         select u.user_key,

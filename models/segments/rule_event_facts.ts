@@ -1,9 +1,12 @@
+import { appendedUsersOf } from '../../src/identity/appended-users.ts';
 import { touchedCte, touchedGoneOrRedefinedKeys } from '../../src/identity/touched-users-rows.ts';
 import { defineModel, type IncrementalContext } from '../../src/models/model-definition.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
 import { ruleFacts, type RuleFacts } from '../../src/segments/rule-event-facts.ts';
 import type { RuleSegment } from '../../src/segments/segment-definition.ts';
 
+const EVENTS = 'core.fct_events';
+const MAP = 'core.user_identity_map';
 const EMPTY = `select null::text as definition, null::text as user_key, null::text as fact, null::bigint as value, null::text as definition_hash where false`;
 
 const factsOf = (project: ProjectContent): RuleFacts[] =>
@@ -33,7 +36,10 @@ function redefinedCte(facts: RuleFacts[], incremental: IncrementalContext): { sq
  * a window relative to it (src/segments/rule-event-facts.ts): segments.current_membership reads
  * them instead of grouping every event on every build. A function of the user's own events and
  * signup, so an incremental build recomputes only the users the new batches touch, and everyone
- * when a rule's facts are defined differently (`definition_hash`).
+ * when a rule's facts are defined differently (`definition_hash`). A user the run only appends
+ * events to (src/identity/appended-users.ts; signup unchanged: no users batch names them) keeps
+ * their stored rows when no new event counts in any fact (outside its window, or of other events);
+ * otherwise they are recomputed too (a distinct count cannot be added to).
  */
 export default (project: ProjectContent) => defineModel({
   name: 'segments.rule_event_facts',
@@ -43,6 +49,7 @@ export default (project: ProjectContent) => defineModel({
   materialized: 'incremental',
   incremental: { uniqueKey: 'user_key' },
   indexes: [['user_key']],
+  deltaFrom: [EVENTS, MAP],
   tests: [{ unique_combination: ['definition', 'user_key', 'fact'] }],
   columns: {
     definition: { type: 'text', description: 'Rule definition name (segments/*.yml)', tests: ['not_null'] },
@@ -55,7 +62,7 @@ export default (project: ProjectContent) => defineModel({
     const facts = factsOf(project);
     return touchedGoneOrRedefinedKeys(knex, ref, incremental!, facts.length ? redefinedCte(facts, incremental!) : undefined);
   },
-  build: (knex, { ref, incremental }) => {
+  build: (knex, { ref, incremental, delta }) => {
     const facts = factsOf(project);
     if (facts.length === 0) return knex.raw(EMPTY);
     const users = ref('core.dim_users').toQuery();
@@ -69,14 +76,40 @@ export default (project: ProjectContent) => defineModel({
     // changed (one-time filters: only one branch runs). Materialized: the rules' scans read it once.
     const eventNames = [...new Set(facts.flatMap((f) => f.eventNames))];
     const redefined = redefinedCte(facts, incremental);
-    return knex.raw(`
+    if (!delta) {
+      return knex.raw(`
       with ${touchedCte(knex, ref, incremental)},
       ${redefined.sql},
       events as materialized (
-        select ${columns} from ${ref('core.fct_events')} where user_key = any(array(select user_key from touched)) and event = any(?::text[]) and not (select changed from redefined)
+        select ${columns} from ${ref(EVENTS)} where user_key = any(array(select user_key from touched)) and event = any(?::text[]) and not (select changed from redefined)
         union all
-        select ${columns} from ${ref('core.fct_events')} where event = any(?::text[]) and (select changed from redefined)
+        select ${columns} from ${ref(EVENTS)} where event = any(?::text[]) and (select changed from redefined)
       )
       ${union}`, [...redefined.bindings, eventNames, eventNames, ...bindings]);
+    }
+    // Appended users whose new events no fact counts (the facts over those events alone have no row) keep their rows.
+    const hits = facts.map((f) => f.rows('new_events', users));
+    const appended = appendedUsersOf(knex, ref, incremental, delta);
+    return knex.raw(`
+      with ${touchedCte(knex, ref, incremental)},
+      ${redefined.sql},
+      appended as materialized (select user_key from (${appended}) a where not (select changed from redefined)),
+      new_events as materialized (
+        select ${columns} from ${delta.changes[EVENTS]} where change = 'added' and user_key in (select user_key from appended) and event = any(?::text[])
+      ),
+      kept as materialized (
+        select user_key from appended
+        except select user_key from (${hits.map((h) => `(${h.sql})`).join('\nunion all\n')}) h
+      ),
+      events as materialized (
+        select ${columns} from ${ref(EVENTS)}
+        where user_key = any(array(select user_key from touched except select user_key from kept)) and event = any(?::text[]) and not (select changed from redefined)
+        union all
+        select ${columns} from ${ref(EVENTS)} where event = any(?::text[]) and (select changed from redefined)
+      )
+      ${union}
+      union all
+      select definition, user_key, fact, value, definition_hash from ${delta.this} where user_key = any(array(select user_key from kept))`,
+    [...redefined.bindings, eventNames, ...hits.flatMap((h) => h.bindings), eventNames, eventNames, ...bindings]);
   },
 });

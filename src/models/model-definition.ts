@@ -86,6 +86,12 @@ export interface IncrementalContext {
    */
   touchedUsers?: Knex.Raw;
   /**
+   * With a delta from core.fct_events and core.user_identity_map: a table (quoted) of the users whose only change
+   * in this run is new events after their stored ones (src/identity/appended-users.ts), computed once per run and
+   * analyzed, set by the runner for a model whose build asks for it; unset, the model computes it itself.
+   */
+  appendedUsers?: Knex.Raw;
+  /**
    * Models with replaceFrom, on every incremental run: a temporary table (quoted) of the ranges the build replaces,
    * one row per key (the uniqueKey column and `replace_from`, null: every row of the key), the stale keys among them,
    * analyzed: the query can select exactly those rows without computing the ranges again.

@@ -19,7 +19,7 @@ import { checkDefinitions, type DefinitionFingerprints } from './definition-chan
 import { deltaContext, forgetChanges, recordDeltaBases, sqlFingerprint } from './model-changes.ts';
 import { ModelGraph } from './model-graph.ts';
 import { REPLACED_RANGES } from './materializations/incremental.ts';
-import { readsTouchedUsers, RunTouchedUsers, TOUCHED_USERS_SCHEMA } from './run-touched-users.ts';
+import { readsAppendedUsers, readsTouchedUsers, RunTouchedUsers, TOUCHED_USERS_SCHEMA } from './run-touched-users.ts';
 import { testsFingerprint } from './tests-fingerprint.ts';
 import { readsRawOnly, sourcesUnchanged, viewFingerprint } from './unchanged-view.ts';
 import { dropLeftovers, failedTestsSummary, materialize, ModelTestFailure, relationExists, type ModelPhases, type TestOutcome } from './materializer.ts';
@@ -366,6 +366,11 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           // from scratch: a delta would make it publish only the rows the changes touch.
           const buildsInFull = model.materialized === 'incremental' && !incremental;
           const delta = deltaBase && !options.fullRefresh && !buildsInFull && published ? await deltaContext(knex, model, runId, deltaBase) : undefined;
+          // The appended users of a model updated from fct_events' and the map's changes, once per run (run-touched-users.ts).
+          if (delta && incremental && model.deltaFrom?.includes('core.fct_events') && model.deltaFrom.includes('core.user_identity_map')
+            && readsAppendedUsers(model, known, incremental, delta)) {
+            incremental = { ...incremental, appendedUsers: knex.raw(await touchedUsers.appendedOf(incremental.newBatches)) };
+          }
           if (delta) compiled = compileModel(model, known, { incremental, appendTo, previous, delta, knex });
           // The quarantine checks only what new batches touch when the model says which rows that is.
           const scoped = incremental && model.quarantine && model.quarantineReplaces && !(await tookInRevertedBatch(knex, name)) ? incremental : undefined;

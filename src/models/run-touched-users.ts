@@ -12,10 +12,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
+import { appendedUsers } from '../identity/appended-users.ts';
 import { batchArray, touchedUserKeys } from '../identity/touched-identities.ts';
 import { TEMP_PREFIX } from './materializations/relations.ts';
+import { changesRelation } from './model-changes.ts';
 import { compileModel, quoteRelation } from './model-compiler.ts';
-import type { IncrementalContext } from './model-definition.ts';
+import type { DeltaContext, IncrementalContext } from './model-definition.ts';
 import type { Model } from './model-discovery.ts';
 
 /** Schema of the run's tables (always present: migrations create it). */
@@ -30,6 +32,19 @@ export function readsTouchedUsers(model: Model, known: ReadonlySet<string>, incr
   return asked;
 }
 
+/** Whether `model`'s build, given `delta`, reads `incremental.appendedUsers` (asked as readsTouchedUsers asks). */
+export function readsAppendedUsers(model: Model, known: ReadonlySet<string>, incremental: IncrementalContext, delta: DeltaContext): boolean {
+  let asked = false;
+  const probe = { ...incremental };
+  Object.defineProperty(probe, 'appendedUsers', { enumerable: true, get: () => ((asked = true), undefined) });
+  compileModel(model, known, { incremental: probe, delta });
+  return asked;
+}
+
+/**
+ * The run's user sets: the users new batches touch, and (once core.fct_events and the identity map published this
+ * run's changes) the appended users among them (src/identity/appended-users.ts). One table per set of batches each.
+ */
 export class RunTouchedUsers {
   private readonly tables = new Map<string, Promise<string>>();
   private readonly created = new Set<string>();
@@ -41,23 +56,37 @@ export class RunTouchedUsers {
 
   /** The table (quoted name) of the user keys `batches` touch, created on first use. A name, not a Knex.Raw: that is a thenable, which `await` would run. */
   async of(batches: number[]): Promise<string> {
-    const key = [...batches].sort((a, b) => a - b).join(',');
+    return this.once('touched_users', batches, (ref, array) => touchedUserKeys(ref, array));
+  }
+
+  /**
+   * The table of the users whose only change is new events after their stored ones, for a model given a delta from
+   * core.fct_events and the identity map: their kept changes are then this run's, the same for every such model.
+   */
+  async appendedOf(batches: number[]): Promise<string> {
+    const changes = { events: this.knex.raw(changesRelation('core.fct_events')), identities: this.knex.raw(changesRelation('core.user_identity_map')) };
+    return this.once('appended_users', batches, (ref, array) => appendedUsers(ref, changes, array));
+  }
+
+  private once(kind: string, batches: number[], query: (ref: (name: string) => Knex.Raw, batches: Knex.Raw) => string): Promise<string> {
+    const key = `${kind}:${[...batches].sort((a, b) => a - b).join(',')}`;
     let table = this.tables.get(key);
     if (!table) {
-      table = this.create(key, batches);
+      table = this.create(kind, key, query(this.ref, batchArray(this.knex, batches)));
       this.tables.set(key, table);
       table.catch(() => this.tables.delete(key)); // a failed creation is tried again by the next model
     }
     return table;
   }
 
-  private async create(key: string, batches: number[]): Promise<string> {
+  private readonly ref = (name: string) => this.knex.raw(quoteRelation(name));
+
+  private async create(kind: string, key: string, query: string): Promise<string> {
     const suffix = createHash('sha256').update(`${this.runId}:${key}`).digest('hex').slice(0, 16);
-    const table = quoteRelation(`${TOUCHED_USERS_SCHEMA}.${TEMP_PREFIX}touched_users_${suffix}`);
-    const ref = (name: string) => this.knex.raw(quoteRelation(name));
+    const table = quoteRelation(`${TOUCHED_USERS_SCHEMA}.${TEMP_PREFIX}${kind}_${suffix}`);
     this.created.add(table);
     await this.knex.raw(`drop table if exists ${table}`);
-    await this.knex.raw(`create unlogged table ${table} as ${touchedUserKeys(ref, batchArray(this.knex, batches))}`);
+    await this.knex.raw(`create unlogged table ${table} as ${query}`);
     await this.knex.raw(`analyze ${table}`);
     return table;
   }

@@ -10,8 +10,9 @@ import { appendedUsers } from '../../src/identity/appended-users.ts';
 import { batchArray } from '../../src/identity/touched-identities.ts';
 import { loadFile } from '../../src/load/batch-loader.ts';
 import { changesRelation } from '../../src/models/model-changes.ts';
-import { quoteRelation } from '../../src/models/model-compiler.ts';
+import { compilerKnex, quoteRelation } from '../../src/models/model-compiler.ts';
 import { runModels } from '../../src/models/model-runner.ts';
+import { readsAppendedUsers, RunTouchedUsers } from '../../src/models/run-touched-users.ts';
 import { csv, fixture } from '../support/fixture-files.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { loadTestProject } from '../support/test-project.ts';
@@ -76,4 +77,37 @@ it('an identity link names both sides: the user it links is not appended, though
   const link = await loadFile(db.url, fixture('appended-links.csv', csv('anonymous_id,user_id,linked_at,link_source', `a7,u2,${day(8)},alias`)), { into: 'identities' });
   await build();
   expect((await appended([third.batchId, link.batchId])).map((r: { user_key: string }) => r.user_key)).toEqual(['u1']);
+});
+
+it('the runner computes them once per run, for the models that read them, as the query does', async () => {
+  const { models } = await loadTestProject();
+  const model = (name: string) => models.find((m) => m.name === name)!;
+  const known = new Set(models.map((m) => m.name));
+  const incremental = { this: compilerKnex.raw('"t"."t"'), newBatches: [1] };
+  const delta = { this: compilerKnex.raw('"t"."t"'), changes: { 'core.fct_events': compilerKnex.raw('"c"."e"'), 'core.user_identity_map': compilerKnex.raw('"c"."m"') } };
+  expect(readsAppendedUsers(model('core.dim_users'), known, incremental, delta)).toBe(true);
+  expect(readsAppendedUsers(model('features.user_facts'), known, incremental, delta)).toBe(true);
+  expect(readsAppendedUsers(model('core.fct_events'), known, incremental, delta)).toBe(false);
+
+  // dim_users and user_facts built once: the next run can update them from fct_events' changes.
+  expect((await runModels(db.knex, db.url, models, { select: ['+features.user_facts'] })).ok).toBe(true);
+  const fourth = await events('appended-4.csv', [['q1', 'u1', '', day(9)], ['q2', 'u5', '', day(9)]]);
+  const tables = async () =>
+    (await db.knex.raw(`select relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'ops' and relname like '\\_\\_seglayer\\_tmp\\_appended%'`)).rows.length;
+  // While the run goes on (fct_outcomes and user_facts follow dim_users), the table dim_users asked for exists.
+  let during: Promise<number> | undefined;
+  const summary = await runModels(db.knex, db.url, (await loadTestProject()).models, {
+    select: ['+features.user_facts'],
+    onEvent: (e) => { if (e.kind === 'done' && e.result.model === 'core.dim_users') during = tables(); },
+  });
+  expect(summary.ok).toBe(true);
+  expect(await during).toBe(1);
+  expect(await tables()).toBe(0); // gone with the run
+  // The table holds what the query returns.
+  const run = new RunTouchedUsers(db.knex, 'appended-test');
+  const table = await run.appendedOf([fourth.batchId]);
+  const rows = (await db.knex.raw(`select user_key, first_new_at::text as first, last_old_at::text as last, new_events::int as n from ${table} order by 1`)).rows;
+  expect(rows).toEqual(await appended([fourth.batchId]));
+  expect(rows.map((r: { user_key: string }) => r.user_key)).toEqual(['u1', 'u5']);
+  await run.drop();
 });

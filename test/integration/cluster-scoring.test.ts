@@ -125,6 +125,11 @@ it('a build after new events keeps the fit and scores only the users whose featu
   const untouched = 'u3';
   const planted = previous.get(untouched)!.segment === 'cluster_1' ? 'cluster_2' : 'cluster_1';
   await db.knex.raw(`update segments.cluster_assignments set segment = ? where user_key = ? and definition = 'activity'`, [planted, untouched]);
+  // A second marker: another untouched user's stored values no longer match their features. A pass over every user
+  // would rescore them; the definition reads only user_facts' features and its rows are all of the current fit, so
+  // the build looks at the touched users only and leaves the row alone.
+  const unread = 'u4';
+  await db.knex.raw(`update segments.cluster_assignments set scored_values = array[-1, -1, -1]::float8[] where user_key = ? and definition = 'activity'`, [unread]);
   // u0 (light) turns heavy; u1 and u7 get one more event; u40 is new. The reference time moves one day.
   await loadFile(db.url, fixture(`cs-users-${++seq}.csv`, csv('user_id,signed_up_at,plan,country,updated_at', `u${USERS},${day(20)},free,DE,${day(20)}`)), { into: 'users' });
   await loadEvents([
@@ -145,6 +150,7 @@ it('a build after new events keeps the fit and scores only the users whose featu
   // Scored now: exactly the changed users; everyone else's row is the previous one.
   expect([...assigned].filter(([, r]) => r.scored_reference_at === now).map(([u]) => u).sort()).toEqual(changed);
   expect(assigned.get(untouched)!.segment).toBe(planted);
+  expect((await rows<{ v: number[] }>(`select scored_values as v from segments.cluster_assignments where user_key = ?`, [unread]))[0]!.v).toEqual([-1, -1, -1]);
   for (const [user, row] of assigned) {
     expect(row.fitted_at).toBe(before.fitted_at);
     if (user !== untouched) expect(row.segment, user).toBe(nearest(before, values.get(user)!));
@@ -154,6 +160,28 @@ it('a build after new events keeps the fit and scores only the users whose featu
   const moves = await rows<{ user_key: string; cause: string }>(`select user_key, cause from segments.transitions where definition = 'activity'`);
   expect(moves).toContainEqual({ user_key: 'u0', cause: 'score' });
   expect(moves.every((m) => m.cause === 'score')).toBe(true);
+});
+
+it('two users merged by an alias: the key merged away loses its row, the canonical user is rescored, no one else is read', async () => {
+  const before = await assignments();
+  expect(before.has('u10') && before.has('u9')).toBe(true);
+  const scored = async () => (await rows<{ v: number[] }>(`select scored_values as v from segments.cluster_assignments where user_key = 'u10'`))[0]!.v;
+  const unmerged = await scored();
+  await loadFile(db.url, fixture(`cs-identities-${++seq}.csv`, csv('anonymous_id,user_id,linked_at,link_source', `u10,u9,${day(20)},alias`)), { into: 'identities' });
+  await build();
+  // The identity map picks the canonical key of the two (u10: the smaller text); the other is merged away.
+  const keys = await rows<{ identity: string; user_key: string }>(`select identity, user_key from core.user_identity_map where identity in ('u9', 'u10') order by 1`);
+  expect(keys).toEqual([{ identity: 'u10', user_key: 'u10' }, { identity: 'u9', user_key: 'u10' }]);
+  const after = await assignments();
+  expect(after.has('u9')).toBe(false);
+  // u10 now holds u9's events too: scored again, from its new values, to their nearest centroid.
+  const values = await featureValues();
+  expect(await scored()).toEqual(values.get('u10'));
+  expect(await scored()).not.toEqual(unmerged);
+  expect(after.get('u10')!.segment).toBe(nearest(await fit(), values.get('u10')!));
+  // Still restricted: the marker row of the test above is left alone.
+  expect((await rows<{ v: number[] }>(`select scored_values as v from segments.cluster_assignments where user_key = 'u4'`))[0]!.v).toEqual([-1, -1, -1]);
+  expect([...after.keys()].sort()).toEqual([...before.keys()].filter((u) => u !== 'u9').sort());
 });
 
 it('a refit with the same seed (refit_after: 0d) equals a --full-refresh, row for row', async () => {

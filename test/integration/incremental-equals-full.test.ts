@@ -23,8 +23,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { appendedUsers } from '../../src/identity/appended-users.ts';
+import { batchArray } from '../../src/identity/touched-identities.ts';
 import { loadFile } from '../../src/load/batch-loader.ts';
-import { compileModel } from '../../src/models/model-compiler.ts';
+import { changesRelation } from '../../src/models/model-changes.ts';
+import { compileModel, quoteRelation } from '../../src/models/model-compiler.ts';
 import { runModels, type ModelResult, type RunOptions } from '../../src/models/model-runner.ts';
 import type { Project } from '../../src/project/project.ts';
 import { csv, fixture } from '../support/fixture-files.ts';
@@ -109,9 +112,13 @@ const BY_IDENTITY_MAP = ['core.user_survey', 'core.fct_outcomes', 'core.fct_expe
 /** Loads one file into both databases, in the same order (so batch ids agree too). */
 const load = async (into: keyof typeof files, rows: string[]) => {
   const file = files[into](rows);
-  for (const db of [incremental, full]) await loadFile(db.url, file, { into });
+  for (const db of [incremental, full]) loaded.push((await loadFile(db.url, file, { into })).batchId);
 };
+/** Batch ids loaded since the incremental database's last build (both databases' ids are the same), and that build's. */
+const loaded: number[] = [];
+let builtBatches: number[] = [];
 const build = async (db: TestDatabase, options: RunOptions = {}): Promise<Map<string, ModelResult>> => {
+  if (db === incremental) builtBatches = [...new Set(loaded.splice(0))];
   const summary = await runModels(db.knex, db.url, project.models, options);
   expect(summary.results.filter((r) => r.status !== 'success').map((r) => `${r.model}: ${r.error}`)).toEqual([]);
   return new Map(summary.results.map((r) => [r.model, r]));
@@ -174,6 +181,7 @@ const HISTORY_DELTA = /^appended \d+ rows \(delta from segments\.current_members
 const buildAndCompare = async () => {
   const before = { ...(await snapshot(incremental)), ...(await foldsOf()) };
   const results = await build(incremental);
+  const appended = await appendedNow();
   const folded = await foldsEqualRebuild();
   await historyFollowsMembership();
   await scoredAsFromScratch();
@@ -187,7 +195,23 @@ const buildAndCompare = async () => {
           from core.fct_events e, jsonb_each(case when jsonb_typeof(e.properties) = 'object' then e.properties else '{}' end) kv) p
     group by p.event, p.property, p.json_type order by 1`);
   expect(a['core.event_properties']).toEqual(direct.rows.map((r: { row: string }) => r.row));
-  return { results, before, after: { ...a, ...folded } };
+  return { results, before, after: { ...a, ...folded }, appended };
+};
+/**
+ * The users the last incremental build appended events to (src/identity/appended-users.ts, from the kept changes it
+ * left): per-user models with deltaFrom fct_events and the map combine their stored rows with the new events.
+ */
+const appendedNow = async (batches = builtBatches): Promise<string[]> => {
+  const ref = (name: string) => incremental.knex.raw(quoteRelation(name));
+  const changes = { events: incremental.knex.raw(changesRelation('core.fct_events')), identities: incremental.knex.raw(changesRelation('core.user_identity_map')) };
+  const { rows } = await incremental.knex.raw(`select user_key from (${appendedUsers(ref, changes, batchArray(incremental.knex, batches))}) a order by 1`);
+  return rows.map((r: { user_key: string }) => r.user_key);
+};
+/** Models that combine an appended user's stored rows with their new events (deltaFrom fct_events and the map). */
+const COMBINED_ACTION = /^incremental: \d+ rows by user_key \(delta from core\.fct_events, core\.user_identity_map\)$/;
+const COMBINED = { 'core.event_user_counts': COMBINED_ACTION, 'marts.user_paths': COMBINED_ACTION, 'segments.rule_event_facts': COMBINED_ACTION };
+const combined = (results: Map<string, ModelResult>) => {
+  for (const [model, action] of Object.entries(COMBINED)) expect(results.get(model)!.action, model).toMatch(action);
 };
 const keyOf = async (identity: string) =>
   (await incremental.knex.raw('select user_key from core.user_identity_map where identity = ?', [identity])).rows[0]?.user_key;
@@ -278,7 +302,10 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   await load('survey_responses', [`u3,onboarding,team_size,12,${day(21)}`, `u${USERS},onboarding,primary_goal,api,${day(21)}`]);
   // Next month's costs, a late line for February, a new user's, and one of an id nobody names yet.
   await load('costs', [cost({ user: 'u1' }, 'compute', '4', 'USD', 1), cost({ user: 'u2' }, 'storage', '1.5', 'EUR', -1), cost({ user: `u${USERS}` }, 'compute', '9'), cost({ user: 'ghost2' }, 'compute', '1'), cost({ account: 'acme' }, 'support', '41', 'GBP', 1)]);
-  const { results, before, after } = await buildAndCompare();
+  const { results, before, after, appended } = await buildAndCompare();
+  // Their new events come after all their stored ones, and nothing else names them (u1, u2: costs; u6: an outcome).
+  expect(appended).toEqual(['u5', 'u9']);
+  combined(results);
   expect(retentionAction(results)).toMatch(DELTA);
   expect(dailyAction(results)).toMatch(DAILY_DELTA);
   expect(results.get('core.fct_costs')!.action).toBe('incremental: 5 rows by cost_id (delta from core.user_identity_map, core.fx_rates)');
@@ -522,6 +549,81 @@ it('core.fct_costs re-derives every line after a rate changed, and after a run t
   expect(skipped.results.get('marts.user_days')!.action).toMatch(/^incremental: \d+ rows by user_key from day$/);
   expect(skipped.results.get('marts.user_activity_periods')!.action).toMatch(NARROW['marts.user_activity_periods']);
   expect(skipped.after['core.fct_costs']!.length).toBe(lines + 1);
+});
+
+/** Per-user models that add appended users' new events to their stored rows (src/identity/appended-users.ts). */
+const APPENDING = /\(delta from core\.fct_events, core\.user_identity_map\)$/;
+it('appended users: new events after all their stored ones are added to their stored rows', async () => {
+  // Proof that the stored rows are carried: values the new events cannot change, altered in the incremental database only,
+  // survive a build of the models with u10's new event (not in its first week), then are put back.
+  const probes = [{ table: 'core.dim_users', column: 'first_browser', value: 'probe' }, { table: 'features.user_facts', column: 'first_week_features', value: 99 }];
+  const valueOf = async (probe: { table: string; column: string }) => (await incremental.knex.raw(`select ?? as value from ?? where user_key = 'u10'`, [probe.column, probe.table])).rows[0].value;
+  const stored = await Promise.all(probes.map(valueOf));
+  for (const probe of probes) await incremental.knex.raw(`update ?? set ?? = ? where user_key = 'u10'`, [probe.table, probe.column, probe.value]);
+  await load('events', [event({ user: 'u10' }, 'page_viewed', day(21, 5, 20))]);
+  const probed = await build(incremental, { select: ['+features.user_facts'] });
+  for (const probe of probes) {
+    expect(probed.get(probe.table)!.action, probe.table).toMatch(APPENDING);
+    expect(await valueOf(probe), probe.table).toEqual(probe.value);
+  }
+  for (const [i, probe] of probes.entries()) await incremental.knex.raw(`update ?? set ?? = ? where user_key = 'u10'`, [probe.table, probe.column, stored[i]]);
+
+  await load('events', [
+    event({ user: 'u10' }, 'feature_used', day(21, 5, 45), 'reports'), // 25 minutes after its last: that session goes on
+    // u11: new sessions on new days, the last in its first month after signup (day 0, 01:00): is_active_month_1
+    event({ user: 'u11' }, 'signed_in', day(30, 9)), event({ user: 'u11' }, 'feature_used', day(30, 15), 'api'),
+    event({ user: 'u11' }, 'signed_in', day(31, 9)),
+    event({ user: `u${USERS}` }, 'feature_used', day(23, 12), 'alerts'), // in u20's first week (signed up on day 21): a new feature, session, day
+  ]);
+  // A copy of u11's first event that only adds a region (which only staging holds): it wins, fct_events keeps its row as it
+  // was, and u11's dim_users row is recomputed (its region is the first event's), not carried.
+  const first = (await incremental.knex.raw(`select message_id, user_id, anonymous_id, event, occurred_at, properties::text from core.fct_events where user_key = 'u11' order by occurred_at, message_id limit 1`)).rows[0];
+  const copy = fixture(`ief-events-${++seq}.csv`, csv('message_id,user_id,anonymous_id,event,occurred_at,properties,region',
+    `${first.message_id},${first.user_id ?? ''},${first.anonymous_id ?? ''},${first.event},${first.occurred_at.toISOString()},"${first.properties.replaceAll('"', '""')}",Bavaria`));
+  for (const db of [incremental, full]) await loadFile(db.url, copy, { into: 'events' });
+  const { results, before, after } = await buildAndCompare();
+  const of = (rows: string[], user: string) => rows.filter((r) => r.startsWith(`(${user},`));
+  for (const model of ['core.dim_users', 'features.user_facts']) {
+    expect(results.get(model)!.action, model).toMatch(APPENDING);
+    for (const user of ['u10', 'u11', `u${USERS}`]) expect(of(after[model]!, user), `${model} ${user}`).not.toEqual(of(before[model]!, user));
+  }
+  expect([of(before['features.user_facts']!, 'u11')[0], of(after['features.user_facts']!, 'u11')[0]].map((r) => r!.endsWith(',t,f)'))).toEqual([false, true]);
+  expect(of(after['core.dim_users']!, 'u11')[0]).toContain(',Bavaria,');
+});
+
+it('appended users in paths, event counts and rule facts: continued runs, new event names, gaps, outcomes, first weeks', async () => {
+  const last = (user: string) => incremental.knex.raw('select event from core.fct_events where user_key = ? order by occurred_at desc, message_id desc limit 1', [user]);
+  const u13Last = (await last('u13')).rows[0].event;
+  // After u19's next events (below): its upgrade path moves then. No revenue: no order after the reference time the last
+  // case configures (whose round changes u6's and u10's segments: not used here).
+  await load('outcomes', [`o7,u19,upgrade,${day(30, 12)},0.00,USD`]);
+  await load('events', [
+    event({ user: 'u11' }, 'feature_used', day(33, 9), 'api'), // converted (purchase, day 5) before: that path is as stored
+    event({ user: 'u13' }, u13Last, day(33, 10)), // continues u13's last run: its stalled path does not change
+    event({ user: 'u16' }, 'exported', day(33, 11)), event({ user: 'u16' }, 'exported', day(33, 12)), event({ user: 'u16' }, 'signed_in', day(33, 13)), // a new event name
+    // Three weeks later (no later than anyone's stored events: the reference time stays): its window starts amid them.
+    event({ user: 'u17' }, 'signed_in', day(40, 8)),
+    ...Array.from({ length: 20 }, (_, m) => event({ user: 'u18' }, 'signed_in', day(33, 14, m))), // a run longer than the tail read
+    event({ user: `u${USERS}` }, 'feature_used', day(24, 15), 'reports'), // in u20's first week (signed up on day 21): its breadth grows
+  ]);
+  const first = await buildAndCompare();
+  expect(first.appended).toEqual(['u11', 'u13', 'u16', 'u17', 'u18', `u${USERS}`]);
+  const breadth = (rows: string[]) => rows.filter((r) => r.startsWith(`(first_week_breadth_events,u${USERS},`));
+  expect(breadth(first.after['segments.rule_event_facts']!)).not.toEqual(breadth(first.before['segments.rule_event_facts']!));
+  combined(first.results);
+  // Paths that come back the same are no changes for marts.segment_path_counts: u13's, and u11's purchase path.
+  const changed = async (user: string) => (await incremental.knex.raw(`select outcome from ${changesRelation('marts.user_paths')} where user_key = ? group by 1 order by 1`, [user])).rows.map((r: { outcome: string }) => r.outcome);
+  expect([await changed('u13'), await changed('u11'), await changed('u16')]).toEqual([[], ['upgrade'], ['purchase', 'upgrade']]);
+  await load('events', [
+    event({ user: 'u19' }, 'exported', day(25, 9)), event({ user: 'u19' }, 'feature_used', day(26, 9), 'alerts'), // before its upgrade
+    event({ user: 'u18' }, 'signed_in', day(34, 9)), // the tail read is one run: its window is read whole
+    event({ user: 'u13' }, 'exported', day(34, 10)),
+  ]);
+  const second = await buildAndCompare();
+  expect(second.appended).toEqual(['u13', 'u18', 'u19']);
+  combined(second.results);
+  const paths = (rows: string[], user: string) => rows.filter((r) => r.startsWith(`(${user},`));
+  for (const user of ['u13', 'u19']) expect(paths(second.after['marts.user_paths']!, user), user).not.toEqual(paths(second.before['marts.user_paths']!, user));
 });
 
 it('a changed funnel or experiment definition recomputes its rows for every user, without new data', async () => {
