@@ -2,8 +2,7 @@ import type { Knex } from 'knex';
 import type { ExperimentDefinition } from '../../src/experiments/experiment-definition.ts';
 import { appendedUserMetricsSql, experimentDefinitionHash, experimentUserMetricsSql, exposuresSql } from '../../src/experiments/experiment-user-metrics-sql.ts';
 import type { SqlPart } from '../../src/experiments/measure-aggregate.ts';
-import { appendedUsers } from '../../src/identity/appended-users.ts';
-import { batchArray } from '../../src/identity/touched-identities.ts';
+import { appendedUsersOf } from '../../src/identity/appended-users.ts';
 import { touchedCte } from '../../src/identity/touched-users-rows.ts';
 import { defineModel, type DeltaContext, type IncrementalContext } from '../../src/models/model-definition.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
@@ -137,7 +136,7 @@ export default (project: ProjectContent) => defineModel({
       with ${touchedCte(knex, ref, incremental)},
       ${movedByChanges.sql},
       appended as materialized (
-        select a.user_key, a.last_old_at from (${appendedUsers(ref, { events: delta.changes[EVENTS]!, identities: delta.changes[MAP]! }, batchArray(knex, incremental.newBatches))}) a
+        select a.user_key, a.last_old_at from (${appendedUsersOf(knex, ref, incremental, delta)}) a
         where a.user_key not in (select user_key from moved)
       ),
       recomputed as (select user_key from touched where user_key not in (select user_key from appended) union select user_key from moved),

@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 import { funnelDefinitionHash, funnelProgressSql } from '../../src/funnels/funnel-progress-sql.ts';
-import { appendedUsers } from '../../src/identity/appended-users.ts';
-import { batchArray } from '../../src/identity/touched-identities.ts';
+import { appendedUsersOf } from '../../src/identity/appended-users.ts';
 import { goneKeys, touchedCte, touchedGoneOrRedefinedKeys } from '../../src/identity/touched-users-rows.ts';
 import { defineModel, type BuildContext, type DeltaContext, type IncrementalContext } from '../../src/models/model-definition.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
@@ -36,7 +35,7 @@ const MAP = 'core.user_identity_map';
  */
 const appendedCte = (knex: Knex, ref: BuildContext['ref'], incremental: IncrementalContext, delta: DeltaContext) => `
       appended as materialized (
-        select user_key from (${appendedUsers(ref, { events: delta.changes[EVENTS]!, identities: delta.changes[MAP]! }, batchArray(knex, incremental.newBatches))}) a
+        select user_key from (${appendedUsersOf(knex, ref, incremental, delta)}) a
         where not (select changed from redefined)
       )`;
 
