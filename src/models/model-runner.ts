@@ -19,7 +19,7 @@ import { checkDefinitions, type DefinitionFingerprints } from './definition-chan
 import { deltaContext, forgetChanges, recordDeltaBases, sqlFingerprint } from './model-changes.ts';
 import { ModelGraph } from './model-graph.ts';
 import { REPLACED_RANGES } from './materializations/incremental.ts';
-import { readsAppendedUsers, readsTouchedUsers, RunTouchedUsers, TOUCHED_USERS_SCHEMA } from './run-touched-users.ts';
+import { readsAppendedUsers, readsTouchedUsers, RunTouchedUsers, TOUCHED_USERS_SCHEMA, touchedUsersFinalAfter } from './run-touched-users.ts';
 import { testsFingerprint } from './tests-fingerprint.ts';
 import { readsRawOnly, sourcesUnchanged, viewFingerprint } from './unchanged-view.ts';
 import { dropLeftovers, failedTestsSummary, materialize, ModelTestFailure, relationExists, type ModelPhases, type TestOutcome } from './materializer.ts';
@@ -323,6 +323,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
       const t0 = performance.now();
       options.onEvent?.({ kind: 'start', model: name, index, total: selected.length });
       let result: ModelResult;
+      let newBatches: number[] | undefined;
       let fingerprint = testsFingerprint(model);
       let definitions: DefinitionFingerprints | undefined;
       try {
@@ -345,6 +346,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             : undefined;
           // The touched users of its new batches, computed once per run for every model that reads them (run-touched-users.ts).
           if (incremental && readsTouchedUsers(model, known, incremental)) incremental = { ...incremental, touchedUsers: knex.raw(await touchedUsers.of(incremental.newBatches)) };
+          newBatches = incremental?.newBatches;
           if (incremental && model.replaceFrom) incremental = { ...incremental, replaced: knex.raw(REPLACED_RANGES) };
           // Append models are history: --full-refresh does not start them over.
           const appendTo = model.materialized === 'append' && published ? knex.raw(quoteRelation(name)) : undefined;
@@ -424,6 +426,11 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
       }
       result.seconds = (performance.now() - t0) / 1000;
       results.set(name, result);
+      // The touched users are final once what they are read from has built: made now, beside the models that run on
+      // (fct_events, on the round's critical path, reads none), not by the first model that asks (dim_users, next on it).
+      if (newBatches?.length && touchedUsersFinalAfter(name, selected, (m) => results.get(m)?.status === 'success')) {
+        touchedUsers.of(newBatches).catch(() => undefined); // a failure is met again by the first model that asks
+      }
       await record(knex, runId, result, startedAt, watermark, fingerprint, definitions);
       options.onEvent?.({ kind: 'done', result, index, total: selected.length });
       if (result.status !== 'success') failed ??= name;

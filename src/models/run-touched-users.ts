@@ -23,6 +23,16 @@ import type { Model } from './model-discovery.ts';
 /** Schema of the run's tables (always present: migrations create it). */
 export const TOUCHED_USERS_SCHEMA = 'ops';
 
+/** The models touchedUserKeys reads: once all have built in a run, the touched users are final (and can be made ahead). */
+export const TOUCHED_USERS_READ = ['staging.stg_events', 'staging.stg_identity_links', 'core.user_identity_map'];
+
+/**
+ * Whether `built` (a model that just built) completes what the touched users are read from in this run: it is one of
+ * TOUCHED_USERS_READ and every one of them the run selects has built successfully (`succeeded`).
+ */
+export const touchedUsersFinalAfter = (built: string, selected: readonly string[], succeeded: (model: string) => boolean): boolean =>
+  TOUCHED_USERS_READ.includes(built) && TOUCHED_USERS_READ.every((m) => !selected.includes(m) || succeeded(m));
+
 /** Whether `model`'s build, staleKeys or replaceFrom reads `incremental.touchedUsers` (asked by compiling them, as ref() finds dependencies). */
 export function readsTouchedUsers(model: Model, known: ReadonlySet<string>, incremental: IncrementalContext): boolean {
   let asked = false;
