@@ -50,13 +50,15 @@ export function exposuresSql(experiment: ExperimentDefinition, assignments: stri
   };
 }
 
+/** Bindings collected in the order `bind` places their SQL parts in the text. */
+function bindingsInOrder(): { bindings: unknown[]; bind: (part: SqlPart) => string } {
+  const bindings: unknown[] = [];
+  return { bindings, bind: (part) => (bindings.push(...part.bindings), part.sql) };
+}
+
 /** user_key, variant, exposed_at, metric, metric_type, value, pre_value, denominator: one row per exposed user and metric. */
 function userMetricsBody(experiment: ExperimentDefinition, relations: UserMetricsRelations): SqlPart {
-  const bindings: unknown[] = [];
-  const bind = (part: SqlPart) => {
-    bindings.push(...part.bindings);
-    return part.sql;
-  };
+  const { bindings, bind } = bindingsInOrder();
   const measures = measuresOf(experiment.metrics);
   const index = (m: Measure) => measures.findIndex((x) => x.key === keyOf(m));
   const post = `r.occurred_at >= e.exposed_at and r.occurred_at < e.exposed_at + make_interval(days => ?)`;
@@ -163,11 +165,7 @@ export interface AppendedMetricsRelations {
  * (not appended). Exact: every value is an integer count or sum of such, the same float8 as a full build's.
  */
 export function appendedUserMetricsSql(experiment: ExperimentDefinition, relations: AppendedMetricsRelations): SqlPart {
-  const bindings: unknown[] = [];
-  const bind = (part: SqlPart) => {
-    bindings.push(...part.bindings);
-    return part.sql;
-  };
+  const { bindings, bind } = bindingsInOrder();
   const measures = measuresOf(experiment.metrics);
   const index = (m: Measure) => measures.findIndex((x) => x.key === keyOf(m));
   const days = experiment.window_days;
