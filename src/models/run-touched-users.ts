@@ -33,23 +33,25 @@ export const TOUCHED_USERS_READ = ['staging.stg_events', 'staging.stg_identity_l
 export const touchedUsersFinalAfter = (built: string, selected: readonly string[], succeeded: (model: string) => boolean): boolean =>
   TOUCHED_USERS_READ.includes(built) && TOUCHED_USERS_READ.every((m) => !selected.includes(m) || succeeded(m));
 
-/** Whether `model`'s build, staleKeys or replaceFrom reads `incremental.touchedUsers` (asked by compiling them, as ref() finds dependencies). */
-export function readsTouchedUsers(model: Model, known: ReadonlySet<string>, incremental: IncrementalContext): boolean {
+/**
+ * Whether `model`'s build, staleKeys or replaceFrom, given `delta`, reads `incremental[field]`: asked by compiling
+ * them with a probe in that field, as ref() finds dependencies.
+ */
+function readsRunTable(field: 'touchedUsers' | 'appendedUsers', model: Model, known: ReadonlySet<string>, incremental: IncrementalContext, delta?: DeltaContext): boolean {
   let asked = false;
   const probe = { ...incremental };
-  Object.defineProperty(probe, 'touchedUsers', { enumerable: true, get: () => ((asked = true), undefined) });
-  for (const build of [model.build, model.staleKeys, model.replaceFrom?.keys]) if (build) compileModel({ ...model, build }, known, { incremental: probe });
+  Object.defineProperty(probe, field, { enumerable: true, get: () => ((asked = true), undefined) });
+  for (const build of [model.build, model.staleKeys, model.replaceFrom?.keys]) if (build) compileModel({ ...model, build }, known, { incremental: probe, delta });
   return asked;
 }
 
-/** Whether `model`'s build, given `delta`, reads `incremental.appendedUsers` (asked as readsTouchedUsers asks). */
-export function readsAppendedUsers(model: Model, known: ReadonlySet<string>, incremental: IncrementalContext, delta: DeltaContext): boolean {
-  let asked = false;
-  const probe = { ...incremental };
-  Object.defineProperty(probe, 'appendedUsers', { enumerable: true, get: () => ((asked = true), undefined) });
-  compileModel(model, known, { incremental: probe, delta });
-  return asked;
-}
+/** Whether `model` reads `incremental.touchedUsers`. */
+export const readsTouchedUsers = (model: Model, known: ReadonlySet<string>, incremental: IncrementalContext): boolean =>
+  readsRunTable('touchedUsers', model, known, incremental);
+
+/** Whether `model`, given `delta`, reads `incremental.appendedUsers`. */
+export const readsAppendedUsers = (model: Model, known: ReadonlySet<string>, incremental: IncrementalContext, delta: DeltaContext): boolean =>
+  readsRunTable('appendedUsers', model, known, incremental, delta);
 
 /**
  * The run's user sets: the users new batches touch, and (once core.fct_events and the identity map published this
