@@ -1,10 +1,9 @@
-import { appendedUsersOf } from '../../src/identity/appended-users.ts';
+import { APPENDED_FROM, appendedUsersOf } from '../../src/identity/appended-users.ts';
 import { batchArray } from '../../src/identity/touched-identities.ts';
 import { touchedCte } from '../../src/identity/touched-users-rows.ts';
 import { defineModel, type ModelInput } from '../../src/models/model-definition.ts';
 
 const EVENTS = 'core.fct_events';
-const MAP = 'core.user_identity_map';
 
 /*
  * Incremental by user: a build after new batches recomputes only the users they
@@ -56,7 +55,7 @@ export default defineModel({
   incremental: { uniqueKey: 'user_key' },
   indexes: [['user_key']],
   // Appended users are read from fct_events' and the map's kept changes; without them every touched user is recomputed.
-  deltaFrom: [EVENTS, MAP],
+  deltaFrom: [...APPENDED_FROM],
   columns: COLUMNS,
   staleKeys: (knex, { ref, incremental }) =>
     knex.raw(`select t.user_key from ${incremental!.this} t where not exists (select 1 from ${ref('core.user_identity_map')} m where m.user_key = t.user_key)`),

@@ -1,9 +1,8 @@
-import { appendedUsersOf } from '../../src/identity/appended-users.ts';
+import { APPENDED_FROM, appendedUsersOf } from '../../src/identity/appended-users.ts';
 import { rowsOfTouched, touchedCte, touchedOrGoneKeys } from '../../src/identity/touched-users-rows.ts';
 import { defineModel } from '../../src/models/model-definition.ts';
 
 const EVENTS = 'core.fct_events';
-const MAP = 'core.user_identity_map';
 
 /**
  * core.event_catalog per event and user, so the catalog folds this table instead of
@@ -23,7 +22,7 @@ export default defineModel({
   materialized: 'incremental',
   incremental: { uniqueKey: 'user_key' },
   indexes: [['user_key']],
-  deltaFrom: [EVENTS, MAP],
+  deltaFrom: [...APPENDED_FROM],
   tests: [{ unique_combination: ['event', 'user_key'] }],
   columns: {
     event: { type: 'text', description: 'Event name', tests: ['not_null'] },

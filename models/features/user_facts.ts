@@ -1,9 +1,8 @@
-import { appendedUsersOf } from '../../src/identity/appended-users.ts';
+import { APPENDED_FROM, appendedUsersOf } from '../../src/identity/appended-users.ts';
 import { rowsOfTouched, touchedCte } from '../../src/identity/touched-users-rows.ts';
 import { defineModel, type ModelInput } from '../../src/models/model-definition.ts';
 
 const EVENTS = 'core.fct_events';
-const MAP = 'core.user_identity_map';
 
 /** First-week behaviour: days 0–6 after signup. */
 const FIRST_WEEK = '7 days';
@@ -68,7 +67,7 @@ export default defineModel({
   incremental: { uniqueKey: 'user_key' },
   indexes: [['user_key']],
   // Appended users are read from fct_events' and the map's kept changes; without them every touched user is recomputed.
-  deltaFrom: [EVENTS, MAP],
+  deltaFrom: [...APPENDED_FROM],
   columns: {
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null', 'unique', { relationships: { to: 'core.dim_users', field: 'user_key' } }] },
     ...FACT_COLUMNS,

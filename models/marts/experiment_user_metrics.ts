@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { ExperimentDefinition } from '../../src/experiments/experiment-definition.ts';
 import { appendedUserMetricsSql, experimentDefinitionHash, experimentUserMetricsSql, exposuresSql } from '../../src/experiments/experiment-user-metrics-sql.ts';
 import type { SqlPart } from '../../src/experiments/measure-aggregate.ts';
-import { appendedUsersOf } from '../../src/identity/appended-users.ts';
+import { APPENDED_FROM, appendedUsersOf } from '../../src/identity/appended-users.ts';
 import { touchedCte } from '../../src/identity/touched-users-rows.ts';
 import { defineModel, type DeltaContext, type IncrementalContext } from '../../src/models/model-definition.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
@@ -12,7 +12,6 @@ const EMPTY = `select null::text as experiment, null::text as user_key, null::te
 
 type Ref = (name: string) => Knex.Raw;
 const EVENTS = 'core.fct_events';
-const MAP = 'core.user_identity_map';
 const ASSIGNMENTS = 'core.fct_experiment_assignments';
 
 /** Every experiment's eligible exposures with its definition hash: experiment, user_key, variant, exposed_at, definition_hash. */
@@ -80,7 +79,7 @@ export default (project: ProjectContent) => defineModel({
   indexes: [['user_key']],
   // Appended users (their new events from fct_events' kept changes), and whose exposures moved from the assignments' kept
   // changes; without an unbroken chain, every touched user from history and `moved` by comparing every exposure.
-  deltaFrom: [EVENTS, MAP, ASSIGNMENTS],
+  deltaFrom: [...APPENDED_FROM, ASSIGNMENTS],
   tests: [{ unique_combination: ['experiment', 'user_key', 'metric'] }],
   columns: {
     experiment: { type: 'text', description: 'Experiment key (experiments/*.yml name)', tests: ['not_null'] },

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { funnelDefinitionHash, funnelProgressSql } from '../../src/funnels/funnel-progress-sql.ts';
-import { appendedUsersOf } from '../../src/identity/appended-users.ts';
+import { APPENDED_FROM, appendedUsersOf } from '../../src/identity/appended-users.ts';
 import { goneKeys, touchedCte, touchedGoneOrRedefinedKeys } from '../../src/identity/touched-users-rows.ts';
 import { defineModel, type BuildContext, type DeltaContext, type IncrementalContext } from '../../src/models/model-definition.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
@@ -27,7 +27,6 @@ function redefinedCte(project: ProjectContent, incremental: IncrementalContext, 
 }
 
 const EVENTS = 'core.fct_events';
-const MAP = 'core.user_identity_map';
 
 /**
  * `appended as materialized (...)`: the touched users whose only change is events after all their stored ones
@@ -59,7 +58,7 @@ export default (project: ProjectContent) => defineModel({
   incremental: { uniqueKey: 'user_key' },
   indexes: [['user_key']],
   // Appended users (their new events from fct_events' kept changes); without an unbroken chain, every touched user from history.
-  deltaFrom: [EVENTS, MAP],
+  deltaFrom: [...APPENDED_FROM],
   tests: [{ unique_combination: ['funnel', 'user_key', 'step_number'] }],
   columns: {
     funnel: { type: 'text', description: 'Funnel name', tests: ['not_null'] },

@@ -1,4 +1,4 @@
-import { appendedUsersOf } from '../../src/identity/appended-users.ts';
+import { APPENDED_FROM, appendedUsersOf } from '../../src/identity/appended-users.ts';
 import { rowsOfTouched, touchedCte, touchedOrGoneKeys } from '../../src/identity/touched-users-rows.ts';
 import { defineModel } from '../../src/models/model-definition.ts';
 import { MAX_PATH_LENGTH, PATH_LOOKBACK, PATH_OUTCOMES, PATH_SEPARATOR } from './segment_paths.ts';
@@ -31,7 +31,6 @@ const paths = (windowed: string) => `
   group by c.user_key, c.outcome, l.path_length, c.converted
   having count(*) = l.path_length`;
 const EVENTS = 'core.fct_events';
-const MAP = 'core.user_identity_map';
 export default defineModel({
   name: 'marts.user_paths',
   description: `Each user's path per outcome (${PATH_OUTCOMES.join(', ')}) and length (1–${MAX_PATH_LENGTH}): the last consecutive distinct events in the ${PATH_LOOKBACK} before their first outcome of the kind (converted) or up to their last event (stalled). What marts.segment_paths counts.`,
@@ -42,7 +41,7 @@ export default defineModel({
   indexes: [['user_key']],
   // marts.segment_path_counts applies these (delta maintenance).
   keepChanges: {},
-  deltaFrom: [EVENTS, MAP],
+  deltaFrom: [...APPENDED_FROM],
   tests: [{ unique_combination: ['user_key', 'outcome', 'path_length'] }],
   columns: {
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null'] },

@@ -1,4 +1,4 @@
-import { appendedUsersOf } from '../../src/identity/appended-users.ts';
+import { APPENDED_FROM, appendedUsersOf } from '../../src/identity/appended-users.ts';
 import { touchedCte, touchedGoneOrRedefinedKeys } from '../../src/identity/touched-users-rows.ts';
 import { defineModel, type IncrementalContext } from '../../src/models/model-definition.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
@@ -6,7 +6,6 @@ import { ruleFacts, type RuleFacts } from '../../src/segments/rule-event-facts.t
 import type { RuleSegment } from '../../src/segments/segment-definition.ts';
 
 const EVENTS = 'core.fct_events';
-const MAP = 'core.user_identity_map';
 const EMPTY = `select null::text as definition, null::text as user_key, null::text as fact, null::bigint as value, null::text as definition_hash where false`;
 
 const factsOf = (project: ProjectContent): RuleFacts[] =>
@@ -49,7 +48,7 @@ export default (project: ProjectContent) => defineModel({
   materialized: 'incremental',
   incremental: { uniqueKey: 'user_key' },
   indexes: [['user_key']],
-  deltaFrom: [EVENTS, MAP],
+  deltaFrom: [...APPENDED_FROM],
   tests: [{ unique_combination: ['definition', 'user_key', 'fact'] }],
   columns: {
     definition: { type: 'text', description: 'Rule definition name (segments/*.yml)', tests: ['not_null'] },

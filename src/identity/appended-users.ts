@@ -26,6 +26,9 @@ import { batchArray } from './touched-identities.ts';
 
 type Ref = (name: string) => Knex.Raw;
 
+/** The models whose kept changes the appended users are read from: a model using them lists these in `deltaFrom`. */
+export const APPENDED_FROM = ['core.fct_events', 'core.user_identity_map'];
+
 export interface AppendedChanges {
   /** core.fct_events' kept changes (all its columns, `change` 'added' | 'removed'). */
   events: Knex.Raw;

@@ -16,6 +16,7 @@ import { compileModel, compilerKnex, quoteRelation } from './model-compiler.ts';
 import type { BuildContext, IncrementalContext } from './model-definition.ts';
 import type { Model } from './model-discovery.ts';
 import { checkDefinitions, type DefinitionFingerprints } from './definition-changes.ts';
+import { APPENDED_FROM } from '../identity/appended-users.ts';
 import { deltaContext, forgetChanges, recordDeltaBases, sqlFingerprint } from './model-changes.ts';
 import { ModelGraph } from './model-graph.ts';
 import { REPLACED_RANGES } from './materializations/incremental.ts';
@@ -369,8 +370,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           const buildsInFull = model.materialized === 'incremental' && !incremental;
           const delta = deltaBase && !options.fullRefresh && !buildsInFull && published ? await deltaContext(knex, model, runId, deltaBase) : undefined;
           // The appended users of a model updated from fct_events' and the map's changes, once per run (run-touched-users.ts).
-          if (delta && incremental && model.deltaFrom?.includes('core.fct_events') && model.deltaFrom.includes('core.user_identity_map')
-            && readsAppendedUsers(model, known, incremental, delta)) {
+          if (delta && incremental && APPENDED_FROM.every((m) => model.deltaFrom?.includes(m)) && readsAppendedUsers(model, known, incremental, delta)) {
             incremental = { ...incremental, appendedUsers: knex.raw(await touchedUsers.appendedOf(incremental.newBatches)) };
           }
           if (delta) compiled = compileModel(model, known, { incremental, appendTo, previous, delta, knex });

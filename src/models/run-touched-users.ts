@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { appendedUsers } from '../identity/appended-users.ts';
+import { APPENDED_FROM, appendedUsers } from '../identity/appended-users.ts';
 import { batchArray, touchedUserKeys } from '../identity/touched-identities.ts';
 import { TEMP_PREFIX } from './materializations/relations.ts';
 import { changesRelation } from './model-changes.ts';
@@ -76,7 +76,8 @@ export class RunTouchedUsers {
    * core.fct_events and the identity map: their kept changes are then this run's, the same for every such model.
    */
   async appendedOf(batches: number[]): Promise<string> {
-    const changes = { events: this.knex.raw(changesRelation('core.fct_events')), identities: this.knex.raw(changesRelation('core.user_identity_map')) };
+    const [events, identities] = APPENDED_FROM.map((m) => this.knex.raw(changesRelation(m)));
+    const changes = { events: events!, identities: identities! };
     return this.once('appended_users', batches, (ref, array) => appendedUsers(ref, changes, array));
   }
 
