@@ -43,10 +43,11 @@ export function nearestCentroidSql(definition: ClusterSegment, points: string, f
   const z = `array[${dims.map((j) => `coalesce((pt.scored_values[${j}] - ft.means[${j}]) / ft.sds[${j}], 0)`).join(', ')}]`;
   const distance = (c: number) => dims.map((j) => `power(zp.z[${j}] - zp.centroids[${(c - 1) * d + j}], 2)`).join(' + ');
   const clusters = Array.from({ length: definition.cluster.k }, (_, i) => i + 1);
+  // offset 0 keeps zp a subquery: flattened, every zp.z[j] of every distance rebuilt the whole z array (k × d times a user).
   return `
     select zp.user_key, zp.scored_values,
            (select c from (values ${clusters.map((c) => `(${c}, ${distance(c)})`).join(', ')}) dist(c, d) order by d, c limit 1) as cluster
-    from (select pt.user_key, pt.scored_values, ${z} as z, ft.centroids from ${points} pt cross join ${fit} ft) zp`;
+    from (select pt.user_key, pt.scored_values, ${z} as z, ft.centroids from ${points} pt cross join ${fit} ft offset 0) zp`;
 }
 
 /**
