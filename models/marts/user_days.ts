@@ -19,7 +19,8 @@ export default defineModel({
   tags: ['marts', 'segments'],
   materialized: 'incremental',
   incremental: { uniqueKey: 'user_key' },
-  indexes: [['user_key']],
+  // With the day: a touched user's days from their first changed day on are read and replaced without the rest.
+  indexes: [['user_key', 'day']],
   // Which identities changed key this run: their users' days are replaced whole.
   deltaFrom: ['core.user_identity_map'],
   // Read by marts.segment_daily (it recounts from the first day changed) and marts.user_activity_periods (what its
