@@ -49,8 +49,11 @@ export default defineModel({
   // copy of an event that differs only in its properties must show as a change.
   keepChanges: {},
   // event_property_days' window, the key delete, and per-user reads: a user's events from a time on (here),
-  // every event of a user (dim_users, user_features).
-  indexes: [['occurred_at'], ['message_id'], ['user_key', 'occurred_at']],
+  // every event of a user (dim_users, user_features). session_id in the per-user index too: a user's sessions
+  // (user_facts' median session length of appended users, ~110 events each) are then read index-only, not
+  // fetched row by row from the heap (the visibility map permitting: pages autovacuum has not seen since a write
+  // are still fetched). Costs ~0.8 s more index build in a full build (89 MB against 36 MB at 1.2M events).
+  indexes: [['occurred_at'], ['message_id'], ['user_key', 'occurred_at', 'session_id']],
   columns: {
     message_id: { type: 'text', description: 'Event id', tests: ['not_null', 'unique'] },
     user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null', { relationships: { to: 'core.user_identity_map', field: 'user_key' } }] },

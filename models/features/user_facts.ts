@@ -143,7 +143,8 @@ export default defineModel({
         from ${recomputed} u ${activityOf}`
         : `from (${perSessionAndDay(`${ref('core.fct_events')} e`, 'user_key, ')}) s group by user_key`}${combined ? `
         union all   -- appended users: stored counts plus the new events'; the median over all their sessions again (it cannot be
-                    -- combined), which counts them too (a probe of the last stored session, to count the new ones, cost as much)
+                    -- combined), which counts them too (a probe of the last stored session, to count the new ones, cost as much);
+                    -- index-only: fct_events' (user_key, occurred_at, session_id) index holds all it reads
         select u.user_key, u.events + u.new_events, m.sessions, u.active_days + u.new_days, m.median_session_minutes
         from appended u
         cross join lateral (select count(*) as sessions, percentile_cont(0.5) within group (order by minutes) as median_session_minutes
