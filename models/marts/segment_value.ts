@@ -79,8 +79,11 @@ export default defineModel({
                ${RETENTION_MONTHS.map((m) => `case when coalesce(f.signed_up_at, f.first_seen_at) + interval '${m + 1} months' <= f.as_of_at then x.is_active_month_${m}::int end as retained_month_${m}`).join(',\n               ')}
         from ${ref('features.user_features')} f join ${ref('features.user_facts')} x using (user_key)
       ),
-      user_metrics as (   -- x_i: the user's value of METRICS[i], null outside its population
-        select user_key, ${METRICS.map((m, i) => `(${m.value})::numeric as x_${i}`).join(', ')} from users
+      -- x_i: the user's value of METRICS[i], null outside its population; xx_i its square, once per user rather than
+      -- once per group row. A proportion's 0/1 sums in bigint, then numeric: the same exact value as a numeric sum.
+      user_metrics as materialized (
+        select user_key, ${METRICS.map((m, i) => (m.kind === 'proportion' ? `(${m.value})::int as x_${i}, (${m.value})::int * (${m.value})::int as xx_${i}` : `(${m.value})::numeric as x_${i}, (${m.value})::numeric * (${m.value})::numeric as xx_${i}`)).join(',\n               ')}
+        from users
       ),
       groups as (
         select user_key, definition, segment from ${ref('segments.membership')}
@@ -91,7 +94,7 @@ export default defineModel({
       -- then one row per group and metric with users in its population.
       wide as (
         select g.definition, g.segment, count(*) as members,
-               ${METRICS.map((_, i) => `count(x_${i}) as n_${i}, sum(x_${i}) as sum_${i}, sum(x_${i} * x_${i}) as sum_squares_${i}`).join(',\n               ')}
+               ${METRICS.map((_, i) => `count(x_${i}) as n_${i}, sum(x_${i})::numeric as sum_${i}, sum(xx_${i})::numeric as sum_squares_${i}`).join(',\n               ')}
         from groups g left join user_metrics u using (user_key)
         group by 1, 2
       ),
