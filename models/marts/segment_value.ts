@@ -1,5 +1,5 @@
 import { defineModel } from '../../src/models/model-definition.ts';
-import { meanBoundsSql, relativeLiftSql, sampleVarianceSql, wilsonBoundsSql } from '../../src/stats/sql-intervals.ts';
+import { meanBoundsSql, relativeLiftSql, sampleVarianceSql, welchDfSql, wilsonBoundsSql } from '../../src/stats/sql-intervals.ts';
 import { LTV_MONTHS, RETENTION_MONTHS } from '../features/user_facts.ts';
 
 export { LTV_MONTHS, RETENTION_MONTHS };
@@ -39,7 +39,7 @@ const segment = { n: 'n', mean: 'mean', variance: 'variance' };
 const others = { n: 'others_n', mean: 'others_mean', variance: 'others_variance' };
 const wilson = wilsonBoundsSql('n', 'sum');
 const meanBounds = meanBoundsSql('n', 'mean', 'variance');
-const lift = relativeLiftSql(others, segment);
+const lift = relativeLiftSql(others, segment, undefined, 'lift_df');
 const varianceOf = (n: string, sum: string, sumSquares: string) =>
   `case when kind = 'proportion' then (${sum})::float8 / nullif(${n}, 0) * (1 - (${sum})::float8 / nullif(${n}, 0)) else ${sampleVarianceSql(n, sum, sumSquares)} end`;
 
@@ -115,7 +115,9 @@ export default defineModel({
                others_sum::float8 / nullif(others_n, 0) as others_mean,
                ${varianceOf('others_n', 'others_sum', 'others_sum_squares')} as others_variance
         from with_others
+        offset 0   -- each mean and variance computed once, not in every reference below (as lift_df is)
       ),
+      welch as (select *, ${welchDfSql(others, segment)} as lift_df from summaries offset 0),
       final as (
         select s.definition, s.segment, s.metric, s.kind as metric_kind, z.members, s.n, s.sum, s.sum_squares, s.mean as value,
                case when s.kind = 'proportion' then ${wilson.lower} else ${meanBounds.lower} end as ci_lower,
@@ -123,7 +125,7 @@ export default defineModel({
                s.others_n, s.others_mean as others_value,
                ${lift.effect} as lift, ${lift.lower} as lift_ci_lower, ${lift.upper} as lift_ci_upper,
                (select max(as_of_at) from users) as as_of_at
-        from summaries s join sizes z using (definition, segment)
+        from welch s join sizes z using (definition, segment)
       )
       select * from final`),
 });
