@@ -30,10 +30,11 @@ export default (project: ProjectContent) => defineModel({
     }
     // Assignments joined with the features once per definition (joined_<i>), not once per feature; each feature's
     // rows then read that 20k-row table. The union of constant-feature branches keeps the planner's group estimates.
+    // Part j's column is feature_<j>: a feature named like definition or segment cannot collide.
     const definitions = [...new Set(parts.map((p) => p.definition))];
-    const featuresOf = (definition: string) => [...new Set(parts.filter((p) => p.definition === definition).map((p) => `f."${p.feature}"`))].join(', ');
+    const featuresOf = (definition: string) => parts.flatMap((p, j) => (p.definition === definition ? [`f."${p.feature}" as feature_${j}`] : [])).join(', ');
     const joined = definitions.map((d, i) => `joined_${i} as materialized (select a.definition, a.segment, ${featuresOf(d)} from ${assignments} a join ${features} f using (user_key) where a.definition = ?)`);
-    const values = parts.map((p) => `select definition, segment, ?::text as feature, "${p.feature}"::numeric as value from joined_${definitions.indexOf(p.definition)}`);
+    const values = parts.map((p, j) => `select definition, segment, ?::text as feature, feature_${j}::numeric as value from joined_${definitions.indexOf(p.definition)}`);
     return knex.raw(
       `
       with ${joined.join(',\n      ')},
