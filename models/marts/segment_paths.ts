@@ -1,5 +1,5 @@
 import { defineModel } from '../../src/models/model-definition.ts';
-import { relativeLiftSql, wilsonBoundsSql } from '../../src/stats/sql-intervals.ts';
+import { relativeLiftSql, welchDfSql, wilsonBoundsSql } from '../../src/stats/sql-intervals.ts';
 
 /** Outcome kinds whose paths are compared. */
 export const PATH_OUTCOMES = ['upgrade', 'purchase'] as const;
@@ -16,10 +16,9 @@ const share = (users: string, total: string) => wilsonBoundsSql(total, users);
 const converted = share('converted_users', 'converted_total');
 const stalled = share('stalled_users', 'stalled_total');
 const rate = wilsonBoundsSql('users', 'converted_users');
-const lift = relativeLiftSql(
-  { n: 'stalled_total', mean: 'share_stalled', variance: 'share_stalled * (1 - share_stalled)' },
-  { n: 'converted_total', mean: 'share_converted', variance: 'share_converted * (1 - share_converted)' },
-);
+const stalledSummary = { n: 'stalled_total', mean: 'share_stalled', variance: 'share_stalled * (1 - share_stalled)' };
+const convertedSummary = { n: 'converted_total', mean: 'share_converted', variance: 'share_converted * (1 - share_converted)' };
+const lift = relativeLiftSql(stalledSummary, convertedSummary, undefined, 'lift_df');
 
 /**
  * Paths that lead to an outcome vs paths that stall. A user's path is the last
@@ -77,7 +76,9 @@ export default defineModel({
       shares as (
         select *, converted_users::float8 / nullif(converted_total, 0) as share_converted, stalled_users::float8 / nullif(stalled_total, 0) as share_stalled
         from totals where path_rank <= ${TOP_PATHS}
+        offset 0   -- computed once per row here, not re-derived in every reference below (as lift_df is)
       ),
+      welch as (select *, ${welchDfSql(stalledSummary, convertedSummary)} as lift_df from shares offset 0),
       final as (
         select outcome, path_length, path, definition, segment, path_rank::int, users, converted_users, stalled_users,
                converted_total::bigint, stalled_total::bigint,
@@ -85,7 +86,7 @@ export default defineModel({
                share_stalled, ${stalled.lower} as share_stalled_ci_lower, ${stalled.upper} as share_stalled_ci_upper,
                ${lift.effect} as lift, ${lift.lower} as lift_ci_lower, ${lift.upper} as lift_ci_upper,
                converted_users::float8 / users as conversion_rate, ${rate.lower} as conversion_rate_ci_lower, ${rate.upper} as conversion_rate_ci_upper
-        from shares
+        from welch
       )
       select * from final`),
 });

@@ -1,5 +1,5 @@
 import { defineModel } from '../../src/models/model-definition.ts';
-import { meanBoundsSql, relativeLiftSql, sampleVarianceSql, wilsonBoundsSql } from '../../src/stats/sql-intervals.ts';
+import { meanBoundsSql, relativeLiftSql, sampleVarianceSql, welchDfSql, wilsonBoundsSql } from '../../src/stats/sql-intervals.ts';
 import { LTV_MONTHS, RETENTION_MONTHS } from '../features/user_facts.ts';
 
 export { LTV_MONTHS, RETENTION_MONTHS };
@@ -39,7 +39,7 @@ const segment = { n: 'n', mean: 'mean', variance: 'variance' };
 const others = { n: 'others_n', mean: 'others_mean', variance: 'others_variance' };
 const wilson = wilsonBoundsSql('n', 'sum');
 const meanBounds = meanBoundsSql('n', 'mean', 'variance');
-const lift = relativeLiftSql(others, segment);
+const lift = relativeLiftSql(others, segment, undefined, 'lift_df');
 const varianceOf = (n: string, sum: string, sumSquares: string) =>
   `case when kind = 'proportion' then (${sum})::float8 / nullif(${n}, 0) * (1 - (${sum})::float8 / nullif(${n}, 0)) else ${sampleVarianceSql(n, sum, sumSquares)} end`;
 
@@ -79,8 +79,11 @@ export default defineModel({
                ${RETENTION_MONTHS.map((m) => `case when coalesce(f.signed_up_at, f.first_seen_at) + interval '${m + 1} months' <= f.as_of_at then x.is_active_month_${m}::int end as retained_month_${m}`).join(',\n               ')}
         from ${ref('features.user_features')} f join ${ref('features.user_facts')} x using (user_key)
       ),
-      user_metrics as (   -- x_i: the user's value of METRICS[i], null outside its population
-        select user_key, ${METRICS.map((m, i) => `(${m.value})::numeric as x_${i}`).join(', ')} from users
+      -- x_i: the user's value of METRICS[i], null outside its population; xx_i its square, once per user rather than
+      -- once per group row. A proportion's 0/1 sums in bigint, then numeric: the same exact value as a numeric sum.
+      user_metrics as materialized (
+        select user_key, ${METRICS.map((m, i) => (m.kind === 'proportion' ? `(${m.value})::int as x_${i}, (${m.value})::int * (${m.value})::int as xx_${i}` : `(${m.value})::numeric as x_${i}, (${m.value})::numeric * (${m.value})::numeric as xx_${i}`)).join(',\n               ')}
+        from users
       ),
       groups as (
         select user_key, definition, segment from ${ref('segments.membership')}
@@ -91,7 +94,7 @@ export default defineModel({
       -- then one row per group and metric with users in its population.
       wide as (
         select g.definition, g.segment, count(*) as members,
-               ${METRICS.map((_, i) => `count(x_${i}) as n_${i}, sum(x_${i}) as sum_${i}, sum(x_${i} * x_${i}) as sum_squares_${i}`).join(',\n               ')}
+               ${METRICS.map((_, i) => `count(x_${i}) as n_${i}, sum(x_${i})::numeric as sum_${i}, sum(xx_${i})::numeric as sum_squares_${i}`).join(',\n               ')}
         from groups g left join user_metrics u using (user_key)
         group by 1, 2
       ),
@@ -112,7 +115,9 @@ export default defineModel({
                others_sum::float8 / nullif(others_n, 0) as others_mean,
                ${varianceOf('others_n', 'others_sum', 'others_sum_squares')} as others_variance
         from with_others
+        offset 0   -- each mean and variance computed once, not in every reference below (as lift_df is)
       ),
+      welch as (select *, ${welchDfSql(others, segment)} as lift_df from summaries offset 0),
       final as (
         select s.definition, s.segment, s.metric, s.kind as metric_kind, z.members, s.n, s.sum, s.sum_squares, s.mean as value,
                case when s.kind = 'proportion' then ${wilson.lower} else ${meanBounds.lower} end as ci_lower,
@@ -120,7 +125,7 @@ export default defineModel({
                s.others_n, s.others_mean as others_value,
                ${lift.effect} as lift, ${lift.lower} as lift_ci_lower, ${lift.upper} as lift_ci_upper,
                (select max(as_of_at) from users) as as_of_at
-        from summaries s join sizes z using (definition, segment)
+        from welch s join sizes z using (definition, segment)
       )
       select * from final`),
 });

@@ -28,10 +28,17 @@ export default (project: ProjectContent) => defineModel({
     if (parts.length === 0) {
       return knex.raw(`select null::text as definition, null::text as segment, null::int as members, null::text as feature, null::numeric as mean, null::numeric as z_score, null::text as description where false`);
     }
-    const values = parts.map((p) => `select a.definition, a.segment, ?::text as feature, f."${p.feature}"::numeric as value from ${assignments} a join ${features} f using (user_key) where a.definition = ?`);
+    // Assignments joined with the features once per definition (joined_<i>), not once per feature; each feature's
+    // rows then read that 20k-row table. The union of constant-feature branches keeps the planner's group estimates.
+    // Part j's column is feature_<j>: a feature named like definition or segment cannot collide.
+    const definitions = [...new Set(parts.map((p) => p.definition))];
+    const featuresOf = (definition: string) => parts.flatMap((p, j) => (p.definition === definition ? [`f."${p.feature}" as feature_${j}`] : [])).join(', ');
+    const joined = definitions.map((d, i) => `joined_${i} as materialized (select a.definition, a.segment, ${featuresOf(d)} from ${assignments} a join ${features} f using (user_key) where a.definition = ?)`);
+    const values = parts.map((p, j) => `select definition, segment, ?::text as feature, feature_${j}::numeric as value from joined_${definitions.indexOf(p.definition)}`);
     return knex.raw(
       `
-      with long as (${values.join('\nunion all\n')}),
+      with ${joined.join(',\n      ')},
+      long as (${values.join('\nunion all\n')}),
       population as (select definition, feature, avg(value) as mean, nullif(stddev_pop(value), 0) as sd from long group by 1, 2),
       clusters as (
         select l.definition, l.segment, l.feature, count(*)::int as members, avg(coalesce(l.value, p.mean)) as mean,
@@ -46,7 +53,7 @@ export default (project: ProjectContent) => defineModel({
       )
       select c.definition, c.segment, c.members, c.feature, round(c.mean, 4) as mean, round(c.z_score, 4) as z_score, d.description
       from clusters c join described d using (definition, segment)`,
-      parts.flatMap((p) => [p.feature, p.definition]),
+      [...definitions, ...parts.map((p) => p.feature)],
     );
   },
 });

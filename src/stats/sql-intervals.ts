@@ -94,13 +94,15 @@ export function welchDfSql(control: UnitSummarySql, treatment: UnitSummarySql): 
  * Relative lift (μ_T − μ_C)/μ_C with its delta-method variance and Welch-t
  * bounds (effect-comparison.ts relativeEffect + welch-test.ts two-sided).
  * Null where compare() would refuse: n < 2 in a group, μ_C = 0, se = 0.
+ * `df` may name a column holding welchDfSql(control, treatment) from an earlier, unflattened layer
+ * (`offset 0`): inline, the t quantile repeats it 14 times per row, which dominates a mart of thousands of rows.
  */
-export function relativeLiftSql(control: UnitSummarySql, treatment: UnitSummarySql, alpha = DEFAULT_ALPHA): { effect: string; lower: string; upper: string } {
+export function relativeLiftSql(control: UnitSummarySql, treatment: UnitSummarySql, alpha = DEFAULT_ALPHA, df = welchDfSql(control, treatment)): { effect: string; lower: string; upper: string } {
   const guard = `(${control.n}) >= 2 and (${treatment.n}) >= 2 and (${control.mean}) <> 0`;
   const c2 = `power((${control.mean})::float8, 2)`;
   const variance = `((${treatment.variance}) / (${c2} * (${treatment.n})::float8) + (${control.variance}) * power((${treatment.mean})::float8, 2) / (${c2} * ${c2} * (${control.n})::float8))`;
   const effect = `(((${treatment.mean}) - (${control.mean})) / nullif((${control.mean})::float8, 0))`;
-  const width = `(${tQuantileSql(welchDfSql(control, treatment), alpha)} * nullif(sqrt(${variance}), 0))`;
+  const width = `(${tQuantileSql(df, alpha)} * nullif(sqrt(${variance}), 0))`;
   return {
     effect: `(case when ${guard} then ${effect} end)`,
     lower: `(case when ${guard} then ${effect} - ${width} end)`,
