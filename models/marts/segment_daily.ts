@@ -79,24 +79,40 @@ export default defineModel({
           select from ${delta.changes['segments.membership_history']} c
           join ${history} h on h.user_key = c.user_key and h.reference_at = c.reference_at
           where h.change = 'entered' and not exists (select from published_groups p where p.definition = h.definition and p.segment = h.segment)
-        ) then '-infinity'::date else ${firstChangedDay(delta, features)} end as day
+        ) then '-infinity'::date else ${firstChangedDay(delta, 'as_of')} end as day
       ),
       -- The running sums of the day before, as published (numeric: the sums go on exactly).
-      base as (select definition, segment, members, cost_usd from ${delta.this} where day = (select day from from_day) - 1),`
+      base as (select definition, segment, members, cost_usd from ${delta.this} where day = (select day from from_day) - 1),
+      -- Only a spell still open on from_day contributes from it on (an entry, an exit, a member's day or cost
+      -- period then), so its user has a history row, a user-day or a cost period ending from that day on: the
+      -- spells are folded for those users alone (all of each one's history, so each spell is the one a full
+      -- build finds), not by a window over all of history.
+      recent_days as materialized (select user_key, day, events, orders, revenue_usd from ${ref('marts.user_days')} where day >= (select day from from_day)),
+      recent_costs as materialized (
+        select user_key, period_start, period_end, cost_usd from ${ref('core.fct_costs')} where period_end >= (select day from from_day) - 1
+      ),
+      spell_users as (
+        select user_key from ${history} where reference_at >= ((select day from from_day)::timestamp at time zone 'UTC')
+        union select user_key from recent_days
+        union select user_key from recent_costs
+      ),`
       : `
       from_day as (select '-infinity'::date as day),`;
+    const userDays = delta ? 'recent_days' : ref('marts.user_days').toQuery();
+    const costs = delta ? 'recent_costs' : ref('core.fct_costs').toQuery();
     // The first day of all: unchanged when every change is after the published one (no scan of user_days then).
     const firstDay = `least((select min(day) from ${ref('marts.user_days')}), (select min(from_day) from all_spells), (select day from history_start))`;
     const startDay = delta
       ? `case when (select day from from_day) > (select min(day) from ${delta.this}) then (select day from from_day) else greatest(${firstDay}, (select day from from_day)) end`
       : firstDay;
     return knex.raw(`
-      with as_of as (select max(as_of_at) as as_of_at from ${ref('features.user_features')}),
-      users as (select user_key, coalesce(signed_up_at, first_seen_at) as started_at from ${ref('features.user_features')}),
+      with as_of as (select max(as_of_at) as as_of_at from ${features}),
+      users as (select user_key, coalesce(signed_up_at, first_seen_at) as started_at from ${features}),${fromDay}
       changes as (
         select user_key, definition, segment, change, reference_at,
                lead(reference_at) over (partition by user_key, definition, segment order by reference_at, changed_at, (change = 'entered')) as next_at
-        from ${ref('segments.membership_history')}
+        from ${history}${delta ? `
+        where user_key = any(array(select user_key from spell_users))` : ''}
       ),
       -- Segment membership spells: [entered day, left day). The 'all' group (everyone from signup) is one
       -- open spell per user, joined 1:1 below instead of through a join with every member's spells.
@@ -108,18 +124,19 @@ export default defineModel({
         select user_key, 'all'::text as definition, 'all users'::text as segment, (started_at at time zone 'UTC')::date as from_day, null::date as to_day
         from users where started_at is not null
       ),
-      -- History starts with the first build's reference time: no segment spell covers an earlier day.
-      history_start as (select min(from_day) as day from spells),${fromDay}
+      -- History starts with the first build's reference time: no segment spell covers an earlier day (the first
+      -- spell's day, read by history's reference_at index).
+      history_start as (select (min(reference_at) at time zone 'UTC')::date as day from ${history} where change = 'entered'),
       -- A member's cost periods, cut to the spell: [from_day, to_day) at a daily rate.
       cost_spans as (
         select s.definition, s.segment, greatest(s.from_day, c.period_start) as from_day, least(s.to_day, c.period_end + 1) as to_day,
                c.cost_usd / (c.period_end - c.period_start + 1) as rate
-        from spells s join ${ref('core.fct_costs')} c on c.user_key = s.user_key
+        from spells s join ${costs} c on c.user_key = s.user_key
         where c.period_end >= (select day from history_start) and c.period_end >= s.from_day and (s.to_day is null or c.period_start < s.to_day)
           and c.period_end >= (select day from from_day) - 1
         union all
         select s.definition, s.segment, greatest(s.from_day, c.period_start), c.period_end + 1, c.cost_usd / (c.period_end - c.period_start + 1)
-        from all_spells s join ${ref('core.fct_costs')} c on c.user_key = s.user_key
+        from all_spells s join ${costs} c on c.user_key = s.user_key
         where c.period_end >= s.from_day and c.period_end >= (select day from from_day) - 1
       ),
       days as (
@@ -150,11 +167,11 @@ export default defineModel({
       ),
       member_days as (
         select s.definition, s.segment, p.day, p.events, p.orders, p.revenue_usd
-        from spells s join ${ref('marts.user_days')} p on p.user_key = s.user_key and p.day >= s.from_day and (s.to_day is null or p.day < s.to_day)
+        from spells s join ${userDays} p on p.user_key = s.user_key and p.day >= s.from_day and (s.to_day is null or p.day < s.to_day)
         where p.day >= (select day from history_start) and p.day >= (select day from from_day)
         union all
         select s.definition, s.segment, p.day, p.events, p.orders, p.revenue_usd
-        from all_spells s join ${ref('marts.user_days')} p on p.user_key = s.user_key and p.day >= s.from_day
+        from all_spells s join ${userDays} p on p.user_key = s.user_key and p.day >= s.from_day
         where p.day >= (select day from from_day)
       ),
       member_activity as (
