@@ -364,18 +364,30 @@ function runningServer(dataDir: string): { pid: number; port: number } | undefin
   return undefined;
 }
 
-function isPostgresProcess(pid: number): boolean {
+/**
+ * Whether `pid` is a postgres process that has not exited. Read from /proc/<pid>/stat, not the
+ * command line: an exiting process drops its memory (an empty cmdline) before it is a zombie,
+ * and `stop` must not return while the server is still closing its files (CI saw that once).
+ * A zombie has exited; a pid whose command is not postgres was reused, so the pid file is stale.
+ */
+export function isPostgresProcess(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (error) {
     // EPERM: alive but owned by another user (the postgres user, when we are not root).
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  let stat: string;
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres');
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
-    return true; // no /proc (macOS): trust the signal check
+    return !existsSync('/proc/self'); // gone between the two checks; no /proc (macOS): trust the signal check
   }
+  // "<pid> (<command>) <state> ...": the command may itself hold parentheses, so split at the last one.
+  const close = stat.lastIndexOf(')');
+  const command = stat.slice(stat.indexOf('(') + 1, close);
+  const state = stat.charAt(close + 2);
+  return command.includes('postgres') && state !== 'Z' && state !== 'X';
 }
 
 /** Credentials are generated once per cluster and kept beside it (mode 600). */
