@@ -295,6 +295,7 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
     `r1-a,u1,,feature_used,${day(21, 10, 30)},{}`,
     `r1-b,u2,,feature_used,${day(21, 10, 40)},{}`,
     event({ user: 'u3' }, 'signed_in', day(40, 9)), // u3 back in its second month: LTV populations (segment_value) and month-1 activity
+    `nobody-1,,,page_viewed,${day(21, 15)},"{""only_nobody"":1}"`, // staged, but names no one: not an event of the warehouse
   ]);
   await load('outcomes', [`o3,u6,purchase,${day(21, 12)},50.00,USD`]);
   await load('events', [event({ user: `u${USERS}` }, 'signed_up', day(21, 9)), onboarding(`u${USERS}`, 'profile', day(21, 9, 30))]);
@@ -305,6 +306,9 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   const { results, before, after, appended } = await buildAndCompare();
   // Their new events come after all their stored ones, and nothing else names them (u1, u2: costs; u6: an outcome).
   expect(appended).toEqual(['u5', 'u9']);
+  // The catalog describes the warehouse's events (event_property_days reads them from staging: the ones naming someone).
+  expect([after['staging.stg_events'], after['core.fct_events']].map((rows) => rows!.some((r) => r.startsWith('(nobody-1,')))).toEqual([true, false]);
+  expect(after['core.event_property_days']!.some((r) => r.includes(',only_nobody,'))).toBe(false);
   combined(results);
   expect(retentionAction(results)).toMatch(DELTA);
   expect(dailyAction(results)).toMatch(DAILY_DELTA);
