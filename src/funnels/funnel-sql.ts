@@ -25,7 +25,8 @@ export const NO_SEGMENT = '(none)';
 const fromPrevious = wilsonBoundsSql('previous_step_users', 'users');
 const fromFirst = wilsonBoundsSql('first_step_users', 'users');
 
-const median = (values: string) => `(select percentile_cont(0.5) within group (order by x) from unnest(${values}) x)`;
+// unnest in the select list streams the values; in FROM it would first copy them into a tuplestore.
+const median = (values: string) => `(select percentile_cont(0.5) within group (order by x) from (select unnest(${values}) as x) v)`;
 
 export function funnelStepsSql(funnels: readonly FunnelDefinition[], relations: { progress: string; membership: string }): FunnelSql {
   const bindings: (string | number | boolean)[] = [];
