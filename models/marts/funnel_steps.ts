@@ -1,4 +1,4 @@
-import { NO_SEGMENT, funnelSql } from '../../src/funnels/funnel-sql.ts';
+import { NO_SEGMENT, funnelStepsSql } from '../../src/funnels/funnel-sql.ts';
 import { defineModel } from '../../src/models/model-definition.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
 
@@ -10,7 +10,7 @@ const EMPTY = `select null::text as funnel, null::int as step_number, null::text
   null::float8 as median_seconds_from_previous, null::float8 as median_seconds_from_first, null::text as conversion_window where false`;
 
 /**
- * A function of the project: one grouped query per funnels/*.yml definition (src/funnels/funnel-sql.ts) over
+ * A function of the project: one grouped query over every funnels/*.yml definition (src/funnels/funnel-sql.ts) and
  * the users' progress (marts.user_funnel_progress, recomputed for touched users only), joined with membership.
  */
 export default (project: ProjectContent) => defineModel({
@@ -42,7 +42,7 @@ export default (project: ProjectContent) => defineModel({
   build: (knex, { ref }) => {
     if (project.funnels.length === 0) return knex.raw(EMPTY);
     const relations = { progress: ref('marts.user_funnel_progress').toQuery(), membership: ref('segments.membership').toQuery() };
-    const parts = project.funnels.map((funnel) => funnelSql(funnel, relations));
-    return knex.raw(parts.map((p) => `(${p.sql})`).join('\nunion all\n'), parts.flatMap((p) => p.bindings));
+    const { sql, bindings } = funnelStepsSql(project.funnels, relations);
+    return knex.raw(sql, bindings);
   },
 });

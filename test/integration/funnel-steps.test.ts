@@ -28,6 +28,14 @@ const FUNNEL = `funnels:
         where: feature = 'reports'
       - event: checkout_completed
         where: device_type = 'desktop'
+  - name: signup_to_checkout
+    title: Signup to checkout
+    description: A second funnel, without breakdown, built in the same statement
+    owner: growth
+    conversion_window: 7 days
+    steps:
+      - event: signed_up
+      - event: checkout_completed
 `;
 const SEGMENTS = `segments:
   - name: tier
@@ -61,6 +69,7 @@ const HOUR = 3600;
 let db: TestDatabase;
 let build: RunSummary;
 let rows: Record<string, string | number | null>[];
+let unbroken: Record<string, string | number | null>[];
 
 const dir = (files: Record<string, string>) => {
   const path = mkdtempSync(join(tmpdir(), 'seglayer-funnel-'));
@@ -81,7 +90,10 @@ beforeAll(async () => {
   const project = await loadTestProject({ SEGLAYER_FUNNELS_DIR: dir({ 'f.yml': FUNNEL }), SEGLAYER_SEGMENTS_DIR: dir({ 's.yml': SEGMENTS }) });
   build = await runModels(db.knex, db.url, project.models, { select: ['marts.user_funnel_progress', 'marts.funnel_steps'] });
   rows = (await db.knex.raw(`select segment, step_number, step_title, users::int, previous_step_users::int, conversion_from_previous, conversion_from_first,
-      conversion_from_previous_ci_lower, median_seconds_from_previous, median_seconds_from_first from marts.funnel_steps order by segment, step_number`)).rows;
+      conversion_from_previous_ci_lower, median_seconds_from_previous, median_seconds_from_first from marts.funnel_steps
+      where funnel = 'reports_to_checkout' order by segment, step_number`)).rows;
+  unbroken = (await db.knex.raw(`select breakdown_definition, segment, step_number, users::int, median_seconds_from_previous, median_seconds_from_first
+      from marts.funnel_steps where funnel = 'signup_to_checkout' order by segment, step_number`)).rows;
 });
 afterAll(() => db.drop());
 
@@ -111,6 +123,14 @@ describe('marts.funnel_steps on a hand-made event log', () => {
     // step 2 after step 1: 24, 72, 48, 24, 144 h → 48 h; step 3 after step 2: 24 h (u1), 16 h (u7) → 20 h; from step 1: 48, 160 h → 104 h.
     expect(of('all', 'median_seconds_from_previous')).toEqual([null, 48 * HOUR, 20 * HOUR]);
     expect(of('all', 'median_seconds_from_first')).toEqual([0, 48 * HOUR, 104 * HOUR]);
+  });
+
+  it('gives a funnel without breakdown its "all" rows alone, beside the other funnel', () => {
+    // checkout within 7 days of the first signup: u1 48 h, u2 96 h, u3 24 h, u6 24 h, u7 160 h (u4 216 h is late) → median 48 h.
+    expect(unbroken).toEqual([
+      { breakdown_definition: 'all', segment: 'all', step_number: 1, users: 6, median_seconds_from_previous: null, median_seconds_from_first: 0 },
+      { breakdown_definition: 'all', segment: 'all', step_number: 2, users: 5, median_seconds_from_previous: 48 * HOUR, median_seconds_from_first: 48 * HOUR },
+    ]);
   });
 
   it('gives conversions a Wilson interval (5 of 6)', () => {
