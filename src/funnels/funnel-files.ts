@@ -18,7 +18,8 @@ export class FunnelDefinitionError extends UserError {
   }
 }
 
-export function loadFunnelDefinitions(funnelsDir: string, segmentDefinitions: readonly string[], projectRoot = process.cwd()): FunnelDefinition[] {
+/** `segmentDefinitions`: each segment definition's name with the names of its segments. */
+export function loadFunnelDefinitions(funnelsDir: string, segmentDefinitions: ReadonlyMap<string, readonly string[]>, projectRoot = process.cwd()): FunnelDefinition[] {
   const files = readdirSync(funnelsDir).filter((f) => /\.ya?ml$/.test(f)).sort();
   const problems: Issue[] = [];
   const funnels: FunnelDefinition[] = [];
@@ -49,8 +50,11 @@ export function loadFunnelDefinitions(funnelsDir: string, segmentDefinitions: re
       };
       if (seen.has(funnel.name)) problem(['name'], `duplicate funnel name, also in ${seen.get(funnel.name)}`, 0, 'duplicate_name');
       seen.set(funnel.name, shown);
-      if (funnel.breakdown !== undefined && !segmentDefinitions.includes(funnel.breakdown)) {
-        problem(['breakdown'], `unknown segment definition "${funnel.breakdown}"; known: ${segmentDefinitions.join(', ') || 'none'}`);
+      if (funnel.breakdown !== undefined && !segmentDefinitions.has(funnel.breakdown)) {
+        problem(['breakdown'], `unknown segment definition "${funnel.breakdown}"; known: ${[...segmentDefinitions.keys()].join(', ') || 'none'}`);
+      } else if (funnel.breakdown !== undefined && segmentDefinitions.get(funnel.breakdown)!.includes('all')) {
+        // Its rows for everyone are segment "all": the segment's users would be one row with them (or fail the unique test).
+        problem(['breakdown'], `segment definition "${funnel.breakdown}" has a segment named "all", the funnel's row for everyone; rename the segment`);
       }
       for (const property of Object.keys(funnel.properties)) {
         if (EVENT_COLUMNS.has(property)) problem(['properties', property], `"${property}" is an event column; it needs no declaration`);

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import type { Config } from '../config.ts';
 import { UserError } from '../errors/user-error.js';
 import { loadFunnelDefinitions } from '../funnels/funnel-files.ts';
+import { segmentsOf } from '../segments/segment-definition.ts';
 import { loadExperimentDefinitions } from '../experiments/experiment-files.ts';
 import { loadChangeDefinitions } from '../changes/change-files.ts';
 import { importModelModules, validateModels } from '../models/model-discovery.ts';
@@ -43,7 +44,7 @@ export async function loadProject(config: Config): Promise<Project> {
   const content: ProjectContent = {
     segments,
     // Funnels build on the segment layer (breakdowns, segments.membership): a project without segment definitions has none.
-    funnels: existsSync(segmentsDir) && existsSync(funnelsDir) ? loadFunnelDefinitions(funnelsDir, segments.map((s) => s.name), config.projectRoot) : [],
+    funnels: existsSync(segmentsDir) && existsSync(funnelsDir) ? loadFunnelDefinitions(funnelsDir, new Map(segments.map((s) => [s.name, segmentsOf(s)])), config.projectRoot) : [],
     featureCatalog,
     // Experiments break down by segments and are analysed by models that need the features model; a
     // project without it (fixture models in tests, say) has nothing to analyse them with, so experiments/ is not read.

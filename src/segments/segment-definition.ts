@@ -17,6 +17,11 @@
 import { z } from 'zod';
 
 const identifier = z.string().regex(/^[a-z][a-z0-9_]{0,40}$/, 'a snake_case name (letters, digits, _; at most 41 characters)');
+/**
+ * A definition's name. "all" is the definition of the marts' rows for everyone (segment_value,
+ * cohort_retention, segment_daily, ...): a definition of that name would be counted into them.
+ */
+const definitionName = identifier.refine((name) => name !== 'all', '"all" is reserved: the marts\' rows for everyone use it');
 export const FAMILIES = ['behavioural', 'demographic', 'geographic', 'psychographic', 'value'] as const;
 export const REFRESH_POLICIES = ['each_build', 'incremental'] as const;
 export type RefreshPolicy = (typeof REFRESH_POLICIES)[number];
@@ -39,7 +44,7 @@ const claim = z
   .strict();
 
 const common = {
-  name: identifier,
+  name: definitionName,
   title: z.string().min(1).max(80),
   description: z.string().min(1),
   owner: z.string().min(1),
@@ -169,3 +174,10 @@ export function refitAfterInterval(definition: ClusterSegment): string {
 
 /** A definition's refresh policy, the default filled in. */
 export const refreshPolicy = (definition: Pick<SegmentDefinition, 'refresh'>): RefreshPolicy => definition.refresh ?? 'each_build';
+
+/** The segments a definition assigns users to: its own name (rule), its bands (RFM), cluster_1 … cluster_k. */
+export function segmentsOf(definition: z.infer<typeof segmentDefinition>): string[] {
+  if (definition.kind === 'rule') return [definition.name];
+  if (definition.kind === 'rfm') return definition.rfm.bands.map((b) => b.name);
+  return Array.from({ length: definition.cluster.k }, (_, i) => `cluster_${i + 1}`);
+}

@@ -9,7 +9,7 @@ import { formatIssue, UserError, type Issue } from '../errors/user-error.js';
 import { issuesInYaml, parseYamlFile, yamlScalarPosition } from '../errors/yaml-location.js';
 import { compileRule, type FeatureCatalog } from './rule-compiler.ts';
 import { RuleSyntaxError } from './rule-parser.ts';
-import { segmentDefinition, segmentFile, type SegmentDefinition } from './segment-definition.ts';
+import { segmentDefinition, segmentFile, segmentsOf, type SegmentDefinition } from './segment-definition.ts';
 
 export class SegmentDefinitionError extends UserError {
   constructor(issues: Issue[]) {
@@ -110,7 +110,7 @@ export function loadSegmentDefinitions(segmentsDir: string, catalog: FeatureCata
         if (definition.cluster.population !== undefined) checkRule(['cluster', 'population'], definition.cluster.population, catalog, featuresOnly);
       }
       if (definition.claim) {
-        const segments = definition.kind === 'rule' ? [definition.name] : definition.kind === 'rfm' ? definition.rfm.bands.map((b) => b.name) : Array.from({ length: definition.cluster.k }, (_, i) => `cluster_${i + 1}`);
+        const segments = segmentsOf(definition);
         const named = definition.claim.segment ?? (definition.kind === 'rule' ? definition.name : undefined);
         if (named === undefined) problem(['claim'], `the claim must name its segment (one of ${segments.join(', ')})`);
         else if (!segments.includes(named)) problem(['claim', 'segment'], `unknown segment "${named}"; one of ${segments.join(', ')}`);

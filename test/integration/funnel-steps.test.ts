@@ -164,4 +164,38 @@ describe('funnel definitions', () => {
     expect(text).toMatch(/bad\.yml:7:16 .*unknown segment definition "no_such_definition"/);
     expect(text).toMatch(/bad\.yml:11:16 .*unknown feature "feature"/); // properties not declared
   });
+
+  it('refuses a breakdown whose definition has a segment named "all", the funnel\'s row for everyone', async () => {
+    const bands = `${SEGMENTS}  - name: value_bands
+    title: Value bands
+    description: A catch-all band named all
+    owner: test
+    hypothesis: none
+    version: 1
+    kind: rfm
+    rfm:
+      recency: recency_days
+      frequency: frequency
+      monetary: monetary_usd
+      bands:
+        - name: all
+          description: everyone scored
+          rule: r >= 1
+`;
+    const funnel = (breakdown: string) => `funnels:
+  - name: by_band
+    title: By band
+    description: Broken down by the bands
+    owner: test
+    conversion_window: 7 days
+    breakdown: ${breakdown}
+    steps:
+      - event: signed_up
+      - event: checkout_completed
+`;
+    const load = (breakdown: string) =>
+      loadTestProject({ SEGLAYER_FUNNELS_DIR: dir({ 'f.yml': funnel(breakdown) }), SEGLAYER_SEGMENTS_DIR: dir({ 's.yml': bands }) }).catch((e: Error) => e);
+    expect(String(((await load('value_bands')) as Error).message)).toMatch(/f\.yml:7:16 .*"value_bands" has a segment named "all"/);
+    expect(await load('tier')).not.toBeInstanceOf(Error); // the same project, broken down by a definition without one
+  });
 });

@@ -211,6 +211,13 @@ segments:
     expect(missing).toEqual(['a.yml:3:5 segments.0.hypothesis: Invalid input: expected string, received undefined']);
   });
 
+  it('"all" is reserved, as a definition name and as a band name: the marts\' everyone rows use it', () => {
+    expect(problemsOf({ 'a.yml': HEADER + rule('all', 'frequency > 1') })).toEqual([
+      `a.yml:3:11 segments.0.name: "all" is reserved: the marts' rows for everyone use it`,
+    ]);
+    expect(problemsOf({ 'a.yml': HEADER + rule('all_buyers', 'frequency > 1') })).toEqual([]);
+  });
+
   it('claims: a known metric and direction, and a segment the definition has', () => {
     const withClaim = (claim: string) => HEADER + rule('x', 'frequency > 1').replace('    version: 1\n', `    claim: ${claim}\n    version: 1\n`);
     expect(problemsOf({ 'a.yml': withClaim('{ metric: upgrade_rate, direction: higher }') })).toEqual([]);
