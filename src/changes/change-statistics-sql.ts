@@ -100,11 +100,12 @@ export function changeStatisticsSql(change: ChangeDefinition, relations: ChangeR
     );
     if (source === 'events') {
       // Only the metrics' events count, and the panel is most users: the window's events of those names,
-      // read once by the occurred_at index and hashed, rather than every event of each panel user by user_key.
+      // read once by fct_events' (event, occurred_at, user_key) index and hashed, rather than every event of each
+      // panel user by user_key. Index-only: a change counts events, never sessions (change-files.ts).
       const names = [...new Set(change.metrics.flatMap((m) => ('events' in m.measure ? m.measure.events : [])))];
       return sql`
     window_events as materialized (
-      select user_key, occurred_at, event, session_id from ${raw(relation)}
+      select user_key, occurred_at, event from ${raw(relation)}
       where occurred_at >= ${preStart}::timestamptz and occurred_at < ${postEnd}::timestamptz and event = any(${names}::text[])
     ),
     events_weeks as (
