@@ -100,7 +100,7 @@ export function changeStatisticsSql(change: ChangeDefinition, relations: ChangeR
     );
     if (source === 'events') {
       // Only the metrics' events count, and the panel is most users: the window's events of those names,
-      // read once by fct_events' (event, occurred_at, user_key) index and hashed, rather than every event of each
+      // read once by fct_events' (occurred_at, event, user_key) index and hashed, rather than every event of each
       // panel user by user_key. Index-only: a change counts events, never sessions (change-files.ts).
       const names = [...new Set(change.metrics.flatMap((m) => ('events' in m.measure ? m.measure.events : [])))];
       return sql`
