@@ -77,3 +77,19 @@ it('a session longer than the lookback keeps its id across incremental builds', 
   expect(await checksum('core.fct_events', 'message_id, user_key, session_id')).toEqual(incremental);
   expect(sessions).toBe(1);
 });
+
+it('an incremental build drops the indexes it made that the model no longer declares, and makes the missing ones', async () => {
+  const indexes = async () =>
+    (await db.knex.raw(`select indexname from pg_indexes where schemaname = 'core' and tablename = 'fct_events' order by 1`)).rows.map((r: { indexname: string }) => r.indexname);
+  const declared = await indexes();
+  expect(declared).toContain('fct_events__occurred_at__event__user_key');
+  // An index an earlier declaration made (fct_events had (occurred_at) alone), one someone added by hand,
+  // and a declared one lost.
+  await db.knex.raw('create index fct_events__occurred_at on core.fct_events (occurred_at)');
+  await db.knex.raw('create index hand_made_on_fct_events on core.fct_events (event)');
+  await db.knex.raw('drop index core.fct_events__message_id');
+  await loadFile(db.url, events('index-round.csv', [['ix1', 'u3', '2025-02-01T10:00:00Z']]), { into: 'events' });
+  await build();
+  expect(await indexes()).toEqual([...declared, 'hand_made_on_fct_events'].sort());
+  expect(await ids('core.fct_events', 'ix%')).toEqual(['ix1']); // built incrementally, not replaced (the hand-made index would be gone)
+});

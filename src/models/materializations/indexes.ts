@@ -34,20 +34,30 @@ export async function renameSwappedIndexes(trx: Knex.Transaction, model: Model):
 }
 
 /**
- * On an incremental or append build: a table published before the model declared an index gets it now.
- * The catalog says which are missing: `create index if not exists` takes the table's share lock before
+ * On an incremental or append build: a table published before the model declared an index gets it now,
+ * and loses the indexes the runner made that the model no longer declares (named `<table>__…`: a replaced
+ * declaration, e.g. fct_events' (occurred_at) widened to (occurred_at, event, user_key), would otherwise
+ * stay until the next full build and be maintained by every write). Other indexes are left alone.
+ * The catalog says which exist: `create index if not exists` takes the table's share lock before
  * it looks at the name, so while autovacuum worked on the table (as it does after the previous build's
  * delete) every build waited deadlock_timeout (1 s) for PostgreSQL to cancel the vacuum.
  */
 export async function ensureIndexes(db: Knex | Knex.Transaction, model: Model): Promise<void> {
   const indexes = declared(model);
-  if (!indexes.length) return;
   const [schema, table] = splitName(model.name);
+  const ours = indexName(table, '');
   const { rows } = await db.raw(
-    `select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = ? and c.relname = any(?)`,
-    [schema, indexes.map((index) => indexName(table, index.suffix))],
+    `select i.relname from pg_index x
+     join pg_class i on i.oid = x.indexrelid
+     join pg_class t on t.oid = x.indrelid join pg_namespace n on n.oid = t.relnamespace
+     where n.nspname = ? and t.relname = ? and left(i.relname, ?) = ?`,
+    [schema, table, ours.length, ours],
   );
   const existing = new Set((rows as { relname: string }[]).map((r) => r.relname));
+  const wanted = new Set(indexes.map((index) => indexName(table, index.suffix)));
+  for (const name of existing) {
+    if (!wanted.has(name)) await db.raw(`drop index if exists ${relation(schema, name)}`);
+  }
   for (const index of indexes) {
     if (existing.has(indexName(table, index.suffix))) continue;
     await db.raw(`create index if not exists ${quoteRelation(indexName(table, index.suffix))} on ${relation(schema, table)} ${index.sql}`, index.columns);
