@@ -20,8 +20,9 @@ const windowDocs = Object.fromEntries(
  * Incremental by user, as core.dim_users: a build after new batches recomputes the
  * users they touch. Recency, tenure, age and the RFM windows are measured to the
  * reference time, so when it moves every user's row changes: the build then
- * recomputes every user, from features.user_facts (what each user's events, outcomes
- * and costs say, kept per touched user) and dim_users: a pass over users, not events.
+ * recomputes every user (rebuildWhen: built whole and swapped in), from features.user_facts
+ * (what each user's events, outcomes and costs say, kept per touched user) and dim_users:
+ * a pass over users, not events.
  */
 export default defineModel({
   name: 'features.user_features',
@@ -76,6 +77,11 @@ export default defineModel({
     first_device_type: { type: 'text', description: 'Device type of the first event' },
     first_os: { type: 'text', description: 'OS of the first event' },
   },
+  // When the reference time moved, every user's row changes: built whole and swapped in (one write of the table, its
+  // changes kept as a diff for segment_daily) rather than every row deleted and inserted again (100k users: 1.6 s).
+  rebuildWhen: (knex, { ref, incremental }) =>
+    knex.raw(`select (select as_of_at from ${ref('core.reference_time')}) is distinct from (select max(as_of_at) from ${incremental!.this}) as rebuild,
+      'the reference time moved' as reason`),
   staleKeys: (knex, { ref, incremental }) =>
     knex.raw(`select t.user_key from ${incremental!.this} t where not exists (select 1 from ${ref('core.dim_users')} u where u.user_key = t.user_key)`),
   build: (knex, { ref, incremental }) => {
@@ -93,7 +99,7 @@ export default defineModel({
       ),
       ${incremental ? `touched as (
         ${touchedUsers(knex, ref, incremental)}
-        union   -- the reference time moved: every user's time-relative features change
+        union   -- the reference time moved: every user's time-relative features change (rebuildWhen builds it whole then)
         select u.user_key from ${ref('core.dim_users')} u
         where (select as_of_at from as_of) is distinct from (select max(t.as_of_at) from ${incremental.this} t)
       ),` : ''}

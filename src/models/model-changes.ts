@@ -137,12 +137,12 @@ export async function recordDeltaBases(trx: Knex.Transaction, model: Model, runI
 
 /**
  * A table publish, in its transaction before the swap: a table model's changes are the diff of
- * the published table and the new one; an incremental model built in full (first build,
- * --full-refresh, a reverted batch) records no diff, so nothing downstream applies one.
+ * the published table and the new one (`isDiff`), as are those of an incremental model its
+ * rebuildWhen built whole; one built in full otherwise (first build, --full-refresh, a reverted
+ * batch) records no diff, so nothing downstream applies one.
  */
-export async function keepTableChanges(trx: Knex.Transaction, model: Model, runId: string, published: boolean, next: string): Promise<void> {
+export async function keepTableChanges(trx: Knex.Transaction, model: Model, runId: string, isDiff: boolean, next: string): Promise<void> {
   await startChanges(trx, model, next);
-  const isDiff = published && model.materialized === 'table';
   if (isDiff) await addTableDiff(trx, model, quoteRelation(model.name), next);
   await stampChanges(trx, model.name, runId, isDiff);
 }

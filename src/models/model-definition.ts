@@ -244,6 +244,14 @@ export const modelSchema = z
      */
     staleKeys: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function').optional(),
     /**
+     * Incremental models: a query returning one row, `rebuild` (boolean) and `reason` (text), run before an
+     * incremental build. When `rebuild` holds, the model is built whole and swapped in instead, and its kept
+     * changes are the diff of the published table and the new one (models updated by delta from it still are).
+     * For a run that replaces every key anyway (features.user_features when the reference time moved): one
+     * write of the table, where an incremental build deletes every row and inserts it again (100k users: 1.6 s).
+     */
+    rebuildWhen: z.custom<(knex: Knex, context: BuildContext) => BuildResult>((v) => typeof v === 'function').optional(),
+    /**
      * Incremental models with a uniqueKey and no window: replace each key's rows from a point on, not
      * all of them. `keys` returns the key column, the `by` columns and `replace_from`; an incremental build
      * deletes the rows of those keys (and `by` values) whose `column` is at or after `replace_from` (all of

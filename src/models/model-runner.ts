@@ -82,7 +82,14 @@ export function buildGraph(models: Model[]): ModelGraph {
 function incrementalRefs(model: Model, known: ReadonlySet<string>): string[] {
   if (model.materialized !== 'incremental') return [];
   const incremental = { this: compilerKnex.raw(quoteRelation(model.name)), newBatches: [0], ...(model.incremental?.windowColumn ? { since: new Date(0) } : {}) };
-  return [model.build, model.staleKeys, model.replaceFrom?.keys].flatMap((build) => (build ? compileModel({ ...model, build }, known, { incremental }).refs : []));
+  return [model.build, model.staleKeys, model.replaceFrom?.keys, model.rebuildWhen].flatMap((build) => (build ? compileModel({ ...model, build }, known, { incremental }).refs : []));
+}
+
+/** Why an incremental model's `rebuildWhen` says to build it whole this run, or undefined when it does not. */
+async function rebuildReason(knex: Knex, model: Model, known: ReadonlySet<string>, incremental: IncrementalContext): Promise<string | undefined> {
+  const { rows } = await knex.raw(compileModel({ ...model, build: model.rebuildWhen! }, known, { incremental, knex }).sql);
+  if (rows.length !== 1 || typeof rows[0].rebuild !== 'boolean') throw new Error(`rebuildWhen must return one row with a boolean "rebuild" (got ${rows.length} rows)`);
+  return rows[0].rebuild ? String(rows[0].reason ?? 'rebuildWhen held') : undefined;
 }
 
 /**
@@ -355,9 +362,13 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           let incremental = model.materialized === 'incremental' && !options.fullRefresh && !redefined.length && published
             ? await incrementalContext(knex, model, batches)
             : undefined;
+          // The model says this run replaces every key anyway: built whole, and its changes kept as a diff.
+          const rebuilt = incremental && model.rebuildWhen ? await rebuildReason(knex, model, known, incremental) : undefined;
+          if (rebuilt) newBatches = incremental!.newBatches;
+          if (rebuilt) incremental = undefined;
           // The touched users of its new batches, computed once per run for every model that reads them (run-touched-users.ts).
           if (incremental && readsTouchedUsers(model, known, incremental)) incremental = { ...incremental, touchedUsers: knex.raw(await touchedUsers.of(incremental.newBatches)) };
-          newBatches = incremental?.newBatches;
+          newBatches ??= incremental?.newBatches;
           if (incremental && model.replaceFrom) incremental = { ...incremental, replaced: knex.raw(REPLACED_RANGES) };
           // Append models are history: --full-refresh does not start them over.
           const appendTo = model.materialized === 'append' && published ? knex.raw(quoteRelation(name)) : undefined;
@@ -418,7 +429,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             testIncrementOnly,
             unchangedSincePassed,
             testsImpliedBy: model.testsImpliedBy && !options.fullRefresh ? model.testsImpliedBy : undefined,
-            keepChanges: model.keepChanges ? { runId } : undefined,
+            keepChanges: model.keepChanges ? { runId, diffWhole: rebuilt !== undefined } : undefined,
             onPublish: async (trx) => {
               lock.assertHeld();
               if (tracksBatches) await consumeBatches(trx, name, batches);
@@ -426,7 +437,8 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
               if (!model.keepChanges) await forgetChanges(trx, name);
             },
           });
-          const because = redefined.length && !options.fullRefresh && (model.materialized === 'incremental' || model.readsPrevious) && published
+          const because = rebuilt ? ` (in full: ${rebuilt})`
+            : redefined.length && !options.fullRefresh && (model.materialized === 'incremental' || model.readsPrevious) && published
             ? ` (in full: ${definitionCheck.recorded ? `${redefined.map((r) => (r === name ? 'its SQL' : r)).join(', ')} changed since its last build` : 'its last build recorded no definitions'})` : '';
           result = { model: name, status: 'success', rows: done.rows, seconds: 0, action: (delta ? `${done.action} (delta from ${model.deltaFrom!.join(', ')})` : done.action) + because, tests: done.tests, phases: done.phases, builtInFull: !incremental && !appendTo };
         }

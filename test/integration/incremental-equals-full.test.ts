@@ -323,6 +323,8 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   expect(results.get('segments.cluster_assignments')!.action).toMatch(/^incremental: [1-9]\d* rows by user_key$/); // u20 scored, at least
   expect(results.get('segments.membership_history')!.action).toMatch(HISTORY_DELTA); // its first build is a base too
   expect(after['features.user_features']).not.toEqual(before['features.user_features']);
+  // Every user's row changes with the reference time: built whole, its changes kept as a diff (segment_daily's delta above).
+  expect(results.get('features.user_features')!.action).toBe('swapped (in full: the reference time moved)');
   for (const model of BY_IDENTITY_MAP) {
     expect(results.get(model)!.action, model).toMatch(/^incremental: [1-9]\d* rows by \w+ \(delta from core\.user_identity_map/);
     expect(after[model], model).not.toEqual(before[model]);

@@ -46,7 +46,7 @@ export interface MaterializeRequest {
    * Models with keepChanges: the publishing transaction keeps the rows it removed and added,
    * stamped with this run (../model-changes.ts).
    */
-  keepChanges?: { runId: string };
+  keepChanges?: { runId: string; /** An incremental model built whole by its rebuildWhen: keep the diff, as a table does. */ diffWhole?: boolean };
   /**
    * Runs inside the transaction that publishes the model's rows (the swap, the
    * delete+insert, the append), e.g. to record the load batches the new

@@ -29,7 +29,10 @@ export const table: Materialization = {
       const existing = await timer.time('publish', async () => {
         const existing = await relationKind(db, model.name);
         await db.transaction(async (trx) => {
-          if (request.keepChanges) await keepTableChanges(trx, model, request.keepChanges.runId, existing === 'table', temp);
+          if (request.keepChanges) {
+            const diff = existing === 'table' && (model.materialized === 'table' || request.keepChanges.diffWhole === true);
+            await keepTableChanges(trx, model, request.keepChanges.runId, diff, temp);
+          }
           await swapIn(trx, model.name, existing);
           await renameSwappedIndexes(trx, model);
           await publishExtras(trx, request, Number(created.rowCount));
