@@ -302,7 +302,15 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   await load('survey_responses', [`u3,onboarding,team_size,12,${day(21)}`, `u${USERS},onboarding,primary_goal,api,${day(21)}`]);
   // Next month's costs, a late line for February, a new user's, and one of an id nobody names yet.
   await load('costs', [cost({ user: 'u1' }, 'compute', '4', 'USD', 1), cost({ user: 'u2' }, 'storage', '1.5', 'EUR', -1), cost({ user: `u${USERS}` }, 'compute', '9'), cost({ user: 'ghost2' }, 'compute', '1'), cost({ account: 'acme' }, 'support', '41', 'GBP', 1)]);
+  // The first run after a full build: history began on the first day this round publishes and new events fall
+  // before it (day 3), so marts.segment_daily folds all of history (no row of it is older than the days it recounts).
+  const firstDays = `select (select min(reference_at at time zone 'UTC')::date from segments.membership_history)::text as history,
+    (select max(day) + 1 from marts.segment_daily)::text as unpublished`;
+  const daysBefore = (await incremental.knex.raw(firstDays)).rows[0];
+  expect(daysBefore.history).toBe(daysBefore.unpublished);
   const { results, before, after, appended } = await buildAndCompare();
+  const changedFrom = (await incremental.knex.raw(`select min(day)::text as day from ${changesRelation('marts.user_days')}`)).rows[0].day;
+  expect(changedFrom < daysBefore.history, `user_days change from ${changedFrom}, history from ${daysBefore.history}`).toBe(true);
   // Their new events come after all their stored ones, and nothing else names them (u1, u2: costs; u6: an outcome).
   expect(appended).toEqual(['u5', 'u9']);
   combined(results);
