@@ -23,6 +23,8 @@ import { meanBoundsSql, sampleVarianceSql } from '../../src/stats/sql-intervals.
  * published running sums of the day before. Members change only with history, a start ('all') or a new day, and
  * cost also with a cost line: before those days the recounted rows keep their published members and cost, so
  * only the spells that reach them are folded (see recount). Otherwise, or when a group appears, every day is counted.
+ * The first run after a full build counts history's first day, so every member (see fold_all): all of history is read
+ * then, and only users with rows after its first build need the window.
  */
 const DELTA_FROM = ['segments.membership_history', 'marts.user_days', 'features.user_features', 'core.fct_costs'];
 /**
@@ -92,6 +94,12 @@ export default defineModel({
                case when f.day > (select min(day) from ${delta.this}) then greatest(f.day, least(${membersChangedDays(delta, 'as_of')}, ${costChangedDay(delta)})) else f.day end as cost_from
         from from_day f
       ),
+      -- No history row before members_from (the first run after a full build: history begins on the first day it
+      -- publishes): every member enters on a day counted now, so every user is folded anyway; all of history is then
+      -- read in one pass, not found by an index probe per user (the two branches of changes below).
+      fold_all as (select coalesce((select min(reference_at) from ${history}) >= (members_from::timestamp at time zone 'UTC'), true) as yes from recount),
+      -- Then only users with a row appended after history's first build (by history's changed_at index) need the window.
+      later_users as (select distinct user_key from ${history} where changed_at > (select min(changed_at) from ${history})),
       -- The published rows from from_day, and so the running sums of the day before each recount (numeric: the sums go on exactly).
       published as (select definition, segment, day, members, cost_usd from ${delta.this} where day >= (select day from from_day) - 1),
       -- A spell contributes from from_day on only by an entry or exit from members_from, a cost span's bound from
@@ -124,8 +132,16 @@ export default defineModel({
       changes as (
         select user_key, definition, segment, change, reference_at,
                lead(reference_at) over (partition by user_key, definition, segment order by reference_at, changed_at, (change = 'entered')) as next_at
-        from ${history}${delta ? `
-        where user_key = any(array(select user_key from spell_users))` : ''}
+        from ${delta ? `(
+          select * from ${history} where (select yes from fold_all) and user_key in (select user_key from later_users)
+          union all
+          select * from ${history} where not (select yes from fold_all) and user_key = any(array(select user_key from spell_users))
+        ) h
+        union all
+        -- The other users' rows are all from history's first build, which entered each current member once (current
+        -- membership is unique by user, definition and segment): no row follows one, nothing to sort them for.
+        select user_key, definition, segment, change, reference_at, null from ${history}
+        where (select yes from fold_all) and user_key not in (select user_key from later_users)` : history}
       ),
       -- Segment membership spells: [entered day, left day). The 'all' group (everyone from signup) is one
       -- open spell per user, joined 1:1 below instead of through a join with every member's spells.
