@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { rowsOfTouched, touchedUsers } from '../../src/identity/touched-users-rows.ts';
 import { defineModel } from '../../src/models/model-definition.ts';
 import { FACT_COLUMNS } from './user_facts.ts';
@@ -15,6 +16,10 @@ const windowDocs = Object.fromEntries(
     [`monetary_${suffix}_usd`, { type: 'numeric', description: `Order revenue in USD in the ${interval} before as_of_at` }],
   ]),
 );
+
+/** The reference time differs from the one the published rows were measured to: every user's row changes. */
+const referenceTimeMoved = (ref: (name: string) => Knex.Raw, published: Knex.Raw) =>
+  `(select as_of_at from ${ref('core.reference_time')}) is distinct from (select max(as_of_at) from ${published})`;
 
 /*
  * Incremental by user, as core.dim_users: a build after new batches recomputes the
@@ -80,8 +85,7 @@ export default defineModel({
   // When the reference time moved, every user's row changes: built whole and swapped in (one write of the table, its
   // changes kept as a diff for segment_daily) rather than every row deleted and inserted again (100k users: 1.6 s).
   rebuildWhen: (knex, { ref, incremental }) =>
-    knex.raw(`select (select as_of_at from ${ref('core.reference_time')}) is distinct from (select max(as_of_at) from ${incremental!.this}) as rebuild,
-      'the reference time moved' as reason`),
+    knex.raw(`select ${referenceTimeMoved(ref, incremental!.this)} as rebuild, 'the reference time moved' as reason`),
   staleKeys: (knex, { ref, incremental }) =>
     knex.raw(`select t.user_key from ${incremental!.this} t where not exists (select 1 from ${ref('core.dim_users')} u where u.user_key = t.user_key)`),
   build: (knex, { ref, incremental }) => {
@@ -101,7 +105,7 @@ export default defineModel({
         ${touchedUsers(knex, ref, incremental)}
         union   -- the reference time moved: every user's time-relative features change (rebuildWhen builds it whole then)
         select u.user_key from ${ref('core.dim_users')} u
-        where (select as_of_at from as_of) is distinct from (select max(t.as_of_at) from ${incremental.this} t)
+        where ${referenceTimeMoved(ref, incremental.this)}
       ),` : ''}
       windows as materialized (   -- is_order: the configured notion of an order line (core.fct_outcomes)
         select o.user_key, ${windowColumns.join(',\n               ')}
