@@ -90,9 +90,10 @@ export default defineModel({
       -- Members are counted again from the first day they can change, cost from that or a cost line's day: before
       -- them the published members and cost stand (only activity changed there), when every day from from_day is published.
       recount as (
-        select case when f.day > (select min(day) from ${delta.this}) then greatest(f.day, least(${membersChangedDays(delta, 'as_of')})) else f.day end as members_from,
-               case when f.day > (select min(day) from ${delta.this}) then greatest(f.day, least(${membersChangedDays(delta, 'as_of')}, ${costChangedDay(delta)})) else f.day end as cost_from
-        from from_day f
+        select case when f.published then greatest(f.day, m.day) else f.day end as members_from,
+               case when f.published then greatest(f.day, least(m.day, ${costChangedDay(delta)})) else f.day end as cost_from
+        from (select day, day > (select min(day) from ${delta.this}) as published from from_day) f
+        cross join (select least(${membersChangedDays(delta, 'as_of')}) as day) m
       ),
       -- No history row before members_from (the first run after a full build: history begins on the first day it
       -- publishes): every member enters on a day counted now, so every user is folded anyway; all of history is then
