@@ -362,13 +362,12 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
           let incremental = model.materialized === 'incremental' && !options.fullRefresh && !redefined.length && published
             ? await incrementalContext(knex, model, batches)
             : undefined;
+          newBatches = incremental?.newBatches;
           // The model says this run replaces every key anyway: built whole, and its changes kept as a diff.
           const rebuilt = incremental && model.rebuildWhen ? await rebuildReason(knex, model, known, incremental) : undefined;
-          if (rebuilt) newBatches = incremental!.newBatches;
           if (rebuilt) incremental = undefined;
           // The touched users of its new batches, computed once per run for every model that reads them (run-touched-users.ts).
           if (incremental && readsTouchedUsers(model, known, incremental)) incremental = { ...incremental, touchedUsers: knex.raw(await touchedUsers.of(incremental.newBatches)) };
-          newBatches ??= incremental?.newBatches;
           if (incremental && model.replaceFrom) incremental = { ...incremental, replaced: knex.raw(REPLACED_RANGES) };
           // Append models are history: --full-refresh does not start them over.
           const appendTo = model.materialized === 'append' && published ? knex.raw(quoteRelation(name)) : undefined;
