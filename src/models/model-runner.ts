@@ -429,6 +429,7 @@ export async function runModels(ops: Knex, url: string, models: Model[], options
             unchangedSincePassed,
             testsImpliedBy: model.testsImpliedBy && !options.fullRefresh ? model.testsImpliedBy : undefined,
             keepChanges: model.keepChanges ? { runId, diffWhole: rebuilt !== undefined } : undefined,
+            carryStatistics: rebuilt !== undefined,
             onPublish: async (trx) => {
               lock.assertHeld();
               if (tracksBatches) await consumeBatches(trx, name, batches);

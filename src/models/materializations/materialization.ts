@@ -48,6 +48,11 @@ export interface MaterializeRequest {
    */
   keepChanges?: { runId: string; /** An incremental model built whole by its rebuildWhen: keep the diff, as a table does. */ diffWhole?: boolean };
   /**
+   * A table built whole that replaces the published one row for row (an incremental model's rebuildWhen): it takes
+   * the published table's planner statistics instead of analyzing (statistics.ts).
+   */
+  carryStatistics?: boolean;
+  /**
    * Runs inside the transaction that publishes the model's rows (the swap, the
    * delete+insert, the append), e.g. to record the load batches the new
    * version took in: it commits if and only if the rows do.

@@ -7,12 +7,13 @@ import { keepTableChanges } from '../model-changes.ts';
 import { indexTemporary, renameSwappedIndexes } from './indexes.ts';
 import { PhaseTimer, type Materialization } from './materialization.ts';
 import { publishExtras, swapIn, verify } from './publish.ts';
-import { relationKind, relationsOf } from './relations.ts';
+import { relationKind, relationsOf, TEMP_PREFIX } from './relations.ts';
+import { analyze, carryStatistics } from './statistics.ts';
 
 export const table: Materialization = {
   async materialize(request) {
     const { db, model, sql } = request;
-    const { temp } = relationsOf(model.name);
+    const { schema, table: name, temp } = relationsOf(model.name);
     const timer = new PhaseTimer();
     const created = await timer.time('query', async () => {
       await db.raw(`drop table if exists ${temp} cascade`);
@@ -21,7 +22,10 @@ export const table: Materialization = {
       // Planner statistics now, not when autovacuum gets round to it: the next model in the
       // same build joins this table, and a never-analysed table is estimated at a handful of
       // rows, which turns hash joins into nested loops that rescan their inner side per row.
-      await db.raw(`analyze ${temp}`);
+      // A table replacing the published one row for row takes its statistics instead (statistics.ts).
+      if (request.carryStatistics && (await relationKind(db, model.name)) === 'table') {
+        await carryStatistics(db, model.name, `${schema}.${TEMP_PREFIX}${name}`, Number(created.rowCount));
+      } else await analyze(db, temp);
       return created;
     });
     try {
