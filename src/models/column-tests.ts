@@ -70,18 +70,26 @@ function uniqueQuery(knex: Knex, model: Model, relation: string, column: string,
 /**
  * `increment`: a relation holding the rows the build added to `relation` (already in
  * it): the tests judge those rows only. Unset: every row of `relation`.
+ * `replacedBy`: columns such that the build deleted every published row sharing their values with an increment
+ * row before adding it (an incremental model's uniqueKey; with replaceFrom, the key, its `by` columns and its column).
+ * A kept row then cannot repeat an increment row's values of a superset of them, so a unique test over such a superset
+ * looks for duplicates inside the increment alone, not through the whole table (0.04-0.1 s per model on the build
+ * bench). Combinations with a null are not matched by the delete's `in`: those are still counted over the table.
  */
-export function compileTests(knex: Knex, model: Model, relation: string, increment?: string): CompiledTest[] {
+export function compileTests(knex: Knex, model: Model, relation: string, increment?: string, replacedBy?: readonly string[]): CompiledTest[] {
   const out: CompiledTest[] = [];
   // Rows a set-level test reads: the increment's, or the relation's.
   const judged = increment ?? relation;
+  const withinIncrement = (columns: string[]) => increment !== undefined && replacedBy !== undefined && replacedBy.length > 0 && replacedBy.every((c) => columns.includes(c));
   for (const [column, spec] of Object.entries(model.columns)) {
     for (const test of spec.tests) {
       const name = describeTest(test, column);
       if (test === 'not_null') {
         out.push({ name, column, failingRow: knex.raw(`t.?? is null`, [column]) });
       } else if (test === 'unique') {
-        out.push({ name, column, query: uniqueQuery(knex, model, relation, column, increment) });
+        // Duplicates only inside the increment: all of its keys, grouped in it.
+        const query = withinIncrement([column]) ? uniqueQuery(knex, model, increment!, column) : uniqueQuery(knex, model, relation, column, increment);
+        out.push({ name, column, query });
       } else if ('accepted_values' in test) {
         out.push({ name, column, failingRow: knex.raw(`t.?? is not null and t.??::text <> all(?::text[])`, [column, column, test.accepted_values.map(String)]) });
       } else if ('relationships' in test) {
@@ -105,20 +113,22 @@ export function compileTests(knex: Knex, model: Model, relation: string, increme
     }
     const cols = test.unique_combination;
     const list = cols.map(() => '??').join(', ');
-    const duplicates = (where: Knex.Raw) =>
-      knex.raw(`select count(*)::bigint as n from (select ${list} from ${relation} r where ${where.toQuery()} group by ${list} having count(*) > 1) d`, [...cols, ...cols]).toQuery();
+    const duplicates = (where: Knex.Raw, among = relation) =>
+      knex.raw(`select count(*)::bigint as n from (select ${list} from ${among} r where ${where.toQuery()} group by ${list} having count(*) > 1) d`, [...cols, ...cols]).toQuery();
     const anyNull = (alias: string) => cols.map((c) => knex.raw(`${alias}.?? is null`, [c]).toQuery()).join(' or ');
     // With an increment: the combinations it holds, by a semi-join. Null never equals null in
     // `in`, so combinations with a null are counted apart, and only if the increment has one
     // (a constant condition: PostgreSQL skips that scan when it is false). With an index led by the
     // first column, its values as an array too (indexedIncrementValues).
-    const byIndex = increment ? indexedIncrementValues(knex, model, increment, cols[0]!) : undefined;
-    const query = increment
-      ? knex.raw(
-          `select (${duplicates(knex.raw(`${byIndex ? `${byIndex} and ` : ''}(${list}) in (select ${list} from ${increment})`, [...cols, ...cols]))})
-                + (${duplicates(knex.raw(`(${anyNull('r')}) and exists (select 1 from ${increment} i where ${anyNull('i')})`))}) as failures`,
-        )
-      : knex.raw(`select (${duplicates(knex.raw('true'))}) as failures`);
+    let query = knex.raw(`select (${duplicates(knex.raw('true'))}) as failures`);
+    if (increment) {
+      const byIndex = indexedIncrementValues(knex, model, increment, cols[0]!);
+      const withoutNulls = withinIncrement(cols)
+        ? duplicates(knex.raw(`not (${anyNull('r')})`), increment)
+        : duplicates(knex.raw(`${byIndex ? `${byIndex} and ` : ''}(${list}) in (select ${list} from ${increment})`, [...cols, ...cols]));
+      query = knex.raw(`select (${withoutNulls})
+                + (${duplicates(knex.raw(`(${anyNull('r')}) and exists (select 1 from ${increment} i where ${anyNull('i')})`))}) as failures`);
+    }
     out.push({ name: `unique_combination(${cols.join(', ')})`, column: null, query });
   }
   return out;

@@ -198,3 +198,77 @@ describe('rows kept from earlier builds', () => {
     expect(failed(again)).toEqual(['expression(value: value >= 0): 1']);
   });
 });
+
+describe('unique tests over the key an incremental build replaces', () => {
+  // Incremental by k: the build deletes every published row whose k it adds, so a kept row cannot repeat an added
+  // row's k, and unique tests over k (alone or with other columns) look for duplicates inside the increment only.
+  // unique(tag) does not cover k: it still looks the added tags up in the whole table.
+  const tallies: FixtureModel = {
+    name: 'core.tallies',
+    sql: '',
+    source: `import { defineModel } from '${DEFINE}';
+export default defineModel({
+  name: 'core.tallies', description: 'fixture', owner: 'tests', materialized: 'incremental',
+  incremental: { uniqueKey: 'k' },
+  indexes: [['k']],
+  tests: [{ unique_combination: ['k', 'n'] }],
+  columns: {
+    k: { description: 'key', tests: ['unique'] },
+    n: { description: 'n' },
+    tag: { description: 'tag', tests: ['unique'] },
+  },
+  build: (knex, { incremental }) => knex.raw(\`select k, n, tag from src.tallies \${incremental ? 'where touched' : ''}\`),
+});`,
+  };
+  const tallyModels = async () => discoverModels(PROJECT_ROOT, writeModels([tallies]));
+  const buildTallies = async () => (await runModels(db.knex, db.url, await tallyModels(), {})).results.find((r) => r.model === 'core.tallies')!;
+  const touch = async (rows: [string | null, number, string][]) => {
+    await db.knex.raw(`update src.tallies set touched = false`);
+    for (const [k, n, tag] of rows) await db.knex.raw(`insert into src.tallies values (?, ?, ?, true)`, [k, n, tag]);
+  };
+  const undo = async () => db.knex.raw(`delete from src.tallies where touched`);
+
+  beforeAll(async () => {
+    await db.knex.raw(`create table src.tallies (k text, n int, tag text, touched boolean)`);
+    await db.knex.raw(`insert into src.tallies select 'k' || g, g, 't' || g, false from generate_series(1, 50) g`);
+    expect((await buildTallies()).action).toBe('created');
+  });
+
+  it('replace a key without failing, and catch a key or combination repeated inside the increment', async () => {
+    await db.knex.raw(`delete from src.tallies where k = 'k3'`);
+    await touch([['k3', 300, 't300']]); // a replaced key: the kept row goes
+    const replaced = await buildTallies();
+    expect(replaced.status, JSON.stringify(replaced.tests)).toBe('success');
+    expect((await db.knex.raw(`select n from core.tallies where k = 'k3'`)).rows).toEqual([{ n: 300 }]);
+
+    await touch([['k60', 1, 't601'], ['k60', 1, 't602'], ['k61', 2, 't611'], ['k61', 3, 't612']]);
+    const repeated = await buildTallies();
+    expect(repeated.status).toBe('error');
+    expect(failed(repeated)).toEqual(['unique(k): 2', 'unique_combination(k, n): 1']);
+    expect((await db.knex.raw(`select count(*)::int as n from core.tallies where k in ('k60', 'k61')`)).rows[0].n).toBe(0);
+    await undo();
+  });
+
+  it('still catch a repeated combination with a null, and a repeated column the key does not cover, against kept rows', async () => {
+    await db.knex.raw(`insert into src.tallies values (null, 7, 'tnull', false)`);
+    await db.knex.raw(`update src.tallies set touched = false`);
+    await db.knex.raw(`insert into core.tallies values (null, 7, 'tnull')`); // kept, as a full build would have published it
+    await touch([[null, 7, 'tnull2']]); // a null key is matched by no delete: the kept (null, 7) stays
+    const nullKey = await buildTallies();
+    expect(failed(nullKey)).toEqual(['unique_combination(k, n): 1']);
+    await undo();
+    await touch([['k70', 70, 't5']]); // t5 is a kept row's tag
+    const keptTag = await buildTallies();
+    expect(failed(keptTag)).toEqual(['unique(tag): 1']);
+    await undo();
+  });
+
+  it('read only the increment when they cover the replaced key', async () => {
+    const { compileTests } = await import('../../src/models/column-tests.ts');
+    const model = (await tallyModels()).find((m) => m.name === 'core.tallies')!;
+    const reads = (replacedBy?: string[]) => Object.fromEntries(compileTests(db.knex, model, '"core"."tallies"', 'increment', replacedBy)
+      .filter((t) => t.query).map((t) => [t.name, t.query!.toQuery().includes('"core"."tallies"')]));
+    expect(reads(['k'])).toEqual({ 'unique(k)': false, 'unique(tag)': true, 'unique_combination(k, n)': true });
+    expect(reads(undefined)).toEqual({ 'unique(k)': true, 'unique(tag)': true, 'unique_combination(k, n)': true });
+  });
+});

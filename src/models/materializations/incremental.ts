@@ -45,8 +45,13 @@ export const incremental: Materialization = {
         return deleted;
       },
       (inserted) => `incremental: ${inserted} rows${run.since ? ` since ${run.since.toISOString()}` : ''}${declaredKey ? ` by ${[declaredKey].flat().join(', ')}` : ''}${run.replaceFromSql ? ` from ${request.model.replaceFrom!.column}` : ''}`,
-      // Before the query, which may read them (incremental.replaced).
-      run.replaceFromSql ? (trx) => stageRanges(trx, request.model, run.replaceFromSql!, run.staleKeysSql) : undefined,
+      {
+        // Before the query, which may read them (incremental.replaced).
+        stage: run.replaceFromSql ? (trx) => stageRanges(trx, request.model, run.replaceFromSql!, run.staleKeysSql) : undefined,
+        // What the delete removes every published row of, for each new row: its key (with replaceFrom, in its range).
+        replacedBy: run.replaceFromSql ? [declaredKey as string, ...request.model.replaceFrom!.by, request.model.replaceFrom!.column]
+          : declaredKey ? [declaredKey].flat() : undefined,
+      },
     );
   },
 };

@@ -141,8 +141,14 @@ export async function insertDelta(
   request: MaterializeRequest,
   prepare: (trx: Knex.Transaction) => Promise<number>,
   describe: (inserted: number) => string,
-  stage?: (trx: Knex.Transaction) => Promise<void>,
+  options: {
+    /** Tables the query reads, made in the same transaction before it. */
+    stage?: (trx: Knex.Transaction) => Promise<void>;
+    /** Columns by which `prepare` deleted every published row sharing their values with a new row (compileTests). */
+    replacedBy?: string[];
+  } = {},
 ): Promise<Materialized> {
+  const { stage, replacedBy } = options;
   const { db, model, sql } = request;
   const { target } = relationsOf(model.name);
   const timer = new PhaseTimer();
@@ -159,7 +165,7 @@ export async function insertDelta(
       return trx.raw(`insert into ${target} (${list}) select ${list} from __seglayer_delta`, [...columns, ...columns]);
     });
     const increment = request.testIncrementOnly ? '__seglayer_delta' : undefined;
-    const tests = await timer.time('tests', () => runTests(trx, target, compileTests(trx, model, target, increment), increment));
+    const tests = await timer.time('tests', () => runTests(trx, target, compileTests(trx, model, target, increment, replacedBy), increment));
     if (tests.some((t) => t.status === 'fail')) throw new ModelTestFailure(model.name, tests);
     // Rows are only ever added or removed here and by a swap, both of which record the count: no scan of the table.
     const before = await recordedRows(trx, model.name);
