@@ -54,10 +54,17 @@ export async function dropLeftovers(db: Knex, schemas: string[]): Promise<string
  * schema exists, which is all we need.
  */
 export async function ensureSchema(db: Knex, schema: string): Promise<void> {
+  // Once per pool (a build's: ../model-runner.ts makes one per run), not once per model: a statement per model.
+  const ensured = ensuredSchemas.get(db) ?? new Set<string>();
+  ensuredSchemas.set(db, ensured);
+  if (ensured.has(schema)) return;
   try {
     await db.raw(`create schema if not exists ${quoteRelation(schema)}`);
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code !== '23505' && code !== '42P06') throw error; // unique_violation, duplicate_schema
   }
+  ensured.add(schema);
 }
+
+const ensuredSchemas = new WeakMap<Knex, Set<string>>();
