@@ -38,6 +38,14 @@ export default defineModel({
   build: (knex, { appendTo }) => knex.raw(\`select k, v from raw.delta_bag \${appendTo ? \`where v > (select coalesce(max(v), 0) from \${appendTo.toQuery()})\` : ''}\`),
 });
 `;
+/** A table model keeping a JSON column among its changes. */
+const docs = `import { defineModel } from '${DEFINE}';
+export default defineModel({
+  name: 'core.delta_docs', description: 'fixture', owner: 'tests', materialized: 'table', keepChanges: {},
+  columns: { k: { description: 'key', tests: [] }, doc: { description: 'document', type: 'jsonb', tests: [] } },
+  build: (knex) => knex.raw("select k, jsonb_build_object('v', v) as doc from raw.delta_bag"),
+});
+`;
 /** Fails while raw.delta_fail has a row; `note` changes the full SQL (and so its fingerprint). */
 const totals = (note = '') => `import { defineModel } from '${DEFINE}';
 const failSwitch = 'where 1 / (select case when exists (select 1 from raw.delta_fail) then 0 else 1 end) = 1';
@@ -67,6 +75,7 @@ const modelsWith = async (note?: string) => discoverModels(PROJECT_ROOT, writeMo
   { name: 'core.delta_totals', sql: '', source: totals(note) },
   { name: 'core.delta_bag', sql: '', source: bag },
   { name: 'core.delta_log', sql: '', source: log },
+  { name: 'core.delta_docs', sql: '', source: docs },
 ]));
 /** Sets rows of raw.delta_input (null: deletes it) and marks their keys touched. */
 const change = async (rows: Record<string, number | null>) => {
@@ -164,4 +173,16 @@ it("keeps an append model's appended rows as its changes, following its previous
   await build({ select: ['core.delta_log'] }); // nothing new: no changes, still a diff of the previous publish
   expect((await db.knex.raw(`select count(*)::int as n from core.__seglayer_changes_delta_log`)).rows).toEqual([{ n: 0 }]);
   expect(await stamp()).toEqual([{ follows: true }]);
+});
+
+it('analyzes the kept changes, JSON columns aside, so the models reading them plan on their size', async () => {
+  await db.knex.raw(`truncate raw.delta_bag; insert into raw.delta_bag select 'k' || g, g from generate_series(1, 40) g`);
+  await build({ select: ['core.delta_docs'] });
+  await db.knex.raw(`update raw.delta_bag set v = v + 100 where v <= 30`);
+  await build({ select: ['core.delta_docs'] });
+  const analyzed = (await db.knex.raw(
+    `select attname from pg_stats where schemaname = 'core' and tablename = '__seglayer_changes_delta_docs' order by attname`)).rows.map((r: { attname: string }) => r.attname);
+  expect(analyzed).toEqual(['change', 'k']);
+  const { reltuples } = (await db.knex.raw(`select reltuples::int from pg_class where oid = 'core.__seglayer_changes_delta_docs'::regclass`)).rows[0];
+  expect(reltuples).toBe(60); // 30 removed, 30 added
 });

@@ -40,7 +40,7 @@ export const incremental: Materialization = {
           `with gone as (${gone}), kept as (${netChangesInsert(model, 'gone', '__seglayer_delta')}) select count(*)::bigint as n from gone`,
           [...bindings, ...netChangesBindings(model)],
         );
-        await stampChanges(trx, model.name, request.keepChanges.runId, true);
+        await stampChanges(trx, model, request.keepChanges.runId, true);
         const deleted = Number(rows[0].n);
         return deleted;
       },
