@@ -55,7 +55,8 @@ export default (project: ProjectContent) => defineModel({
   owner: 'data-platform',
   tags: ['marts', 'funnels'],
   materialized: 'incremental',
-  incremental: { uniqueKey: 'user_key' },
+  // A touched user's progress changes only when new events are funnel steps (bench: 76 of 741 rows): the rest are left alone.
+  incremental: { uniqueKey: 'user_key', skipUnchanged: true },
   indexes: [['user_key']],
   // Appended users (their new events from fct_events' kept changes); without an unbroken chain, every touched user from history.
   deltaFrom: [...APPENDED_FROM],

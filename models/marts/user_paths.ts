@@ -37,7 +37,9 @@ export default defineModel({
   owner: 'data-platform',
   tags: ['marts', 'segments'],
   materialized: 'incremental',
-  incremental: { uniqueKey: 'user_key' },
+  // A touched user's paths mostly end as they did: new events of kinds already last repeat them (bench rounds: 55 of 15.4k rows
+  // differed in one, most in another); such users are left alone rather than rewritten (skipUnchanged).
+  incremental: { uniqueKey: 'user_key', skipUnchanged: true },
   indexes: [['user_key']],
   // marts.segment_path_counts applies these (delta maintenance).
   keepChanges: {},

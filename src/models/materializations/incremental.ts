@@ -15,6 +15,7 @@ import { netChangesBindings, netChangesInsert, stampChanges, startChanges } from
 import { insertDelta } from './publish.ts';
 import { relationsOf } from './relations.ts';
 import { table } from './table.ts';
+import { dropUnchangedKeys, UNCHANGED_KEYS } from './unchanged-keys.ts';
 
 export const incremental: Materialization = {
   async materialize(request) {
@@ -23,9 +24,12 @@ export const incremental: Materialization = {
     const { target } = relationsOf(request.model.name);
     const { uniqueKey: declaredKey } = request.model.incremental!;
     await ensureIndexes(request.db, request.model);
+    let unchanged = 0;
     return insertDelta(
       request,
       async (trx) => {
+        // Keys the query returns as published are left alone: out of the staged rows, so out of the delete too.
+        if (request.model.incremental!.skipUnchanged) unchanged = await dropUnchangedKeys(trx, request.model, '__seglayer_delta');
         const { sql: deletion, bindings } = run.replaceFromSql ? await rangesDeletion(trx, request.model) : await keysAndWindow(trx, request, run);
         if (!request.keepChanges) {
           if (!deletion) return 0;
@@ -44,7 +48,7 @@ export const incremental: Materialization = {
         const deleted = Number(rows[0].n);
         return deleted;
       },
-      (inserted) => `incremental: ${inserted} rows${run.since ? ` since ${run.since.toISOString()}` : ''}${declaredKey ? ` by ${[declaredKey].flat().join(', ')}` : ''}${run.replaceFromSql ? ` from ${request.model.replaceFrom!.column}` : ''}`,
+      (inserted) => `incremental: ${inserted} rows${run.since ? ` since ${run.since.toISOString()}` : ''}${declaredKey ? ` by ${[declaredKey].flat().join(', ')}` : ''}${run.replaceFromSql ? ` from ${request.model.replaceFrom!.column}` : ''}${unchanged ? ` (${unchanged} unchanged left alone)` : ''}`,
       {
         // Before the query, which may read them (incremental.replaced).
         stage: run.replaceFromSql ? (trx) => stageRanges(trx, request.model, run.replaceFromSql!, run.staleKeysSql) : undefined,
@@ -71,12 +75,17 @@ async function keysAndWindow(trx: Knex.Transaction, request: MaterializeRequest,
   const bindings: Knex.RawBinding[] = [];
   if (windowColumn && run.since) replaced.push('?? >= ?'), bindings.push(windowColumn, run.since);
   const keys = compositeKey ?? (uniqueKey ? [uniqueKey] : []);
+  // A stale key whose rows came out as published (skipUnchanged) still exists: it is not deleted.
+  // (The stale keys' SQL is compiled already: spliced in, not passed through bindings.)
+  const keyList = trx.raw(keys.map(() => '??').join(', '), keys).toQuery();
+  const stale = (sql: string) => !request.model.incremental!.skipUnchanged ? `(${sql})`
+    : `(select * from (${sql}) s where (${keyList}) not in (select ${keyList} from ${UNCHANGED_KEYS}))`;
   if (tombstoneWhere) await setTombstonesApart(trx, keys, tombstoneWhere);
   if (compositeKey) {
     // One `in` over the delta's, the tombstones' and the stale keys: alone in the condition, the
     // planner semi-joins the few keys to the table's index instead of hashing them for every row.
     const list = compositeKey.map(() => '??').join(', ');
-    const sources = ['__seglayer_delta', ...(tombstoneWhere ? [TOMBSTONES] : []), ...(run.staleKeysSql ? [`(${run.staleKeysSql}) stale`] : [])];
+    const sources = ['__seglayer_delta', ...(tombstoneWhere ? [TOMBSTONES] : []), ...(run.staleKeysSql ? [`${stale(run.staleKeysSql)} stale`] : [])];
     replaced.push(`(${list}) in (${sources.map((source) => `select ${list} from ${source}`).join(' union all ')})`);
     bindings.push(...compositeKey, ...sources.flatMap(() => compositeKey));
   }
@@ -88,7 +97,7 @@ async function keysAndWindow(trx: Knex.Transaction, request: MaterializeRequest,
     request.model.indexes.some((columns) => columns[0] === uniqueKey) ? `?? = any(array(${subquery}))` : `?? in (${subquery})`;
   if (uniqueKey) replaced.push(keyIn('select ?? from __seglayer_delta')), bindings.push(uniqueKey, uniqueKey);
   if (uniqueKey && tombstoneWhere) replaced.push(keyIn(`select ?? from ${TOMBSTONES}`)), bindings.push(uniqueKey, uniqueKey);
-  if (uniqueKey && run.staleKeysSql) replaced.push(keyIn(`select stale.?? from (${run.staleKeysSql}) stale`)), bindings.push(uniqueKey, uniqueKey);
+  if (uniqueKey && run.staleKeysSql) replaced.push(keyIn(`select stale.?? from ${stale(run.staleKeysSql)} stale`)), bindings.push(uniqueKey, uniqueKey);
   return { sql: replaced.length ? `delete from ${target} t where ${replaced.join(' or ')}` : undefined, bindings };
 }
 
