@@ -79,4 +79,6 @@ it('without the option, rewrites every key the query returns', async () => {
 it('is refused beside a window or replaceFrom, at the field', async () => {
   const window = items(`skipUnchanged: true, windowColumn: 'n', lookback: '1 day'`);
   await expect(discoverModels(PROJECT_ROOT, writeModels([{ name: 'core.su_items', sql: '', source: window }]))).rejects.toThrow(/core\/su_items\.ts.*skipUnchanged needs a uniqueKey and no windowColumn/s);
+  const ranges = items().replace("keepChanges: {},", "keepChanges: {}, replaceFrom: { column: 'n', keys: (knex) => knex.raw('select k as user_key, null::int as replace_from from raw.su_touched') },");
+  await expect(discoverModels(PROJECT_ROOT, writeModels([{ name: 'core.su_items', sql: '', source: ranges }]))).rejects.toThrow(/core\/su_items\.ts.*incremental\.skipUnchanged.*cannot skip unchanged keys/s);
 });
