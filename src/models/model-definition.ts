@@ -80,6 +80,9 @@ export const incrementalSchema = z
   .refine((i) => i.tombstoneWhere === undefined || i.uniqueKey !== undefined, 'tombstoneWhere needs a uniqueKey')
   .refine((i) => !i.skipUnchanged || (i.uniqueKey !== undefined && i.windowColumn === undefined), 'skipUnchanged needs a uniqueKey and no windowColumn');
 
+/** The `source` of a model's rows in ops.quarantine (its quarantine query's rows, replaced when it publishes). */
+export const quarantineSource = (model: string): string => `model:${model}`;
+
 /** What an incremental run of a model gets to select its rows. */
 export interface IncrementalContext {
   /** The published table (quoted), e.g. to read rows kept from earlier builds. */

@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import { enforceContract } from '../column-contract.ts';
 import { compileTests, runTests, runTestsInOneScan } from '../column-tests.ts';
 import { quoteRelation } from '../model-compiler.ts';
+import { quarantineSource } from '../model-definition.ts';
 import type { Model } from '../model-discovery.ts';
 import { ModelTestFailure, PhaseTimer, type MaterializeRequest, type Materialized, type TestOutcome } from './materialization.ts';
 import { OLD_PREFIX, relationsOf, splitName } from './relations.ts';
@@ -42,7 +43,7 @@ export async function publishExtras(trx: Knex.Transaction, request: MaterializeR
   if (rows === undefined) await trx.raw(`delete from ops.model_row_counts where model = ?`, [model.name]);
   else await trx.raw(`insert into ops.model_row_counts (model, rows) values (?, ?) on conflict (model) do update set rows = excluded.rows`, [model.name, rows]);
   if (quarantineSql) {
-    const source = `model:${model.name}`;
+    const source = quarantineSource(model.name);
     if (quarantineReplacesSql) {
       await trx.raw(
         `delete from ops.quarantine q where q.source = ? and (q.batch_id, q.row_number) in (select r.batch_id, r.row_number from (${quarantineReplacesSql}) r)`,
