@@ -67,15 +67,19 @@ export default defineModel({
   build: (knex, { ref }) =>
     knex.raw(`
       with counts as (select * from ${ref('marts.segment_path_counts')}),
-      totals as (
+      totals as (   -- every cell's group totals, and which could rank in the top: one sort by group and users
         select *, sum(converted_users) over w as converted_total, sum(stalled_users) over w as stalled_total,
-               row_number() over (partition by outcome, path_length, definition, segment order by users desc, path) as path_rank
+               rank() over (w order by users desc) as users_rank
         from counts
         window w as (partition by outcome, path_length, definition, segment)
       ),
+      ranked as (   -- ties on users broken by path among those only: sorting every cell by path too took twice as long
+        select *, row_number() over (partition by outcome, path_length, definition, segment order by users desc, path) as path_rank
+        from totals where users_rank <= ${TOP_PATHS}
+      ),
       shares as (
         select *, converted_users::float8 / nullif(converted_total, 0) as share_converted, stalled_users::float8 / nullif(stalled_total, 0) as share_stalled
-        from totals where path_rank <= ${TOP_PATHS}
+        from ranked where path_rank <= ${TOP_PATHS}
         offset 0   -- computed once per row here, not re-derived in every reference below (as lift_df is)
       ),
       welch as (select *, ${welchDfSql(stalledSummary, convertedSummary)} as lift_df from shares offset 0),
