@@ -26,12 +26,13 @@ export const touchedCte = (knex: Knex, ref: Ref, incremental: IncrementalContext
   `touched as ${incremental.touchedUsers ? 'not materialized ' : ''}(${touchedUsers(knex, ref, incremental)})`;
 
 /**
- * The relation's rows of touched users (a subquery over the `touched` CTE), or the relation.
- * Indexed on user_key: `= any(array(...))`, index lookups; otherwise `in (select ...)`, a hashed semi-join.
+ * The relation's rows of touched users (a subquery over the `touched` CTE, or the CTE named `users`: a subset of
+ * them), or the relation. Indexed on user_key: `= any(array(...))`, index lookups; otherwise `in (select ...)`, a
+ * hashed semi-join.
  */
-export function rowsOfTouched(ref: Ref, relation: string, incremental: IncrementalContext | undefined, indexed: boolean): string {
+export function rowsOfTouched(ref: Ref, relation: string, incremental: IncrementalContext | undefined, indexed: boolean, users = 'touched'): string {
   if (!incremental) return `${ref(relation)}`;
-  return `(select * from ${ref(relation)} where user_key ${indexed ? '= any(array(select user_key from touched))' : 'in (select user_key from touched)'})`;
+  return `(select * from ${ref(relation)} where user_key ${indexed ? `= any(array(select user_key from ${users}))` : `in (select user_key from ${users})`})`;
 }
 
 /**
