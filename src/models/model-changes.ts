@@ -47,21 +47,27 @@ export async function startChanges(trx: Knex.Transaction, model: Model, shape: s
 }
 
 /**
+ * `select <columns>, net`: the rows of `next` and `old` (relations or CTE names) whose counts differ, as multisets
+ * over `columns`, with how many more `next` holds (negative: fewer). One grouped pass over both; grouping compares
+ * nulls as equal. Bindings: `columns` three times.
+ */
+export function netDifferenceSql(columns: readonly string[], old: string, next: string): string {
+  const list = columns.map(() => '??').join(', ');
+  return `select ${list}, sum(sign) as net
+       from (select ${list}, 1 as sign from ${next} union all select ${list}, -1 from ${old}) u
+       group by ${columns.map((_, i) => i + 1).join(', ')} having sum(sign) <> 0`;
+}
+
+/**
  * An insert into the side table of the net difference between the rows of `old` and `next`
- * (relations or CTE names) by the kept columns, as multisets: one grouped pass over both
- * (grouping compares nulls as equal), each net difference written as that many removed or
- * added rows. Bindings: netChangesBindings.
+ * by the kept columns (netDifferenceSql), each written as that many removed or added rows.
+ * Bindings: netChangesBindings.
  */
 export function netChangesInsert(model: Model, old: string, next: string): string {
   const columns = keptColumns(model);
-  const list = columns.map(() => '??').join(', ');
-  return `insert into ${changesRelation(model.name)} (change, ${list})
+  return `insert into ${changesRelation(model.name)} (change, ${columns.map(() => '??').join(', ')})
      select case when d.net > 0 then 'added' else 'removed' end, ${columns.map(() => 'd.??').join(', ')}
-     from (
-       select ${list}, sum(sign) as net
-       from (select ${list}, 1 as sign from ${next} union all select ${list}, -1 from ${old}) u
-       group by ${columns.map((_, i) => i + 1).join(', ')} having sum(sign) <> 0
-     ) d cross join generate_series(1, abs(d.net)::int)`;
+     from (${netDifferenceSql(columns, old, next)}) d cross join generate_series(1, abs(d.net)::int)`;
 }
 
 export const netChangesBindings = (model: Model): string[] => Array.from({ length: 5 }, () => keptColumns(model)).flat();

@@ -6,6 +6,7 @@
  */
 import type { Knex } from 'knex';
 import type { Model } from '../model-discovery.ts';
+import { netDifferenceSql } from '../model-changes.ts';
 import { relationsOf } from './relations.ts';
 
 /** Where the unchanged keys are kept for the rest of the build's transaction: stale keys among them are not deleted. */
@@ -29,22 +30,16 @@ export async function dropUnchangedKeys(trx: Knex.Transaction, model: Model, sta
     : { sql: `select ${columnList} from ${target} where (${keyList}) in (select ${keyList} from keys)`, bindings: [...columns, ...key, ...key] };
   await trx.raw(
     `create temporary table ${UNCHANGED_KEYS} on commit drop as
-     with keys as (select distinct ${keyList} from ${staged} where ${keyNotNull}),
+     with keyed as (select * from ${staged} where ${keyNotNull}),
+     keys as (select distinct ${keyList} from keyed),
      published as (${published.sql}),
-     differing as (   -- keys with a row on one side only (as a multiset): grouping compares nulls as equal
-       select distinct ${keyList} from (
-         select ${columnList}, 1 as side from ${staged} where ${keyNotNull}
-         union all
-         select ${columnList}, -1 from published
-       ) u
-       group by ${columnList} having sum(side) <> 0
-     )
+     differing as (select distinct ${keyList} from (${netDifferenceSql(columns, 'published', 'keyed')}) d)   -- a row on one side only
      select ${keyList} from keys except select ${keyList} from differing`,
     [
-      ...key, ...key,
+      ...key,
+      ...key,
       ...published.bindings,
-      ...key, ...columns, ...key, ...columns,
-      ...columns,
+      ...key, ...columns, ...columns, ...columns,
       ...key, ...key,
     ],
   );
