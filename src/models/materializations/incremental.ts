@@ -77,9 +77,11 @@ async function keysAndWindow(trx: Knex.Transaction, request: MaterializeRequest,
   const keys = compositeKey ?? (uniqueKey ? [uniqueKey] : []);
   // A stale key whose rows came out as published (skipUnchanged) still exists: it is not deleted.
   // (The stale keys' SQL is compiled already: spliced in, not passed through bindings.)
-  const keyList = trx.raw(keys.map(() => '??').join(', '), keys).toQuery();
-  const stale = (sql: string) => !request.model.incremental!.skipUnchanged ? `(${sql})`
-    : `(select * from (${sql}) s where (${keyList}) not in (select ${keyList} from ${UNCHANGED_KEYS}))`;
+  const stale = (sql: string) => {
+    if (!request.model.incremental!.skipUnchanged) return `(${sql})`;
+    const keyList = trx.raw(keys.map(() => '??').join(', '), keys).toQuery();
+    return `(select * from (${sql}) s where (${keyList}) not in (select ${keyList} from ${UNCHANGED_KEYS}))`;
+  };
   if (tombstoneWhere) await setTombstonesApart(trx, keys, tombstoneWhere);
   if (compositeKey) {
     // One `in` over the delta's, the tombstones' and the stale keys: alone in the condition, the

@@ -15,6 +15,8 @@ export const table: Materialization = {
     const { db, model, sql } = request;
     const { schema, table: name, temp } = relationsOf(model.name);
     const timer = new PhaseTimer();
+    // What is published now, read once (the build lock keeps it so): whose statistics to take, what to swap out.
+    const existing = await timer.time('publish', () => relationKind(db, model.name));
     const created = await timer.time('query', async () => {
       await db.raw(`drop table if exists ${temp} cascade`);
       const created = await db.raw(`create table ${temp} as ${sql}`);
@@ -23,15 +25,14 @@ export const table: Materialization = {
       // same build joins this table, and a never-analysed table is estimated at a handful of
       // rows, which turns hash joins into nested loops that rescan their inner side per row.
       // A table replacing the published one row for row takes its statistics instead (statistics.ts).
-      if (request.carryStatistics && (await relationKind(db, model.name)) === 'table') {
+      if (request.carryStatistics && existing === 'table') {
         await carryStatistics(db, model.name, `${schema}.${TEMP_PREFIX}${name}`, Number(created.rowCount));
       } else await analyze(db, temp);
       return created;
     });
     try {
       const tests = await timer.time('tests', () => verify(db, model, temp));
-      const existing = await timer.time('publish', async () => {
-        const existing = await relationKind(db, model.name);
+      await timer.time('publish', async () => {
         await db.transaction(async (trx) => {
           if (request.keepChanges) {
             const diff = existing === 'table' && (model.materialized === 'table' || request.keepChanges.diffWhole === true);
@@ -41,7 +42,6 @@ export const table: Materialization = {
           await renameSwappedIndexes(trx, model);
           await publishExtras(trx, request, Number(created.rowCount));
         });
-        return existing;
       });
       return { rows: Number(created.rowCount), tests, action: existing === 'table' ? 'swapped' : 'created', phases: timer.phases };
     } finally {
