@@ -162,14 +162,34 @@ async function rangesDeletion(trx: Knex.Transaction, model: Model): Promise<Dele
     inDelta.bindings,
   );
   if (rows[0].n > 0) throw new Error(`${model.name}: ${rows[0].n} built row(s) outside the ranges replaceFrom replaces (they would duplicate kept rows)`);
-  // With an index led by the key, the keys as an array too: one bitmap of their rows, joined to the ranges; else the
-  // planner hashes the ranges and scans the whole table (marts.user_days: 0.6 s against 0.25 s on the build bench).
-  // A row in two ranges (a stale key's and another) is deleted, and returned, once.
+  // With an index led by the key: each range's rows found by their own index probe (key, and the range's start where
+  // the index has the column next), deleted by row address. A bitmap of every replaced key's rows read them all and
+  // kept the range's rows after (marts.user_days on the build bench: 48k rows read for 270 deleted, 0.15-0.19 s).
+  // A row in two ranges (a stale key's and another) is deleted, and returned, once: a TID list has no repeats.
+  // Without such an index the planner hashes the ranges against the table.
   const indexed = model.indexes.some((columns) => columns[0] === key);
+  if (indexed) return { sql: `delete from ${target} t where t.ctid = any(array(${rangeRowsByIndex(model)}))`, bindings: rangeRowsByIndexBindings(model) };
   const inTable = inRange(model, 't');
-  return {
-    sql: `delete from ${target} t using ${REPLACED_RANGES} r
-          where ${indexed ? `t.?? = any(array(select ?? from ${REPLACED_RANGES})) and ` : ''}${inTable.sql}`,
-    bindings: [...(indexed ? [key, key] : []), ...inTable.bindings],
-  };
+  return { sql: `delete from ${target} t using ${REPLACED_RANGES} r where ${inTable.sql}`, bindings: inTable.bindings };
+}
+
+/**
+ * The row addresses of every staged range's rows, one lateral per range: a whole key (replace_from null) by the key
+ * alone, a range with a start by the key and `column >= start`, so an index on (key, column) bounds the scan.
+ */
+function rangeRowsByIndex(model: Model): string {
+  const { target } = relationsOf(model.name);
+  const by = model.replaceFrom!.by.map(() => ' and (r.?? is null or p.?? = r.??)').join('');
+  return `select x.ctid from ${REPLACED_RANGES} r cross join lateral (
+            select p.ctid from ${target} p where p.?? = r.??${by} and r.replace_from is null
+            union all
+            select p.ctid from ${target} p where p.?? = r.??${by} and p.?? >= r.replace_from
+          ) x`;
+}
+
+function rangeRowsByIndexBindings(model: Model): string[] {
+  const key = model.incremental!.uniqueKey as string;
+  const { column, by } = model.replaceFrom!;
+  const byBindings = by.flatMap((c) => [c, c, c]);
+  return [key, key, ...byBindings, key, key, ...byBindings, column];
 }
