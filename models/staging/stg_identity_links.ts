@@ -1,11 +1,18 @@
 import { batchArray } from '../../src/identity/touched-identities.ts';
 import type { Knex } from 'knex';
-import { defineModel } from '../../src/models/model-definition.ts';
+import { defineModel, type DeltaContext } from '../../src/models/model-definition.ts';
 
 type Ref = (name: string) => Knex.Raw;
+const STAGED_EVENTS = 'staging.stg_events';
 
-/** Anonymous ids of every earlier copy of the message ids new batches bring: a copy they displace takes its observation away. */
-const displacedAnonymousIds = (knex: Knex, ref: Ref, newBatches: number[]) => `
+/**
+ * Anonymous ids of the kept copies new batches displaced: a copy they displace takes its observation away. From
+ * stg_events' changes (its removed rows carrying both ids), or without them of every earlier copy of the message ids
+ * new batches bring (11.5k probes of raw.events a day at 20k users, twice: the build and the stale keys).
+ */
+const displacedAnonymousIds = (knex: Knex, ref: Ref, newBatches: number[], delta: DeltaContext | undefined) => delta
+  ? `select anonymous_id from ${delta.changes[STAGED_EVENTS]} where change = 'removed' and anonymous_id is not null and user_id is not null`
+  : `
   select trim(r.anonymous_id) as anonymous_id from ${ref('raw.events')} r
   where r.message_id in (select n.message_id from ${ref('raw.events')} n where n.load_batch_id = any(${batchArray(knex, newBatches)}))
     and r.load_batch_id <> all(${batchArray(knex, newBatches)}) and trim(r.anonymous_id) <> '' and trim(r.user_id) <> ''`;
@@ -41,11 +48,12 @@ export default defineModel({
     first_linked_at: { type: 'timestamptz', description: 'First time the link was observed' },
     link_sources: { type: 'text[]', description: 'Where the link was seen: identify, alias, event, import' },
   },
-  staleKeys: (knex, { ref, incremental }) => knex.raw(displacedAnonymousIds(knex, ref, incremental!.newBatches)),
-  build: (knex, { ref, incremental }) => {
+  deltaFrom: [STAGED_EVENTS],
+  staleKeys: (knex, { ref, incremental, delta }) => knex.raw(displacedAnonymousIds(knex, ref, incremental!.newBatches, delta)),
+  build: (knex, { ref, incremental, delta }) => {
     const batches = incremental && batchArray(knex, incremental.newBatches);
     return knex.raw(`
-      with ${incremental ? `displaced as (${displacedAnonymousIds(knex, ref, incremental.newBatches)}),
+      with ${incremental ? `displaced as (${displacedAnonymousIds(knex, ref, incremental.newBatches, delta)}),
       changed as (${changedAnonymousIds(knex, ref, incremental.newBatches)}),` : ''}
       declared as (
         select trim(anonymous_id) as anonymous_id, trim(user_id) as user_id, linked_at, coalesce(link_source, 'import') as link_source

@@ -374,6 +374,9 @@ it('late events, older than the last build, reach the users who had them; confli
   expect(results.get('marts.cohort_retention')!.action).toMatch(DELTA);
   expect(dailyAction(results)).toMatch(DAILY_DELTA);
   narrowed(results); // moved5's old day (before any new event) and u5 with it: a displaced copy's range
+  // The displaced kept copies (r1-b, moved5, linked7) found from stg_events' changes, not by every new message id.
+  expect(results.get('staging.stg_identity_links')!.action).toMatch(/\(delta from staging\.stg_events\)$/);
+  expect(results.get('core.fct_events')!.action).toMatch(/\(delta from core\.user_identity_map, staging\.stg_events\)$/);
   expect(results.get('segments.membership')!.action).not.toMatch(/^incremental/);
   // ... so it kept no diff, and marts.segment_path_counts, updated from it by delta, is computed from scratch.
   expect(results.get('marts.segment_path_counts')!.action).toMatch(/^incremental: \d+ rows by outcome, path_length, path, definition, segment$/);
@@ -432,7 +435,7 @@ it('identity merges: an anonymous id linked later, one handed to another user by
   const exposures = (rows: string[]) => rows.filter((r) => /^\(onboarding_checklist,(u5|anon:a5),/.test(r)).map((r) => r.replace(/"[^"]*"/, 'at'));
   expect([exposures(before['core.fct_experiment_assignments']!), exposures(after['core.fct_experiment_assignments']!)])
     .toEqual([['(onboarding_checklist,anon:a5,control,at,1)', '(onboarding_checklist,u5,treatment,at,1)'], ['(onboarding_checklist,u5,control,at,2)']]);
-  expect(results.get('core.fct_events')!.action).toMatch(/ by message_id \(delta from core\.user_identity_map\)$/); // re-keyed from the map's changes
+  expect(results.get('core.fct_events')!.action).toMatch(/ by message_id \(delta from core\.user_identity_map, staging\.stg_events\)$/); // re-keyed from the map's changes
 });
 
 it('a batch that leaves the reference time alone is built for the touched users only', async () => {
