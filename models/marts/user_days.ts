@@ -1,4 +1,4 @@
-import { userDaysChangedFrom } from '../../src/identity/user-days-changed-from.ts';
+import { DELTA_FROM, userDaysChangedFrom } from '../../src/identity/user-days-changed-from.ts';
 import { goneKeys } from '../../src/identity/touched-users-rows.ts';
 import { defineModel } from '../../src/models/model-definition.ts';
 
@@ -21,8 +21,9 @@ export default defineModel({
   incremental: { uniqueKey: 'user_key' },
   // With the day: a touched user's days from their first changed day on are read and replaced without the rest.
   indexes: [['user_key', 'day']],
-  // Which identities changed key this run: their users' days are replaced whole.
-  deltaFrom: ['core.user_identity_map'],
+  // Which identities changed key this run (their users' days are replaced whole) and which kept event copies new
+  // batches displaced (their old days).
+  deltaFrom: DELTA_FROM,
   // Read by marts.segment_daily (it recounts from the first day changed) and marts.user_activity_periods (what its
   // periods are made of: events > 0 and orders > 0 follow from the first times).
   keepChanges: { columns: ['user_key', 'day', 'events', 'orders', 'revenue_usd', 'first_event_at', 'first_order_at'] },
@@ -45,7 +46,7 @@ export default defineModel({
   staleKeys: (knex, { ref, incremental, delta }) => knex.raw(delta ? 'select null::text as user_key where false' : goneKeys(ref, incremental!)),
   replaceFrom: {
     column: 'day',
-    keys: (knex, { ref, incremental, delta }) => knex.raw(userDaysChangedFrom(knex, ref, incremental!, delta?.changes['core.user_identity_map'])),
+    keys: (knex, { ref, incremental, delta }) => knex.raw(userDaysChangedFrom(knex, ref, incremental!, delta)),
   },
   build: (knex, { ref, incremental }) => {
     // Incremental: each replaced user's events (one index range each) and outcomes from their first replaced day on.

@@ -7,20 +7,31 @@
  * A user's days are a function of their rows in core.fct_events and core.fct_outcomes, which change
  * only where (a) a new batch brings an event or outcome, on its day, (b) a new copy displaces a kept
  * one: on the old copy's day, for whoever its ids name, or (c) the identity map re-keys an identity:
- * every row of its old and new user. (c) is known exactly from the identity map's kept changes when
- * they follow what the model was computed from (`identityChanges`, its deltaFrom); otherwise every
- * touched user is taken whole (touchedUserKeys covers the users re-keying can move rows to or from).
+ * every row of its old and new user. With the kept changes of the identity map and stg_events that
+ * follow what the model was computed from (`delta`, its deltaFrom: DELTA_FROM), (c) is known exactly and
+ * (b) is stg_events' removed rows; otherwise every touched user is taken whole (touchedUserKeys covers
+ * the users re-keying can move rows to or from) and (b) is every earlier raw copy of a new message id.
  */
 import type { Knex } from 'knex';
-import type { IncrementalContext } from '../models/model-definition.ts';
+import type { DeltaContext, IncrementalContext } from '../models/model-definition.ts';
 import { batchArray } from './touched-identities.ts';
 import { touchedCte } from './touched-users-rows.ts';
 
 type Ref = (name: string) => Knex.Raw;
 
+/** What a model calling userDaysChangedFrom with its delta keeps in its deltaFrom. */
+export const DELTA_FROM = ['core.user_identity_map', 'staging.stg_events'];
+
 /** `user_key, replace_from` (a date, null: every row), one row per user whose days can have changed. */
-export function userDaysChangedFrom(knex: Knex, ref: Ref, incremental: IncrementalContext, identityChanges: Knex.Raw | undefined): string {
+export function userDaysChangedFrom(knex: Knex, ref: Ref, incremental: IncrementalContext, delta: DeltaContext | undefined): string {
   const batches = batchArray(knex, incremental.newBatches).toQuery();
+  const identityChanges = delta?.changes['core.user_identity_map'];
+  const displacedCopies = delta
+    // A kept copy a new batch displaced is one of stg_events' removed rows (ids and time as staging cleans them).
+    ? `select user_id, anonymous_id, occurred_at from ${delta.changes['staging.stg_events']} where change = 'removed' and occurred_at is not null`
+    : `select nullif(trim(user_id), '') as user_id, nullif(trim(anonymous_id), '') as anonymous_id, occurred_at from ${ref('raw.events')}
+            where message_id = any(array(select n.message_id from ${ref('raw.events')} n where n.load_batch_id = any(${batches})))
+              and load_batch_id <> all(${batches}) and occurred_at is not null`;
   const map = ref('core.user_identity_map');
   // The key an event's ids resolve to, as core.fct_events resolves it (the user id's, else the anonymous id's, else its own).
   const keysOf = (e: string) => `cross join lateral (
@@ -40,11 +51,9 @@ export function userDaysChangedFrom(knex: Knex, ref: Ref, incremental: Increment
       union all   -- (a) their outcomes
       select m.user_key, (o.occurred_at at time zone 'UTC')::date from ${ref('raw.outcomes')} o join ${map} m on m.identity = nullif(trim(o.user_id), '')
       where o.load_batch_id = any(${batches}) and o.occurred_at is not null
-      union all   -- (b) the earlier copies of the message ids they bring (a kept one may be displaced), cleaned as staging cleans them
+      union all   -- (b) the kept copies they displace, on their old day
       select k.user_key, (r.occurred_at at time zone 'UTC')::date
-      from (select nullif(trim(user_id), '') as user_id, nullif(trim(anonymous_id), '') as anonymous_id, occurred_at from ${ref('raw.events')}
-            where message_id = any(array(select n.message_id from ${ref('raw.events')} n where n.load_batch_id = any(${batches})))
-              and load_batch_id <> all(${batches}) and occurred_at is not null) r
+      from (${displacedCopies}) r
       ${keysOf('r')}
       where k.user_key is not null
       union all   -- (c) every row of a user an identity left or joined (as core.fct_events finds its re-keyed users: an
