@@ -31,8 +31,9 @@ export default defineModel({
   materialized: 'incremental',
   incremental: { uniqueKey: 'message_id' },
   // What a build replaced and added, for the models that must know which kept copies a new batch displaced
-  // (staging.stg_identity_links, core.fct_events): without them each looked up every new copy's message id. The
-  // columns an event's identity link and its user's sessions depend on; a copy replaced by one equal in them cancels out.
+  // (staging.stg_identity_links, core.fct_events, marts.user_days): without them each looked up every new copy's
+  // message id. The columns an event's identity link, its user's sessions and its day depend on; a copy replaced by
+  // one equal in them cancels out.
   keepChanges: { columns: ['message_id', 'anonymous_id', 'user_id', 'occurred_at'] },
   // The key delete, core.fct_events reading its window, and core models reading only the rows of new batches.
   indexes: [['occurred_at'], ['message_id'], ['load_batch_id']],
