@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
+import { displacedCopies, STAGED_EVENTS } from '../../src/identity/displaced-copies.ts';
 import { batchArray } from '../../src/identity/touched-identities.ts';
 import { defineModel } from '../../src/models/model-definition.ts';
 
 const MAP = 'core.user_identity_map';
-const STAGED_EVENTS = 'staging.stg_events';
 /** The staged columns an event is derived from (core.fct_events stores each of them as it is). */
 const STAGED = 'message_id, user_id, anonymous_id, event, occurred_at, properties, device_type, os, browser, country';
 
@@ -85,7 +85,7 @@ export default defineModel({
     return knex.raw(
       `
       with ${incremental ? `displaced as (   -- stored events whose kept copy a new batch replaced
-        ${delta ? `select message_id from ${delta.changes[STAGED_EVENTS]!} where change = 'removed'`
+        ${delta ? `select message_id from ${displacedCopies(delta)} d`
         // Without stg_events' changes, every new copy's message id is looked up (11.5k probes a day at 20k users).
         : `select message_id from ${ref('staging.stg_events')} where load_batch_id = any(${batchArray(knex, incremental.newBatches)})`}
       ),

@@ -1,4 +1,5 @@
 import { batchArray } from '../../src/identity/touched-identities.ts';
+import { DISPLACED_COPY_COLUMNS } from '../../src/identity/displaced-copies.ts';
 import { defineModel, quarantineSource } from '../../src/models/model-definition.ts';
 
 /** Fields that make two rows with one message_id "the same event". */
@@ -31,10 +32,9 @@ export default defineModel({
   materialized: 'incremental',
   incremental: { uniqueKey: 'message_id' },
   // What a build replaced and added, for the models that must know which kept copies a new batch displaced
-  // (staging.stg_identity_links, core.fct_events, marts.user_days): without them each looked up every new copy's
-  // message id. The columns an event's identity link, its user's sessions and its day depend on; a copy replaced by
-  // one equal in them cancels out.
-  keepChanges: { columns: ['message_id', 'anonymous_id', 'user_id', 'occurred_at'] },
+  // (staging.stg_identity_links, core.fct_events, marts.user_days; src/identity/displaced-copies.ts): without them
+  // each looked up every new copy's message id.
+  keepChanges: { columns: DISPLACED_COPY_COLUMNS },
   // The key delete, core.fct_events reading its window, and core models reading only the rows of new batches.
   indexes: [['occurred_at'], ['message_id'], ['load_batch_id']],
   columns: {

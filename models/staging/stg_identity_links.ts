@@ -1,9 +1,9 @@
+import { displacedCopies, STAGED_EVENTS } from '../../src/identity/displaced-copies.ts';
 import { batchArray } from '../../src/identity/touched-identities.ts';
 import type { Knex } from 'knex';
 import { defineModel, type DeltaContext } from '../../src/models/model-definition.ts';
 
 type Ref = (name: string) => Knex.Raw;
-const STAGED_EVENTS = 'staging.stg_events';
 
 /**
  * Anonymous ids of the kept copies new batches displaced: a copy they displace takes its observation away. From
@@ -11,7 +11,7 @@ const STAGED_EVENTS = 'staging.stg_events';
  * new batches bring (11.5k probes of raw.events a day at 20k users, twice: the build and the stale keys).
  */
 const displacedAnonymousIds = (knex: Knex, ref: Ref, newBatches: number[], delta: DeltaContext | undefined) => delta
-  ? `select anonymous_id from ${delta.changes[STAGED_EVENTS]} where change = 'removed' and anonymous_id is not null and user_id is not null`
+  ? `select anonymous_id from ${displacedCopies(delta)} d where anonymous_id is not null and user_id is not null`
   : `
   select trim(r.anonymous_id) as anonymous_id from ${ref('raw.events')} r
   where r.message_id in (select n.message_id from ${ref('raw.events')} n where n.load_batch_id = any(${batchArray(knex, newBatches)}))

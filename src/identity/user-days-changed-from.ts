@@ -14,21 +14,21 @@
  */
 import type { Knex } from 'knex';
 import type { DeltaContext, IncrementalContext } from '../models/model-definition.ts';
+import { displacedCopies, STAGED_EVENTS } from './displaced-copies.ts';
 import { batchArray } from './touched-identities.ts';
 import { touchedCte } from './touched-users-rows.ts';
 
 type Ref = (name: string) => Knex.Raw;
 
 /** What a model calling userDaysChangedFrom with its delta keeps in its deltaFrom. */
-export const DELTA_FROM = ['core.user_identity_map', 'staging.stg_events'];
+export const DELTA_FROM = ['core.user_identity_map', STAGED_EVENTS];
 
 /** `user_key, replace_from` (a date, null: every row), one row per user whose days can have changed. */
 export function userDaysChangedFrom(knex: Knex, ref: Ref, incremental: IncrementalContext, delta: DeltaContext | undefined): string {
   const batches = batchArray(knex, incremental.newBatches).toQuery();
   const identityChanges = delta?.changes['core.user_identity_map'];
-  const displacedCopies = delta
-    // A kept copy a new batch displaced is one of stg_events' removed rows (ids and time as staging cleans them).
-    ? `select user_id, anonymous_id, occurred_at from ${delta.changes['staging.stg_events']} where change = 'removed' and occurred_at is not null`
+  const displaced = delta
+    ? `select user_id, anonymous_id, occurred_at from ${displacedCopies(delta)} d where occurred_at is not null`
     : `select nullif(trim(user_id), '') as user_id, nullif(trim(anonymous_id), '') as anonymous_id, occurred_at from ${ref('raw.events')}
             where message_id = any(array(select n.message_id from ${ref('raw.events')} n where n.load_batch_id = any(${batches})))
               and load_batch_id <> all(${batches}) and occurred_at is not null`;
@@ -53,7 +53,7 @@ export function userDaysChangedFrom(knex: Knex, ref: Ref, incremental: Increment
       where o.load_batch_id = any(${batches}) and o.occurred_at is not null
       union all   -- (b) the kept copies they displace, on their old day
       select k.user_key, (r.occurred_at at time zone 'UTC')::date
-      from (${displacedCopies}) r
+      from (${displaced}) r
       ${keysOf('r')}
       where k.user_key is not null
       union all   -- (c) every row of a user an identity left or joined (as core.fct_events finds its re-keyed users: an
