@@ -168,7 +168,8 @@ async function rangesDeletion(trx: Knex.Transaction, model: Model): Promise<Dele
   // key's and another) is deleted, and returned, once: a TID list has no repeats.
   const { column } = model.replaceFrom!;
   if (model.indexes.some((columns) => columns[0] === key && columns[1] === column)) {
-    return { sql: `delete from ${target} t where t.ctid = any(array(${rangeRowsByIndex(model)}))`, bindings: rangeRowsByIndexBindings(model) };
+    const rows = rangeRowsByIndex(model);
+    return { sql: `delete from ${target} t where t.ctid = any(array(${rows.sql}))`, bindings: rows.bindings };
   }
   // With an index led by the key alone, the keys as an array too: one bitmap of their rows (each read once however
   // many ranges it has: marts.user_activity_periods has one per grain), joined to the ranges; without one, the
@@ -186,19 +187,17 @@ async function rangesDeletion(trx: Knex.Transaction, model: Model): Promise<Dele
  * The row addresses of every staged range's rows, one lateral per range: a whole key (replace_from null) by the key
  * alone, a range with a start by the key and `column >= start`, which the index on (key, column) bounds.
  */
-function rangeRowsByIndex(model: Model): string {
+function rangeRowsByIndex(model: Model): { sql: string; bindings: string[] } {
   const { target } = relationsOf(model.name);
-  const by = model.replaceFrom!.by.map(() => ' and (r.?? is null or p.?? = r.??)').join('');
-  return `select x.ctid from ${REPLACED_RANGES} r cross join lateral (
-            select p.ctid from ${target} p where p.?? = r.??${by} and r.replace_from is null
-            union all
-            select p.ctid from ${target} p where p.?? = r.??${by} and p.?? >= r.replace_from
-          ) x`;
-}
-
-function rangeRowsByIndexBindings(model: Model): string[] {
   const key = model.incremental!.uniqueKey as string;
   const { column, by } = model.replaceFrom!;
-  const byBindings = by.flatMap((c) => [c, c, c]);
-  return [key, key, ...byBindings, key, key, ...byBindings, column];
+  const ofKey = { sql: `p.?? = r.??${by.map(() => ' and (r.?? is null or p.?? = r.??)').join('')}`, bindings: [key, key, ...by.flatMap((c) => [c, c, c])] };
+  return {
+    sql: `select x.ctid from ${REPLACED_RANGES} r cross join lateral (
+            select p.ctid from ${target} p where ${ofKey.sql} and r.replace_from is null
+            union all
+            select p.ctid from ${target} p where ${ofKey.sql} and p.?? >= r.replace_from
+          ) x`,
+    bindings: [...ofKey.bindings, ...ofKey.bindings, column],
+  };
 }
