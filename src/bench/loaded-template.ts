@@ -42,33 +42,39 @@ async function onServer<T>(serverUrl: string, work: (client: pg.Client) => Promi
   }
 }
 
-/**
- * Recreates `database` as a copy of the loaded template for `users` (loading the template
- * first when it does not exist yet); returns the copy's URL and how many raw events it holds.
- */
-export async function freshLoadedDatabase(config: Config, serverUrl: string, database: string, users: number, manifest: DemoManifest): Promise<{ url: string; events: number }> {
+/** The loaded template for `users` (loaded first when it does not exist yet); returns its name. */
+export async function loadedTemplate(config: Config, serverUrl: string, users: number, manifest: DemoManifest): Promise<string> {
   const migrations = readdirSync(join(config.projectRoot, 'migrations')).filter((f) => /\.(ts|js)$/.test(f)).sort();
   const template = templateName(users, manifest, migrations);
   const existing: string[] = await onServer(serverUrl, async (c) =>
     (await c.query(`select datname from pg_database where datname like $1`, [`${TEMPLATE_PREFIX}${users}\\_%`])).rows.map((r) => r.datname));
   if (existing.includes(template)) {
     say(dim(`reusing the loaded demo data of ${count(users)} users (database ${template})`));
-  } else {
-    for (const old of existing) await onServer(serverUrl, (c) => c.query(`drop database if exists ${c.escapeIdentifier(old)} with (force)`));
-    // Loaded under a temporary name and renamed when complete: an interrupted load is never reused.
-    const loading = `${template}_loading`;
-    await onServer(serverUrl, (c) => c.query(`drop database if exists ${c.escapeIdentifier(loading)} with (force)`));
-    const url = await ensureDatabase(serverUrl, loading);
-    const knex = createKnex(url, { workMem: config.SEGLAYER_WORK_MEM });
-    try {
-      await migrateLatest(knex, config.projectRoot);
-    } finally {
-      await knex.destroy();
-    }
-    say(dim(`loading the demo data of ${count(users)} users once, into ${template}`));
-    for (const file of manifest.files) await loadFile(url, file.path, { into: file.into });
-    await onServer(serverUrl, (c) => c.query(`alter database ${c.escapeIdentifier(loading)} rename to ${c.escapeIdentifier(template)}`));
+    return template;
   }
+  for (const old of existing) await onServer(serverUrl, (c) => c.query(`drop database if exists ${c.escapeIdentifier(old)} with (force)`));
+  // Loaded under a temporary name and renamed when complete: an interrupted load is never reused.
+  const loading = `${template}_loading`;
+  await onServer(serverUrl, (c) => c.query(`drop database if exists ${c.escapeIdentifier(loading)} with (force)`));
+  const url = await ensureDatabase(serverUrl, loading);
+  const knex = createKnex(url, { workMem: config.SEGLAYER_WORK_MEM });
+  try {
+    await migrateLatest(knex, config.projectRoot);
+  } finally {
+    await knex.destroy();
+  }
+  say(dim(`loading the demo data of ${count(users)} users once, into ${template}`));
+  for (const file of manifest.files) await loadFile(url, file.path, { into: file.into });
+  await onServer(serverUrl, (c) => c.query(`alter database ${c.escapeIdentifier(loading)} rename to ${c.escapeIdentifier(template)}`));
+  return template;
+}
+
+/**
+ * Recreates `database` as a copy of the loaded template for `users` (loading the template
+ * first when it does not exist yet); returns the copy's URL and how many raw events it holds.
+ */
+export async function freshLoadedDatabase(config: Config, serverUrl: string, database: string, users: number, manifest: DemoManifest): Promise<{ url: string; events: number }> {
+  const template = await loadedTemplate(config, serverUrl, users, manifest);
   await onServer(serverUrl, async (c) => {
     await c.query(`drop database if exists ${c.escapeIdentifier(database)} with (force)`);
     await c.query(`create database ${c.escapeIdentifier(database)} template ${c.escapeIdentifier(template)}`);
