@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import type { Knex } from 'knex';
 import { loadConfig } from '../config.ts';
 import { createKnex } from '../database/knex-client.ts';
 import { openWarehouse } from '../database/warehouse-connection.ts';
@@ -43,6 +44,14 @@ export async function demoFiles(homeDir: string, users: number): Promise<DemoMan
   return manifest;
 }
 
+const gb = (bytes: number) => `${(bytes / 1e9).toFixed(2)} GB`;
+
+/** The database's size and the bytes of temporary files its sessions have written so far. */
+async function diskUse(knex: Knex): Promise<{ databaseBytes: number; tempBytes: number }> {
+  const row = (await knex.raw(`select pg_database_size(current_database()) as size, temp_bytes from pg_stat_database where datname = current_database()`)).rows[0];
+  return { databaseBytes: Number(row.size), tempBytes: Number(row.temp_bytes) };
+}
+
 export async function runBuildBench(options: BuildBenchOptions): Promise<TargetResult[]> {
   const config = loadConfig();
   const warehouse = await openWarehouse(config);
@@ -75,8 +84,14 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<TargetR
     mkdirSync(join(config.homeDir, 'bench'), { recursive: true });
     writeFileSync(scriptPath, script.join('\n\n'));
     await knex.raw('checkpoint');
+    const loaded = await diskUse(knex);
     const byHand = await elapsed(async () => execFileSync('psql', [url, '-q', '-v', 'ON_ERROR_STOP=1', '-f', scriptPath], { stdio: 'inherit' }));
     say(dim(`  psql, same SQL by hand: ${byHand.toFixed(1)} s`));
+    // What a size needs on disk, measured rather than guessed: the built database and the temporary files its
+    // sorts and hashes spilled (psql's session has ended, so its counts are in pg_stat_database).
+    const builtByHand = await diskUse(knex);
+    const disk = { loadedBytes: loaded.databaseBytes, builtBytes: builtByHand.databaseBytes, tempBytes: builtByHand.tempBytes - loaded.tempBytes };
+    say(dim(`  disk: ${gb(disk.loadedBytes)} loaded, ${gb(disk.builtBytes)} built, ${gb(disk.tempBytes)} of temporary files written by the build`));
     await dropModels();
     await knex.raw('checkpoint');
 
@@ -150,7 +165,7 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<TargetR
     }
     say(`overhead over hand-run SQL: ${bold((full / byHand).toFixed(2))}x (target <= 1.15); incremental after +1% events: ${bold(((100 * incremental) / full).toFixed(0))}% of a full build (target <= 10%); after +1% late events: ${bold(((100 * rounds[1]!.seconds) / full).toFixed(0))}%`);
     writeFileSync(join(config.homeDir, 'bench', `build-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
-      JSON.stringify({ ...benchStamp(), users: options.users, threads, events, byHand, full, incremental, newEvents, fullOk, incrementalOk, consistent, incrementalRounds: rounds }, null, 2));
+      JSON.stringify({ ...benchStamp(), users: options.users, threads, events, disk, byHand, full, incremental, newEvents, fullOk, incrementalOk, consistent, incrementalRounds: rounds }, null, 2));
     // A failed build has no meaningful time: its target reads as not met.
     return [
       ratioTarget('full build vs the same SQL by hand', fullOk ? full : Number.NaN, byHand, 's', '<=', 1.15),
