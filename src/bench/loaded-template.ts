@@ -7,7 +7,7 @@
  * template, and the old ones for that size are dropped.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Config } from '../config.ts';
@@ -70,11 +70,43 @@ export async function loadedTemplate(config: Config, serverUrl: string, users: n
 }
 
 /**
+ * Free bytes on the file system of the server's data directory, when that directory is on this
+ * machine (the embedded warehouse, a local server) and readable by this role; otherwise undefined.
+ */
+async function localFreeBytes(serverUrl: string): Promise<{ dir: string; bytes: number } | undefined> {
+  const dir = await onServer(serverUrl, async (c) =>
+    (await c.query(`select setting from pg_settings where name = 'data_directory'`).catch(() => ({ rows: [] as { setting?: string }[] }))).rows[0]?.setting);
+  if (!dir || !existsSync(join(dir, 'PG_VERSION'))) return undefined;
+  const fs = statfsSync(dir);
+  return { dir, bytes: fs.bavail * fs.bsize };
+}
+
+const gb = (bytes: number) => `${(bytes / 1e9).toFixed(1)} GB`;
+
+/**
  * Recreates `database` as a copy of the loaded template for `users` (loading the template
  * first when it does not exist yet); returns the copy's URL and how many raw events it holds.
+ * `diskFactor`: what the run will need on disk, as a multiple of the loaded data's size (the copy
+ * and what is built in it); when the server's disk is on this machine and has less free (the
+ * previous copy's space counted as free), nothing is dropped or copied and the error says so —
+ * before hours of building, not with "No space left on device" in the middle of them.
  */
-export async function freshLoadedDatabase(config: Config, serverUrl: string, database: string, users: number, manifest: DemoManifest): Promise<{ url: string; events: number }> {
+export async function freshLoadedDatabase(config: Config, serverUrl: string, database: string, users: number, manifest: DemoManifest, diskFactor?: number): Promise<{ url: string; events: number }> {
   const template = await loadedTemplate(config, serverUrl, users, manifest);
+  if (diskFactor !== undefined) {
+    const free = await localFreeBytes(serverUrl);
+    if (free) {
+      const [{ loaded, previous }] = await onServer(serverUrl, async (c) =>
+        (await c.query(`select pg_database_size($1::name)::float8 as loaded, coalesce((select pg_database_size(datname) from pg_database where datname = $2), 0)::float8 as previous`, [template, database])).rows);
+      const needed = loaded * diskFactor;
+      if (needed > free.bytes + previous) {
+        throw new Error(
+          `not enough disk for the ${count(users)}-user build: it needs about ${gb(needed)} (${diskFactor}× the loaded data, ${gb(loaded)} in ${template}), ` +
+            `and ${gb(free.bytes + previous)} are free on ${free.dir}${previous ? ` (counting the previous ${database})` : ''}. Free disk space or run fewer --users; the loaded data is kept.`,
+        );
+      }
+    }
+  }
   await onServer(serverUrl, async (c) => {
     await c.query(`drop database if exists ${c.escapeIdentifier(database)} with (force)`);
     await c.query(`create database ${c.escapeIdentifier(database)} template ${c.escapeIdentifier(template)}`);

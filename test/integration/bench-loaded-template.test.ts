@@ -4,7 +4,7 @@
  * run left in the previous copy is gone), and a load that was interrupted is loaded again, not
  * reused. Demo data for 50 users.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -58,6 +58,26 @@ it('loads once, then starts every run from a fresh copy without loading again', 
   expect(await query(COPY, `select to_regclass('public.left_by_a_run') as t`)).toEqual([{ t: null }]);
   // The copy is migrated and holds the load's batches.
   expect((await query<{ n: number }>(COPY, `select count(*)::int as n from ops.load_batches where status = 'loaded'`))[0]!.n).toBe(manifest.files.length);
+});
+
+it('refuses a copy the disk cannot hold, before dropping or copying anything', async () => {
+  await freshLoadedDatabase(config, server(), COPY, USERS, manifest);
+  await query(COPY, `create table public.left_by_a_run (x int)`);
+  const dataDir = (await query<{ setting: string }>(undefined, `select setting from pg_settings where name = 'data_directory'`))[0]!.setting;
+  const local = existsSync(join(dataDir, 'PG_VERSION'));
+  // A factor no disk holds: with the server's disk on this machine (the embedded default) the run stops, naming the sizes.
+  const huge = freshLoadedDatabase(config, server(), COPY, USERS, manifest, 1e9);
+  if (local) {
+    await expect(huge).rejects.toThrow(new RegExp(`not enough disk for the 50-user build: it needs about [\\d.]+ GB \\(1000000000× the loaded data, [\\d.]+ GB in ${template}\\), and [\\d.]+ GB are free on ${dataDir}`));
+    // Nothing was dropped: the previous copy is as the last run left it.
+    expect(await query(COPY, `select to_regclass('public.left_by_a_run') is not null as kept`)).toEqual([{ kept: true }]);
+  } else {
+    // A server whose disk this process cannot see (DATABASE_URL elsewhere): no check, the copy is made as before.
+    expect((await huge).events).toBeGreaterThan(USERS);
+  }
+  // A factor the disk holds: copied as before.
+  expect((await freshLoadedDatabase(config, server(), COPY, USERS, manifest, 2)).events).toBeGreaterThan(USERS);
+  expect(await query(COPY, `select to_regclass('public.left_by_a_run') as t`)).toEqual([{ t: null }]);
 });
 
 it('loads again after an interrupted load: a half-loaded database is never used', async () => {
