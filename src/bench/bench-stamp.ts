@@ -11,7 +11,16 @@ export interface BenchStamp {
   commit: string;
 }
 
+const taken = new Map<string, BenchStamp>();
+
+/**
+ * Taken once per process and project, at the first call (`seglayer bench` takes it before any
+ * part runs): the commit the run's code was loaded from. A 500k-user run lasts over an hour; taken
+ * at its end, the stamp named a commit made meanwhile, and "+changes" for docs being edited.
+ */
 export function benchStamp(projectRoot = process.cwd()): BenchStamp {
+  const earlier = taken.get(projectRoot);
+  if (earlier) return earlier;
   const git = (...args: string[]) => execFileSync('git', args, { cwd: projectRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   let commit = 'unknown commit';
   try {
@@ -19,7 +28,9 @@ export function benchStamp(projectRoot = process.cwd()): BenchStamp {
   } catch {
     // not a git checkout: the date alone is still worth printing
   }
-  return { date: new Date().toISOString().slice(0, 10), commit };
+  const stamp = { date: new Date().toISOString().slice(0, 10), commit };
+  taken.set(projectRoot, stamp);
+  return stamp;
 }
 
 /** `(measured 2026-11-30 at 1a2b3c4)` for a heading. */

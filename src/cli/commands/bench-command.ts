@@ -44,6 +44,7 @@ export function registerBenchCommand(program: Command): void {
       const { exitCodeOf, targetsTable } = await import('../../bench/bench-target.ts');
       const { benchStamp, describeStamp } = await import('../../bench/bench-stamp.ts');
       const { bold, say } = await import('../../terminal/terminal-output.ts');
+      benchStamp(); // now, before the parts run: the commit their code is loaded from
       const results: TargetResult[] = [];
       for (const part of PARTS) {
         if (options.only === undefined || options.only === part) results.push(...(await RUN[part](options)));
