@@ -89,12 +89,27 @@ export async function watchWarehouse(url: string, location: string): Promise<{ l
   return { lost };
 }
 
+/** What must close before the embedded server stops on a signal (the API: Cube's pools hold connections to it). */
+const beforeStopping = new Set<() => Promise<void>>();
+
+/**
+ * Runs `close` before the embedded server stops on Ctrl-C / SIGTERM; returns the way to take it back.
+ * Without it the server's fast shutdown ended Cube's idle pool connections while the API was still
+ * closing, and Cube's driver printed "Unexpected error on idle client" with a stack for each.
+ */
+export function closeBeforeWarehouseStops(close: () => Promise<void>): () => void {
+  beforeStopping.add(close);
+  return () => beforeStopping.delete(close);
+}
+
 /** Ctrl-C and SIGTERM give up this process's lease (stopping the server if it was the last user), then exit. */
 function stopOnSignals(server: EmbeddedServer): void {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       shuttingDown = true;
-      void server.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+      void Promise.allSettled([...beforeStopping].map((close) => close()))
+        .then(() => server.stop())
+        .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     });
   }
 }

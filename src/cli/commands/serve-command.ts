@@ -31,12 +31,18 @@ export async function serveUntilStopped(server: ApiServer, demoToken: string): P
   say(`  curl -s -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' ${server.url}/cubejs-api/graphql \\`);
   say(`    -d '{"query":"{ cube { user_activity(where: {event: {equals: \\"page_viewed\\"}}) { count active_users occurred_at { month } } } }"}'`);
   say(dim('\nCtrl-C stops the API and the embedded PostgreSQL'));
+  // The API closes first, whichever handler the signal reaches first: the embedded server's waits for it.
+  const { closeBeforeWarehouseStops } = await import('../../database/warehouse-connection.ts');
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= server.close());
+  const forget = closeBeforeWarehouseStops(close);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  await server.close();
+  await close();
+  forget();
 }
 
 export function registerServeCommands(program: Command): void {
