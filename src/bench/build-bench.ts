@@ -17,7 +17,7 @@ import { writeDemoFiles, type DemoManifest } from '../demo/demo-generator.ts';
 import { compileModel, quoteRelation } from '../models/model-compiler.ts';
 import { loadProject } from '../project/project-loader.ts';
 import { buildGraph, runModels, type ModelResult } from '../models/model-runner.ts';
-import { bold, count, dim, say, table } from '../terminal/terminal-output.ts';
+import { bold, count, dim, gigabytes, say, table } from '../terminal/terminal-output.ts';
 import { ratioTarget, type TargetResult } from './bench-target.ts';
 import { freshLoadedDatabase } from './loaded-template.ts';
 
@@ -52,8 +52,6 @@ export async function demoFiles(homeDir: string, users: number): Promise<DemoMan
  * those are not on disk at once, so 5× leaves room for the largest sorts.
  */
 const BUILD_DISK_FACTOR = 5;
-
-const gb = (bytes: number) => `${(bytes / 1e9).toFixed(2)} GB`;
 
 /** The database's size and the bytes of temporary files its sessions have written so far. */
 async function diskUse(knex: Knex): Promise<{ databaseBytes: number; tempBytes: number }> {
@@ -100,7 +98,7 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<TargetR
     // sorts and hashes spilled (psql's session has ended, so its counts are in pg_stat_database).
     const builtByHand = await diskUse(knex);
     const disk = { loadedBytes: loaded.databaseBytes, builtBytes: builtByHand.databaseBytes, tempBytes: builtByHand.tempBytes - loaded.tempBytes };
-    say(dim(`  disk: ${gb(disk.loadedBytes)} loaded, ${gb(disk.builtBytes)} built, ${gb(disk.tempBytes)} of temporary files written by the build`));
+    say(dim(`  disk: ${gigabytes(disk.loadedBytes)} loaded, ${gigabytes(disk.builtBytes)} built, ${gigabytes(disk.tempBytes)} of temporary files written by the build`));
     await dropModels();
     await knex.raw('checkpoint');
 

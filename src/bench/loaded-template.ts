@@ -16,7 +16,7 @@ import { migrateLatest } from '../database/migrator.ts';
 import { ensureDatabase } from '../database/warehouse-connection.ts';
 import type { DemoManifest } from '../demo/demo-generator.ts';
 import { loadFile } from '../load/batch-loader.ts';
-import { count, dim, say } from '../terminal/terminal-output.ts';
+import { count, dim, gigabytes, say } from '../terminal/terminal-output.ts';
 
 const TEMPLATE_PREFIX = 'seglayer_bench_loaded_';
 
@@ -71,17 +71,16 @@ export async function loadedTemplate(config: Config, serverUrl: string, users: n
 
 /**
  * Free bytes on the file system of the server's data directory, when that directory is on this
- * machine (the embedded warehouse, a local server) and readable by this role; otherwise undefined.
+ * machine (the embedded warehouse, a local server) and readable by this role (pg_settings hides it from
+ * roles without pg_read_all_settings: no row); otherwise undefined.
  */
 async function localFreeBytes(serverUrl: string): Promise<{ dir: string; bytes: number } | undefined> {
   const dir = await onServer(serverUrl, async (c) =>
-    (await c.query(`select setting from pg_settings where name = 'data_directory'`).catch(() => ({ rows: [] as { setting?: string }[] }))).rows[0]?.setting);
+    (await c.query(`select setting from pg_settings where name = 'data_directory'`)).rows[0]?.setting as string | undefined);
   if (!dir || !existsSync(join(dir, 'PG_VERSION'))) return undefined;
   const fs = statfsSync(dir);
   return { dir, bytes: fs.bavail * fs.bsize };
 }
-
-const gb = (bytes: number) => `${(bytes / 1e9).toFixed(1)} GB`;
 
 /**
  * Recreates `database` as a copy of the loaded template for `users` (loading the template
@@ -101,8 +100,8 @@ export async function freshLoadedDatabase(config: Config, serverUrl: string, dat
       const needed = loaded * diskFactor;
       if (needed > free.bytes + previous) {
         throw new Error(
-          `not enough disk for the ${count(users)}-user build: it needs about ${gb(needed)} (${diskFactor}× the loaded data, ${gb(loaded)} in ${template}), ` +
-            `and ${gb(free.bytes + previous)} are free on ${free.dir}${previous ? ` (counting the previous ${database})` : ''}. Free disk space or run fewer --users; the loaded data is kept.`,
+          `not enough disk for the ${count(users)}-user build: it needs about ${gigabytes(needed)} (${diskFactor}× the loaded data, ${gigabytes(loaded)} in ${template}), ` +
+            `and ${gigabytes(free.bytes + previous)} are free on ${free.dir}${previous ? ` (counting the previous ${database})` : ''}. Free disk space or run fewer --users; the loaded data is kept.`,
         );
       }
     }

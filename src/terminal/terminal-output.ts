@@ -13,6 +13,7 @@ export const yellow = paint('yellow');
 
 export const count = (n: number) => n.toLocaleString('en-US');
 export const seconds = (s: number) => `${s.toFixed(s < 10 ? 2 : 1)} s`;
+export const gigabytes = (bytes: number) => `${(bytes / 1e9).toFixed(2)} GB`;
 
 /** Left-aligned columns; numbers right-aligned. */
 export function table(rows: (string | number)[][]): string {
