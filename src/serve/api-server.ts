@@ -36,6 +36,7 @@ export interface ApiServer {
   cube: CubeAdapter;
   /** The database role Cube connects as, and the schemas it reads. */
   databaseRole: { name: string; schemas: string[]; rollupSchema: string };
+  /** Closes once, however many ask (on a signal both `serve` and the embedded warehouse's handler do). */
   close(): Promise<void>;
 }
 
@@ -126,17 +127,20 @@ export async function startApiServer(config: Config, options: ApiServerOptions):
   }
   const { port } = server.address() as AddressInfo;
   const url = `http://${host}:${port}`;
+  let closing: Promise<void> | undefined;
   return {
     url,
     apiUrl: `${url}${API_BASE}/v1`,
     jwt,
     cube,
     databaseRole: { name: serving.role, schemas: [...access.schemas, 'serving'], rollupSchema: access.rollupSchema },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((done) => server.close(() => done()));
-      await cube.close();
-      await freshness.end();
+    close() {
+      return (closing ??= (async () => {
+        server.closeAllConnections();
+        await new Promise<void>((done) => server.close(() => done()));
+        await cube.close();
+        await freshness.end();
+      })());
     },
   };
 }

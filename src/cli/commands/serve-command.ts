@@ -33,15 +33,13 @@ export async function serveUntilStopped(server: ApiServer, demoToken: string): P
   say(dim('\nCtrl-C stops the API and the embedded PostgreSQL'));
   // The API closes first, whichever handler the signal reaches first: the embedded server's waits for it.
   const { closeBeforeWarehouseStops } = await import('../../database/warehouse-connection.ts');
-  let closing: Promise<void> | undefined;
-  const close = () => (closing ??= server.close());
-  const forget = closeBeforeWarehouseStops(close);
+  const forget = closeBeforeWarehouseStops(() => server.close());
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  await close();
+  await server.close();
   forget();
 }
 
