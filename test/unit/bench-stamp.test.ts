@@ -10,7 +10,9 @@ import { afterAll, expect, it } from 'vitest';
 import { benchStamp } from '../../src/bench/bench-stamp.ts';
 
 const repo = mkdtempSync(join(tmpdir(), 'seglayer-bench-stamp-'));
-const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: repo, encoding: 'utf8' }).trim();
+const gitIn = (cwd: string) => (...args: string[]) =>
+  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd, encoding: 'utf8' }).trim();
+const git = gitIn(repo);
 afterAll(() => rmSync(repo, { recursive: true, force: true }));
 
 it('names the commit at the first call, not a commit or an edit made during the run', () => {
@@ -35,7 +37,7 @@ it('names the commit at the first call, not a commit or an edit made during the 
 it('marks a working tree that differs from its commit', () => {
   const dirty = mkdtempSync(join(tmpdir(), 'seglayer-bench-stamp-dirty-'));
   try {
-    const run = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: dirty, encoding: 'utf8' }).trim();
+    const run = gitIn(dirty);
     run('init', '-q');
     writeFileSync(join(dirty, 'model.sql'), 'select 1');
     run('add', '.');
