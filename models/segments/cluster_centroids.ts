@@ -28,23 +28,34 @@ export default (project: ProjectContent) => defineModel({
     if (parts.length === 0) {
       return knex.raw(`select null::text as definition, null::text as segment, null::int as members, null::text as feature, null::numeric as mean, null::numeric as z_score, null::text as description where false`);
     }
-    // Assignments joined with the features once per definition (joined_<i>), not once per feature; each feature's
-    // rows then read that 20k-row table. The union of constant-feature branches keeps the planner's group estimates.
+    // Per definition, the assignments joined with the features once (joined_<i>), then two grouped passes over those rows
+    // with every feature side by side: the population's mean and SD, and each cluster's members and means. Unpivoted
+    // to one row per feature only then: a long table of users × features (2.5M rows at 500k users) was hashed for the
+    // population and sorted for the clusters, 13.7 of the model's 13.8 s (EXPLAIN ANALYZE, 500k users).
     // Part j's column is feature_<j>: a feature named like definition or segment cannot collide.
     const definitions = [...new Set(parts.map((p) => p.definition))];
-    const featuresOf = (definition: string) => parts.flatMap((p, j) => (p.definition === definition ? [`f."${p.feature}" as feature_${j}`] : [])).join(', ');
-    const joined = definitions.map((d, i) => `joined_${i} as materialized (select a.definition, a.segment, ${featuresOf(d)} from ${assignments} a join ${features} f using (user_key) where a.definition = ?)`);
-    const values = parts.map((p, j) => `select definition, segment, ?::text as feature, feature_${j}::numeric as value from joined_${definitions.indexOf(p.definition)}`);
+    const ctes = definitions.flatMap((definition, i) => {
+      const mine = parts.flatMap((p, j) => (p.definition === definition ? [{ feature: p.feature, j }] : []));
+      return [
+        `joined_${i} as materialized (select a.segment, ${mine.map((m) => `f.??::numeric as feature_${m.j}`).join(', ')} from ${assignments} a join ${features} f using (user_key) where a.definition = ?)`,
+        `population_${i} as (select ${mine.map((m) => `avg(feature_${m.j}) as mean_${m.j}, nullif(stddev_pop(feature_${m.j}), 0) as sd_${m.j}`).join(', ')} from joined_${i})`,
+        // A missing value counts as the population mean (the column's documented meaning).
+        `clusters_${i} as (select j.segment, count(*)::int as members, ${mine.map((m) => `avg(coalesce(j.feature_${m.j}, p.mean_${m.j})) as mean_${m.j}`).join(', ')} from joined_${i} j cross join population_${i} p group by j.segment)`,
+        `long_${i} as (
+        select ?::text as definition, c.segment, c.members, v.feature, v.mean, (v.mean - v.population_mean) / v.sd as z_score
+        from clusters_${i} c cross join population_${i} p
+        cross join lateral (values ${mine.map((m) => `(?::text, c.mean_${m.j}, p.mean_${m.j}, p.sd_${m.j})`).join(', ')}) v(feature, mean, population_mean, sd))`,
+      ];
+    });
+    // The placeholders in order: each definition's feature columns and name (joined_<i>), then its name and features (long_<i>).
+    const ordered = definitions.flatMap((definition) => {
+      const mine = parts.filter((p) => p.definition === definition).map((p) => p.feature);
+      return [...mine, definition, definition, ...mine];
+    });
     return knex.raw(
       `
-      with ${joined.join(',\n      ')},
-      long as (${values.join('\nunion all\n')}),
-      population as (select definition, feature, avg(value) as mean, nullif(stddev_pop(value), 0) as sd from long group by 1, 2),
-      clusters as (
-        select l.definition, l.segment, l.feature, count(*)::int as members, avg(coalesce(l.value, p.mean)) as mean,
-               (avg(coalesce(l.value, p.mean)) - p.mean) / p.sd as z_score
-        from long l join population p using (definition, feature) group by l.definition, l.segment, l.feature, p.mean, p.sd
-      ),
+      with ${ctes.join(',\n      ')},
+      clusters as (${definitions.map((_, i) => `select * from long_${i}`).join('\nunion all\n')}),
       described as (
         select definition, segment,
                coalesce(string_agg(case when z_score >= 0.5 then 'high ' else 'low ' end || feature, ', ' order by abs(z_score) desc, feature)
@@ -53,7 +64,7 @@ export default (project: ProjectContent) => defineModel({
       )
       select c.definition, c.segment, c.members, c.feature, round(c.mean, 4) as mean, round(c.z_score, 4) as z_score, d.description
       from clusters c join described d using (definition, segment)`,
-      [...definitions, ...parts.map((p) => p.feature)],
+      ordered,
     );
   },
 });

@@ -204,10 +204,10 @@ describe('k-means clusters', () => {
     expect(restored.size).toBe(first.size);
   });
 
-  it('has centroids whose members sum to the population and whose means equal an independent average', async () => {
+  it('has centroids whose members sum to the population and whose means and z-scores equal an independent average', async () => {
     const definition = engagement();
-    const centroids = await rows<{ segment: string; feature: string; members: number; mean: string }>(
-      `select segment, feature, members, mean::text as mean from segments.cluster_centroids where definition = 'engagement'`,
+    const centroids = await rows<{ segment: string; feature: string; members: number; mean: string; z_score: string | null }>(
+      `select segment, feature, members, mean::text as mean, z_score::text as z_score from segments.cluster_centroids where definition = 'engagement'`,
     );
     expect(centroids).toHaveLength(definition.cluster.k * definition.cluster.features.length);
     for (const feature of definition.cluster.features) {
@@ -217,18 +217,19 @@ describe('k-means clusters', () => {
     // Independent: average over the assigned users straight from features.user_features
     // (a missing value counts as the population mean, as documented on the column).
     for (const feature of definition.cluster.features) {
-      const expected = await rows<{ segment: string; members: number; mean: string }>(
+      const expected = await rows<{ segment: string; members: number; mean: string; z_score: string | null }>(
         `with pop as (select f.* from features.user_features f where f.events > 0),
-              m as (select avg(??::numeric) as mean from pop)
-         select a.segment, count(*)::int as members, round(avg(coalesce(p.??::numeric, m.mean)), 4)::text as mean
+              m as (select avg(??::numeric) as mean, stddev_pop(??::numeric) as sd from pop)
+         select a.segment, count(*)::int as members, round(avg(coalesce(p.??::numeric, m.mean)), 4)::text as mean,
+                round((avg(coalesce(p.??::numeric, m.mean)) - m.mean) / nullif(m.sd, 0), 4)::text as z_score
          from segments.cluster_assignments a join pop p using (user_key) cross join m
-         where a.definition = 'engagement' group by a.segment`,
-        [feature, feature],
+         where a.definition = 'engagement' group by a.segment, m.mean, m.sd`,
+        [feature, feature, feature, feature],
       );
       for (const e of expected) {
         const got = centroids.find((c) => c.feature === feature && c.segment === e.segment);
         expect(got, `${e.segment} ${feature}`).toBeDefined();
-        expect({ members: got!.members, mean: got!.mean }, `${e.segment} ${feature}`).toEqual({ members: e.members, mean: e.mean });
+        expect({ members: got!.members, mean: got!.mean, z_score: got!.z_score }, `${e.segment} ${feature}`).toEqual({ members: e.members, mean: e.mean, z_score: e.z_score });
       }
     }
   });
