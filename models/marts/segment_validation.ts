@@ -87,46 +87,12 @@ export default (project: ProjectContent) => {
         union all
         select 'training', a.as_of_at - f.length - make_interval(days => ? + ?), a.as_of_at - f.length - make_interval(days => ?) from as_of a, follow_up f
       ),
-      users as (
-        select w.window_name, f.user_key, coalesce(f.signed_up_at, f.first_seen_at) as started_at,
-               coalesce(f.signed_up_at, f.first_seen_at) + (select length from follow_up) as followed_until
-        from ${ref('features.user_features')} f
-        join windows w on coalesce(f.signed_up_at, f.first_seen_at) >= w.window_start and coalesce(f.signed_up_at, f.first_seen_at) < w.window_end
-      ),
-      outcomes as (
-        select u.user_key,
-               bool_or(o.outcome_type = 'upgrade') as upgraded,
-               bool_or(o.outcome_type in ('purchase', 'upgrade') and o.revenue_usd > 0) as ordered,
-               bool_or(o.outcome_type = 'churn') as churned,
-               coalesce(sum(o.revenue_usd) filter (where o.is_revenue), 0) as revenue_usd
-        from users u join ${ref('core.fct_outcomes')} o on o.user_key = u.user_key and o.occurred_at >= u.started_at and o.occurred_at < u.followed_until
-        group by 1
-      ),
-      -- An event in [active_from, followed_until), decided from the user's days (marts.user_days) instead of every
-      -- event: a day strictly between the two ends counts whole; an end day by its first or last event. Only a
-      -- window within one day whose events all fall outside it on both sides needs the events themselves.
-      active_windows as (select user_key, started_at + (followed_until - started_at) / 2 as active_from, followed_until from users),
-      -- A lateral probe with limit 1 rather than exists: the planner, misjudging how many users the windows hold, hashed
-      -- every user day (~290k rows at 20k users) for a semi join; this reads each user's days by the (user_key, day) index.
-      activity as (
-        select w.user_key
-        from active_windows w
-        cross join lateral (
-          select 1 from ${ref('marts.user_days')} d
-          where d.user_key = w.user_key and d.events > 0
-            and d.day >= (w.active_from at time zone 'UTC')::date and d.day <= (w.followed_until at time zone 'UTC')::date
-            and ((d.day > (w.active_from at time zone 'UTC')::date and d.day < (w.followed_until at time zone 'UTC')::date)
-                 or (d.first_event_at >= w.active_from and d.first_event_at < w.followed_until)
-                 or (d.last_event_at >= w.active_from and d.last_event_at < w.followed_until)
-                 or (d.first_event_at < w.active_from and d.last_event_at >= w.followed_until
-                     and exists (select 1 from ${ref('core.fct_events')} e where e.user_key = w.user_key and e.occurred_at >= w.active_from and e.occurred_at < w.followed_until)))
-          limit 1
-        ) hit
-      ),
+      -- Each windowed user's follow-up, read from marts.user_follow_up (computed per user, for touched users only on
+      -- an incremental build): the windows end a follow-up before as_of_at, so every one of them has ended.
       user_windows as (
-        select u.window_name, u.user_key, coalesce(o.upgraded, false) as upgraded, coalesce(o.ordered, false) as ordered,
-               coalesce(o.churned, false) as churned, a.user_key is not null as active, coalesce(o.revenue_usd, 0) as revenue_usd
-        from users u left join outcomes o using (user_key) left join activity a using (user_key)
+        select w.window_name, p.user_key, p.upgraded, p.ordered, p.churned, p.active, p.revenue_usd
+        from ${ref('marts.user_follow_up')} p
+        join windows w on p.started_at >= w.window_start and p.started_at < w.window_end
       ),
       history_reach as (   -- the definitions with history at or before the holdout start (read by the reference_at index; absent: false)
         select distinct h.definition, true as reaches

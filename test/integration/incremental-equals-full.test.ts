@@ -18,6 +18,7 @@
  * The funnel and experiment marts and their per-user tables (marts.user_funnel_progress,
  * marts.experiment_user_metrics) too, plus a round that only changes their definitions.
  * core.fct_costs too: new and late cost lines, lines of ids known or merged later, a changed rate.
+ * marts.user_follow_up (each user's follow-up, the per-user half of marts.segment_validation) too.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,6 +61,7 @@ const COMPARED = [
   'marts.segment_daily',
   'segments.current_membership',
   'segments.rule_event_facts',
+  'marts.user_follow_up',
   'marts.segment_validation',
   'core.fct_costs',
   'core.user_survey',
@@ -462,7 +464,7 @@ it('a batch that leaves the reference time alone is built for the touched users 
   expect(days).toMatch(/^incremental: \d+ rows since /);
   // The late event of day 10 takes the window back there; the days before it are kept.
   expect(Number(/(\d+) rows/.exec(days)![1])).toBeLessThan(after['core.event_property_days']!.length);
-  for (const model of ['staging.stg_identity_links', 'core.user_identity_map', 'core.dim_users', 'features.user_features', 'features.user_facts', 'marts.user_paths', 'marts.user_activity_periods', 'marts.user_funnel_progress', 'marts.experiment_user_metrics', 'marts.user_days', 'segments.rule_event_facts']) {
+  for (const model of ['staging.stg_identity_links', 'core.user_identity_map', 'core.dim_users', 'features.user_features', 'features.user_facts', 'marts.user_paths', 'marts.user_activity_periods', 'marts.user_funnel_progress', 'marts.experiment_user_metrics', 'marts.user_days', 'segments.rule_event_facts', 'marts.user_follow_up']) {
     const action = results.get(model)!.action!;
     expect(action, model).toMatch(/^incremental: \d+ rows by /);
     expect(Number(/(\d+) rows/.exec(action)![1]), model).toBeLessThan(after[model]!.length / 2);

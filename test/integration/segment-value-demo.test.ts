@@ -37,7 +37,7 @@ describe('segment value marts on demo data', () => {
   it('build, with every test passing', () => {
     expect(build.results.filter((r) => r.status !== 'success').map((r) => `${r.model}: ${r.error}`)).toEqual([]);
     expect(build.results.filter((r) => r.model.startsWith('marts.')).map((r) => r.model).sort()).toEqual(
-      ['marts.change_statistics', 'marts.cohort_retention', 'marts.experiment_statistics', 'marts.experiment_user_metrics', 'marts.funnel_steps', 'marts.segment_daily', 'marts.segment_path_counts', 'marts.segment_paths', 'marts.segment_validation', 'marts.segment_value', 'marts.user_activity_periods', 'marts.user_days', 'marts.user_funnel_progress', 'marts.user_paths'],
+      ['marts.change_statistics', 'marts.cohort_retention', 'marts.experiment_statistics', 'marts.experiment_user_metrics', 'marts.funnel_steps', 'marts.segment_daily', 'marts.segment_path_counts', 'marts.segment_paths', 'marts.segment_validation', 'marts.segment_value', 'marts.user_activity_periods', 'marts.user_days', 'marts.user_follow_up', 'marts.user_funnel_progress', 'marts.user_paths'],
     );
   });
 
