@@ -80,7 +80,12 @@ export default (project: ProjectContent) => {
         `
       with claims as (select * from (values ${claimValues}) v(definition, segment, metric, direction) where definition is not null),
       as_of as (select max(as_of_at) as as_of_at from ${ref('features.user_features')}),
-      follow_up as (select make_interval(days => ?) as length),
+      -- The follow-up the per-user rows were measured over (marts.user_follow_up; the setting when it has none), so the
+      -- windows match it even when this model is built alone after SEGLAYER_VALIDATION_FOLLOW_UP_DAYS changed.
+      follow_up as (
+        select make_interval(days => days) as length, days
+        from (select coalesce((select max(follow_up_days) from ${ref('marts.user_follow_up')}), ?) as days) d
+      ),
       windows as (
         select 'holdout'::text as window_name, a.as_of_at - f.length - make_interval(days => ?) as window_start, a.as_of_at - f.length as window_end
         from as_of a, follow_up f
@@ -138,7 +143,7 @@ export default (project: ProjectContent) => {
         select t.definition, t.segment, t.metric, t.direction,
                case when coalesce((select r.reaches from history_reach r where r.definition = t.definition), false) then 'history' else 'current' end as membership_basis,
                ${WINDOWS.map((w) => ['window_start as W_start', 'n as W_n', 'value as W_value', 'others_n as W_others_n', 'others_value as W_others_value', 'lift as W_lift', 'lift_ci_lower as W_lift_ci_lower', 'lift_ci_upper as W_lift_ci_upper'].map((c) => `${w[0]}.${c.replace('W_', `${w}_`)}`).join(', ')).join(',\n               ')},
-               h.window_end as holdout_end, ?::int as follow_up_days, ?::int as minimum_size,
+               h.window_end as holdout_end, (select days from follow_up) as follow_up_days, ?::int as minimum_size,
                case when least(t.n, t.others_n, h.n, h.others_n) < ? or t.lift_ci_lower is null or h.lift_ci_lower is null then 'not_enough_data'
                     when t.direction = 'higher' and t.lift_ci_lower > 0 and h.lift_ci_lower > 0 then 'holds'
                     when t.direction = 'lower' and t.lift_ci_upper < 0 and h.lift_ci_upper < 0 then 'holds'
@@ -147,7 +152,7 @@ export default (project: ProjectContent) => {
         where t.window_name = 'training' and h.window_name = 'holdout'
       )
       select * from final`,
-        [...claims.flat(), followUpDays, holdoutDays, holdoutDays, trainingDays, holdoutDays, followUpDays, minimum, minimum],
+        [...claims.flat(), followUpDays, holdoutDays, holdoutDays, trainingDays, holdoutDays, minimum, minimum],
       );
     },
   });

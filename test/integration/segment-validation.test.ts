@@ -7,7 +7,7 @@
  * Lifts and intervals are recomputed here from counts taken from the fixture in
  * TypeScript with src/stats (the model renders the formulas as SQL). A fourth claim,
  * active_rate, has events planted on and around the ends of the second half of the
- * follow-up, which the model decides from marts.user_days (built with it).
+ * follow-up, which marts.user_follow_up decides from marts.user_days (both built with it).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,17 +61,20 @@ let db: TestDatabase;
 let build: RunSummary;
 let rows: Record<string, string | number | null>[];
 let project: Awaited<ReturnType<typeof loadTestProject>>;
+let settings: Record<string, string>;
 
 beforeAll(async () => {
   db = await createTestDatabase();
   await db.knex.raw(`create schema features; create schema core; create schema segments;
     create table features.user_features (user_key text, as_of_at timestamptz, signed_up_at timestamptz, first_seen_at timestamptz);
+    create table core.dim_users (user_key text, signed_up_at timestamptz, first_seen_at timestamptz);
     create table core.fct_outcomes (user_key text, occurred_at timestamptz, outcome_type text, revenue_usd numeric, is_revenue boolean);
     create table core.fct_events (user_key text, occurred_at timestamptz);
     create table segments.membership_history (user_key text, definition text, segment text, version int, change text, changed_at timestamptz, reference_at timestamptz);
     create table segments.membership (user_key text, definition text, segment text, version int, since timestamptz)`);
   const signup = (u: string) => Date.parse(SIGNUP[u[0] as 't' | 'h']);
   await db.knex('features.user_features').insert(USERS.map((u) => ({ user_key: u, as_of_at: '2025-02-01T00:00:00Z', signed_up_at: new Date(signup(u)) })));
+  await db.knex('core.dim_users').insert(USERS.map((u) => ({ user_key: u, signed_up_at: new Date(signup(u)) })));
   const upgrade = (u: string, days: number) => ({ user_key: u, occurred_at: new Date(signup(u) + days * 86_400_000), outcome_type: 'upgrade', revenue_usd: 10, is_revenue: true });
   await db.knex('core.fct_outcomes').insert([...Object.values(UPGRADES).flat().map((u) => upgrade(u, 2)), ...LATE_UPGRADES.map((u) => upgrade(u, 6))]);
   const events = EVENT_HOURS.flatMap(([users, hours]) => users.flatMap((n) => ['t', 'h'].flatMap((w) => hours.map((h) => ({ user_key: `${w}${n}`, occurred_at: new Date(signup(`${w}${n}`) + h * 3_600_000) })))));
@@ -79,11 +82,12 @@ beforeAll(async () => {
   await db.knex('segments.membership').insert(Object.entries({ ...MEMBERS, active: ACTIVE_MEMBERS }).flatMap(([d, users]) => users.map((u) => ({ user_key: u, definition: d, segment: d, version: 1, since: '2025-02-01T00:00:00Z' }))));
   const segments = mkdtempSync(join(tmpdir(), 'seglayer-claims-'));
   writeFileSync(join(segments, 'claims.yml'), `segments:\n${[...['fast', 'spike', 'tiny'].map((c) => claim(c)), claim('active', 'active_rate')].join('\n')}`);
-  project = await loadTestProject({
+  settings = {
     SEGLAYER_SEGMENTS_DIR: segments, SEGLAYER_FUNNELS_DIR: join(segments, 'no-funnels'), SEGLAYER_MIN_SEGMENT_SIZE: '10',
     SEGLAYER_VALIDATION_TRAINING_DAYS: '10', SEGLAYER_VALIDATION_HOLDOUT_DAYS: '10', SEGLAYER_VALIDATION_FOLLOW_UP_DAYS: '5',
-  });
-  build = await runModels(db.knex, db.url, project.models, { select: ['marts.user_days', 'marts.segment_validation'] });
+  };
+  project = await loadTestProject(settings);
+  build = await runModels(db.knex, db.url, project.models, { select: ['marts.user_days', 'marts.user_follow_up', 'marts.segment_validation'] });
   rows = (await db.knex.raw(`select * from marts.segment_validation order by definition`)).rows;
 });
 afterAll(() => db.drop());
@@ -102,7 +106,9 @@ function expectedLift(definition: string, window: keyof typeof UPGRADES) {
 
 describe('marts.segment_validation', () => {
   it('builds with its tests passing', () => {
-    expect(build.results.map((r) => [r.model, r.status, r.error])).toEqual([['marts.user_days', 'success', undefined], ['marts.segment_validation', 'success', undefined]]);
+    expect(build.results.map((r) => [r.model, r.status, r.error])).toEqual([
+      ['marts.user_days', 'success', undefined], ['marts.user_follow_up', 'success', undefined], ['marts.segment_validation', 'success', undefined],
+    ]);
   });
 
   it('gives the verdicts the fixture was built for', () => {
@@ -160,5 +166,17 @@ describe('marts.segment_validation', () => {
       { definition: 'spike', membership_basis: 'current', training_n: 40, holdout_n: 40 },
       { definition: 'tiny', membership_basis: 'current', training_n: rows.find((r) => r.definition === 'tiny')!.training_n, holdout_n: rows.find((r) => r.definition === 'tiny')!.holdout_n },
     ]);
+  });
+
+  it('measures over the follow-up its per-user rows hold: built alone after the setting changed, then with them', async () => {
+    const longer = await loadTestProject({ ...settings, SEGLAYER_VALIDATION_FOLLOW_UP_DAYS: '6' });
+    const bounds = async () => (await db.knex.raw(`select distinct follow_up_days, holdout_end from marts.segment_validation`)).rows;
+    // marts.user_follow_up still holds 5-day follow-ups: the windows end 5 days before as_of_at, as they are measured.
+    expect((await runModels(db.knex, db.url, longer.models, { select: ['marts.segment_validation'] })).ok).toBe(true);
+    expect(await bounds()).toEqual([{ follow_up_days: 5, holdout_end: new Date('2025-01-27T00:00:00Z') }]);
+    // Its SQL changed with the setting, so it is built in full: 6-day follow-ups, windows ending 6 days before.
+    const both = await runModels(db.knex, db.url, longer.models, { select: ['marts.user_follow_up', 'marts.segment_validation'] });
+    expect(both.results.map((r) => [r.model, r.status])).toEqual([['marts.user_follow_up', 'success'], ['marts.segment_validation', 'success']]);
+    expect(await bounds()).toEqual([{ follow_up_days: 6, holdout_end: new Date('2025-01-26T00:00:00Z') }]);
   });
 });
