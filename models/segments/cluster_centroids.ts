@@ -34,9 +34,11 @@ export default (project: ProjectContent) => defineModel({
     // population and sorted for the clusters, 13.7 of the model's 13.8 s (EXPLAIN ANALYZE, 500k users).
     // Part j's column is feature_<j>: a feature named like definition or segment cannot collide.
     const definitions = [...new Set(parts.map((p) => p.definition))];
-    const ctes = definitions.flatMap((definition, i) => {
+    // Each definition's CTEs with their placeholders, in the order they appear: its feature columns and name
+    // (joined_<i>), then its name and features (long_<i>).
+    const perDefinition = definitions.map((definition, i) => {
       const mine = parts.flatMap((p, j) => (p.definition === definition ? [{ feature: p.feature, j }] : []));
-      return [
+      const ctes = [
         `joined_${i} as materialized (select a.segment, ${mine.map((m) => `f.??::numeric as feature_${m.j}`).join(', ')} from ${assignments} a join ${features} f using (user_key) where a.definition = ?)`,
         `population_${i} as (select ${mine.map((m) => `avg(feature_${m.j}) as mean_${m.j}, nullif(stddev_pop(feature_${m.j}), 0) as sd_${m.j}`).join(', ')} from joined_${i})`,
         // A missing value counts as the population mean (the column's documented meaning).
@@ -46,15 +48,12 @@ export default (project: ProjectContent) => defineModel({
         from clusters_${i} c cross join population_${i} p
         cross join lateral (values ${mine.map((m) => `(?::text, c.mean_${m.j}, p.mean_${m.j}, p.sd_${m.j})`).join(', ')}) v(feature, mean, population_mean, sd))`,
       ];
-    });
-    // The placeholders in order: each definition's feature columns and name (joined_<i>), then its name and features (long_<i>).
-    const ordered = definitions.flatMap((definition) => {
-      const mine = parts.filter((p) => p.definition === definition).map((p) => p.feature);
-      return [...mine, definition, definition, ...mine];
+      const names = mine.map((m) => m.feature);
+      return { ctes, bindings: [...names, definition, definition, ...names] };
     });
     return knex.raw(
       `
-      with ${ctes.join(',\n      ')},
+      with ${perDefinition.flatMap((d) => d.ctes).join(',\n      ')},
       clusters as (${definitions.map((_, i) => `select * from long_${i}`).join('\nunion all\n')}),
       described as (
         select definition, segment,
@@ -64,7 +63,7 @@ export default (project: ProjectContent) => defineModel({
       )
       select c.definition, c.segment, c.members, c.feature, round(c.mean, 4) as mean, round(c.z_score, 4) as z_score, d.description
       from clusters c join described d using (definition, segment)`,
-      ordered,
+      perDefinition.flatMap((d) => d.bindings),
     );
   },
 });
