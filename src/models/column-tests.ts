@@ -179,24 +179,46 @@ function mutuallyExclusiveRanges(
 
 /**
  * Runs the tests: all row-level ones in one scan (of `increment` when given: the rows
- * the build added, see compileTests), set-level ones each on their own.
+ * the build added, see compileTests), set-level ones each on their own. Outside a
+ * transaction (a table's tests read the committed table built beside the published one)
+ * the scan and the set-level queries run side by side on the pool's connections: a
+ * build's longest path is one model at a time, with the second core idle while a model's
+ * tests ran one after another (segments.current_membership: a unique_combination over
+ * 3M rows after the not_null scan). Inside one, a transaction has one connection.
  */
 export async function runTests(db: Knex | Knex.Transaction, relation: string, tests: CompiledTest[], increment?: string): Promise<TestOutcome[]> {
   const failures = new Map<CompiledTest, number>();
   const rowLevel = tests.filter((t) => t.failingRow);
+  const queries: (() => Promise<void>)[] = [];
   if (rowLevel.length) {
     const counts = rowLevel.map((t, i) => `count(*) filter (where ${t.failingRow!.toQuery()})::bigint as f${i}`).join(', ');
-    const { rows } = await db.raw(`select ${counts} from ${increment ?? relation} t`);
-    rowLevel.forEach((t, i) => failures.set(t, Number(rows[0][`f${i}`])));
+    queries.push(async () => {
+      const { rows } = await db.raw(`select ${counts} from ${increment ?? relation} t`);
+      rowLevel.forEach((t, i) => failures.set(t, Number(rows[0][`f${i}`])));
+    });
   }
   for (const test of tests.filter((t) => t.query)) {
-    const { rows } = await db.raw(test.query!.toQuery());
-    failures.set(test, Number(rows[0].failures));
+    queries.push(async () => {
+      const { rows } = await db.raw(test.query!.toQuery());
+      failures.set(test, Number(rows[0].failures));
+    });
   }
+  if (isTransaction(db)) for (const query of queries) await query();
+  else await settleAll(queries.map((query) => query()));
   return tests.map((t) => {
     const n = failures.get(t)!;
     return { name: t.name, column: t.column, status: n === 0 ? 'pass' : 'fail', failures: n };
   });
+}
+
+const isTransaction = (db: Knex | Knex.Transaction): db is Knex.Transaction => (db as Knex.Transaction).isTransaction === true;
+
+/** Every promise settled before the first rejection is thrown: nothing is left running on a connection behind the caller. */
+export async function settleAll<T extends readonly Promise<unknown>[]>(work: readonly [...T]): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(work);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
 }
 
 /** What the tests of a view read when they share one run of its query. */

@@ -18,7 +18,7 @@ import type { Knex } from 'knex';
 import { quoteRelation } from './model-compiler.ts';
 import type { DeltaContext } from './model-definition.ts';
 import type { Model } from './model-discovery.ts';
-import { relation, splitName } from './materializations/relations.ts';
+import { relation, splitName, TEMP_PREFIX } from './materializations/relations.ts';
 
 export const CHANGES_PREFIX = '__seglayer_changes_';
 /** The statistics target a side table is analyzed with (PostgreSQL samples 300 rows per unit). */
@@ -40,8 +40,7 @@ export const sqlFingerprint = (sql: string): string => createHash('sha256').upda
  * In the publishing transaction: the side table anew, empty, with the kept columns of `shape`
  * (a relation holding the new rows) and a `change` column.
  */
-export async function startChanges(trx: Knex.Transaction, model: Model, shape: string): Promise<string> {
-  const side = changesRelation(model.name);
+export async function startChanges(trx: Knex | Knex.Transaction, model: Model, shape: string, side = changesRelation(model.name)): Promise<string> {
   const columns = keptColumns(model);
   await trx.raw(`drop table if exists ${side}`);
   await trx.raw(`create table ${side} as select null::text as change, ${columns.map(() => '??').join(', ')} from ${shape} where false`, columns);
@@ -65,9 +64,9 @@ export function netDifferenceSql(columns: readonly string[], old: string, next: 
  * by the kept columns (netDifferenceSql), each written as that many removed or added rows.
  * Bindings: netChangesBindings.
  */
-export function netChangesInsert(model: Model, old: string, next: string): string {
+export function netChangesInsert(model: Model, old: string, next: string, side = changesRelation(model.name)): string {
   const columns = keptColumns(model);
-  return `insert into ${changesRelation(model.name)} (change, ${columns.map(() => '??').join(', ')})
+  return `insert into ${side} (change, ${columns.map(() => '??').join(', ')})
      select case when d.net > 0 then 'added' else 'removed' end, ${columns.map(() => 'd.??').join(', ')}
      from (${netDifferenceSql(columns, old, next)}) d cross join generate_series(1, abs(d.net)::int)`;
 }
@@ -75,11 +74,24 @@ export function netChangesInsert(model: Model, old: string, next: string): strin
 export const netChangesBindings = (model: Model): string[] => Array.from({ length: 5 }, () => keptColumns(model)).flat();
 
 /**
- * A table model's publish: the diff of the published table (`old`) and the new one. Two
- * `except all` passes took twice as long on segments.current_membership (100k rows).
+ * Where a table publish's diff is staged before its publishing transaction takes it in as the side
+ * table (quoted): named with the temporary prefix, so a killed build's copy is dropped as a leftover.
  */
-export async function addTableDiff(trx: Knex.Transaction, model: Model, old: string, next: string): Promise<void> {
-  await trx.raw(netChangesInsert(model, old, next), netChangesBindings(model));
+export function stagedChangesRelation(modelName: string): string {
+  const [schema, table] = splitName(modelName);
+  return relation(schema, TEMP_PREFIX + CHANGES_PREFIX + table);
+}
+
+/**
+ * A table model's diff of the published table and the new one (`next`), staged outside the publishing
+ * transaction so that it runs beside the new table's tests on another connection: under the build lock
+ * neither table changes until the publish, which takes the staged table in (keepTableChanges). One grouped
+ * pass (netChangesInsert): two `except all` passes took twice as long on segments.current_membership.
+ */
+export async function stageTableDiff(db: Knex, model: Model, next: string): Promise<void> {
+  const staged = stagedChangesRelation(model.name);
+  await startChanges(db, model, next, staged);
+  await db.raw(netChangesInsert(model, quoteRelation(model.name), next, staged), netChangesBindings(model));
 }
 
 /** An append's publish: its changes are the rows it appends (`delta`, a relation holding them), all added. */
@@ -151,12 +163,15 @@ export async function recordDeltaBases(trx: Knex.Transaction, model: Model, runI
 
 /**
  * A table publish, in its transaction before the swap: a table model's changes are the diff of
- * the published table and the new one (`isDiff`), as are those of an incremental model its
- * rebuildWhen built whole; one built in full otherwise (first build, --full-refresh, a reverted
- * batch) records no diff, so nothing downstream applies one.
+ * the published table and the new one (`isDiff`: staged by stageTableDiff), as are those of an
+ * incremental model its rebuildWhen built whole; one built in full otherwise (first build,
+ * --full-refresh, a reverted batch) records no diff, so nothing downstream applies one.
  */
 export async function keepTableChanges(trx: Knex.Transaction, model: Model, runId: string, isDiff: boolean, next: string): Promise<void> {
-  await startChanges(trx, model, next);
-  if (isDiff) await addTableDiff(trx, model, quoteRelation(model.name), next);
+  if (isDiff) {
+    const [, table] = splitName(model.name);
+    await trx.raw(`drop table if exists ${changesRelation(model.name)}`);
+    await trx.raw(`alter table ${stagedChangesRelation(model.name)} rename to ??`, [CHANGES_PREFIX + table]);
+  } else await startChanges(trx, model, next);
   await stampChanges(trx, model, runId, isDiff);
 }

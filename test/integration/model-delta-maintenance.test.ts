@@ -46,6 +46,14 @@ export default defineModel({
   build: (knex) => knex.raw("select k, jsonb_build_object('v', v) as doc from raw.delta_bag"),
 });
 `;
+/** A table model with a set-level test: its diff is staged beside that test, before the publish. */
+const strict = `import { defineModel } from '${DEFINE}';
+export default defineModel({
+  name: 'core.delta_strict', description: 'fixture', owner: 'tests', materialized: 'table', keepChanges: {},
+  columns: { k: { description: 'key', tests: ['not_null', 'unique'] }, v: { description: 'value', type: 'integer', tests: [] } },
+  build: (knex) => knex.raw('select k, v from raw.delta_bag'),
+});
+`;
 /** Fails while raw.delta_fail has a row; `note` changes the full SQL (and so its fingerprint). */
 const totals = (note = '') => `import { defineModel } from '${DEFINE}';
 const failSwitch = 'where 1 / (select case when exists (select 1 from raw.delta_fail) then 0 else 1 end) = 1';
@@ -76,6 +84,7 @@ const modelsWith = async (note?: string) => discoverModels(PROJECT_ROOT, writeMo
   { name: 'core.delta_bag', sql: '', source: bag },
   { name: 'core.delta_log', sql: '', source: log },
   { name: 'core.delta_docs', sql: '', source: docs },
+  { name: 'core.delta_strict', sql: '', source: strict },
 ]));
 /** Sets rows of raw.delta_input (null: deletes it) and marks their keys touched. */
 const change = async (rows: Record<string, number | null>) => {
@@ -187,4 +196,26 @@ it('analyzes the kept changes, JSON columns aside, on a small sample, so the mod
   expect(analyzed).toEqual([{ attname: 'change', bounds: null }, { attname: 'k', bounds: 11 }]);
   const { reltuples } = (await db.knex.raw(`select reltuples::int from pg_class where oid = 'core.__seglayer_changes_delta_docs'::regclass`)).rows[0];
   expect(reltuples).toBe(6000); // 3,000 removed, 3,000 added
+});
+
+it('publishes the diff staged beside the tests, and neither the diff nor the table when a test fails', async () => {
+  await db.knex.raw(`truncate raw.delta_bag; insert into raw.delta_bag values ('a', 1), ('b', 2)`);
+  await build({ select: ['core.delta_strict'] });
+  await db.knex.raw(`truncate raw.delta_bag; insert into raw.delta_bag values ('a', 1), ('b', 3), ('c', 4)`);
+  await build({ select: ['core.delta_strict'] });
+  const kept = async () => (await db.knex.raw(`select change, k, v from core.__seglayer_changes_delta_strict order by change, k`)).rows;
+  const stamp = async () => (await db.knex.raw(`select run_id, follows_run_id from ops.model_changes where model = 'core.delta_strict'`)).rows;
+  const diff = [{ change: 'added', k: 'b', v: 3 }, { change: 'added', k: 'c', v: 4 }, { change: 'removed', k: 'b', v: 2 }];
+  expect(await kept()).toEqual(diff);
+  const stamped = await stamp();
+  expect(stamped[0].follows_run_id).not.toBeNull();
+  // A duplicate key: the test fails while the diff is being staged on another connection.
+  await db.knex.raw(`insert into raw.delta_bag values ('c', 5)`);
+  const { summary } = await build({ select: ['core.delta_strict'] });
+  expect(summary.results.find((r) => r.model === 'core.delta_strict')?.status).toBe('error');
+  expect((await db.knex.raw(`select k, v from core.delta_strict order by k`)).rows).toEqual([{ k: 'a', v: 1 }, { k: 'b', v: 3 }, { k: 'c', v: 4 }]);
+  expect(await kept()).toEqual(diff);
+  expect(await stamp()).toEqual(stamped);
+  const leftovers = (await db.knex.raw(`select relname from pg_class where relname like '\\_\\_seglayer\\_tmp\\_%'`)).rows;
+  expect(leftovers).toEqual([]);
 });

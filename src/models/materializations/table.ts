@@ -3,7 +3,8 @@
  * and tested there, then swapped in with one transaction. Also the first build
  * (and --full-refresh) of incremental models and the first build of append models.
  */
-import { keepTableChanges } from '../model-changes.ts';
+import { settleAll } from '../column-tests.ts';
+import { keepTableChanges, stagedChangesRelation, stageTableDiff } from '../model-changes.ts';
 import { indexTemporary, renameSwappedIndexes } from './indexes.ts';
 import { PhaseTimer, type Materialization } from './materialization.ts';
 import { publishExtras, swapIn, verify } from './publish.ts';
@@ -30,14 +31,14 @@ export const table: Materialization = {
       } else await analyze(db, temp);
       return created;
     });
+    // Kept changes of a replaced table: its diff with the new one, staged beside the tests on another connection
+    // (timed with them: the phase is their wall time), taken in by the publishing transaction.
+    const diff = request.keepChanges !== undefined && existing === 'table' && (model.materialized === 'table' || request.keepChanges.diffWhole === true);
     try {
-      const tests = await timer.time('tests', () => verify(db, model, temp));
+      const [tests] = await timer.time('tests', () => settleAll([verify(db, model, temp), diff ? stageTableDiff(db, model, temp) : Promise.resolve()]));
       await timer.time('publish', async () => {
         await db.transaction(async (trx) => {
-          if (request.keepChanges) {
-            const diff = existing === 'table' && (model.materialized === 'table' || request.keepChanges.diffWhole === true);
-            await keepTableChanges(trx, model, request.keepChanges.runId, diff, temp);
-          }
+          if (request.keepChanges) await keepTableChanges(trx, model, request.keepChanges.runId, diff, temp);
           await swapIn(trx, model.name, existing);
           await renameSwappedIndexes(trx, model);
           await publishExtras(trx, request, Number(created.rowCount));
@@ -46,6 +47,7 @@ export const table: Materialization = {
       return { rows: Number(created.rowCount), tests, action: existing === 'table' ? 'swapped' : 'created', phases: timer.phases };
     } finally {
       await db.raw(`drop table if exists ${temp} cascade`);
+      if (diff) await db.raw(`drop table if exists ${stagedChangesRelation(model.name)}`);
     }
   },
 };
