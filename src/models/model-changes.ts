@@ -37,8 +37,9 @@ export const keptColumns = (model: Model): string[] => model.keepChanges?.column
 export const sqlFingerprint = (sql: string): string => createHash('sha256').update(sql).digest('hex').slice(0, 32);
 
 /**
- * In the publishing transaction: the side table anew, empty, with the kept columns of `shape`
- * (a relation holding the new rows) and a `change` column.
+ * The side table anew (`side`: the model's, in the publishing transaction, or the staged copy
+ * stageTableDiff fills beside the tests), empty, with the kept columns of `shape` (a relation
+ * holding the new rows) and a `change` column.
  */
 export async function startChanges(trx: Knex | Knex.Transaction, model: Model, shape: string, side = changesRelation(model.name)): Promise<string> {
   const columns = keptColumns(model);
