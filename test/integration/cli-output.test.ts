@@ -39,7 +39,10 @@ describe('machine-readable runs', () => {
   });
 
   it('build --fail-fast starts nothing after the first failure', async () => {
-    const run = await spawnCli(['build', '--json', '--fail-fast', '--threads', '1'], env).done;
+    // A database with no build history: the scheduler puts the models with the longest last build first
+    // (build-scheduler.ts), so after the runs above the broken model could start before stg_a.
+    const fresh = await createTestDatabase();
+    const run = await spawnCli(['build', '--json', '--fail-fast', '--threads', '1'], { ...env, DATABASE_URL: fresh.url }).done.finally(() => fresh.drop());
     expect(run.code).toBe(1);
     const report = json(run.output) as { models: { model: string; status: string; error?: string }[] };
     expect(report.models.map((m) => [m.model, m.status])).toEqual([['staging.stg_a', 'success'], ['staging.stg_broken', 'error'], ['staging.stg_c', 'skipped']]);
