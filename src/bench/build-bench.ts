@@ -19,6 +19,7 @@ import { loadProject } from '../project/project-loader.ts';
 import { buildGraph, runModels, type ModelResult } from '../models/model-runner.ts';
 import { bold, count, dim, gigabytes, say, table } from '../terminal/terminal-output.ts';
 import { ratioTarget, type TargetResult } from './bench-target.ts';
+import { buildProgress } from './build-progress.ts';
 import { freshLoadedDatabase } from './loaded-template.ts';
 
 export interface BuildBenchOptions {
@@ -77,9 +78,11 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<TargetR
     const known = new Set(models.map((m) => m.name));
     const graph = buildGraph(models);
     const script = [`set work_mem = '${config.SEGLAYER_WORK_MEM}';`, ...schemas.map((s) => `create schema ${quoteRelation(s)};`)];
-    for (const name of graph.order) {
+    for (const [i, name] of graph.order.entries()) {
       const model = graph.byName.get(name)!;
       const kind = model.materialized === 'view' ? 'view' : 'table';
+      // Progress on stderr (psql's \\warn, no query, nothing to the timing): this script runs ~25 minutes at 500k users.
+      script.push(`\\warn '  by hand: ${i + 1}/${graph.order.length} ${name}'`);
       script.push(`create ${kind} ${quoteRelation(name)} as ${compileModel(model, known).sql};`);
       // The indexes the runner builds with the table (for incremental deletes and per-user reads) are part of the same work.
       for (const columns of kind === 'table' ? model.indexes : []) script.push(`create index on ${quoteRelation(name)} (${columns.map((c) => quoteRelation(c)).join(', ')});`);
@@ -104,7 +107,7 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<TargetR
 
     let fullOk = true;
     const full = await elapsed(async () => {
-      fullOk = (await runModels(knex, url, models, { fullRefresh: true, threads })).ok;
+      fullOk = (await runModels(knex, url, models, { fullRefresh: true, threads, onEvent: buildProgress('full build') })).ok;
     });
     say(dim(`  seglayer build (full): ${full.toFixed(1)} s`));
 
@@ -132,7 +135,7 @@ export async function runBuildBench(options: BuildBenchOptions): Promise<TargetR
       let results: ModelResult[] = [];
       let ok = true;
       const seconds = await elapsed(async () => {
-        const summary = await runModels(knex, url, models, { threads });
+        const summary = await runModels(knex, url, models, { threads, onEvent: buildProgress(label) });
         ok = summary.ok;
         results = summary.results;
       });
