@@ -71,6 +71,17 @@ let shuttingDown = false;
 export async function watchWarehouse(url: string, location: string): Promise<{ lost: Promise<never> }> {
   const client = new pg.Client({ connectionString: url, application_name: 'seglayer watch', keepAlive: true });
   const gone = (error?: Error) => new WarehouseLostError(`PostgreSQL stopped: ${location} is gone${error ? ` (${error.message})` : ''}`);
+  // Listening before connecting: a shutdown's "terminating connection" can arrive in the same read as the
+  // handshake's end, and pg emits it before `connect()`'s caller resumes; with no listener yet that was an
+  // uncaught 'error' and exit 1 instead of 130 (seen on Ctrl-C right after the server came up).
+  const lost = new Promise<never>((_, reject) => {
+    const onLost = (error?: Error) => {
+      if (!shuttingDown) reject(gone(error));
+    };
+    client.on('error', onLost);
+    client.on('end', () => onLost());
+  });
+  lost.catch(() => {}); // when connecting fails, the error below is the one reported
   try {
     await client.connect();
   } catch (error) {
@@ -79,13 +90,6 @@ export async function watchWarehouse(url: string, location: string): Promise<{ l
     throw gone(error as Error);
   }
   // Resolved once watching: the caller says it serves only when a loss would be seen.
-  const lost = new Promise<never>((_, reject) => {
-    const onLost = (error?: Error) => {
-      if (!shuttingDown) reject(gone(error));
-    };
-    client.on('error', onLost);
-    client.on('end', () => onLost());
-  });
   return { lost };
 }
 

@@ -108,7 +108,8 @@ describe('embedded PostgreSQL', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill(signal);
     // With what it printed: CI once saw exit 1 here, and the code alone did not say why.
-    expect({ code: await exited, output: output() }).toMatchObject({ code: signal === 'SIGINT' ? 130 : 143 });
+    const code = await exited;
+    expect(code, `exit ${code}; it printed:\n${output()}`).toBe(signal === 'SIGINT' ? 130 : 143);
     expect(alive(pid)).toBe(false);
     expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
   });
