@@ -23,7 +23,6 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
-import { embeddedServerSettings } from './embedded-settings.ts';
 
 export interface EmbeddedServer {
   /** Connection URL for the `postgres` maintenance database of the cluster. */
@@ -146,7 +145,7 @@ async function launch(dataDir: string, credentials: Credentials, options: Embedd
   try {
     const child = spawn(
       binaries.postgres,
-      ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=localhost', '-c', `unix_socket_directories=${dataDir}`, ...embeddedServerSettings().flatMap((s) => ['-c', s])],
+      ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=localhost', '-c', `unix_socket_directories=${dataDir}`],
       { ...ids, detached: true, stdio: ['ignore', log, log], env: { ...process.env, LC_MESSAGES: 'C' } },
     );
     child.on('exit', (code, signal) => (exited = `the server exited (${signal ?? `code ${code}`})`));

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres, stopEmbeddedPostgres } from '../../src/database/embedded-postgres.ts';
-import { embeddedServerSettings } from '../../src/database/embedded-settings.ts';
 import { PROJECT_ROOT } from '../support/test-database.ts';
 
 const homes: string[] = [];
@@ -85,27 +84,6 @@ describe('embedded PostgreSQL', () => {
     expect(await selectOne(first.url)).toBe(1);
     await first.stop();
     expect(alive(pid)).toBe(false);
-  });
-
-  it('runs with the settings sized to this machine, not PostgreSQL\'s defaults for a shared host', async () => {
-    const server = await startEmbeddedPostgres({ dataDir: join(home(), 'pg') });
-    const client = new pg.Client({ connectionString: server.url });
-    await client.connect();
-    try {
-      const expected = embeddedServerSettings().map((s) => s.split('=') as [string, string]);
-      expect(expected.map(([name]) => name)).toContain('shared_buffers');
-      // pg_settings in bytes: the server's unit (8kB pages, kB, MB) times the value.
-      const { rows } = await client.query(
-        `select name, setting::bigint * pg_size_bytes(case when unit ~ '^[0-9]' then unit else '1' || unit end) as bytes
-         from pg_settings where name = any($1)`,
-        [expected.map(([name]) => name)],
-      );
-      const bytes = Object.fromEntries(rows.map((r) => [r.name, Number(r.bytes)]));
-      for (const [name, value] of expected) expect(bytes[name], name).toBe(Number((await client.query('select pg_size_bytes($1) as b', [value])).rows[0].b));
-    } finally {
-      await client.end();
-      await server.stop();
-    }
   });
 
   it('starts after a crash left a stale postmaster.pid', async () => {
