@@ -18,6 +18,7 @@ interface CubePostgresDriver {
   loadPreAggregationIntoTable(tableName: string, loadSql: string, params: unknown[], options: object): Promise<unknown>;
   dropTable(tableName: string, options?: object): Promise<unknown>;
   release(): Promise<void>;
+  pool: { totalCount: number; on(event: 'remove', listener: () => void): void };
 }
 
 const require = createRequire(import.meta.url);
@@ -32,6 +33,8 @@ const SESSION_SET = Symbol('seglayer session settings');
 let tablesChanged = 0;
 /** Enough for any burst of partition builds; past it the last list is returned as Cube would. */
 const MAX_LIST_ATTEMPTS = 10;
+/** How long release() waits for the pool's connections to close before giving up on them. */
+const CLOSE_WAIT_MS = 5_000;
 
 export class SessionOncePostgresDriver extends PostgresDriver {
   override async prepareConnection(conn: Record<PropertyKey, unknown>, options?: { executionTimeout: number }): Promise<void> {
@@ -75,5 +78,30 @@ export class SessionOncePostgresDriver extends PostgresDriver {
     } finally {
       tablesChanged++;
     }
+  }
+
+  /**
+   * Ends the pool and waits until its connections have closed. Cube's release() calls the
+   * pool's end() without waiting, and even awaited, pg-pool resolves it once the clients are
+   * off its list, before their sockets close: `serve` then stopped the embedded server while
+   * those connections were still open, the server's shutdown ended them with "terminating
+   * connection due to administrator command", and Cube's pool printed "Unexpected error on
+   * idle client" for each (serve-signals, on a loaded machine). The pool emits `remove` when a
+   * client's end() has finished, its socket closed.
+   */
+  override async release(): Promise<void> {
+    const { pool } = this;
+    let open = pool.totalCount;
+    const closed = new Promise<void>((resolve) => {
+      if (open === 0) return resolve();
+      pool.on('remove', () => {
+        if (--open === 0) resolve();
+      });
+    });
+    await super.release();
+    let timer: NodeJS.Timeout | undefined;
+    // A connection still running a query leaves only when that query ends: not waited for past the bound.
+    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 }

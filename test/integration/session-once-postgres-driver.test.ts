@@ -124,3 +124,25 @@ describe('the list of pre-aggregation tables', () => {
     }
   });
 });
+
+describe('release', () => {
+  it('returns once its connections have closed, so the server can stop after it without ending them', async () => {
+    const db = await createTestDatabase({ migrate: false });
+    const closing = new SessionOncePostgresDriver({ connectionString: db.url, maxPoolSize: 3 });
+    try {
+      const clients: pg.Client[] = [];
+      (closing as unknown as { pool: pg.Pool }).pool.on('connect', (client) => clients.push(client));
+      // Three connections at once, then idle in the pool (serve's state when Ctrl-C comes).
+      const pids = (await Promise.all([1, 2, 3].map(() => closing.query('select pg_backend_pid() as pid, pg_sleep(0.05)')))).map((rows) => rows[0]!.pid);
+      expect(clients).toHaveLength(3);
+      expect(new Set(pids).size).toBe(3);
+      await closing.release();
+      // Each socket is closed when release() returns: Cube's release() returned while they were still open (it does not
+      // wait for the pool, and the pool's end() resolves before its clients' sockets close).
+      for (const client of clients) expect((client as unknown as { connection: { stream: { destroyed: boolean } } }).connection.stream.destroyed).toBe(true);
+    } finally {
+      await closing.release();
+      await db.drop();
+    }
+  });
+});
