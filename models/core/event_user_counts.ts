@@ -31,7 +31,7 @@ export default defineModel({
     first_seen_at: { type: 'timestamptz', description: "The user's earliest occurrence", tests: ['not_null'] },
     last_seen_at: { type: 'timestamptz', description: "The user's latest occurrence", tests: ['not_null'] },
   },
-  staleKeys: (knex, { ref, incremental }) => touchedOrGoneKeys(knex, ref, incremental!),
+  staleKeys: (knex, { ref, incremental, delta }) => touchedOrGoneKeys(knex, ref, incremental!, delta),
   build: (knex, { ref, incremental, delta }) => {
     const counted = (from: string) => `select event, user_key, count(*) as events, min(occurred_at) as first_seen_at, max(occurred_at) as last_seen_at from ${from} e group by event, user_key`;
     if (!incremental || !delta) {

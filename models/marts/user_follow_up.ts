@@ -24,6 +24,8 @@ export default (project: ProjectContent) => {
     materialized: 'incremental',
     incremental: { uniqueKey: 'user_key' },
     indexes: [['user_key']],
+    // Only for staleKeys: the keys merged away since the last build, from the map's kept changes (goneKeys).
+    deltaFrom: ['core.user_identity_map'],
     columns: {
       user_key: { type: 'text', description: 'Canonical user key', tests: ['not_null', 'unique', { relationships: { to: 'core.dim_users', field: 'user_key' } }] },
       started_at: { type: 'timestamptz', description: 'Signup time, else first seen: where the follow-up starts', tests: ['not_null'] },
@@ -35,7 +37,7 @@ export default (project: ProjectContent) => {
       active: { type: 'boolean', description: 'An event in the second half of the follow-up', tests: ['not_null'] },
       revenue_usd: { type: 'numeric', description: 'Net revenue in the follow-up (refunds deducted), USD', tests: ['not_null'] },
     },
-    staleKeys: (knex, { ref, incremental }) => touchedOrGoneKeys(knex, ref, incremental!),
+    staleKeys: (knex, { ref, incremental, delta }) => touchedOrGoneKeys(knex, ref, incremental!, delta),
     build: (knex, { ref, incremental }) =>
       knex.raw(
         `

@@ -79,7 +79,7 @@ export default (project: ProjectContent) => defineModel({
     return knex.raw(`
       with ${redefined.sql}
       select user_key from ${delta.changes[EVENTS]} where change = 'removed'
-      union${goneKeys(ref, incremental!)}
+      union${goneKeys(ref, incremental!, delta)}
       union
       select user_key from ${incremental!.this} where (select changed from redefined)`, redefined.bindings);
   },

@@ -52,7 +52,7 @@ export default defineModel({
     converted: { type: 'boolean', description: 'The user reached the outcome (the path ends before it); false: stalled (ends at the last event)', tests: ['not_null'] },
     path: { type: 'text', description: `Events in order, joined by "${PATH_SEPARATOR.trim()}"`, tests: ['not_null'] },
   },
-  staleKeys: (knex, { ref, incremental }) => touchedOrGoneKeys(knex, ref, incremental!),
+  staleKeys: (knex, { ref, incremental, delta }) => touchedOrGoneKeys(knex, ref, incremental!, delta),
   build: (knex, { ref, incremental, delta }) => {
     // Incremental: each touched user's last event is one probe of fct_events' (user_key, occurred_at) index, and the events
     // within the lookback of each end are read from the table itself (ends holds only touched users), not from all the

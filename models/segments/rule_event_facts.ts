@@ -58,9 +58,9 @@ export default (project: ProjectContent) => defineModel({
     value: { type: 'bigint', description: 'Events (or distinct property values) the predicate counts; users with 0 have no row', tests: ['not_null', { expression: 'value > 0' }] },
     definition_hash: { type: 'text', description: 'Hash of what the rule\'s facts compute per user: rows of another hash are recomputed', tests: ['not_null'] },
   },
-  staleKeys: (knex, { ref, incremental }) => {
+  staleKeys: (knex, { ref, incremental, delta }) => {
     const facts = factsOf(project);
-    return touchedGoneOrRedefinedKeys(knex, ref, incremental!, facts.length ? redefinedCte(facts, incremental!) : undefined);
+    return touchedGoneOrRedefinedKeys(knex, ref, incremental!, facts.length ? redefinedCte(facts, incremental!) : undefined, delta);
   },
   build: (knex, { ref, incremental, delta }) => {
     const facts = factsOf(project);
