@@ -43,6 +43,7 @@ const COMPARED = [
   'core.fct_events',
   'features.user_features',
   'features.user_facts',
+  'features.user_traits',
   'marts.segment_value',
   'core.event_property_days',
   'core.event_properties',
@@ -306,7 +307,8 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   await load('outcomes', [`o3,u6,purchase,${day(21, 12)},50.00,USD`]);
   await load('events', [event({ user: `u${USERS}` }, 'signed_up', day(21, 9)), onboarding(`u${USERS}`, 'profile', day(21, 9, 30))]);
   await load('experiment_assignments', [assigned(USERS, day(21, 9))]);
-  await load('survey_responses', [`u3,onboarding,team_size,12,${day(21)}`, `u${USERS},onboarding,primary_goal,api,${day(21)}`]);
+  // u15 answers and nothing else names it this round: features.user_traits (incremental) recomputes it for the answer alone.
+  await load('survey_responses', [`u3,onboarding,team_size,12,${day(21)}`, `u${USERS},onboarding,primary_goal,api,${day(21)}`, `u15,onboarding,tech_savviness,4,${day(21)}`]);
   // Next month's costs, a late line for February, a new user's, and one of an id nobody names yet.
   await load('costs', [cost({ user: 'u1' }, 'compute', '4', 'USD', 1), cost({ user: 'u2' }, 'storage', '1.5', 'EUR', -1), cost({ user: `u${USERS}` }, 'compute', '9'), cost({ user: 'ghost2' }, 'compute', '1'), cost({ account: 'acme' }, 'support', '41', 'GBP', 1)]);
   // The first run after a full build: history began on the first day this round publishes and new events fall
@@ -333,6 +335,8 @@ it('new users, recent events and purchases: incremental equals a full rebuild', 
   expect(after['marts.cohort_retention']!.filter((r) => r.includes(',cohort_start,')).length).toBeGreaterThan(0);
   for (const table of ['features.user_facts', 'marts.segment_value']) expect(after[table], table).not.toEqual(before[table]);
   expect(after['features.user_facts']!.filter((r) => /^\(u3,.*,t,f\)$/.test(r)), 'u3 active in month 1').toHaveLength(1);
+  expect(after['features.user_traits']!.filter((r) => r.startsWith('(u15,')), "u15's answer").toEqual(['(u15,,4)']);
+  expect(results.get('features.user_traits')!.action).toMatch(/^incremental: \d+ rows by user_key$/);
   expect(after['marts.segment_value']!.filter((r) => r.startsWith('(all,"all users",ltv_1m,')), 'ltv_1m of all users').toHaveLength(1);
   expect(after['core.dim_users']!.length).toBe(before['core.dim_users']!.length + 2); // u20 and anon:visitor-1
   expect(results.get('segments.cluster_assignments')!.action).toMatch(/^incremental: [1-9]\d* rows by user_key$/); // u20 scored, at least
