@@ -1,4 +1,4 @@
-import { batchArray } from '../../src/identity/touched-identities.ts';
+import { batchArray, surveyBatchUsers } from '../../src/identity/touched-identities.ts';
 import type { BuildContext, DeltaContext, IncrementalContext } from '../../src/models/model-definition.ts';
 import { defineModel } from '../../src/models/model-definition.ts';
 import type { Knex } from 'knex';
@@ -14,8 +14,7 @@ const MAP = 'core.user_identity_map';
  * every user is recomputed. A reverted batch rebuilds in full.
  */
 const changedUsers = (knex: Knex, ref: BuildContext['ref'], incremental: IncrementalContext, delta: DeltaContext) => `
-  select m.user_key from ${ref('raw.survey_responses')} r join ${ref(MAP)} m on m.identity = trim(r.user_id)
-  where r.load_batch_id = any(${batchArray(knex, incremental.newBatches)})
+  ${surveyBatchUsers(ref, batchArray(knex, incremental.newBatches))}
   union select user_key from ${delta.changes[MAP]}`;
 
 export default defineModel({

@@ -1,5 +1,5 @@
 import { APPENDED_FROM, appendedUsersOf } from '../../src/identity/appended-users.ts';
-import { rowsOfTouched, touchedCte } from '../../src/identity/touched-users-rows.ts';
+import { keysNotInDimUsers, rowsOfTouched, touchedCte } from '../../src/identity/touched-users-rows.ts';
 import { defineModel, type ModelInput } from '../../src/models/model-definition.ts';
 
 const EVENTS = 'core.fct_events';
@@ -77,8 +77,7 @@ export default defineModel({
   // Only the keys merged away: every touched user is in core.dim_users, so the query returns a row for each (they are replaced
   // by key), and computing the touched set a second time here cost ~0.1 s of the incremental round. One row per user: the
   // anti-join of the whole table (50-60 ms) is cheaper here than goneKeys' lookups (touched-users-rows.ts).
-  staleKeys: (knex, { ref, incremental }) =>
-    knex.raw(`select t.user_key from ${incremental!.this} t where not exists (select 1 from ${ref('core.dim_users')} u where u.user_key = t.user_key)`),
+  staleKeys: (knex, { ref, incremental }) => keysNotInDimUsers(knex, ref, incremental!),
   build: (knex, { ref, incremental, delta }) => {
     const firstWeek = `(e.occurred_at >= u.signed_up_at and e.occurred_at < u.signed_up_at + interval '${FIRST_WEEK}')`;
     const inMonth = (m: number) => `e.occurred_at >= u.started_at + interval '${m} months' and e.occurred_at < u.started_at + interval '${m + 1} months'`;

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { rowsOfTouched, touchedUsers } from '../../src/identity/touched-users-rows.ts';
+import { keysNotInDimUsers, rowsOfTouched, touchedUsers } from '../../src/identity/touched-users-rows.ts';
 import { defineModel } from '../../src/models/model-definition.ts';
 import { FACT_COLUMNS } from './user_facts.ts';
 
@@ -86,8 +86,7 @@ export default defineModel({
   // changes kept as a diff for segment_daily) rather than every row deleted and inserted again (100k users: 1.6 s).
   rebuildWhen: (knex, { ref, incremental }) =>
     knex.raw(`select ${referenceTimeMoved(ref, incremental!.this)} as rebuild, 'the reference time moved' as reason`),
-  staleKeys: (knex, { ref, incremental }) =>
-    knex.raw(`select t.user_key from ${incremental!.this} t where not exists (select 1 from ${ref('core.dim_users')} u where u.user_key = t.user_key)`),
+  staleKeys: (knex, { ref, incremental }) => keysNotInDimUsers(knex, ref, incremental!),
   build: (knex, { ref, incremental }) => {
     // A pass over users: what their events, outcomes and costs say is features.user_facts (kept for touched users);
     // here only the reference time is applied, plus the RFM windows over the outcomes of the longest window.

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import { batchArray } from '../../src/identity/touched-identities.ts';
-import { touchedCte } from '../../src/identity/touched-users-rows.ts';
+import { batchArray, surveyBatchUsers } from '../../src/identity/touched-identities.ts';
+import { keysNotInDimUsers, touchedCte } from '../../src/identity/touched-users-rows.ts';
 import { defineModel, type BuildContext, type IncrementalContext } from '../../src/models/model-definition.ts';
 import type { ProjectContent } from '../../src/project/project.ts';
 import { TRAIT_SQL } from '../../src/segments/trait-definitions.ts';
@@ -14,8 +14,7 @@ const recomputedUsers = (knex: Knex, ref: BuildContext['ref'], incremental: Incr
   with ${touchedCte(knex, ref, incremental)}
   select user_key from touched
   union
-  select m.user_key from ${ref('raw.survey_responses')} r join ${ref('core.user_identity_map')} m on m.identity = trim(r.user_id)
-  where r.load_batch_id = any(${batchArray(knex, incremental.newBatches)})`;
+  ${surveyBatchUsers(ref, batchArray(knex, incremental.newBatches))}`;
 
 /**
  * A function of the project: one column per trait in traits.yml, the latest valid
@@ -38,8 +37,7 @@ export default (project: ProjectContent) =>
       ...Object.fromEntries(project.traits.map((t) => [t.name, { type: TRAIT_SQL[t.type].sqlType, description: t.description }])),
     },
     // One row per user: the anti-join of the whole table is cheap (as features.user_facts).
-    staleKeys: (knex, { ref, incremental }) =>
-      knex.raw(`select t.user_key from ${incremental!.this} t where not exists (select 1 from ${ref('core.dim_users')} u where u.user_key = t.user_key)`),
+    staleKeys: (knex, { ref, incremental }) => keysNotInDimUsers(knex, ref, incremental!),
     build: (knex, { ref, incremental }) => {
       const columns = project.traits.map((t) => {
         const { valid, cast } = TRAIT_SQL[t.type];

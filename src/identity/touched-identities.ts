@@ -50,3 +50,12 @@ export function touchedUserKeys(ref: Ref, batches: Knex.Raw): string {
     select m.user_key from ${ref('staging.stg_identity_links')} l join ${ref('core.user_identity_map')} m on m.identity = l.user_id
     where l.anonymous_id in (select identity from named)`;
 }
+
+/**
+ * user_key: the users a new survey batch answers for, as the identity map keys them now (survey answers add no
+ * identity to the map, so touchedUserKeys leaves them out). core.user_survey and features.user_traits recompute them.
+ */
+export function surveyBatchUsers(ref: Ref, batches: Knex.Raw): string {
+  return `select m.user_key from ${ref('raw.survey_responses')} r join ${ref('core.user_identity_map')} m on m.identity = trim(r.user_id)
+  where r.load_batch_id = any(${batches})`;
+}
