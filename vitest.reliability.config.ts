@@ -14,5 +14,7 @@ export default defineConfig({
     testTimeout: 1_800_000,
     hookTimeout: 600_000,
     maxWorkers: 1,
+    // api-soak judges the live heap after a full collection (global gc).
+    execArgv: ['--expose-gc'],
   },
 });
